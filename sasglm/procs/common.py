@@ -1,0 +1,213 @@
+"""Helpers every PROC uses: reading PROC-statement options, DATA=, BY/VAR lists, and the rule
+that an option a PROC does not know is an ERROR (never silently ignored)."""
+from __future__ import annotations
+
+from .. import ast as A
+from ..data.dataset import Dataset
+from ..datastep.compiler import numbered_range
+from ..errors import SasError
+
+
+class Options:
+    """Options of a PROC statement or after a statement's slash, with unknown-option checking."""
+
+    def __init__(self, items, known: set[str], what: str, line=None, col=None):
+        self.values: dict[str, object] = {}
+        self.nodes: dict[str, object] = {}
+        self.flags: set[str] = set()
+        self.rest: list = []
+        for it in items or []:
+            if isinstance(it, A.Opt):
+                key = it.key.lower()
+                if key not in known:
+                    raise SasError(f"The option {key.upper()} is not supported on the {what} statement.",
+                                   it.line, it.col, code="22-322")
+                self.values[key] = value_of(it.value)
+                self.nodes[key] = it.value
+            elif isinstance(it, A.Word) and it.kind == "name":
+                key = str(it.value).lower()
+                if key not in known:
+                    raise SasError(f"The option {key.upper()} is not supported on the {what} statement.",
+                                   it.line, it.col, code="22-322")
+                self.flags.add(key)
+            elif isinstance(it, A.Group) and it.name is not None:
+                key = it.name.lower()
+                if key not in known:
+                    raise SasError(f"The option {key.upper()} is not supported on the {what} statement.",
+                                   it.line, it.col, code="22-322")
+                self.values[key] = it
+                self.nodes[key] = it
+            else:
+                self.rest.append(it)
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def has(self, key) -> bool:
+        return key in self.flags or key in self.values
+
+
+def value_of(v):
+    if isinstance(v, A.Word):
+        return v.value
+    return v
+
+
+def dsref_from_value(v, line=None, col=None) -> A.DsRef:
+    """DATA=/OUT= values: name, lib.name, or name(options)."""
+    if isinstance(v, A.Word):
+        text = str(v.value)
+        if v.kind == "string":
+            return A.DsRef(None, text, path=text, line=v.line, col=v.col)
+        if "." in text:
+            lib, name = text.split(".", 1)
+            return A.DsRef(lib, name, line=v.line, col=v.col)
+        return A.DsRef(None, text, line=v.line, col=v.col)
+    if isinstance(v, A.Group) and v.name is not None:
+        from ..parser import SasSyntaxError, parse_statement_text
+        try:
+            return parse_statement_text(v.raw, "dsref", v.line, v.col)
+        except SasSyntaxError as e:
+            raise SasError(e.message, e.line, e.col)
+    if isinstance(v, str):
+        return A.DsRef(None, v, line=line, col=col)
+    raise SasError("Invalid data set name.", line, col)
+
+
+def input_data(session, opts: Options, proc: A.ProcStep, where_stmts=()) -> tuple[Dataset, A.DsRef]:
+    v = opts.nodes.get("data")
+    if v is None:
+        if session.last_dataset is None:
+            raise SasError("There is not a default input data set (_LAST_ is _NULL_).", proc.line, proc.col)
+        ref = A.DsRef(*session.last_dataset.split(".", 1), line=proc.line, col=proc.col)
+    else:
+        ref = dsref_from_value(v)
+    ds = session.get_dataset(ref, where=(ref.line, ref.col))
+    ds, _, where_txt = session.apply_input_options(ds, ref, where_stmts)
+    ds.display_name = ref.display  # type: ignore[attr-defined]
+    ds.where_text = where_txt      # type: ignore[attr-defined]
+    return ds, ref
+
+
+def var_names(items, ds: Dataset | None = None, what="VAR") -> list[str]:
+    """Expand a statement's variable list (names, x1-x3, a--b, prefix:, _all_/_numeric_/_character_)."""
+    out: list[str] = []
+    i = 0
+    items = list(items or [])
+    while i < len(items):
+        it = items[i]
+        if isinstance(it, A.Word) and it.kind == "name":
+            name = str(it.value)
+            nxt = items[i + 1] if i + 1 < len(items) else None
+            if isinstance(nxt, A.Word) and nxt.kind == "op" and nxt.value in ("-", "--") and i + 2 < len(items):
+                end = str(items[i + 2].value)
+                if nxt.value == "--" or (i + 3 < len(items) and isinstance(items[i + 2], A.Word) and
+                                        items[i + 2].kind == "op" and items[i + 2].value == "-"):
+                    pass
+                if ds is not None and nxt.value == "-" and isinstance(items[i + 2], A.Word) and \
+                        items[i + 2].kind == "op" and items[i + 2].value == "-":
+                    end = str(items[i + 3].value)
+                    cols = [c.lower() for c in ds.columns]
+                    a, b = cols.index(name.lower()), cols.index(end.lower())
+                    out.extend(ds.columns[a:b + 1])
+                    i += 4
+                    continue
+                out.extend(numbered_range(name, end, it))
+                i += 3
+                continue
+            if isinstance(nxt, A.Word) and nxt.kind == "op" and nxt.value == ":" and ds is not None:
+                out.extend(c for c in ds.columns if c.lower().startswith(name.lower()))
+                i += 2
+                continue
+            low = name.lower()
+            if ds is not None and low in ("_all_", "_numeric_", "_character_"):
+                for m in ds.ordered_meta():
+                    if low == "_all_" or (low == "_numeric_") == (m.type == "N"):
+                        out.append(m.name)
+                i += 1
+                continue
+            out.append(name)
+            i += 1
+            continue
+        raise SasError(f"Expecting a variable name in the {what} statement.", getattr(it, "line", None),
+                       getattr(it, "col", None), code="22-322")
+    if ds is not None:
+        resolved = []
+        for n in out:
+            c = ds.colname(n)
+            if c is None:
+                raise SasError(f"Variable {n.upper()} not found.", None, None)
+            resolved.append(c)
+        return resolved
+    return out
+
+
+def by_items(items, ds: Dataset | None = None) -> list[tuple[str, bool]]:
+    out = []
+    desc = False
+    for it in items or []:
+        if isinstance(it, A.Word) and it.kind == "name" and str(it.value).lower() == "descending":
+            desc = True
+            continue
+        if isinstance(it, A.Word) and it.kind == "name" and str(it.value).lower() == "notsorted":
+            continue
+        if not (isinstance(it, A.Word) and it.kind == "name"):
+            raise SasError("Expecting a variable name in the BY statement.", getattr(it, "line", None),
+                           getattr(it, "col", None), code="22-322")
+        name = str(it.value)
+        if ds is not None:
+            c = ds.colname(name)
+            if c is None:
+                raise SasError(f"Variable {name.upper()} not found.", it.line, it.col)
+            name = c
+        out.append((name, desc))
+        desc = False
+    return out
+
+
+def statements(proc: A.ProcStep, allowed: set[str]):
+    for st in proc.statements:
+        kw = st.keyword if isinstance(st, A.GenStmt) else ("model" if isinstance(st, A.ModelStmt) else
+                                                           "where" if isinstance(st, A.Where) else "?")
+        if kw not in allowed:
+            raise SasError(f"Statement {kw.upper()} is not valid in PROC {proc.name} (or not supported yet).",
+                           st.line, st.col, code="180-322")
+        yield kw, st
+
+
+def where_statements(proc: A.ProcStep):
+    return [st for st in proc.statements if isinstance(st, A.Where)]
+
+
+def by_groups(ds: Dataset, by: list[tuple[str, bool]], session, proc_name: str):
+    """Yield (byline, sub-dataset) per BY group; checks the sort order as SAS does."""
+    if not by:
+        yield None, ds
+        return
+    from ..datastep.execute import check_sorted
+    bad = check_sorted(ds.df, by)
+    if bad is not None:
+        raise SasError(f"Data set {getattr(ds, 'display_name', '')} is not sorted in ascending sequence. "
+                       f"The current BY group has {by[0][0]} = {ds.df[by[0][0]].iloc[bad - 1]} and the next "
+                       f"BY group has {by[0][0]} = {ds.df[by[0][0]].iloc[bad]}.")
+    cols = [b for b, _ in by]
+    keys = ds.df[cols].astype(object).where(ds.df[cols].notna(), None).itertuples(index=False, name=None)
+    groups: list[tuple] = []
+    starts = []
+    prev = object()
+    for i, k in enumerate(keys):
+        if k != prev:
+            starts.append(i)
+            groups.append(k)
+            prev = k
+    starts.append(ds.nobs)
+    from ..datastep.formats import format_value
+    for g, (a, b) in enumerate(zip(starts[:-1], starts[1:])):
+        parts = []
+        for c, v in zip(cols, groups[g]):
+            m = ds.var(c)
+            txt = format_value(v if v is not None else float("nan"), m.format, session.user_formats,
+                               is_char=m.is_char, strip=True)
+            parts.append(f"{c}={txt}")
+        sub = Dataset(ds.df.iloc[a:b].reset_index(drop=True), ds.meta, ds.label)
+        yield " ".join(parts), sub

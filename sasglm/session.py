@@ -1,0 +1,629 @@
+"""A SAS session: libraries, titles, options, ODS state and the loop that runs steps in order.
+
+Both drivers (``sasglm run`` and the REPL) feed source text to :meth:`Session.submit`.  A step
+that fails reports ERROR lines and is skipped; the session goes on with the next step, and a
+failed step never replaces an existing data set.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import ast as A
+from .data.dataset import Dataset
+from .data.library import Library, LibraryError
+from .errors import SasError
+from .log import Log
+from .ods.render import ListingRenderer
+from .ods.table import Table
+from .parser import (RawStep, SasSyntaxError, parse_data_statement, parse_proc_statement,
+                     parse_statement_text, split_program)
+
+KNOWN_OPTIONS = {
+    "ls", "linesize", "ps", "pagesize", "nodate", "date", "nonumber", "number", "nocenter", "center",
+    "mprint", "nomprint", "mlogic", "nomlogic", "symbolgen", "nosymbolgen", "nofmterr", "fmterr",
+    "fmtsearch", "missing", "validvarname", "formdlim", "notes", "nonotes", "source", "nosource",
+    "source2", "nosource2", "obs", "firstobs", "orientation", "papersize", "yearcutoff", "msglevel",
+    "noxwait", "xwait", "errors", "pageno", "label", "nolabel", "formchar", "byline", "nobyline",
+    "mergenoby", "threads", "nothreads", "cpucount", "compress", "replace", "noreplace", "dkricond",
+    "dkrocond", "mautosource", "sasautos", "minoperator", "nominoperator", "spool", "nospool", "helpbrowser",
+}
+
+
+class Session:
+    def __init__(self, *, log: Log | None = None, out=None, libname_overrides: dict | None = None,
+                 allow_shell: bool = False, outdir: str | None = None, rich: bool = False,
+                 linesize: int = 100):
+        self.log = log or Log()
+        self.out = out if out is not None else sys.stdout
+        self.libraries: dict[str, Library] = {"work": Library("WORK")}
+        self.libname_overrides = {k.lower(): v for k, v in (libname_overrides or {}).items()}
+        self.allow_shell = allow_shell
+        self.outdir = Path(outdir or ".")
+        self.titles: dict[int, str] = {}
+        self.footnotes: dict[int, str] = {}
+        self.options: dict[str, object] = {}
+        self.user_formats: dict = {}
+        self.filerefs: dict[str, str] = {}
+        self.macro_vars: dict[str, str] = {}
+        self.item_stores: dict[str, object] = {}
+        self.tables: list[Table] = []
+        self.last_dataset: str | None = None
+        self.ods_listing = True
+        self.ods_select: list[str] | None = None
+        self.ods_exclude: list[str] = []
+        self.ods_trace = False
+        self.ods_outputs: dict[str, A.DsRef] = {}
+        self.ods_graphics = True
+        self.ods_proctitle = True
+        self.open_destinations: dict[str, dict] = {}
+        self.renderer = self._make_renderer(rich, linesize)
+        self._source_lines: list[str] = []
+        self._echoed = 0
+        self.syscc = 0
+        self.graph_counter = 0
+        self.current_proc: str | None = None
+
+    def _make_renderer(self, rich: bool, linesize: int):
+        if rich:
+            from .ods.render import RichRenderer
+            return RichRenderer(self.out, linesize)
+        return ListingRenderer(self.out, linesize)
+
+    # ------------------------------------------------------------------ running source
+    def submit(self, source: str, first_line: int | None = None) -> None:
+        """Run a chunk of SAS source (a whole program, or what the REPL collected)."""
+        start = len(self._source_lines) + 1 if first_line is None else first_line
+        self._source_lines.extend(source.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+        steps, lex_errors = split_program(source, start)
+        for err in lex_errors:
+            self.log.error(f"Line {err.line}, column {err.col}: {err}")
+        for raw in steps:
+            last_line = max(st.end_line + (len(st.datalines) + 1 if st.datalines is not None else 0)
+                            for st in raw.statements)
+            self._echo_to(last_line)
+            try:
+                self._run_raw(raw)
+            except KeyboardInterrupt:
+                self.log.error("The step was interrupted by the user; WORK data sets are unchanged.")
+            except SasError as e:
+                self._report(e)
+            except RecursionError:
+                self.log.error("The step is nested too deeply to run.")
+            except Exception as e:   # never a traceback: an internal error is an ERROR line
+                self.log.error(f"Internal error while running the step at line {raw.line}: "
+                               f"{type(e).__name__}: {e}")
+                if os.environ.get("SASGLM_DEBUG"):
+                    traceback.print_exc()
+        self._echo_to(len(self._source_lines))
+
+    def _echo_to(self, line: int) -> None:
+        while self._echoed < min(line, len(self._source_lines)):
+            self._echoed += 1
+            self.log.source(self._echoed, self._source_lines[self._echoed - 1])
+
+    def _report(self, e: SasError) -> None:
+        where = ""
+        if e.line is not None:
+            where = f"Line {e.line}, column {e.col}: " if e.col is not None else f"Line {e.line}: "
+        self.log.error(where + e.message, e.code)
+
+    def _syntax_error(self, e: SasSyntaxError) -> None:
+        exp = ""
+        if e.expected:
+            exp = ", expecting one of the following: " + ", ".join(e.expected[:25])
+        self.log.error(f"Line {e.line}, column {e.col}: {e.message}{exp}.", "22-322")
+
+    def _stopped(self) -> None:
+        self.log.note("The SAS System stopped processing this step because of errors.")
+        self.syscc = max(self.syscc, 8)
+
+    def _run_raw(self, raw: RawStep) -> None:
+        if raw.kind == "global":
+            self.run_global(raw.statements[0])
+        elif raw.kind == "stray":
+            st = raw.statements[0]
+            self.log.error(f"Line {st.line}, column {st.col}: Statement is not valid or it is used out of proper "
+                           "order.", "180-322")
+        elif raw.kind == "data":
+            self._run_data(raw)
+        elif raw.kind == "proc":
+            self._run_proc(raw)
+
+    # ------------------------------------------------------------------ DATA step
+    def _run_data(self, raw: RawStep) -> None:
+        from .datastep.execute import DataStepRunner
+        stmts = []
+        failed = False
+        head = raw.statements[0]
+        outputs = []
+        datalines = None
+        for st in raw.statements:
+            if st.first_word in ("run",) and st is raw.statements[-1] and raw.ended:
+                continue
+            try:
+                if st is head:
+                    node = parse_statement_text(st.text, "data_stmt", st.line, st.col)
+                    outputs = node[1]
+                    continue
+                node = parse_data_statement(st)
+            except SasSyntaxError as e:
+                self._syntax_error(e)
+                failed = True
+                continue
+            except SasError as e:
+                self._report(e)
+                failed = True
+                continue
+            if isinstance(node, tuple):
+                if node[0] == "datalines":
+                    datalines = st.datalines or []
+                continue
+            if isinstance(node, A.Where) and False:
+                pass
+            stmts.append(node)
+        if not outputs:
+            outputs = [A.DsRef(None, self._next_dataN(), line=head.line, col=head.col)]
+        outputs = [o for o in outputs if o.name.lower() != "_null_"] if any(
+            o.name.lower() == "_null_" for o in outputs) else outputs
+        step = A.DataStep(outputs, stmts, datalines, line=head.line, col=head.col)
+        if failed:
+            self._stopped()
+            self._not_replaced(outputs)
+            return
+        try:
+            results = DataStepRunner(step, self).run()
+        except SasError as e:
+            self._report(e)
+            self._stopped()
+            self._not_replaced(outputs)
+            return
+        for ref, ds in results:
+            self.put_dataset(ref, ds)
+
+    def _next_dataN(self) -> str:
+        n = 1
+        while self.libraries["work"].exists(f"DATA{n}"):
+            n += 1
+        return f"DATA{n}"
+
+    def _not_replaced(self, outputs) -> None:
+        for ref in outputs:
+            lib = self.libraries.get((ref.libref or "work").lower())
+            if lib is not None and lib.exists(ref.name):
+                self.log.warning(f"Data set {ref.display} was not replaced because this step was stopped.")
+
+    # ------------------------------------------------------------------ PROC steps
+    def _run_proc(self, raw: RawStep) -> None:
+        from .procs import get_proc
+        head = raw.statements[0]
+        try:
+            proc_stmt = parse_statement_text(head.text, "proc_stmt", head.line, head.col)
+        except SasSyntaxError as e:
+            self._syntax_error(e)
+            self._stopped()
+            return
+        name = proc_stmt.keyword.upper()
+        handler = get_proc(name)
+        if handler is None:
+            self.log.error(f"Procedure {name} not found.")
+            self.syscc = max(self.syscc, 8)
+            return
+        stmts = []
+        failed = False
+        for st in raw.statements[1:]:
+            if st.first_word in ("run", "quit"):
+                continue
+            try:
+                node = parse_proc_statement(st)
+            except SasSyntaxError as e:
+                self._syntax_error(e)
+                failed = True
+                continue
+            if isinstance(node, tuple):
+                continue
+            if st.datalines is not None:
+                node.datalines = st.datalines  # type: ignore[attr-defined]
+            stmts.append(node)
+        if failed:
+            self._stopped()
+            return
+        proc = A.ProcStep(name, proc_stmt.items, stmts, line=head.line, col=head.col)
+        self.current_proc = name
+        n_tables = len(self.tables)
+        try:
+            handler(self, proc)
+        except SasError as e:
+            self._report(e)
+            self._stopped()
+        finally:
+            self.current_proc = None
+        self._ods_output_flush(n_tables)
+
+    # ------------------------------------------------------------------ data sets
+    def library(self, libref: str | None, where=None) -> Library:
+        key = (libref or "work").lower()
+        lib = self.libraries.get(key)
+        if lib is None:
+            line, col = where if where else (None, None)
+            raise SasError(f"Libref {key.upper()} is not assigned.", line, col)
+        return lib
+
+    def get_dataset(self, ref: A.DsRef | str, where=None) -> Dataset:
+        if isinstance(ref, str):
+            ref = parse_dsname(ref)
+        if ref.path is not None:
+            from .data.library import read_file
+            p = Path(self.resolve_path(ref.path))
+            if p.suffix == "":
+                for ext in (".sas7bdat", ".parquet", ".csv", ".xpt"):
+                    if p.with_suffix(ext).exists():
+                        p = p.with_suffix(ext)
+                        break
+            if not p.exists():
+                line, col = where if where else (ref.line, ref.col)
+                raise SasError(f"File {ref.path} does not exist.", line, col)
+            return read_file(p)
+        if ref.name.lower() == "_last_":
+            if self.last_dataset is None:
+                raise SasError("There is no default input data set (_LAST_ is _NULL_).", ref.line, ref.col)
+            ref = parse_dsname(self.last_dataset)
+        lib = self.library(ref.libref, where or (ref.line, ref.col))
+        try:
+            ds = lib.get(ref.name)
+        except LibraryError as e:
+            line, col = where if where else (ref.line, ref.col)
+            raise SasError(str(e), line, col)
+        except Exception as e:
+            line, col = where if where else (ref.line, ref.col)
+            raise SasError(f"File {ref.display}.DATA could not be read: {e}", line, col)
+        return ds
+
+    def apply_input_options(self, ds: Dataset, ref: A.DsRef, where_stmts=()) -> tuple[Dataset, int, str | None]:
+        """Apply FIRSTOBS= OBS= KEEP= DROP= RENAME= WHERE= (and WHERE statements); returns
+        (data set, rows read, WHERE text for the log)."""
+        from .datastep.vector import where_mask, where_text
+        opts = ref.options
+        df = ds.df
+        meta = ds.meta
+        first = int(opts.get("firstobs", 1)) if "firstobs" in opts else 1
+        if "obs" in opts:
+            df = df.iloc[first - 1:int(opts["obs"])]
+        elif first > 1:
+            df = df.iloc[first - 1:]
+        work = Dataset(df.reset_index(drop=True), dict(meta), ds.label, ds.sorted_by)
+        if "drop" in opts or "keep" in opts:
+            cols = list(work.df.columns)
+            if "keep" in opts:
+                keep = self._expand_names(opts["keep"], cols, ref)
+                cols = [c for c in cols if c.lower() in keep]
+            if "drop" in opts:
+                drop = self._expand_names(opts["drop"], cols, ref)
+                cols = [c for c in cols if c.lower() not in drop]
+            work = Dataset(work.df[cols], {c.upper(): meta[c.upper()] for c in cols}, ds.label)
+        if "rename" in opts:
+            ren = {a.lower(): b for a, b in opts["rename"]}
+            newcols = []
+            newmeta = {}
+            for c in work.df.columns:
+                nc = ren.get(c.lower(), c)
+                m = meta[c.upper()]
+                from .data.dataset import VarMeta
+                newmeta[nc.upper()] = VarMeta(nc, m.type, m.length, m.label, m.format, m.informat)
+                newcols.append(nc)
+            df2 = work.df.copy()
+            df2.columns = newcols
+            work = Dataset(df2, newmeta, ds.label)
+        clauses = []
+        if "where" in opts:
+            clauses.append(opts["where"])
+        clauses.extend(w.cond for w in where_stmts)
+        where_txt = None
+        if clauses:
+            mask = np.ones(work.nobs, dtype=bool)
+            work.display_name = ref.display  # type: ignore[attr-defined]
+            for c in clauses:
+                mask &= where_mask(c, work)
+            where_txt = " and ".join(where_text(c) for c in clauses)
+            work = Dataset(work.df[mask].reset_index(drop=True), work.meta, ds.label)
+        return work, work.nobs, where_txt
+
+    def _expand_names(self, items, cols, ref) -> set[str]:
+        from .datastep.compiler import numbered_range
+        out = set()
+        for it in items:
+            if it[0] == "name":
+                out.add(it[1].lower())
+            elif it[0] == "range":
+                out |= {n.lower() for n in numbered_range(it[1], it[2], ref)}
+            elif it[0] == "prefix":
+                out |= {c.lower() for c in cols if c.lower().startswith(it[1].lower())}
+        return out
+
+    def put_dataset(self, ref: A.DsRef | str, ds: Dataset, note: bool = True) -> None:
+        if isinstance(ref, str):
+            ref = parse_dsname(ref)
+        lib = self.library(ref.libref, (ref.line, ref.col))
+        try:
+            lib.put(ref.name, ds)
+        except Exception as e:
+            raise SasError(f"Data set {ref.display} could not be written: {e}", ref.line, ref.col)
+        self.last_dataset = f"{lib.name}.{ref.name.upper()}"
+        if note:
+            self.log.note(f"The data set {lib.name}.{ref.name.upper()} has {ds.nobs} observations and "
+                          f"{len(ds.columns)} variables.")
+
+    def resolve_path(self, path: str) -> str:
+        return os.path.expanduser(path)
+
+    # ------------------------------------------------------------------ macro variables (minimal)
+    def set_macro_var(self, name: str, value: str) -> None:
+        self.macro_vars[name.lower()] = value
+
+    def get_macro_var(self, name: str) -> str | None:
+        return self.macro_vars.get(name.lower())
+
+    # ------------------------------------------------------------------ output
+    def emit_table(self, table: Table) -> None:
+        table.titles = [self.titles[k] for k in sorted(self.titles)]
+        table.proc = table.proc or (self.current_proc or "")
+        if self.ods_trace:
+            self.log.write(f"\nOutput Added:\n-------------\nName:       {table.name}\nLabel:      {table.title}\n"
+                           f"Path:       {table.proc.title()}.{table.name}\n-------------")
+        selected = self._selected(table)
+        if not selected:
+            return
+        self.tables.append(table)
+        if self.ods_listing:
+            proc_title = f"The {table.proc.upper()} Procedure" if (
+                self.ods_proctitle and table.proc and getattr(table, "show_proc_title", True)) else None
+            self.renderer.page_header(table.titles, proc_title)
+            self.renderer.table(table)
+
+    def _selected(self, table: Table) -> bool:
+        names = {table.name.lower(), table.title.lower()}
+        if self.ods_select is not None and not (set(s.lower() for s in self.ods_select) & names):
+            return False
+        if set(s.lower() for s in self.ods_exclude) & names:
+            return False
+        return True
+
+    def _ods_output_flush(self, start: int) -> None:
+        if not self.ods_outputs:
+            return
+        new = self.tables[start:]
+        for name, ref in list(self.ods_outputs.items()):
+            hits = [t for t in new if t.name.lower() == name]
+            if not hits:
+                continue
+            frames = [table_to_frame(t) for t in hits]
+            df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            from .data.dataset import normalise_frame
+            self.put_dataset(ref, Dataset(normalise_frame(df)))
+            del self.ods_outputs[name]
+
+    def text(self, text: str) -> None:
+        if self.ods_listing:
+            self.renderer.text(text)
+
+    # ------------------------------------------------------------------ global statements
+    def run_global(self, st) -> None:
+        word = st.first_word
+        if word.startswith("%"):
+            self.log.error(f"Line {st.line}, column {st.col}: The macro statement {word.upper()} is not supported "
+                           "yet (macro facility not implemented).", "180-322")
+            return
+        try:
+            node = parse_statement_text(st.text, "gen_stmt", st.line, st.col)
+        except SasSyntaxError as e:
+            self._syntax_error(e)
+            return
+        handler = getattr(self, "_g_" + re.sub(r"\d+$", "", word), None)
+        if handler is None:
+            self.log.warning(f"Statement {word.upper()} is not supported and was ignored.")
+            return
+        handler(node, st)
+
+    def _g_title(self, node: A.GenStmt, st) -> None:
+        self._title_like(node, st, self.titles)
+
+    def _g_footnote(self, node: A.GenStmt, st) -> None:
+        self._title_like(node, st, self.footnotes)
+
+    def _title_like(self, node, st, store: dict) -> None:
+        m = re.match(r"^[a-z]+(\d*)$", st.first_word)
+        n = int(m.group(1)) if m and m.group(1) else 1
+        if not 1 <= n <= 10:
+            self.log.error(f"Line {st.line}, column {st.col}: {st.first_word.upper()} is not valid.")
+            return
+        for k in list(store):
+            if k >= n:
+                del store[k]
+        parts = []
+        for it in node.items:
+            if isinstance(it, A.Word) and it.kind == "string":
+                parts.append(it.value)
+            elif isinstance(it, A.Opt):
+                continue   # j=, h=, f=, color= options: layout only
+            elif isinstance(it, A.Word):
+                parts.append(str(it.value))
+        text = " ".join(parts)
+        if parts:
+            store[n] = text
+
+    def _g_libname(self, node: A.GenStmt, st) -> None:
+        items = node.items
+        if not items or not isinstance(items[0], A.Word):
+            self.log.error(f"Line {st.line}, column {st.col}: LIBNAME statement requires a libref.")
+            return
+        ref = str(items[0].value).lower()
+        rest = items[1:]
+        if rest and isinstance(rest[0], A.Word) and rest[0].kind == "name" and str(rest[0].value).lower() == "clear":
+            if ref in self.libraries and ref != "work":
+                del self.libraries[ref]
+                self.log.note(f"Libref {ref.upper()} has been deassigned.")
+            return
+        path = None
+        for it in rest:
+            if isinstance(it, A.Word) and it.kind == "string":
+                path = it.value
+                break
+        if path is None:
+            self.log.error(f"Line {st.line}, column {st.col}: LIBNAME statement for {ref.upper()} requires a "
+                           "quoted physical path.")
+            return
+        if ref == "work":
+            self.log.error("The WORK library cannot be reassigned.")
+            return
+        override = self.libname_overrides.get(ref)
+        if override is not None:
+            self.log.note(f"Libref {ref.upper()} path '{path}' is overridden by --libname: {override}")
+            path = override
+        self.libraries[ref] = Library(ref, self.resolve_path(path))
+        if not Path(self.resolve_path(path)).is_dir():
+            self.log.note(f"Library {ref.upper()} does not exist.")
+        else:
+            self.log.note(f"Libref {ref.upper()} was successfully assigned as follows: \n      Engine:        V9 \n"
+                          f"      Physical Name: {os.path.abspath(self.resolve_path(path))}")
+
+    def assign_override_libs(self) -> None:
+        """--libname overrides also assign the libref up front (for programs without LIBNAME)."""
+        for ref, path in self.libname_overrides.items():
+            self.libraries[ref] = Library(ref, path)
+
+    def _g_filename(self, node: A.GenStmt, st) -> None:
+        items = node.items
+        if not items:
+            return
+        ref = str(items[0].value).lower()
+        words = [str(i.value).lower() for i in items[1:] if isinstance(i, A.Word) and i.kind == "name"]
+        if "pipe" in words:
+            if not self.allow_shell:
+                self.log.error(f"Line {st.line}, column {st.col}: FILENAME PIPE is refused: shell commands are "
+                               "disabled (run with --allow-shell to enable them).")
+                return
+        path = next((i.value for i in items[1:] if isinstance(i, A.Word) and i.kind == "string"), None)
+        if path is None:
+            if "clear" in words:
+                self.filerefs.pop(ref, None)
+            return
+        self.filerefs[ref] = path
+
+    def _g_x(self, node: A.GenStmt, st) -> None:
+        if not self.allow_shell:
+            self.log.error(f"Line {st.line}, column {st.col}: The X statement is refused: shell commands are "
+                           "disabled (run with --allow-shell to enable them).")
+            return
+        cmd = " ".join(str(i.value) for i in node.items)
+        subprocess.run(cmd, shell=True, check=False)
+
+    def _g_systask(self, node, st) -> None:
+        self._g_x(node, st)
+
+    def _g_options(self, node: A.GenStmt, st) -> None:
+        for it in node.items:
+            if isinstance(it, A.Opt):
+                key = it.key
+                val = it.value.value if isinstance(it.value, A.Word) else it.value
+            elif isinstance(it, A.Word) and it.kind == "name":
+                key, val = str(it.value).lower(), True
+            else:
+                continue
+            if key not in KNOWN_OPTIONS:
+                self.log.warning(f"SAS option {key.upper()} is not supported and was ignored.")
+                continue
+            self.options[key] = val
+            if key in ("ls", "linesize") and isinstance(val, (int, float)):
+                self.renderer.linesize = int(val)
+
+    def _g_ods(self, node: A.GenStmt, st) -> None:
+        items = node.items
+        if not items:
+            return
+        first = str(items[0].value).lower() if isinstance(items[0], A.Word) else ""
+        rest = items[1:]
+        words = [str(i.value).lower() for i in rest if isinstance(i, A.Word) and i.kind == "name"]
+        if first == "graphics":
+            self.ods_graphics = "off" not in words
+        elif first == "listing":
+            if "close" in words:
+                self.ods_listing = False
+            else:
+                self.ods_listing = True
+        elif first in ("html", "html5", "rtf", "pdf", "tagsets", "excel", "powerpoint", "epub", "markup"):
+            dest = first.upper()
+            if "close" in words:
+                if first in self.open_destinations:
+                    del self.open_destinations[first]
+                else:
+                    self.log.warning(f"No {dest} destinations active.")
+                return
+            opts = {it.key: (it.value.value if isinstance(it.value, A.Word) else it.value)
+                    for it in rest if isinstance(it, A.Opt)}
+            self.open_destinations[first] = opts
+            self.log.warning(f"ODS {dest} is accepted but not yet produced by sasglm; its output goes to the "
+                             "listing only (see docs/limitations.md).")
+        elif first == "select" or first == "exclude":
+            names = []
+            for it in rest:
+                if isinstance(it, A.Word):
+                    names.append(str(it.value))
+            lw = [n.lower() for n in names]
+            if first == "select":
+                self.ods_select = None if lw in (["all"], []) else names
+                if lw == ["none"]:
+                    self.ods_select = ["__none__"]
+            else:
+                self.ods_exclude = [] if lw in (["none"], []) else names
+        elif first == "trace":
+            self.ods_trace = "off" not in words
+        elif first == "output":
+            for it in rest:
+                if isinstance(it, A.Opt):
+                    v = it.value
+                    name = v.value if isinstance(v, A.Word) else str(v)
+                    self.ods_outputs[it.key.lower()] = parse_dsname(str(name))
+                elif isinstance(it, A.Word) and str(it.value).lower() == "close":
+                    self.ods_outputs.clear()
+        elif first == "noproctitle":
+            self.ods_proctitle = False
+        elif first == "proctitle":
+            self.ods_proctitle = True
+        elif first in ("escapechar", "path", "results", "noresults", "_all_"):
+            if first == "_all_" and "close" in words:
+                self.open_destinations.clear()
+        else:
+            self.log.warning(f"ODS {first.upper()} is not supported and was ignored.")
+
+    def _g_goptions(self, node, st) -> None:
+        self.log.note("GOPTIONS statement accepted; device-based graphics options have no effect in sasglm.")
+
+    def _g_endsas(self, node, st) -> None:
+        raise SasError("ENDSAS statement: the session ends here.", st.line, st.col)
+
+    def _g_dm(self, node, st) -> None:
+        self.log.note("DM (display manager) statement ignored: there is no display manager in sasglm.")
+
+    def _g_missing(self, node, st) -> None:
+        self.log.note("MISSING statement accepted: special missing values read as ordinary missing.")
+
+
+def parse_dsname(text: str) -> A.DsRef:
+    text = text.strip()
+    if "." in text:
+        lib, name = text.split(".", 1)
+        return A.DsRef(lib, name)
+    return A.DsRef(None, text)
+
+
+def table_to_frame(t: Table) -> pd.DataFrame:
+    cols = [c.name for c in t.columns]
+    return pd.DataFrame([{c: r.get(c) for c in cols} for r in t.rows], columns=cols)
