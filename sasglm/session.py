@@ -287,7 +287,8 @@ class Session:
             raise SasError(f"File {ref.display}.DATA could not be read: {e}", line, col)
         return ds
 
-    def apply_input_options(self, ds: Dataset, ref: A.DsRef, where_stmts=()) -> tuple[Dataset, int, str | None]:
+    def apply_input_options(self, ds: Dataset, ref: A.DsRef, where_stmts=(),
+                            structure_only: bool = False) -> tuple[Dataset, int, str | None]:
         """Apply FIRSTOBS= OBS= KEEP= DROP= RENAME= WHERE= (and WHERE statements); returns
         (data set, rows read, WHERE text for the log)."""
         from .datastep.vector import where_mask, where_text
@@ -323,6 +324,8 @@ class Session:
             df2.columns = newcols
             work = Dataset(df2, newmeta, ds.label)
         clauses = []
+        if structure_only:
+            return work, work.nobs, None
         if "where" in opts:
             clauses.append(opts["where"])
         clauses.extend(w.cond for w in where_stmts)

@@ -317,6 +317,7 @@ class Compiler:
     def _declare_source(self, st: A.SetStmt):
         for ds_ref in st.datasets:
             ds = self.session.get_dataset(ds_ref, where=(st.line, st.col))
+            ds = self.session.apply_input_options(ds, ds_ref, (), structure_only=True)[0]
             for m in ds.ordered_meta():
                 v = self.pdv.get(m.name.lower())
                 if v is None:
@@ -342,9 +343,7 @@ class Compiler:
                 iv.automatic = True
         for key in ("end", "nobs", "point"):
             if key in st.options:
-                v = self.var(st.options[key])
-                if key != "point":
-                    v.automatic = True
+                self.var(st.options[key]).automatic = True
         self.sources.append({"stmt": st})
 
     def _declare_array(self, st: A.ArrayStmt):

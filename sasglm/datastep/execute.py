@@ -433,7 +433,7 @@ class DataStepRunner:
 
     def _namespace(self, comp: Compiler) -> dict:
         ns = {
-            "NAN": math.nan, "StopStep": R.StopStep, "_Delete": _Delete, "_Return": _Return,
+            "NAN": math.nan, "nan": math.nan, "StopStep": R.StopStep, "_Delete": _Delete, "_Return": _Return,
             "_deque": collections.deque, "_miss": R.miss_note, "_div": R.div, "_pow": R.power,
             "_lt": R.lt, "_le": R.le, "_gt": R.gt, "_ge": R.ge, "_eq": R.eq, "_ne": R.ne,
             "_vmin": R.vmin, "_vmax": R.vmax, "_key": R.key,

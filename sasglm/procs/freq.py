@@ -1,0 +1,268 @@
+"""PROC FREQ: one-way and two-way TABLES with percentages, / CHISQ (and Fisher's exact for 2x2),
+NOCUM, NOPERCENT, NOROW, NOCOL, MISSING, OUT=; BY; ORDER=."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from .. import ast as A
+from ..data.dataset import Dataset, normalise_frame
+from ..datastep.formats import format_value
+from ..errors import SasError
+from ..ods.table import Column, Table
+from .common import Options, by_groups, by_items, dsref_from_value, input_data, statements, where_statements
+
+
+def _requests(items):
+    """Parse `a b*c (a b)*c` into lists of variable tuples."""
+    reqs = []
+    cur: list[list[str]] = []
+    pending_star = False
+    for it in items:
+        if isinstance(it, A.Word) and it.kind == "op" and it.value == "*":
+            pending_star = True
+            continue
+        names = []
+        if isinstance(it, A.Word) and it.kind == "name":
+            names = [str(it.value)]
+        elif isinstance(it, A.Group) and it.name is None:
+            names = [str(x.value) for x in it.items if isinstance(x, A.Word)]
+        else:
+            raise SasError("Invalid TABLES request.", getattr(it, "line", None), getattr(it, "col", None))
+        if pending_star and cur:
+            cur.append(names)
+        else:
+            if cur:
+                reqs.extend(_expand(cur))
+            cur = [names]
+        pending_star = False
+    if cur:
+        reqs.extend(_expand(cur))
+    return reqs
+
+
+def _expand(dims):
+    out = [[]]
+    for d in dims:
+        out = [o + [x] for o in out for x in d]
+    return [tuple(o) for o in out]
+
+
+def run_freq(session, proc):
+    opts = Options(proc.options, {"data", "order", "noprint", "page", "nlevels", "formchar", "compress"},
+                   "PROC FREQ")
+    ds, ref = input_data(session, opts, proc, where_statements(proc))
+    tables = []
+    by = []
+    weight = None
+    for kw, stm in statements(proc, {"tables", "table", "by", "where", "weight", "exact", "test"}):
+        if kw in ("tables", "table"):
+            tables.append(stm)
+        elif kw == "by":
+            by = by_items(stm.items, ds)
+        elif kw == "weight":
+            weight = str(stm.items[0].value)
+            if ds.colname(weight) is None:
+                raise SasError(f"Variable {weight.upper()} not found.", stm.line, stm.col)
+            weight = ds.colname(weight)
+        elif kw in ("exact", "test"):
+            raise SasError(f"The {kw.upper()} statement of PROC FREQ is not supported yet.", stm.line, stm.col)
+    if not tables:
+        tables = [A.GenStmt("tables", [A.Word("name", m.name) for m in ds.ordered_meta()], None)]
+    order = str(opts.get("order", "internal")).lower()
+    for byline, sub in by_groups(ds, by, session, "FREQ"):
+        for stm in tables:
+            topts = Options(stm.options, {"chisq", "nocum", "nopercent", "norow", "nocol", "nofreq", "missing",
+                                          "out", "list", "expected", "deviation", "cellchi2", "fisher", "nocol",
+                                          "sparse", "outpct", "measures", "cmh", "agree", "relrisk", "riskdiff",
+                                          "trend", "alpha", "binomial", "plots", "totpct", "nowarn"}, "TABLES")
+            for unsupported in ("measures", "cmh", "agree", "relrisk", "riskdiff", "trend", "binomial"):
+                if topts.has(unsupported):
+                    raise SasError(f"The TABLES option {unsupported.upper()} is not supported yet.", stm.line, stm.col)
+            for req in _requests(stm.items):
+                cols = []
+                for v in req:
+                    c = sub.colname(v)
+                    if c is None:
+                        raise SasError(f"Variable {v.upper()} not found.", stm.line, stm.col)
+                    cols.append(c)
+                if len(cols) == 1:
+                    _oneway(session, sub, cols[0], topts, order, weight, byline, opts.has("noprint"))
+                elif len(cols) == 2:
+                    _twoway(session, sub, cols[0], cols[1], topts, order, weight, byline, opts.has("noprint"))
+                else:
+                    raise SasError("Tables of three or more dimensions are not supported yet.", stm.line, stm.col)
+
+
+def _levels(sub: Dataset, col: str, order: str, session, missing: bool):
+    s = sub.df[col]
+    meta = sub.var(col)
+    is_missing = (s == "") if meta.is_char else s.isna()
+    vals = s[~is_missing] if not missing else s
+    fmt = lambda v: (v if meta.is_char else format_value(v, meta.format, session.user_formats, is_char=False,
+                                                          strip=True)) if not (not meta.is_char and v != v) else "."
+    if order == "data":
+        uniq = list(pd.unique(vals))
+    elif order == "freq":
+        counts = vals.value_counts(sort=True, dropna=False)
+        uniq = list(counts.index)
+    elif order == "formatted":
+        uniq = sorted(pd.unique(vals), key=lambda v: fmt(v))
+    else:
+        uniq = sorted(pd.unique(vals), key=lambda v: (-math.inf if (not meta.is_char and v != v) else v))
+    return uniq, fmt, int(is_missing.sum()) if not missing else 0
+
+
+def _oneway(session, sub, col, topts, order, weight, byline, noprint):
+    missing = topts.has("missing")
+    uniq, fmt, nmiss = _levels(sub, col, order, session, missing)
+    s = sub.df[col]
+    w = sub.df[weight].to_numpy(dtype=float) if weight else np.ones(len(s))
+    counts = []
+    for u in uniq:
+        if not sub.var(col).is_char and u != u:
+            m = s.isna().to_numpy()
+        else:
+            m = (s == u).to_numpy()
+        counts.append(float(w[m].sum()))
+    total = sum(counts)
+    rows = []
+    cum = 0.0
+    for u, c in zip(uniq, counts):
+        cum += c
+        rows.append({col: fmt(u), "Frequency": c, "Percent": 100 * c / total if total else math.nan,
+                     "CumFrequency": cum, "CumPercent": 100 * cum / total if total else math.nan})
+    cols = [Column(col, sub.var(col).label or col if False else col), Column("Frequency", "Frequency", "INT")]
+    if not topts.has("nopercent"):
+        cols.append(Column("Percent", "Percent", "8.2"))
+    if not topts.has("nocum"):
+        cols.append(Column("CumFrequency", "Cumulative\nFrequency", "INT"))
+        if not topts.has("nopercent"):
+            cols.append(Column("CumPercent", "Cumulative\nPercent", "8.2"))
+    foot = [f"Frequency Missing = {nmiss}"] if nmiss else []
+    if not noprint:
+        session.emit_table(Table("FREQ", "OneWayFreqs", "", cols, rows, footnotes=foot, byline=byline))
+    if "out" in topts.nodes:
+        out = pd.DataFrame({col: uniq, "COUNT": counts,
+                            "PERCENT": [100 * c / total if total else math.nan for c in counts]})
+        session.put_dataset(dsref_from_value(topts.nodes["out"]), Dataset(normalise_frame(out)))
+
+
+def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint):
+    missing = topts.has("missing")
+    ru, rf, rmiss = _levels(sub, rcol, order, session, missing)
+    cu, cf, cmiss = _levels(sub, ccol, order, session, missing)
+    df = sub.df
+    w = df[weight].to_numpy(dtype=float) if weight else np.ones(len(df))
+    valid = np.ones(len(df), dtype=bool)
+    if not missing:
+        for c in (rcol, ccol):
+            valid &= ~((df[c] == "") if sub.var(c).is_char else df[c].isna()).to_numpy()
+    tab = np.zeros((len(ru), len(cu)))
+    rvals, cvals = df[rcol].to_numpy(), df[ccol].to_numpy()
+    rindex = {v: i for i, v in enumerate(ru)}
+    cindex = {v: i for i, v in enumerate(cu)}
+    for i in np.nonzero(valid)[0]:
+        tab[rindex[rvals[i]], cindex[cvals[i]]] += w[i]
+    total = tab.sum()
+    rs, cs = tab.sum(axis=1), tab.sum(axis=0)
+    rows = []
+    for i, r in enumerate(ru):
+        for j, c in enumerate(cu):
+            rows.append({rcol: rf(r), ccol: cf(c), "Frequency": tab[i, j],
+                         "Percent": 100 * tab[i, j] / total if total else math.nan,
+                         "RowPercent": 100 * tab[i, j] / rs[i] if rs[i] else math.nan,
+                         "ColPercent": 100 * tab[i, j] / cs[j] if cs[j] else math.nan})
+        rows.append({rcol: rf(r), ccol: "Total", "Frequency": rs[i],
+                     "Percent": 100 * rs[i] / total if total else math.nan, "RowPercent": None, "ColPercent": None})
+    for j, c in enumerate(cu):
+        rows.append({rcol: "Total", ccol: cf(c), "Frequency": cs[j],
+                     "Percent": 100 * cs[j] / total if total else math.nan, "RowPercent": None, "ColPercent": None})
+    rows.append({rcol: "Total", ccol: "Total", "Frequency": total, "Percent": 100.0, "RowPercent": None,
+                 "ColPercent": None})
+    cols = [Column(rcol), Column(ccol), Column("Frequency", "Frequency", "INT")]
+    if not topts.has("nopercent"):
+        cols.append(Column("Percent", "Percent", "8.2"))
+    if not topts.has("norow"):
+        cols.append(Column("RowPercent", "Row Pct", "8.2"))
+    if not topts.has("nocol"):
+        cols.append(Column("ColPercent", "Col Pct", "8.2"))
+    nm = int((~valid).sum())
+    foot = [f"Frequency Missing = {nm}"] if nm else []
+    if not noprint:
+        session.emit_table(Table("FREQ", "CrossTabFreqs", f"Table of {rcol} by {ccol}", cols, rows,
+                                 footnotes=foot, byline=byline))
+    if topts.has("chisq") and not noprint:
+        _chisq(session, tab, rcol, ccol, byline)
+    if (topts.has("fisher") or (topts.has("chisq") and tab.shape == (2, 2))) and not noprint:
+        _fisher(session, tab, rcol, ccol, byline)
+    if "out" in topts.nodes:
+        rr, cc, cnt, pct = [], [], [], []
+        for i, r in enumerate(ru):
+            for j, c in enumerate(cu):
+                if tab[i, j] > 0:
+                    rr.append(r)
+                    cc.append(c)
+                    cnt.append(tab[i, j])
+                    pct.append(100 * tab[i, j] / total)
+        out = pd.DataFrame({rcol: rr, ccol: cc, "COUNT": cnt, "PERCENT": pct})
+        session.put_dataset(dsref_from_value(topts.nodes["out"]), Dataset(normalise_frame(out)))
+
+
+def _chisq(session, tab, rcol, ccol, byline):
+    tab = tab[tab.sum(axis=1) > 0][:, tab.sum(axis=0) > 0]
+    n = tab.sum()
+    r, c = tab.shape
+    exp = np.outer(tab.sum(axis=1), tab.sum(axis=0)) / n
+    df = (r - 1) * (c - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x2 = float(((tab - exp) ** 2 / exp).sum())
+        g2 = float(2 * np.nansum(np.where(tab > 0, tab * np.log(tab / exp), 0.0)))
+    rows = [{"Statistic": "Chi-Square", "DF": df, "Value": x2, "Prob": st.chi2.sf(x2, df)},
+            {"Statistic": "Likelihood Ratio Chi-Square", "DF": df, "Value": g2, "Prob": st.chi2.sf(g2, df)}]
+    if (r, c) == (2, 2):
+        a = np.abs(tab - exp) - 0.5
+        a = np.maximum(a, 0)
+        xc = float((a ** 2 / exp).sum())
+        rows.append({"Statistic": "Continuity Adj. Chi-Square", "DF": 1, "Value": xc, "Prob": st.chi2.sf(xc, 1)})
+    # Mantel-Haenszel (scores = column/row index)
+    rs = np.arange(1, r + 1, dtype=float)
+    cs_ = np.arange(1, c + 1, dtype=float)
+    pr, pc = tab.sum(axis=1) / n, tab.sum(axis=0) / n
+    mr, mc = (rs * pr).sum(), (cs_ * pc).sum()
+    cov = ((np.outer(rs - mr, cs_ - mc)) * tab).sum() / n
+    vr, vc = (((rs - mr) ** 2) * pr).sum(), (((cs_ - mc) ** 2) * pc).sum()
+    rho2 = cov ** 2 / (vr * vc) if vr > 0 and vc > 0 else math.nan
+    mh = (n - 1) * rho2
+    rows.append({"Statistic": "Mantel-Haenszel Chi-Square", "DF": 1, "Value": mh, "Prob": st.chi2.sf(mh, 1)})
+    phi = math.sqrt(x2 / n)
+    if (r, c) == (2, 2):
+        phi = (tab[0, 0] * tab[1, 1] - tab[0, 1] * tab[1, 0]) / math.sqrt(np.prod(tab.sum(axis=1)) *
+                                                                            np.prod(tab.sum(axis=0)))
+    rows.append({"Statistic": "Phi Coefficient", "DF": None, "Value": phi, "Prob": None})
+    rows.append({"Statistic": "Contingency Coefficient", "DF": None, "Value": math.sqrt(x2 / (x2 + n)), "Prob": None})
+    cv = phi if (r, c) == (2, 2) else math.sqrt(x2 / n / (min(r, c) - 1))
+    rows.append({"Statistic": "Cramer's V", "DF": None, "Value": cv, "Prob": None})
+    cols = [Column("Statistic"), Column("DF", "DF", "INT"), Column("Value", "Value", "8.4"),
+            Column("Prob", "Prob", "PVALUE6.4")]
+    session.emit_table(Table("FREQ", "ChiSq", f"Statistics for Table of {rcol} by {ccol}", cols, rows,
+                             byline=byline))
+
+
+def _fisher(session, tab, rcol, ccol, byline):
+    if tab.shape != (2, 2):
+        raise SasError("Fisher's exact test is only supported for 2x2 tables.")
+    a = tab.astype(int)
+    _, p_left = st.fisher_exact(a, alternative="less")
+    _, p_right = st.fisher_exact(a, alternative="greater")
+    _, p_two = st.fisher_exact(a, alternative="two-sided")
+    rows = [{"Label1": "Cell (1,1) Frequency (F)", "nValue1": float(a[0, 0])},
+            {"Label1": "Left-sided Pr <= F", "nValue1": p_left},
+            {"Label1": "Right-sided Pr >= F", "nValue1": p_right},
+            {"Label1": "Two-sided Pr <= P", "nValue1": p_two}]
+    session.emit_table(Table("FREQ", "FishersExact", "Fisher's Exact Test",
+                             [Column("Label1", ""), Column("nValue1", "", "8.4")], rows, kind="kv",
+                             byline=byline))

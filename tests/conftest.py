@@ -1,0 +1,55 @@
+"""Shared helpers: run SAS source in-process and capture the log and the listing."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from sasglm.log import Log
+from sasglm.session import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = (ROOT / ".." / "shared").resolve()
+SHARED_DATA = SHARED / "data"
+
+
+class Run:
+    def __init__(self, session: Session, log: str, out: str):
+        self.session, self.log, self.out = session, log, out
+
+    def ds(self, name: str):
+        return self.session.get_dataset(name)
+
+    @property
+    def errors(self) -> list[str]:
+        return [l for l in self.log.splitlines() if l.startswith("ERROR")]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [l for l in self.log.splitlines() if l.startswith("WARNING")]
+
+
+def run_sas(source: str, cwd: Path | None = None, **kw) -> Run:
+    logbuf, outbuf = io.StringIO(), io.StringIO()
+    session = Session(log=Log(logbuf), out=outbuf, **kw)
+    session.assign_override_libs()
+    old = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        session.submit(source)
+    finally:
+        os.chdir(old)
+    r = Run(session, logbuf.getvalue(), outbuf.getvalue())
+    r.exit_status = session.log.exit_status
+    return r
+
+
+@pytest.fixture
+def sas():
+    return run_sas
+
+
+needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
