@@ -88,7 +88,7 @@ def parse_statement_text(text: str, start: str, line: int = 1, col: int = 1):
     except UnexpectedInput as e:
         eline = getattr(e, "line", 1) or 1
         ecol = getattr(e, "column", 1) or 1
-        if isinstance(e, UnexpectedEOF):
+        if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
             lines = text.split("\n")
             eline, ecol = len(lines), len(lines[-1]) + 1
         abs_line = line + eline - 1

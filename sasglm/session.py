@@ -41,7 +41,7 @@ KNOWN_OPTIONS = {
 class Session:
     def __init__(self, *, log: Log | None = None, out=None, libname_overrides: dict | None = None,
                  allow_shell: bool = False, outdir: str | None = None, rich: bool = False,
-                 linesize: int = 100):
+                 linesize: int = 100, step_timeout: float | None = None):
         self.log = log or Log()
         self.out = out if out is not None else sys.stdout
         self.libraries: dict[str, Library] = {"work": Library("WORK")}
@@ -71,6 +71,7 @@ class Session:
         self.syscc = 0
         self.graph_counter = 0
         self.current_proc: str | None = None
+        self.step_timeout = step_timeout
 
     def _make_renderer(self, rich: bool, linesize: int):
         if rich:
@@ -91,9 +92,13 @@ class Session:
                             for st in raw.statements)
             self._echo_to(last_line)
             try:
-                self._run_raw(raw)
+                with _time_limit(self.step_timeout):
+                    self._run_raw(raw)
             except KeyboardInterrupt:
                 self.log.error("The step was interrupted by the user; WORK data sets are unchanged.")
+            except StepTimeout:
+                self.log.error(f"The step starting at line {raw.line} was stopped after {self.step_timeout:g} "
+                               "seconds (time limit).")
             except SasError as e:
                 self._report(e)
             except RecursionError:
@@ -617,6 +622,32 @@ class Session:
 
     def _g_missing(self, node, st) -> None:
         self.log.note("MISSING statement accepted: special missing values read as ordinary missing.")
+
+
+class StepTimeout(BaseException):
+    """Raised by the step time limit (BaseException so that no step code swallows it)."""
+
+
+class _time_limit:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        if self.seconds:
+            import signal
+
+            def handler(signum, frame):
+                raise StepTimeout()
+            self.old = signal.signal(signal.SIGALRM, handler)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.seconds:
+            import signal
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
 
 
 def parse_dsname(text: str) -> A.DsRef:

@@ -722,6 +722,14 @@ class Compiler:
         if fn is None:
             raise SasError(f"The function {name.upper()} is unknown, or cannot be accessed.", e.line, e.col,
                            code="68-185")
+        nargs = sum(len(self._of_args(a)) if isinstance(a, A.OfList) else 1 for a in e.args)
+        lo, hi = _arity(fn)
+        if nargs < lo:
+            raise SasError(f"The {name.upper()} function call does not have enough arguments.", e.line, e.col,
+                           code="71-185")
+        if hi is not None and nargs > hi:
+            raise SasError(f"The {name.upper()} function call has too many arguments.", e.line, e.col,
+                           code="72-185")
         args = []
         for i, a in enumerate(e.args):
             if isinstance(a, A.OfList):
@@ -1077,6 +1085,26 @@ class Compiler:
         else:
             raise SasError(f"The CALL routine {name.upper()} is unknown, or cannot be accessed.",
                            st.line, st.col, code="251-185")
+
+
+def _arity(fn) -> tuple[int, int | None]:
+    import inspect
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return 0, None
+    lo, hi = 0, 0
+    for p in sig.parameters.values():
+        if p.name.startswith("_"):
+            continue
+        if p.kind == p.VAR_POSITIONAL:
+            hi = None
+            continue
+        if p.default is p.empty:
+            lo += 1
+        if hi is not None:
+            hi += 1
+    return lo, hi
 
 
 def _format_text(arg) -> str | None:

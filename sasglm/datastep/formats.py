@@ -97,10 +97,12 @@ def best(value: float, width: int = 12) -> str:
                 continue
             return s.rjust(width)
     # fall back to E notation
-    for prec in range(max(width - 6, 0), -1, -1):
+    for prec in range(max(width - 4, 0), -1, -1):
         s = f"{value:.{prec}E}"
         mant, exp = s.split("E")
-        s = f"{mant}E{int(exp):+d}"
+        if "." in mant:
+            mant = mant.rstrip("0").rstrip(".")
+        s = f"{mant}E{int(exp)}"
         if len(s) <= width:
             return s.rjust(width)
     return "*" * width

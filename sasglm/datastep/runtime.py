@@ -263,7 +263,7 @@ def f_sign(x):
 
 
 def _math1(fn, domain):
-    def f(x, _notes=None, _where=None):
+    def f(x, _notes=None):
         if x != x:
             return NAN
         if not domain(x):
