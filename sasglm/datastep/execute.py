@@ -21,8 +21,16 @@ from .compiler import Compiler, OutputSpec, StepContext, _Delete, _Return
 from .reader import Reader
 
 
-def _frame_lists(df: pd.DataFrame, cols: list[str]) -> dict[str, list]:
-    return {c.lower(): df[c].tolist() for c in cols}
+def _source_lists(df: pd.DataFrame, cols: list[str], comp) -> dict[str, list]:
+    """Columns as Python lists for the row backend (floats with NaN; str with '' for missing)."""
+    out = {}
+    for c in cols:
+        col = df[c]
+        if comp.pdv[c].type == "N":
+            out[c] = np.asarray(col.to_numpy(), dtype=float).tolist()
+        else:
+            out[c] = ["" if (x is None or (isinstance(x, float) and x != x)) else x for x in col.tolist()]
+    return out
 
 
 def _by_first_last(df: pd.DataFrame, by: list[str]) -> tuple[dict, dict]:
@@ -111,6 +119,11 @@ class DataStepRunner:
                     raise SasError(f"BY variable {b} is not on input data set.", comp.by.line, comp.by.col)
         # code generation
         self._prepare_sources(comp, by_items)
+        from . import vectorize
+        if os.environ.get("SASGLM_ROW_BACKEND") != "1" and vectorize.eligible(comp, stmts):
+            return self._run_vector(comp, stmts)
+        for s in comp.sources:
+            s["lists"] = _source_lists(s["frame"], s["vars"], comp)
         code = self._generate(comp, stmts)
         ctx = StepContext()
         ctx.session = session
@@ -161,6 +174,59 @@ class DataStepRunner:
         for o, rows in zip(comp.outputs, out_lists):
             ds = self._build_output(comp, o, rows)
             results.append((o.ref, ds))
+        return results
+
+    def _run_vector(self, comp: Compiler, stmts):
+        from . import vectorize
+        gen = vectorize.VectorGen(comp)
+        code = gen.generate(stmts)
+        if os.environ.get("SASGLM_SHOW_CODE"):
+            print(code, file=sys.stderr)
+        ns = vectorize.namespace()
+        exec(compile(code, f"<DATA step line {self.step.line} (vector)>", "exec"), ns)
+        src = comp.sources[0]
+        df = src["frame"]
+        ctx = StepContext()
+        ctx.session, ctx.log = self.session, self.log
+        ctx.nrows = [src["n"]]
+        ctx.vcols = {}
+        for c in src["vars"]:
+            col = df[c].to_numpy()
+            if comp.pdv[c].type == "N":
+                col = np.asarray(col, dtype=float)
+            else:
+                col = np.asarray(col, dtype=object)
+            ctx.vcols[c] = col
+        ctx.vfirst = {k: np.asarray(v) for k, v in src["first"].items()}
+        ctx.vlast = {k: np.asarray(v) for k, v in src["last"].items()}
+        snaps = [[] for _ in comp.outputs]
+
+        def vout(k, seq, mask, arrays):
+            n = src["n"]
+            idx = np.arange(n) if mask is None else np.nonzero(mask)[0]
+            snaps[k].append((seq, idx, [a[idx] if isinstance(a, np.ndarray) else np.full(len(idx), a)
+                                        for a in arrays]))
+        ctx.vout = vout
+        ns["_vstep"](ctx)
+        self._runtime_notes(comp, ctx)
+        for s in comp.sources:
+            for label, count, where in s["read_notes"]:
+                msg = f"There were {count} observations read from the data set {label}."
+                if where:
+                    msg += f"\n      WHERE {where};"
+                self.log.note(msg)
+        results = []
+        for o, parts in zip(comp.outputs, snaps):
+            if len(parts) == 1:
+                cols = parts[0][2]
+            elif parts:
+                rows = np.concatenate([p[1] for p in parts])
+                seqs = np.concatenate([np.full(len(p[1]), p[0]) for p in parts])
+                order = np.lexsort((seqs, rows))
+                cols = [np.concatenate([p[2][j] for p in parts])[order] for j in range(len(o.vars))]
+            else:
+                cols = [np.empty(0) for _ in o.vars]
+            results.append((o.ref, self._frame_output(comp, o, cols)))
         return results
 
     # ------------------------------------------------------------------ helpers
@@ -241,14 +307,7 @@ class DataStepRunner:
                     inflags = {kk: vv[order] for kk, vv in inflags.items()}
             src["n"] = len(df)
             src["vars"] = [c for c in df.columns if c in comp.pdv]
-            src["lists"] = _frame_lists(df, src["vars"])
-            # numeric columns may hold ints after concat; make sure NaN-aware floats
-            for c in src["vars"]:
-                if comp.pdv[c].type == "N":
-                    src["lists"][c] = [float(x) if x is not None else math.nan for x in src["lists"][c]]
-                else:
-                    src["lists"][c] = ["" if (x is None or (isinstance(x, float) and x != x)) else x
-                                       for x in src["lists"][c]]
+            src["frame"] = df
             src["in_vars"] = [str(ref.options["in"]) for ref, _ in frames if ref.options.get("in")]
             src["inlists"] = {kk: list(vv) for kk, vv in inflags.items()}
             if by:
@@ -513,10 +572,18 @@ class DataStepRunner:
 
     def _build_output(self, comp: Compiler, o: OutputSpec, rows: list) -> Dataset:
         cols = o.vars
-        if rows:
+        types = [comp.pdv[c].type for c in cols]
+        if rows and all(t == "N" for t in types):
+            mat = np.array(rows, dtype=float).reshape(len(rows), len(cols))
+            arrs = [mat[:, j] for j in range(len(cols))]
+        elif rows:
             arrs = list(zip(*rows))
         else:
             arrs = [[] for _ in cols]
+        return self._frame_output(comp, o, arrs)
+
+    def _frame_output(self, comp: Compiler, o: OutputSpec, arrs) -> Dataset:
+        cols = o.vars
         data = {}
         meta = {}
         for name, values in zip(cols, arrs):

@@ -224,16 +224,30 @@ def f_coalescec(*args):
 
 
 def f_round(x, unit=1.0):
+    """ROUND: half away from zero, to a multiple of ``unit``; the result is tidied to the decimals
+    of the unit (SAS returns 123.46, not 123.46000000000001)."""
     if x != x or unit != unit:
         return NAN
+    if unit == 1.0:
+        r = math.floor(abs(x) + 0.5)
+        return r if x >= 0 else -r
     if unit == 0:
         return x
-    q = x / unit
-    r = math.floor(abs(q) + 0.5 + 1e-12) * (1 if q >= 0 else -1)
-    out = r * unit
-    # tidy binary noise like SAS does
-    dec = max(0, -int(math.floor(math.log10(abs(unit))))) if unit < 1 else 0
-    return round(out, dec + 2) if dec else out
+    q = abs(x) / unit
+    r = math.floor(q + 0.5 + 1e-9 * (q > 1e-6)) * unit
+    r = r if x >= 0 else -r
+    if unit < 1:
+        return round(r, _UNIT_DECIMALS.get(unit) or _unit_decimals(unit))
+    return r
+
+
+_UNIT_DECIMALS: dict = {}
+
+
+def _unit_decimals(unit):
+    d = max(0, -int(math.floor(math.log10(abs(unit))))) + 2
+    _UNIT_DECIMALS[unit] = d
+    return d
 
 
 def f_int(x):
