@@ -544,6 +544,9 @@ class ToAst(Transformer):
 
     @v_args(meta=True)
     def array_stmt(self, meta, ch):
+        return self._array(meta, ch)
+
+    def _array(self, meta, ch):
         name, dims, dollar, length, names, init = ch
         temporary = False
         nm = names or []
@@ -553,6 +556,11 @@ class ToAst(Transformer):
         return A.ArrayStmt(str(name), dims, dollar is not None,
                            int(float(length)) if length is not None else None,
                            nm, init, temporary, **self._pos(meta))
+
+    @v_args(meta=True)
+    def array_implicit(self, meta, ch):
+        name, dollar, length, names, init = ch
+        return self._array(meta, [name, None, dollar, length, names, init])
 
     def array_dim(self, ch):
         return ch[0]

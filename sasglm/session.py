@@ -411,6 +411,11 @@ class Session:
         for name, ref in list(self.ods_outputs.items()):
             hits = [t for t in new if t.name.lower() == name]
             if not hits:
+                self.log.warning(f"Output '{name}' was not created.  Make sure that the output object name, label, "
+                                 "or path is spelled correctly.  Also, verify that the appropriate procedure options "
+                                 "are used to produce the requested output object.  For example, verify that the "
+                                 "NOPRINT option is not used.")
+                del self.ods_outputs[name]
                 continue
             frames = [table_to_frame(t) for t in hits]
             df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

@@ -142,6 +142,9 @@ class Compiler:
         out = []
         for it in items:
             kind = it[0]
+            if kind == "name" and it[1].lower() in ("_all_", "_numeric_", "_character_"):
+                it = ("all", it[1].lower())
+                kind = "all"
             if kind == "name":
                 out.append(it[1])
             elif kind == "all":
@@ -248,6 +251,15 @@ class Compiler:
             for s in st.orelse or []:
                 self._analyse_stmt(s)
         elif isinstance(st, A.DoBlock):
+            if st.kind == "over":
+                arr = self.arrays.get(st.var.lower())
+                if arr is None:
+                    raise SasError(f"Undeclared array referenced: {st.var}.", st.line, st.col, code="68-185")
+                if "_i_" not in self.pdv:
+                    self.var("_i_").automatic = True
+                st.body = [_subscript_array(b, arr.name.lower(), "_i_") for b in st.body]
+                st.kind, st.var = "iter", "_i_"
+                st.specs = [A.DoSpec(A.Num(float(arr.lo)), A.Num(float(arr.lo + arr.n - 1)))]
             if st.var:
                 v = self.var(st.var)
                 v.assigned = True
@@ -364,6 +376,12 @@ class Compiler:
             n = st.dims[0][1] - st.dims[0][0] + 1 if st.dims else 0
             members = [f"{st.name}{i}" for i in range(1, n + 1)]
         lo = st.dims[0][0] if st.dims else 1
+        existing = [self.pdv.get(m.lower()) for m in members]
+        if not st.is_char and existing and all(v is not None and v.type == "C" for v in existing):
+            st.is_char = True
+        elif st.is_char is False and any(v is not None and v.type == "C" for v in existing):
+            raise SasError(f"All variables in array list must be the same type, i.e., all numeric or character.",
+                           st.line, st.col, code="")
         if st.dims:
             n = st.dims[0][1] - st.dims[0][0] + 1
             if n != len(members):
@@ -914,9 +932,6 @@ class Compiler:
             self.emit(f"if {cond}:", depth + 1)
             self.emit("break", depth + 2)
             return
-        if st.kind == "over":
-            raise SasError("DO OVER (implicit arrays) is not supported; use an explicit array and DO i = 1 TO dim(a).",
-                           st.line, st.col)
         var = self.lname(st.var)
         vt = self.pdv[st.var.lower()].type
         specs = st.specs
@@ -1085,6 +1100,29 @@ class Compiler:
         else:
             raise SasError(f"The CALL routine {name.upper()} is unknown, or cannot be accessed.",
                            st.line, st.col, code="251-185")
+
+
+def _subscript_array(node, arr: str, idx: str):
+    """DO OVER body: a bare reference to the array means the element at the implicit index."""
+    import dataclasses
+    if isinstance(node, A.Var) and node.name.lower() == arr:
+        return A.Call(arr, [A.Var(idx, line=node.line, col=node.col)], line=node.line, col=node.col)
+    if isinstance(node, (A.Assign, A.SumStmt)) and node.target.lower() == arr and node.index is None:
+        return dataclasses.replace(node, index=A.Var(idx, line=node.line, col=node.col),
+                                   value=_subscript_array(node.value, arr, idx))
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        changes = {}
+        for f in dataclasses.fields(node):
+            v = getattr(node, f.name)
+            if isinstance(v, list):
+                changes[f.name] = [_subscript_array(x, arr, idx) if not isinstance(x, tuple) else
+                                   tuple(_subscript_array(y, arr, idx) for y in x) for x in v]
+            elif dataclasses.is_dataclass(v):
+                changes[f.name] = _subscript_array(v, arr, idx)
+        return dataclasses.replace(node, **changes) if changes else node
+    if isinstance(node, list):
+        return [_subscript_array(x, arr, idx) for x in node]
+    return node
 
 
 def _arity(fn) -> tuple[int, int | None]:
