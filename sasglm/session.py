@@ -70,6 +70,7 @@ class Session:
         self._echoed = 0
         self.syscc = 0
         self.graph_counter = 0
+        self.images: list[str] = []
         self.current_proc: str | None = None
         self.step_timeout = step_timeout
 
@@ -371,6 +372,29 @@ class Session:
 
     def resolve_path(self, path: str) -> str:
         return os.path.expanduser(path)
+
+    # ------------------------------------------------------------------ item stores (STORE / PROC PLM)
+    def save_store(self, name: str, store) -> None:
+        ref = parse_dsname(name)
+        lib = self.library(ref.libref)
+        key = f"{lib.name}.{ref.name.upper()}"
+        self.item_stores[key] = store
+        if lib.path is not None:
+            store.save(lib.path / f"{ref.name.lower()}.sasglm-store")
+
+    def get_store(self, name: str, where=None):
+        ref = parse_dsname(name)
+        lib = self.library(ref.libref, where)
+        key = f"{lib.name}.{ref.name.upper()}"
+        if key in self.item_stores:
+            return self.item_stores[key]
+        if lib.path is not None:
+            p = lib.path / f"{ref.name.lower()}.sasglm-store"
+            if p.exists():
+                from .stats.store import ItemStore
+                return ItemStore.load(p)
+        line, col = where if where else (None, None)
+        raise SasError(f"The item store {key} does not exist.", line, col)
 
     # ------------------------------------------------------------------ macro variables (minimal)
     def set_macro_var(self, name: str, value: str) -> None:

@@ -61,6 +61,7 @@ class ListingRenderer:
         if table.byline:
             w(self._center(table.byline) + "\n\n")
         if table.kind == "kv":
+            body = [r + [""] * (2 - len(r)) for r in body]
             width_l = max([len(r[0]) for r in body] + [0])
             width_v = max([len(r[1]) for r in body] + [0])
             total = width_l + width_v + 4

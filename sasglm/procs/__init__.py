@@ -6,7 +6,8 @@ import importlib
 _MODULES = {
     "SORT": "sort", "PRINT": "printproc", "CONTENTS": "contents", "MEANS": "means", "SUMMARY": "means",
     "FREQ": "freq", "TRANSPOSE": "transpose", "DATASETS": "datasets", "IMPORT": "importexport",
-    "EXPORT": "importexport", "FORMAT": "formatproc", "DELETE": "datasets",
+    "EXPORT": "importexport", "FORMAT": "formatproc", "DELETE": "datasets", "GENMOD": "genmod", "PLM": "plm",
+    "SGPLOT": "sgplot",
 }
 
 

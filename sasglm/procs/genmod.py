@@ -1,0 +1,641 @@
+"""PROC GENMOD: GLMs by ML, GEE (REPEATED ... TYPE=) and alternating logistic regressions
+(REPEATED ... LOGOR=), Type 3 tests, STORE for PROC PLM, OUTPUT OUT=."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from .. import ast as A
+from ..data.dataset import Dataset, normalise_frame
+from ..errors import SasError
+from ..ods.table import Column, Table
+from ..stats import design as D
+from ..stats import gee as G
+from ..stats import glm as GL
+from ..stats.families import FAMILIES, Binomial, NegBin, make_link
+from .common import Options, by_items, dsref_from_value, input_data, statements, value_of, where_statements
+from .modeling import (class_level_table, formatted, is_missing_value, make_classvars, nobs_table,
+                       parse_class, parse_model_effects)
+
+PROC = "GENMOD"
+DIST_NAMES = {"binomial": "Binomial", "poisson": "Poisson", "normal": "Normal", "gamma": "Gamma",
+              "igaussian": "Inverse Gaussian", "negbin": "Negative Binomial"}
+MODEL_OPTS = {"dist", "d", "error", "link", "l", "offset", "noint", "scale", "noscale", "pscale", "dscale",
+              "type1", "type3", "wald", "cl", "lrci", "covb", "corrb", "maxiter", "converge", "alpha",
+              "obstats", "itprint", "waldci", "initial", "intercept", "aggregate", "expected", "ssize"}
+REPEATED_OPTS = {"subject", "sub", "withinsubject", "within", "type", "corr", "logor", "corrw", "corrb", "covb",
+                 "modelse", "ecovb", "mcovb", "printmle", "maxiter", "maxit", "converge", "v6corr", "ecorrb",
+                 "mcorrb", "intercept", "initial", "zdata", "zrow", "ypair", "alpha"}
+
+
+def _link_for(dist: str, link: str | None):
+    if link is None:
+        link = {"binomial": "logit", "poisson": "log", "normal": "identity", "gamma": "reciprocal",
+                "igaussian": "power", "negbin": "log"}[dist]
+        if dist == "igaussian":
+            return make_link("power", -2.0)
+        return make_link(link)
+    return make_link(link)
+
+
+def run_genmod(session, proc):
+    popts = Options(proc.options, {"data", "descending", "desc", "descend", "order", "namelen", "plots", "rorder",
+                                   "noprint", "exactonly", "plot"}, "PROC GENMOD")
+    class_stmt = model = repeated = None
+    store = None
+    output = None
+    by = []
+    for kw, stm in statements(proc, {"class", "model", "repeated", "store", "output", "by", "where", "weight",
+                                     "freq", "estimate", "contrast", "lsmeans", "title", "ods", "effectplot",
+                                     "slice", "lsmestimate"}):
+        if kw == "class":
+            class_stmt = stm
+        elif kw == "model":
+            model = stm
+        elif kw == "repeated":
+            repeated = stm
+        elif kw == "store":
+            store = stm
+        elif kw == "output":
+            output = stm
+        elif kw == "by":
+            by = stm
+        elif kw in ("weight", "freq", "estimate", "contrast", "lsmeans", "effectplot", "slice", "lsmestimate"):
+            raise SasError(f"The {kw.upper()} statement of PROC GENMOD is not supported yet.", stm.line, stm.col,
+                           code="180-322")
+    if model is None:
+        raise SasError("No MODEL statement was specified.", proc.line, proc.col)
+    ds, ref = input_data(session, popts, proc, where_statements(proc))
+    if by:
+        raise SasError("BY processing in PROC GENMOD is not supported yet.", by.line, by.col)
+    Fit(session, popts, ds, ref, class_stmt, model, repeated, store, output).run()
+
+
+class Fit:
+    def __init__(self, session, popts, ds, ref, class_stmt, model, repeated, store, output):
+        self.s, self.popts, self.ds, self.ref = session, popts, ds, ref
+        self.class_stmt, self.model, self.repeated = class_stmt, model, repeated
+        self.store_stmt, self.output_stmt = store, output
+
+    def emit(self, t: Table):
+        self.s.emit_table(t)
+
+    # ------------------------------------------------------------------ setup
+    def run(self):
+        s, ds, model = self.s, self.ds, self.model
+        mopts = Options(model.options, MODEL_OPTS, "MODEL")
+        self.mopts = mopts
+        dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
+        resp = model.response
+        if dist is None:
+            dist = "binomial" if resp[0] == "events" else "normal"
+        if dist not in FAMILIES:
+            raise SasError(f"DIST={dist.upper()} is not supported.", model.line, model.col)
+        fam = FAMILIES[dist]()
+        dist = fam.name
+        if dist in ("multinomial",):
+            raise SasError("DIST=MULTINOMIAL is not supported yet.", model.line, model.col)
+        link_name = mopts.get("link", mopts.get("l"))
+        link_name = str(link_name).lower() if link_name is not None else None
+        if isinstance(link_name, str) and link_name not in ("logit", "probit", "cloglog", "loglog", "log",
+                                                             "identity", "id", "reciprocal", "recip"):
+            raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
+        link = _link_for(dist, link_name)
+        copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc",
+                                                          "truncate", "missing"}) if self.class_stmt else ([], {})
+        class_names = {c.name for c in copts}
+        effects = parse_model_effects(model, ds, class_names)
+        # response
+        offset_var = mopts.get("offset")
+        if offset_var is not None:
+            c = ds.colname(str(offset_var))
+            if c is None:
+                raise SasError(f"Variable {str(offset_var).upper()} not found.", model.line, model.col)
+            offset_var = c
+        rep = self._repeated_spec(class_names) if self.repeated is not None else None
+        needed = set()
+        for e in effects:
+            needed |= set(e.all_vars())
+        if resp[0] == "events":
+            ev, tr = ds.colname(resp[1]), ds.colname(resp[2])
+            if ev is None or tr is None:
+                raise SasError(f"Variable {(resp[1] if ev is None else resp[2]).upper()} not found.", model.line,
+                               model.col)
+            needed |= {ev, tr}
+        else:
+            yname = ds.colname(resp[1])
+            if yname is None:
+                raise SasError(f"Variable {resp[1].upper()} not found.", model.line, model.col)
+            needed.add(yname)
+        if offset_var:
+            needed.add(offset_var)
+        needed |= class_names
+        if rep:
+            needed |= set(rep["subject_vars"]) | ({rep["within"]} if rep["within"] else set())
+        used = np.ones(ds.nobs, dtype=bool)
+        for v in needed:
+            m = ds.var(v)
+            col = ds.column(v).to_numpy()
+            if m.is_char:
+                used &= np.array([not is_missing_value(x, True) for x in col])
+            else:
+                used &= ~np.isnan(col.astype(float))
+        classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
+        self.classes, self.copts, self.effects, self.fam, self.link = classes, copts, effects, fam, link
+        data = {}
+        for v in needed:
+            col = ds.column(v).to_numpy()[used]
+            data[v] = col if v in class_names else col.astype(float)
+        if not self.model.options or True:
+            noint = mopts.has("noint")
+        design = D.build(data, classes, effects, intercept=not noint)
+        n = int(used.sum())
+        # response vector
+        w = np.ones(n)
+        resp_info = None
+        if resp[0] == "events":
+            y_ev, y_tr = data[ev], data[tr]
+            if np.any(y_tr <= 0) or np.any(y_ev < 0) or np.any(y_ev > y_tr):
+                raise SasError("Invalid events/trials values (need 0 <= events <= trials, trials > 0).",
+                               model.line, model.col)
+            y = y_ev / y_tr
+            w = y_tr
+            resp_info = ("events", ev, tr, float(y_ev.sum()), float(y_tr.sum()))
+        else:
+            raw = ds.column(yname).to_numpy()[used]
+            if isinstance(fam, Binomial):
+                y, resp_info = self._binary_response(ds, yname, used, raw, resp[2])
+            else:
+                if ds.var(yname).is_char:
+                    raise SasError(f"Variable {yname} should be numeric for DIST={dist.upper()}.", model.line,
+                                   model.col)
+                y = raw.astype(float)
+                resp_info = ("var", yname)
+        offset = data[offset_var] if offset_var else np.zeros(n)
+        self.design, self.y, self.w, self.offset, self.used, self.n = design, y, w, offset, used, n
+        self.resp_info, self.offset_var = resp_info, offset_var
+        # ---------------- tables before the fit
+        self._model_info(dist, link)
+        if copts:
+            self.emit(class_level_table(PROC, classes, copts))
+        extra = []
+        if resp_info[0] == "events":
+            extra = [("Number of Events", resp_info[3]), ("Number of Trials", resp_info[4])]
+        elif resp_info[0] == "binary":
+            extra = [("Number of Events", resp_info[4]), ("Number of Trials", float(n))]
+        self.emit(nobs_table(PROC, self.ds.nobs, n, extra))
+        if resp_info[0] == "binary":
+            self._response_profile(resp_info)
+        # ---------------- GLM fit
+        scale_opt = None
+        if mopts.has("noscale"):
+            scale_opt = "noscale"
+        if mopts.has("pscale") or str(mopts.get("scale", "")).lower() in ("pearson", "p"):
+            scale_opt = "pearson"
+        elif mopts.has("dscale") or str(mopts.get("scale", "")).lower() in ("deviance", "d"):
+            scale_opt = "deviance"
+        elif isinstance(mopts.get("scale"), float):
+            scale_opt = ("value", float(mopts.get("scale")))
+        try:
+            res = GL.fit(design.X, y, w, offset, fam, link, design.aliased, scale_opt,
+                         maxiter=int(mopts.get("maxiter", 100)))
+        except (GL.FitError, np.linalg.LinAlgError, FloatingPointError) as e:
+            raise SasError(f"The model fit failed: {e}", model.line, model.col)
+        self.res = res
+        self._criteria(res, dist)
+        if res.converged:
+            self.s.log.note("Algorithm converged.")
+        else:
+            self.s.log.warning("The maximum number of iterations was reached; the estimates may not have "
+                               "converged.")
+        title = "Analysis Of Initial Parameter Estimates" if rep else \
+            "Analysis Of Maximum Likelihood Parameter Estimates"
+        self._param_table(res, title, scale_opt, rep is not None)
+        if rep is None:
+            if mopts.has("type3"):
+                self._type3_glm(res, scale_opt)
+            final = ("glm", res)
+        else:
+            final = self._gee(rep, res)
+        if self.store_stmt is not None:
+            self._store(final)
+        if self.output_stmt is not None:
+            self._output(final)
+
+    def _binary_response(self, ds, yname, used, raw, ropts):
+        """Order the response levels; the first ordered level is the event (DESCENDING reverses)."""
+        fmt = np.asarray(formatted(ds, yname, self.s), dtype=object)[used]
+        order = str(self.popts.get("rorder", "formatted")).lower()
+        desc = self.popts.has("descending") or self.popts.has("desc") or self.popts.has("descend")
+        event = None
+        for o in ropts or []:
+            if isinstance(o, A.Opt) and o.key == "event":
+                event = str(value_of(o.value))
+            elif isinstance(o, A.Word) and str(o.value).lower() in ("descending", "desc"):
+                desc = not desc
+            elif isinstance(o, A.Opt) and o.key in ("order",):
+                order = str(value_of(o.value)).lower()
+            elif isinstance(o, A.Opt) and o.key == "ref":
+                pass
+            else:
+                raise SasError("Unsupported response option.", self.model.line, self.model.col)
+        levels, labels = D.order_levels(list(raw), list(fmt), order, desc)
+        if len(levels) > 2:
+            raise SasError(f"The response {yname} has more than two levels; DIST=BINOMIAL needs a binary "
+                           "response (multinomial models are not supported yet).", self.model.line, self.model.col)
+        if len(levels) < 2:
+            raise SasError(f"The response {yname} has only one level.", self.model.line, self.model.col)
+        ev_idx = 0
+        if event is not None:
+            if event not in labels:
+                raise SasError(f"EVENT='{event}' is not a level of {yname}.", self.model.line, self.model.col)
+            ev_idx = labels.index(event)
+        rawarr = np.asarray(raw)
+        y = (rawarr == levels[ev_idx]).astype(float)
+        counts = [int(np.sum(rawarr == lv)) for lv in levels]
+        return y, ("binary", yname, labels, counts, float(y.sum()), labels[ev_idx])
+
+    def _repeated_spec(self, class_names):
+        r = self.repeated
+        o = Options(list(r.items) + list(r.options or []), REPEATED_OPTS, "REPEATED")
+        subj = o.nodes.get("subject", o.nodes.get("sub"))
+        if subj is None:
+            raise SasError("The REPEATED statement requires SUBJECT=.", r.line, r.col)
+        subject_vars = []
+        if isinstance(subj, A.Word):
+            subject_vars = [str(subj.value)]
+        elif isinstance(subj, A.Group):
+            subject_vars = [subj.name] + [str(x.value) for x in subj.items if isinstance(x, A.Word)]
+        elif isinstance(subj, str):
+            subject_vars = [subj]
+        subject_vars = [self.ds.colname(v) or v for v in subject_vars]
+        for v in subject_vars:
+            if self.ds.colname(v) is None:
+                raise SasError(f"Variable {v.upper()} not found.", r.line, r.col)
+            if v not in class_names:
+                raise SasError(f"The SUBJECT effect variable {v} must be a CLASS variable.", r.line, r.col)
+        within = o.get("withinsubject", o.get("within"))
+        if within is not None:
+            within = self.ds.colname(str(within))
+            if within not in class_names:
+                raise SasError(f"The WITHINSUBJECT effect variable {within} must be a CLASS variable.", r.line, r.col)
+        kind = o.get("type", o.get("corr", "ind"))
+        mdep = None
+        user = None
+        if isinstance(kind, A.Group):
+            if kind.name.lower() in ("ar",):
+                kind = "ar"
+            elif kind.name.lower() == "mdep":
+                mdep = int(kind.items[0].value)
+                kind = "mdep"
+            elif kind.name.lower() in ("user", "fixed"):
+                user = [float(x.value) for x in kind.items if isinstance(x, A.Word) and x.kind == "number"]
+                kind = "user"
+            else:
+                raise SasError(f"TYPE={kind.name.upper()} is not supported.", r.line, r.col)
+        kind = str(kind).lower()
+        if kind not in ("ind", "indep", "independent", "exch", "cs", "ar", "ar1", "mdep", "un", "unstr", "user",
+                        "fixed"):
+            raise SasError(f"TYPE={kind.upper()} is not supported.", r.line, r.col)
+        logor = o.get("logor")
+        if logor is not None:
+            logor = str(logor).lower()
+            if logor not in ("exch", "fullclust"):
+                raise SasError(f"LOGOR={logor.upper()} is not supported yet (EXCH and FULLCLUST are).", r.line,
+                               r.col)
+        return {"subject_vars": subject_vars, "within": within, "kind": kind, "mdep": mdep, "user": user,
+                "logor": logor, "opts": o, "subj_text": self._subject_text(subj)}
+
+    @staticmethod
+    def _subject_text(subj):
+        if isinstance(subj, A.Word):
+            return str(subj.value)
+        if isinstance(subj, A.Group):
+            return f"{subj.name}({' '.join(str(x.value) for x in subj.items if isinstance(x, A.Word))})"
+        return str(subj)
+
+    # ------------------------------------------------------------------ tables
+    def _model_info(self, dist, link):
+        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)),
+                ("Distribution", DIST_NAMES.get(dist, dist)), ("Link Function", link.sas)]
+        if self.resp_info is None or self.model.response[0] != "events":
+            rows.append(("Dependent Variable", self.ds.colname(self.model.response[1])))
+        else:
+            rows.append(("Response Variable (Events)", self.ds.colname(self.model.response[1])))
+            rows.append(("Response Variable (Trials)", self.ds.colname(self.model.response[2])))
+        if self.offset_var:
+            rows.append(("Offset Variable", self.offset_var))
+        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
+
+    def _response_profile(self, info):
+        _, yname, labels, counts, _, event = info
+        rows = [{"OrderedValue": i + 1, yname: lab, "Count": c} for i, (lab, c) in enumerate(zip(labels, counts))]
+        self.emit(Table(PROC, "ResponseProfile", "Response Profile",
+                        [Column("OrderedValue", "Ordered\nValue", "INT"), Column(yname), Column("Count", "Total\nFrequency",
+                                                                                               "INT")], rows,
+                        footnotes=[f"PROC GENMOD is modeling the probability that {yname}='{event}'."]))
+
+    def _criteria(self, res: GL.GLMResult, dist):
+        rows = []
+        df = res.df_resid
+        phi = res.phi if not isinstance(self.fam, NegBin) else 1.0
+        sc_dev = res.deviance / phi
+        sc_pear = res.pearson / phi
+        for name, v in (("Deviance", res.deviance), ("Scaled Deviance", sc_dev), ("Pearson Chi-Square", res.pearson),
+                        ("Scaled Pearson X2", sc_pear)):
+            rows.append({"Criterion": name, "DF": df, "Value": v, "ValueDF": v / df if df > 0 else math.nan})
+        rows.append({"Criterion": "Log Likelihood", "DF": None, "Value": res.loglik, "ValueDF": None})
+        rows.append({"Criterion": "Full Log Likelihood", "DF": None, "Value": res.loglik_full, "ValueDF": None})
+        k, n = res.n_params, res.n
+        aic = -2 * res.loglik_full + 2 * k
+        aicc = aic + 2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else math.nan
+        bic = -2 * res.loglik_full + k * math.log(n)
+        rows += [{"Criterion": "AIC (smaller is better)", "DF": None, "Value": aic, "ValueDF": None},
+                 {"Criterion": "AICC (smaller is better)", "DF": None, "Value": aicc, "ValueDF": None},
+                 {"Criterion": "BIC (smaller is better)", "DF": None, "Value": bic, "ValueDF": None}]
+        self.emit(Table(PROC, "ModelFit", "Criteria For Assessing Goodness Of Fit",
+                        [Column("Criterion"), Column("DF", None, "INT"), Column("Value", None, "12.4"),
+                         Column("ValueDF", "Value/DF", "10.4")], rows))
+
+    def _labels(self, j):
+        c = self.design.columns[j]
+        nlev = max((len(cc.levels) for cc in self.design.columns), default=0)
+        out = {"Parameter": c.effect, **{f"Level{i}": "" for i in range(1, nlev + 1)}}
+        for i, (v, lab) in enumerate(c.levels.items(), 1):
+            out[f"Level{i}"] = lab
+        return out
+
+    def _level_cols(self):
+        nlev = max((len(c.levels) for c in self.design.columns), default=0)
+        return [Column(f"Level{i}", "") for i in range(1, nlev + 1)]
+
+    def _param_table(self, res: GL.GLMResult, title, scale_opt, initial: bool):
+        z = st.norm.ppf(0.975)
+        rows = []
+        for j in range(len(res.beta)):
+            r = self._labels(j)
+            if res.aliased[j]:
+                r.update({"DF": 0, "Estimate": 0.0, "StdErr": 0.0, "LowerWaldCL": 0.0, "UpperWaldCL": 0.0,
+                          "WaldChiSq": None, "ProbChiSq": None})
+            else:
+                b, se = res.beta[j], math.sqrt(max(res.cov[j, j], 0.0))
+                chi = (b / se) ** 2 if se > 0 else math.nan
+                r.update({"DF": 1, "Estimate": b, "StdErr": se, "LowerWaldCL": b - z * se, "UpperWaldCL": b + z * se,
+                          "WaldChiSq": chi, "ProbChiSq": st.chi2.sf(chi, 1)})
+            rows.append(r)
+        foot = []
+        fam = self.fam
+        if isinstance(fam, NegBin):
+            k, se = res.scale, res.scale_se
+            rows.append({"Parameter": "Dispersion", "DF": 1, "Estimate": k, "StdErr": se,
+                         "LowerWaldCL": k * math.exp(-z * se / k) if se else None,
+                         "UpperWaldCL": k * math.exp(z * se / k) if se else None, "WaldChiSq": None,
+                         "ProbChiSq": None})
+            foot.append("The negative binomial dispersion parameter was estimated by maximum likelihood.")
+        else:
+            sname = "Scale"
+            if res.scale_method == "mle":
+                s, se = res.scale, res.scale_se
+                lo = s * math.exp(-z * se / s) if se else None
+                hi = s * math.exp(z * se / s) if se else None
+                rows.append({"Parameter": sname, "DF": 1, "Estimate": s, "StdErr": se, "LowerWaldCL": lo,
+                             "UpperWaldCL": hi, "WaldChiSq": None, "ProbChiSq": None})
+                if self.fam.name == "normal":
+                    foot.append("The scale parameter was estimated by maximum likelihood.")
+            else:
+                s = res.scale
+                rows.append({"Parameter": sname, "DF": 0, "Estimate": s, "StdErr": 0.0, "LowerWaldCL": s,
+                             "UpperWaldCL": s, "WaldChiSq": None, "ProbChiSq": None})
+                if res.scale_method == "fixed":
+                    foot.append("The scale parameter was held fixed.")
+                elif res.scale_method == "pearson":
+                    foot.append("The scale parameter was estimated by the square root of Pearson's Chi-Square/DOF.")
+                elif res.scale_method == "deviance":
+                    foot.append("The scale parameter was estimated by the square root of DEVIANCE/DOF.")
+        blank = {c.name: "" for c in self._level_cols()}
+        rows = [{**blank, **r} for r in rows]
+        cols = [Column("Parameter")] + self._level_cols() + [
+            Column("DF", None, "INT"), Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"),
+            Column("LowerWaldCL", "Wald 95%\nLower", "10.4"), Column("UpperWaldCL", "Confidence Limits\nUpper", "10.4"),
+            Column("WaldChiSq", "Wald\nChi-Square", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+        self.emit(Table(PROC, "ParameterEstimates", title, cols, rows, footnotes=foot))
+
+    def _type3_glm(self, res: GL.GLMResult, scale_opt):
+        wald = self.mopts.has("wald")
+        rows = []
+        for k, eff in enumerate(self.design.effects):
+            L = GL.type3_L(self.design, k)
+            if wald:
+                chi, df = GL.wald_test(L, res.beta, res.cov)
+                rows.append({"Source": eff.name, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
+            else:
+                chi, df = self._lr_test(L, res, scale_opt)
+                rows.append({"Source": eff.name, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
+        title = "Wald Statistics For Type 3 Analysis" if wald else "LR Statistics For Type 3 Analysis"
+        cols = [Column("Source"), Column("DF", None, "INT"),
+                Column("ChiSq", "Wald\nChi-Square" if wald else "Chi-\nSquare", "10.2"),
+                Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+        self.emit(Table(PROC, "Type3", title, cols, rows))
+
+    def _lr_test(self, L, res, scale_opt):
+        keep = ~self.design.aliased
+        Lk = L[:, keep]
+        U, s, Vt = np.linalg.svd(Lk)
+        r = int((s > 1e-10 * (s.max() if s.size else 1)).sum())
+        if r == 0:
+            return 0.0, 0
+        Nm = Vt[r:].T
+        Xr = self.design.X[:, keep] @ Nm
+        alias = np.zeros(Xr.shape[1], dtype=bool)
+        red = GL.fit(Xr, self.y, self.w, self.offset, self.fam, self.link, alias, scale_opt)
+        if self.fam.fixed_scale or isinstance(self.fam, NegBin):
+            chi = 2 * (res.loglik_full - red.loglik_full) / (res.phi if res.scale_method in ("pearson", "deviance",
+                                                                                              "user") else 1)
+        else:
+            chi = 2 * (res.loglik_full - red.loglik_full)
+        return max(chi, 0.0), r
+
+    # ------------------------------------------------------------------ GEE / ALR
+    def _gee(self, rep, glmres):
+        ds, used = self.ds, self.used
+        subj_cols = rep["subject_vars"]
+        keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_cols]))
+        codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+        within = rep["within"]
+        if within is not None:
+            cv = self.classes[within]
+            pos = cv.codes(ds.column(within).to_numpy()[used])
+            T = len(cv.levels)
+            within_labels = cv.labels
+        else:
+            pos = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+            T = int(pos.max()) + 1
+            within_labels = None
+        try:
+            layout = G.Layout.make(codes, pos, T)
+        except ValueError:
+            raise SasError("A within-subject position occurs more than once within a cluster; specify a "
+                           "WITHINSUBJECT= effect that identifies the repeated measurements.",
+                           self.repeated.line, self.repeated.col)
+        keep = ~self.design.aliased
+        Xk = self.design.X[:, keep]
+        data = G.GEEData(Xk, self.y, self.w, self.offset, self.fam, self.link, layout)
+        o = rep["opts"]
+        maxit = int(o.get("maxiter", o.get("maxit", 50)))
+        beta0 = glmres.beta[keep]
+        logor = rep["logor"]
+        rows = [("Correlation Structure", "Unstructured" if False else None)]
+        if logor:
+            if not isinstance(self.fam, Binomial) or self.resp_info[0] != "binary":
+                raise SasError("LOGOR= (alternating logistic regressions) requires a binary response.",
+                               self.repeated.line, self.repeated.col)
+            lo = G.LogOR(T, logor)
+            res = G.alr_fit(data, lo, beta0, maxiter=max(maxit, 100))
+            info = [("Log Odds Ratio Structure", "Fully Parameterized Clusters" if logor == "fullclust" else
+                     "Exchangeable")]
+        else:
+            corr = G.make_corr(rep["kind"], T, rep["mdep"], _user_matrix(rep["user"], T))
+            res = G.gee_fit(data, corr, beta0, maxiter=maxit, tol=float(o.get("converge", 1e-4)),
+                            fixed_corr=isinstance(corr, (G.Independent, G.Fixed)))
+            info = [("Correlation Structure", corr.sas)]
+        if within is not None:
+            info.append(("Within-Subject Effect", f"{within} ({T} levels)"))
+        info.append(("Subject Effect", f"{rep['subj_text']} ({layout.K} levels)"))
+        info += [("Number of Clusters", layout.K), ("Correlation Matrix Dimension", T),
+                 ("Maximum Cluster Size", int(layout.sizes.max())), ("Minimum Cluster Size", int(layout.sizes.min()))]
+        self.emit(Table(PROC, "GEEModInfo", "GEE Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in info], kind="kv"))
+        if logor:
+            pairs = G.LogOR(T, logor).pairs
+            lab = within_labels or [str(i + 1) for i in range(T)]
+            if logor == "fullclust":
+                prow = [{"Parameter": f"Alpha{i + 1}", "Group": f"({lab[a]}, {lab[b]})"} for i, (a, b) in enumerate(pairs)]
+            else:
+                prow = [{"Parameter": "Alpha1", "Group": "All pairs"}]
+            self.emit(Table(PROC, "LORInfo", "Log Odds Ratio Parameter Information",
+                            [Column("Parameter"), Column("Group")], prow))
+        if res.converged:
+            self.s.log.note("Algorithm converged.")
+        else:
+            self.s.log.warning("Iteration limit exceeded; the GEE algorithm did not converge.")
+        self.emit(Table(PROC, "GEEConvergenceStatus", "", [Column("Status", "")],
+                        [{"Status": "Algorithm converged." if res.converged else
+                          "WARNING: Iteration limit exceeded."}], kind="kv"))
+        if not logor:
+            if o.has("corrw"):
+                R = res.R
+                lab = [f"Col{j + 1}" for j in range(T)]
+                rows = [{"Row": f"Row{i + 1}", **{lab[j]: R[i, j] for j in range(T)}} for i in range(T)]
+                self.emit(Table(PROC, "GEEWCorr", "Working Correlation Matrix",
+                                [Column("Row", "")] + [Column(c, c, "10.4") for c in lab], rows))
+            if isinstance(res.corr, G.Exchangeable):
+                self.emit(Table(PROC, "GEEExchCorr", "Exchangeable Working Correlation",
+                                [Column("Label", ""), Column("Correlation", None, "12.10")],
+                                [{"Label": "Correlation", "Correlation": res.corr.alpha}], kind="kv"))
+        self.emit(Table(PROC, "GEEFitCriteria", "GEE Fit Criteria", [Column("Criterion", ""), Column("Value", "", "12.4")],
+                        [{"Criterion": "QIC", "Value": res.qic}, {"Criterion": "QICu", "Value": res.qicu}], kind="kv"))
+        p = len(self.design.columns)
+        beta = np.zeros(p)
+        beta[keep] = res.beta
+        cov_e = np.zeros((p, p))
+        cov_e[np.ix_(keep, keep)] = res.cov_emp
+        cov_m = np.zeros((p, p))
+        cov_m[np.ix_(keep, keep)] = res.cov_model
+        self._gee_param_table(beta, cov_e, "GEEEmpPEst", "Empirical Standard Error Estimates", res if logor else None)
+        if o.has("modelse"):
+            self._gee_param_table(beta, cov_m, "GEEModPEst", "Model-Based Standard Error Estimates", None,
+                                  scale_row=res.phi if not self.fam.fixed_scale else 1.0)
+        if self.mopts.has("type3"):
+            self._type3_gee(beta, cov_e, data, res, logor, keep)
+        self.gee_res = res
+        return ("gee", beta, cov_e)
+
+    def _gee_param_table(self, beta, cov, name, subtitle, alr, scale_row=None):
+        z = st.norm.ppf(0.975)
+        rows = []
+        for j in range(len(beta)):
+            r = self._labels(j)
+            r = {"Parm": r.pop("Parameter"), **r}
+            if self.design.aliased[j]:
+                r.update({"Estimate": 0.0, "StdErr": 0.0, "LowerCL": 0.0, "UpperCL": 0.0, "Z": None, "ProbZ": None})
+            else:
+                b, se = beta[j], math.sqrt(max(cov[j, j], 0.0))
+                zz = b / se if se > 0 else math.nan
+                r.update({"Estimate": b, "StdErr": se, "LowerCL": b - z * se, "UpperCL": b + z * se, "Z": zz,
+                          "ProbZ": 2 * st.norm.sf(abs(zz))})
+            rows.append(r)
+        if alr is not None:
+            for i, (a, v) in enumerate(zip(alr.alpha, np.diag(alr.alpha_cov))):
+                se = math.sqrt(max(v, 0.0))
+                zz = a / se
+                rows.append({"Parm": f"Alpha{i + 1}", **{c.name: "" for c in self._level_cols()}, "Estimate": a, "StdErr": se, "LowerCL": a - z * se,
+                             "UpperCL": a + z * se, "Z": zz, "ProbZ": 2 * st.norm.sf(abs(zz))})
+        if scale_row is not None:
+            rows.append({"Parm": "Scale", "Estimate": math.sqrt(scale_row), "StdErr": None, "LowerCL": None,
+                         "UpperCL": None, "Z": None, "ProbZ": None})
+        cols = [Column("Parm", "Parameter")] + self._level_cols() + [
+            Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"),
+            Column("LowerCL", "95% Confidence\nLower", "10.4"), Column("UpperCL", "Limits\nUpper", "10.4"),
+            Column("Z", "Z", "8.2"), Column("ProbZ", "Pr > |Z|", "PVALUE6.4")]
+        t = Table(PROC, name, "Analysis Of GEE Parameter Estimates", cols, rows, subtitle=subtitle)
+        self.emit(t)
+
+    def _type3_gee(self, beta, cov, data, res, logor, keep):
+        wald = self.mopts.has("wald")
+        rows = []
+        for k, eff in enumerate(self.design.effects):
+            L = GL.type3_L(self.design, k)
+            if wald:
+                chi, df = GL.wald_test(L, beta, cov)
+            else:
+                if logor:
+                    raise SasError("Score statistics for Type 3 analysis with LOGOR= are not supported yet; "
+                                   "add the WALD option.", self.model.line, self.model.col)
+                corr = G.make_corr(self.repeated_kind(), data.L.T)
+                chi, df = G.score_test(data, res.corr.__class__(data.L.T) if not isinstance(res.corr, G.MDep)
+                                       else G.MDep(data.L.T, res.corr.m), beta[keep], L[:, keep])
+            rows.append({"Source": eff.name, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
+        title = "Wald Statistics For Type 3 GEE Analysis" if wald else "Score Statistics For Type 3 GEE Analysis"
+        cols = [Column("Source"), Column("DF", None, "INT"), Column("ChiSq", "Chi-\nSquare", "10.2"),
+                Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+        self.emit(Table(PROC, "GEEType3" if not wald else "GEEType3", title, cols, rows))
+
+    def repeated_kind(self):
+        return "ind"
+
+    # ------------------------------------------------------------------ STORE / OUTPUT
+    def _store(self, final):
+        name = None
+        for it in self.store_stmt.items:
+            if isinstance(it, A.Word) and it.kind in ("name", "dotted"):
+                name = str(it.value)
+        if name is None:
+            raise SasError("STORE requires an item-store name.", self.store_stmt.line, self.store_stmt.col)
+        if final[0] == "glm":
+            beta, cov = final[1].beta, final[1].cov
+        else:
+            beta, cov = final[1], final[2]
+        from ..stats.store import ItemStore
+        store = ItemStore(proc=PROC, classes=self.classes, effects=self.effects, intercept=self.design.intercept,
+                          beta=beta, cov=cov, aliased=self.design.aliased, link=self.link, family=self.fam,
+                          offset_var=self.offset_var, columns=self.design.columns,
+                          response=self.ds.colname(self.model.response[1]),
+                          data_name=getattr(self.ds, "display_name", ""))
+        self.s.save_store(name, store)
+        self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
+
+    def _output(self, final):
+        raise SasError("The OUTPUT statement of PROC GENMOD is not supported yet.", self.output_stmt.line,
+                       self.output_stmt.col)
+
+
+def _user_matrix(vals, T):
+    if vals is None:
+        return None
+    if len(vals) != T * T:
+        raise SasError(f"TYPE=USER needs a {T}x{T} matrix ({T * T} values).")
+    return np.array(vals).reshape(T, T)

@@ -1,0 +1,202 @@
+"""What GENMOD, GLIMMIX and MIXED share at the SAS level: CLASS statements (REF=, DESCENDING,
+PARAM=, ORDER=), MODEL effects and response options, the rows used, the response profile, and the
+tables that describe them.  Produces plain specs for the stats engines."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import ast as A
+from ..data.dataset import Dataset
+from ..datastep.formats import format_value
+from ..errors import SasError
+from ..ods.table import Column, Table
+from ..stats import design as D
+from .common import value_of
+
+
+@dataclass
+class ClassOpt:
+    name: str
+    ref: str | None = None          # formatted value, or 'FIRST' / 'LAST'
+    descending: bool = False
+    order: str | None = None
+    param: str | None = None
+    line: int | None = None
+    col: int | None = None
+
+
+def parse_class(stmt: A.GenStmt, ds: Dataset, allowed_global: set[str]) -> tuple[list[ClassOpt], dict]:
+    out: list[ClassOpt] = []
+    for it in stmt.items:
+        if isinstance(it, A.Word) and it.kind == "name":
+            out.append(ClassOpt(str(it.value), line=it.line, col=it.col))
+        elif isinstance(it, A.Group) and it.name is not None:
+            co = ClassOpt(it.name, line=it.line, col=it.col)
+            for o in it.items:
+                if isinstance(o, A.Opt) and o.key == "ref":
+                    co.ref = str(value_of(o.value))
+                elif isinstance(o, A.Opt) and o.key == "order":
+                    co.order = str(value_of(o.value)).lower()
+                elif isinstance(o, A.Opt) and o.key == "param":
+                    co.param = str(value_of(o.value)).lower()
+                elif isinstance(o, A.Word) and str(o.value).lower() in ("descending", "desc"):
+                    co.descending = True
+                elif isinstance(o, A.Word) and str(o.value).lower() in ("first", "last"):
+                    co.ref = str(o.value).upper()
+                else:
+                    raise SasError(f"Unsupported CLASS variable option {getattr(o, 'key', getattr(o, 'value', o))}.",
+                                   it.line, it.col)
+            out.append(co)
+        else:
+            raise SasError("Expecting a variable name in the CLASS statement.", getattr(it, "line", None),
+                           getattr(it, "col", None), code="22-322")
+    glob = {}
+    for o in stmt.options or []:
+        if isinstance(o, A.Opt):
+            key = o.key.lower()
+            if key not in allowed_global:
+                raise SasError(f"The option {key.upper()} is not supported on the CLASS statement.", o.line, o.col,
+                               code="22-322")
+            glob[key] = str(value_of(o.value)).lower()
+        elif isinstance(o, A.Word) and o.kind == "name":
+            key = str(o.value).lower()
+            if key not in allowed_global:
+                raise SasError(f"The option {key.upper()} is not supported on the CLASS statement.", o.line, o.col,
+                               code="22-322")
+            glob[key] = True
+    for co in out:
+        if ds.colname(co.name) is None:
+            raise SasError(f"Variable {co.name.upper()} not found.", co.line, co.col)
+        co.name = ds.colname(co.name)
+    return out, glob
+
+
+def effect_tokens(items) -> list:
+    """Flat PROC statement items -> tokens for design.parse_effects."""
+    toks = []
+    for it in items:
+        if isinstance(it, A.Word) and it.kind == "name":
+            toks.append(("name", str(it.value)))
+        elif isinstance(it, A.Word) and it.kind == "op" and it.value in ("*", "|", "@"):
+            toks.append(("op", it.value))
+        elif isinstance(it, A.Word) and it.kind == "number":
+            toks.append(("number", it.value))
+        elif isinstance(it, A.Group) and it.name is not None:
+            toks.append(("name", it.name))
+            toks.append(("nested", [str(x.value) for x in it.items if isinstance(x, A.Word) and x.kind == "name"]))
+        elif isinstance(it, A.Group) and it.name is None:
+            toks.append(("nested", [str(x.value) for x in it.items if isinstance(x, A.Word) and x.kind == "name"]))
+        else:
+            raise SasError("Invalid effect in the MODEL statement.", getattr(it, "line", None),
+                           getattr(it, "col", None), code="22-322")
+    return toks
+
+
+def parse_model_effects(stmt: A.ModelStmt, ds: Dataset, class_names: set[str]) -> list[D.Effect]:
+    try:
+        effects = D.parse_effects(effect_tokens(stmt.effects), class_names)
+    except ValueError as e:
+        raise SasError(f"Invalid effect specification: {e}.", stmt.line, stmt.col, code="22-322")
+    for eff in effects:
+        for i, v in enumerate(eff.factors):
+            c = ds.colname(v)
+            if c is None:
+                raise SasError(f"Variable {v.upper()} not found.", stmt.line, stmt.col)
+            eff.factors[i] = c
+        for i, v in enumerate(eff.nested):
+            c = ds.colname(v)
+            if c is None:
+                raise SasError(f"Variable {v.upper()} not found.", stmt.line, stmt.col)
+            eff.nested[i] = c
+        for v in eff.nested:
+            if v not in class_names:
+                raise SasError(f"Nesting variable {v} must be a CLASS variable.", stmt.line, stmt.col)
+    return effects
+
+
+def formatted(ds: Dataset, name: str, session) -> list[str]:
+    """Formatted values of a variable (each distinct value is formatted once)."""
+    m = ds.var(name)
+    col = ds.column(name).to_numpy()
+    codes, uniq = pd.factorize(pd.Series(col, dtype=object if m.is_char else float), use_na_sentinel=False)
+    if m.is_char:
+        labels = [format_value(v, m.format, session.user_formats, is_char=True, strip=True) if m.format else str(v)
+                  for v in uniq]
+    else:
+        labels = [format_value(float(v), m.format, session.user_formats, is_char=False, strip=True) for v in uniq]
+    return np.asarray(labels, dtype=object)[codes]
+
+
+def is_missing_value(v, is_char: bool) -> bool:
+    if is_char:
+        return v is None or str(v).strip() == ""
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def make_classvars(ds: Dataset, used: np.ndarray, copts: list[ClassOpt], glob: dict, session,
+                   default_order: str, default_param: str = "glm") -> dict[str, D.ClassVar]:
+    out = {}
+    for co in copts:
+        vals = np.asarray(ds.column(co.name).to_numpy())[used]
+        fmt = np.asarray(formatted(ds, co.name, session), dtype=object)[used]
+        order = co.order or glob.get("order") or default_order
+        desc = co.descending or bool(glob.get("descending"))
+        levels, labels = D.order_levels(list(vals), list(fmt), order, desc)
+        param = (co.param or glob.get("param") or default_param).lower()
+        if param not in ("glm", "ref", "reference", "effect"):
+            raise SasError(f"PARAM={param.upper()} is not supported (GLM, REF, EFFECT are).", co.line, co.col)
+        param = "ref" if param == "reference" else param
+        ref = co.ref or (glob.get("ref").upper() if isinstance(glob.get("ref"), str) else None)
+        ref_index = None
+        if ref is not None:
+            if ref == "FIRST":
+                ref_index = 0
+            elif ref == "LAST":
+                ref_index = len(levels) - 1
+            else:
+                if ref not in labels:
+                    raise SasError(f"Invalid reference value '{ref}' for {co.name}.", co.line, co.col)
+                ref_index = labels.index(ref)
+        if param == "glm" and ref_index is not None and ref_index != len(levels) - 1:
+            # GLM coding with REF=: the reference level is moved last (it becomes the aliased one)
+            levels = levels[:ref_index] + levels[ref_index + 1:] + [levels[ref_index]]
+            labels = labels[:ref_index] + labels[ref_index + 1:] + [labels[ref_index]]
+            ref_index = len(levels) - 1
+        out[co.name] = D.ClassVar(co.name, levels, labels, param, ref_index)
+    return out
+
+
+def class_level_table(proc: str, classes: dict[str, D.ClassVar], copts: list[ClassOpt]) -> Table:
+    rows = []
+    for co in copts:
+        cv = classes[co.name]
+        rows.append({"Class": co.name, "Levels": len(cv.levels), "Values": " ".join(cv.labels)})
+    return Table(proc, "ClassLevels", "Class Level Information",
+                 [Column("Class"), Column("Levels", None, "INT"), Column("Values")], rows)
+
+
+def nobs_table(proc: str, nread: int, nused: int, extra: list | None = None) -> Table:
+    rows = [{"Label": "Number of Observations Read", "N": nread},
+            {"Label": "Number of Observations Used", "N": nused}]
+    for lab, v in extra or []:
+        rows.append({"Label": lab, "N": v})
+    return Table(proc, "NObs", "", [Column("Label", ""), Column("N", "", "INT")], rows, kind="kv")
+
+
+def param_labels(design: D.Design, effect_names_order=None) -> list[dict]:
+    """Parameter/level labels per design column, SAS style: Parameter=effect, Level1..n."""
+    out = []
+    for c in design.columns:
+        row = {"Parameter": c.effect}
+        for i, (v, lab) in enumerate(c.levels.items(), 1):
+            row[f"Level{i}"] = lab
+        out.append(row)
+    return out
+
+
+def max_levels(design: D.Design) -> int:
+    return max((len(c.levels) for c in design.columns), default=0)

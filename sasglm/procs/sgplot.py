@@ -1,0 +1,194 @@
+"""PROC SGPLOT: SERIES, SCATTER, REG, VBOX, VBAR, HISTOGRAM with GROUP=, MARKERS, LINEATTRS=,
+XAXIS/YAXIS LABEL= VALUES=; the TITLE lines; images written as SGPlot.png, SGPlot1.png, ... in the
+output folder (--outdir), as SAS names them."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import ast as A
+from ..errors import SasError
+from .common import Options, input_data, statements, value_of, where_statements
+from .modeling import formatted
+
+PLOT_STMTS = {"series", "scatter", "reg", "vbox", "vbar", "histogram", "xaxis", "yaxis", "keylegend", "refline"}
+COLORS = ["#445694", "#A23A2E", "#01665E", "#543005", "#9D3CDB", "#7F8E1F", "#2597FA", "#B26084"]
+
+
+def _var(ds, name, stmt):
+    c = ds.colname(str(name))
+    if c is None:
+        raise SasError(f"Variable {str(name).upper()} not found.", stmt.line, stmt.col)
+    return c
+
+
+def _values_spec(node):
+    """VALUES=(a b c) or (a to b by c)."""
+    if not isinstance(node, A.Group):
+        return None
+    nums = [x.value for x in node.items if isinstance(x, A.Word) and x.kind == "number"]
+    words = [str(x.value).lower() for x in node.items if isinstance(x, A.Word) and x.kind == "name"]
+    if "to" in words and len(nums) >= 2:
+        by = nums[2] if len(nums) > 2 else 1.0
+        return list(np.arange(nums[0], nums[1] + by / 2, by))
+    return nums
+
+
+def run_sgplot(session, proc):
+    opts = Options(proc.options, {"data", "noautolegend", "description", "des", "noborder", "nowall",
+                                  "pad", "aspect", "nocycleattrs", "uniform", "subpixel", "nosubpixel"},
+                   "PROC SGPLOT")
+    ds, ref = input_data(session, opts, proc, where_statements(proc))
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=100)
+    xlabel = ylabel = None
+    legend_needed = False
+    n_plots = 0
+    for kw, st in statements(proc, PLOT_STMTS | {"where", "format", "label"}):
+        if kw in ("where", "format", "label"):
+            continue
+        items = list(st.items) + list(st.options or [])
+        if kw in ("xaxis", "yaxis"):
+            o = Options(items, {"label", "values", "min", "max", "grid", "type", "display", "integer",
+                                "valuesdisplay", "offsetmin", "offsetmax", "labelattrs", "valueattrs"},
+                        kw.upper())
+            lab = o.get("label")
+            vals = _values_spec(o.nodes.get("values"))
+            if kw == "xaxis":
+                xlabel = lab if lab is not None else xlabel
+                if vals:
+                    ax.set_xticks(vals)
+                if o.has("grid"):
+                    ax.xaxis.grid(True, color="#dddddd")
+            else:
+                ylabel = lab if lab is not None else ylabel
+                if vals:
+                    ax.set_yticks(vals)
+                if o.has("grid"):
+                    ax.yaxis.grid(True, color="#dddddd")
+            continue
+        if kw == "keylegend":
+            legend_needed = True
+            continue
+        if kw == "refline":
+            for it in st.items:
+                if isinstance(it, A.Word) and it.kind == "number":
+                    o = Options(st.options or [], {"axis", "lineattrs", "label"}, "REFLINE")
+                    if str(o.get("axis", "y")).lower() == "x":
+                        ax.axvline(it.value, color="#888888", lw=1)
+                    else:
+                        ax.axhline(it.value, color="#888888", lw=1)
+            continue
+        known = {"x", "y", "group", "markers", "lineattrs", "markerattrs", "legendlabel", "name", "category",
+                 "response", "stat", "datalabel", "transparency", "binwidth", "nbins", "scale", "clm", "cli",
+                 "degree", "nomarkers", "break", "curvelabel", "fillattrs", "barwidth", "colorresponse"}
+        o = Options(items, known, kw.upper())
+        n_plots += 1
+        if kw in ("series", "scatter", "reg"):
+            if "x" not in o.values or "y" not in o.values:
+                raise SasError(f"{kw.upper()} requires X= and Y=.", st.line, st.col)
+            xv, yv = _var(ds, o.get("x"), st), _var(ds, o.get("y"), st)
+            x = ds.column(xv).to_numpy(dtype=float) if not ds.var(xv).is_char else ds.column(xv).to_numpy()
+            y = ds.column(yv).to_numpy(dtype=float)
+            xlabel = xlabel or (ds.var(xv).label or xv)
+            ylabel = ylabel or (ds.var(yv).label or yv)
+            groups = [(None, np.ones(len(y), dtype=bool))]
+            if "group" in o.values:
+                gv = _var(ds, o.get("group"), st)
+                gl = np.asarray(formatted(ds, gv, session), dtype=object)
+                seen = list(dict.fromkeys(gl))
+                groups = [(g, gl == g) for g in seen]
+                legend_needed = True
+                legend_title = gv
+            lw = 1.5
+            la = o.nodes.get("lineattrs")
+            if isinstance(la, A.Group):
+                for it in la.items:
+                    if isinstance(it, A.Opt) and it.key == "thickness":
+                        v = value_of(it.value)
+                        try:
+                            lw = float(str(v).rstrip("px"))
+                        except ValueError:
+                            pass
+            for k, (g, m) in enumerate(groups):
+                xs, ys = x[m], y[m]
+                ok = ~np.isnan(ys) & (~np.isnan(xs.astype(float)) if xs.dtype != object else True)
+                xs, ys = xs[ok], ys[ok]
+                color = COLORS[k % len(COLORS)]
+                label = g if g is not None else (o.get("legendlabel") or yv)
+                if kw == "series":
+                    order = np.argsort(xs, kind="stable") if xs.dtype != object else np.arange(len(xs))
+                    ax.plot(xs[order], ys[order], color=color, lw=lw, label=label,
+                            marker="o" if o.has("markers") else None, ms=4)
+                elif kw == "scatter":
+                    ax.scatter(xs, ys, s=14, color=color, label=label, facecolors="none")
+                else:
+                    ax.scatter(xs, ys, s=14, color=color, facecolors="none", label=label)
+                    if len(xs) > 1:
+                        deg = int(o.get("degree", 1))
+                        coef = np.polyfit(xs.astype(float), ys, deg)
+                        grid = np.linspace(xs.min(), xs.max(), 100)
+                        ax.plot(grid, np.polyval(coef, grid), color=color, lw=1.5)
+        elif kw in ("vbox",):
+            yv = _var(ds, st.items[0].value if st.items else None, st)
+            y = ds.column(yv).to_numpy(dtype=float)
+            cat = o.get("category")
+            if cat is not None:
+                cv = _var(ds, cat, st)
+                cl = np.asarray(formatted(ds, cv, session), dtype=object)
+                levels = sorted(set(cl))
+                data = [y[(cl == lv) & ~np.isnan(y)] for lv in levels]
+                ax.boxplot(data, tick_labels=levels)
+                xlabel = xlabel or cv
+            else:
+                ax.boxplot([y[~np.isnan(y)]])
+            ylabel = ylabel or (ds.var(yv).label or yv)
+        elif kw == "vbar":
+            cv = _var(ds, st.items[0].value if st.items else None, st)
+            cl = np.asarray(formatted(ds, cv, session), dtype=object)
+            levels = sorted(set(cl))
+            if "response" in o.values:
+                rv = _var(ds, o.get("response"), st)
+                r = ds.column(rv).to_numpy(dtype=float)
+                stat = str(o.get("stat", "sum")).lower()
+                vals = [np.nansum(r[cl == lv]) if stat == "sum" else np.nanmean(r[cl == lv]) for lv in levels]
+                ylabel = ylabel or f"{rv} ({stat.capitalize()})"
+            else:
+                vals = [int((cl == lv).sum()) for lv in levels]
+                ylabel = ylabel or "Frequency"
+            ax.bar(levels, vals, color=COLORS[0])
+            xlabel = xlabel or cv
+        elif kw == "histogram":
+            xv = _var(ds, st.items[0].value if st.items else None, st)
+            x = ds.column(xv).to_numpy(dtype=float)
+            x = x[~np.isnan(x)]
+            nb = int(o.get("nbins", 0)) or "auto"
+            weights = np.full(len(x), 100.0 / max(len(x), 1))
+            ax.hist(x, bins=nb, weights=weights, color=COLORS[0], edgecolor="white")
+            xlabel = xlabel or (ds.var(xv).label or xv)
+            ylabel = ylabel or "Percent"
+    if n_plots == 0:
+        plt.close(fig)
+        raise SasError("No plot statement was specified for PROC SGPLOT.", proc.line, proc.col)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    titles = [session.titles[k] for k in sorted(session.titles)]
+    if titles:
+        fig.suptitle("\n".join(titles), fontsize=11)
+    if legend_needed and not opts.has("noautolegend"):
+        ax.legend(title=locals().get("legend_title"), loc="best", frameon=True)
+    ax.spines["top"].set_visible(True)
+    fig.tight_layout()
+    session.outdir.mkdir(parents=True, exist_ok=True)
+    name = "SGPlot.png" if session.graph_counter == 0 else f"SGPlot{session.graph_counter}.png"
+    session.graph_counter += 1
+    path = session.outdir / name
+    fig.savefig(path)
+    plt.close(fig)
+    session.images.append(str(path))
+    session.log.note(f"The graph was written to {path}.")

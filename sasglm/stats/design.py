@@ -1,0 +1,288 @@
+"""Design matrices with SAS's CLASS conventions (no SAS syntax here: the PROC layer passes a plain
+spec).
+
+- CLASS levels are ordered by ORDER= (INTERNAL, FORMATTED, DATA, FREQ), DESCENDING reverses.
+- PARAM=GLM: one indicator column per level (less than full rank; the last level ends up aliased);
+  PARAM=REF: k-1 indicators, the reference level (default last) omitted; PARAM=EFFECT: k-1 columns
+  with -1 for the reference level.
+- Effects: continuous x, class A, interactions of any mix (A*B, A*x, x*z), nested A(B), intercept.
+- Aliased columns are found by a sweep in model order, as SAS does: a column that is a linear
+  combination of earlier columns gets estimate 0, DF 0 and a missing standard error.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ClassVar:
+    name: str
+    levels: list            # raw values, in level order
+    labels: list[str]       # formatted labels, in level order
+    param: str = "glm"      # glm | ref | effect
+    ref_index: int | None = None   # reference level index for ref/effect
+
+    def codes(self, values) -> np.ndarray:
+        import pandas as pd
+        vals = np.asarray(values)
+        if vals.dtype.kind in "OUS":
+            return pd.Index(self.levels, dtype=object).get_indexer(vals.astype(object))
+        return pd.Index(np.asarray(self.levels, dtype=float)).get_indexer(vals.astype(float))
+
+
+def _key(v):
+    if isinstance(v, float) and v.is_integer():
+        return v
+    return v
+
+
+@dataclass
+class Effect:
+    factors: list[str]      # variable names (class or continuous), in order
+    nested: list[str] = field(default_factory=list)   # A(B): factors=[A], nested=[B]
+
+    @property
+    def name(self) -> str:
+        base = "*".join(self.factors)
+        if self.nested:
+            base += "(" + "*".join(self.nested) + ")"
+        return base
+
+    def all_vars(self) -> list[str]:
+        return self.factors + self.nested
+
+
+@dataclass
+class Column:
+    effect: str               # effect name ('Intercept' for the intercept)
+    levels: dict              # class variable -> level label
+    continuous: list[str]     # continuous factors
+
+
+@dataclass
+class Design:
+    X: np.ndarray
+    columns: list[Column]
+    effect_of_col: list[int]          # index into effects (-1 = intercept)
+    effects: list[Effect]
+    aliased: np.ndarray               # bool per column
+    intercept: bool
+
+    @property
+    def rank(self) -> int:
+        return int((~self.aliased).sum())
+
+    def effect_cols(self, k: int) -> np.ndarray:
+        return np.array([j for j, e in enumerate(self.effect_of_col) if e == k], dtype=int)
+
+
+def order_levels(values, formatted, order: str = "formatted", descending: bool = False):
+    """Return (levels, labels) in SAS order.  ``values`` raw, ``formatted`` their formatted text."""
+    import pandas as pd
+    vals = np.asarray(values)
+    is_char = vals.dtype.kind in "OUS"
+    ser = pd.Series(vals.astype(object) if is_char else vals, dtype=object if is_char else float)
+    codes, uniq = pd.factorize(ser, use_na_sentinel=False)
+    fmt = np.asarray(formatted, dtype=object)
+    first_pos = np.full(len(uniq), -1)
+    order_idx = np.unique(codes, return_index=True)
+    first_pos[order_idx[0]] = order_idx[1]
+    cnt = np.bincount(codes, minlength=len(uniq))
+    first = [uniq[i] if not isinstance(uniq[i], np.floating) else float(uniq[i]) for i in range(len(uniq))]
+    seen = {k: fmt[first_pos[i]] for i, k in enumerate(first)}
+    counts = {k: int(cnt[i]) for i, k in enumerate(first)}
+    levels = list(first)
+    if order == "data":
+        pass
+    elif order == "freq":
+        levels.sort(key=lambda k: -counts[k])
+    elif order == "internal":
+        levels.sort(key=_sort_key)
+    else:   # formatted: by formatted value; numeric without a format sorts by value
+        if all(isinstance(k, float) for k in levels) and all(seen[k] == _plain(k) for k in levels):
+            levels.sort(key=_sort_key)
+        else:
+            levels.sort(key=lambda k: seen[k])
+    if descending:
+        levels.reverse()
+    return levels, [seen[k] for k in levels]
+
+
+def _plain(v):
+    from ..datastep.formats import best
+    return best(v, 12).strip()
+
+
+def _sort_key(k):
+    if isinstance(k, float):
+        return (0, k, "")
+    return (1, 0.0, str(k))
+
+
+def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], intercept: bool = True,
+          sweep_tol: float = 1e-9) -> Design:
+    """``data``: variable name -> numpy array (float for continuous, raw values for class)."""
+    n = len(next(iter(data.values()))) if data else 0
+    cols: list[np.ndarray] = []
+    meta: list[Column] = []
+    owner: list[int] = []
+    if intercept:
+        cols.append(np.ones(n))
+        meta.append(Column("Intercept", {}, []))
+        owner.append(-1)
+    codes = {name: cv.codes(data[name]) for name, cv in classes.items() if name in data}
+    for k, eff in enumerate(effects):
+        cls = [v for v in eff.all_vars() if v in classes]
+        cont = [v for v in eff.factors if v not in classes]
+        cont_prod = np.ones(n)
+        for v in cont:
+            cont_prod = cont_prod * np.asarray(data[v], dtype=float)
+        if not cls:
+            cols.append(cont_prod)
+            meta.append(Column(eff.name, {}, cont))
+            owner.append(k)
+            continue
+        level_sets = []
+        for v in cls:
+            cv = classes[v]
+            nlev = len(cv.levels)
+            if cv.param == "glm" or v in eff.nested:
+                idxs = list(range(nlev))
+            else:
+                ref = cv.ref_index if cv.ref_index is not None else nlev - 1
+                idxs = [i for i in range(nlev) if i != ref]
+            level_sets.append(idxs)
+        for combo in itertools.product(*level_sets):
+            col = cont_prod.copy()
+            for v, li in zip(cls, combo):
+                cv = classes[v]
+                c = codes[v]
+                if cv.param == "effect" and v not in eff.nested:
+                    ref = cv.ref_index if cv.ref_index is not None else len(cv.levels) - 1
+                    col = col * ((c == li).astype(float) - (c == ref).astype(float))
+                else:
+                    col = col * (c == li).astype(float)
+            cols.append(col)
+            meta.append(Column(eff.name, {v: classes[v].labels[li] for v, li in zip(cls, combo)}, cont))
+            owner.append(k)
+    X = np.column_stack(cols) if cols else np.zeros((n, 0))
+    aliased = sweep_aliased(X, sweep_tol)
+    return Design(X, meta, owner, effects, aliased, intercept)
+
+
+def sweep_aliased(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Columns that are linear combinations of earlier columns (sweep of X'X in column order)."""
+    p = X.shape[1]
+    A = X.T @ X
+    aliased = np.zeros(p, dtype=bool)
+    diag0 = np.diag(A).copy()
+    A = A.copy()
+    for k in range(p):
+        d = A[k, k]
+        if diag0[k] <= 0 or d <= tol * max(diag0[k], 1e-300):
+            aliased[k] = True
+            continue
+        # sweep on k
+        row = A[k, :].copy()
+        col = A[:, k].copy()
+        A -= np.outer(col, row) / d
+        A[k, :] = row / d
+        A[:, k] = col / d
+        A[k, k] = -1.0 / d
+    return aliased
+
+
+def ginv_sym(A: np.ndarray, aliased: np.ndarray) -> np.ndarray:
+    """Generalised inverse that is the inverse on the non-aliased block and zero elsewhere."""
+    p = A.shape[0]
+    keep = ~aliased
+    out = np.zeros((p, p))
+    if keep.any():
+        sub = A[np.ix_(keep, keep)]
+        out[np.ix_(keep, keep)] = np.linalg.inv(sub)
+    return out
+
+
+def parse_effects(tokens: list, class_names: set[str]) -> list[Effect]:
+    """Effects from a flat token list: names, '*', '|', '@n', '(' nested ')'.
+    ``tokens`` items: ('name', str) | ('op', str) | ('nested', [names]) | ('number', x)."""
+    terms: list[list] = []      # each term: list of ('v', name) | ('n', [names]) items joined by '*' or '|'
+    cur: list = []
+    joiner = None
+    bar_terms: list = []
+    i = 0
+    groups: list[list[Effect]] = []
+    out: list[Effect] = []
+    pending_bar: list[list[str]] | None = None
+    while i < len(tokens):
+        kind, val = tokens[i]
+        if kind == "name":
+            eff = Effect([val])
+            j = i + 1
+            if j < len(tokens) and tokens[j][0] == "nested":
+                eff.nested = list(tokens[j][1])
+                j += 1
+            chain = [eff]
+            ops = []
+            while j < len(tokens) and tokens[j][0] == "op" and tokens[j][1] in ("*", "|"):
+                op = tokens[j][1]
+                if j + 1 >= len(tokens) or tokens[j + 1][0] != "name":
+                    raise ValueError("an effect name must follow '" + op + "'")
+                nxt = Effect([tokens[j + 1][1]])
+                j += 2
+                if j < len(tokens) and tokens[j][0] == "nested":
+                    nxt.nested = list(tokens[j][1])
+                    j += 1
+                chain.append(nxt)
+                ops.append(op)
+            maxdeg = None
+            if j < len(tokens) and tokens[j][0] == "op" and tokens[j][1] == "@":
+                maxdeg = int(tokens[j + 1][1])
+                j += 2
+            out.extend(_expand_chain(chain, ops, maxdeg))
+            i = j
+            continue
+        raise ValueError(f"unexpected {val!r} in the effect list")
+    return out
+
+
+def _expand_chain(chain: list[Effect], ops: list[str], maxdeg):
+    if "|" not in ops:
+        factors, nested = [], []
+        for e in chain:
+            factors.extend(e.factors)
+            nested.extend(e.nested)
+        return [Effect(factors, nested)]
+    # bar: all interactions, ordered by degree then position (SAS expands A|B|C to A B A*B C A*C B*C A*B*C)
+    groups = [[chain[0]]]
+    for op, e in zip(ops, chain[1:]):
+        if op == "*":
+            groups[-1].append(e)
+        else:
+            groups.append([e])
+    units = []
+    for g in groups:
+        f, nst = [], []
+        for e in g:
+            f.extend(e.factors)
+            nst.extend(e.nested)
+        units.append(Effect(f, nst))
+    out = []
+    for k in range(1, len(units) + 1):
+        pass
+    # SAS order: A B A*B C A*C B*C A*B*C
+    result: list[Effect] = []
+    for idx in range(len(units)):
+        new = [Effect(list(units[idx].factors), list(units[idx].nested))]
+        for prev in list(result):
+            comb = Effect(prev.factors + units[idx].factors, prev.nested + units[idx].nested)
+            new.append(comb)
+        result.extend(new)
+    if maxdeg is not None:
+        result = [e for e in result if len(e.factors) <= maxdeg]
+    # drop effects with a repeated variable (A|A)
+    return [e for e in result if len(set(v.lower() for v in e.factors)) == len(e.factors)]

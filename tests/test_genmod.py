@@ -1,0 +1,148 @@
+"""PROC GENMOD: the course program's ALR step against ../shared/reference/README.md, GLMs against
+closed forms, GEE independence against the GLM fit and a hand-written sandwich, and the generalized
+score test against a direct computation."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import SHARED, SHARED_DATA, needs_shared, run_sas
+from sasglm.stats import gee as G
+from sasglm.stats.families import Binomial, Logit
+
+
+def _table(r, name, subtitle=None):
+    for t in r.session.tables:
+        if t.name == name and (subtitle is None or t.subtitle == subtitle):
+            return t
+    raise AssertionError(f"no table {name}")
+
+
+@needs_shared
+def test_course_alr_step_matches_reference():
+    src = (SHARED / "seed" / "course_program.sas").read_text().split("title1 'Generalized")[0]
+    r = run_sas(src, libname_overrides={"s857": str(SHARED_DATA)})
+    est = _table(r, "GEEEmpPEst")
+    rows = {(row["Parm"], row.get("Level1", "")): row for row in est.rows}
+    # reference/README.md step 1: SAS estimates (course output), independent empirical SEs, 4 decimals
+    ref = {("Intercept", ""): (-2.2461, 0.1765), ("TIME", ""): (0.7030, 0.1581), ("time2", ""): (-0.0323, 0.0318),
+           ("TRT*TIME", "1"): (0.3380, 0.1097), ("TRT*time2", "1"): (-0.0683, 0.0284)}
+    for key, (b, se) in ref.items():
+        assert rows[key]["Estimate"] == pytest.approx(b, abs=5e-5)
+        assert rows[key]["StdErr"] == pytest.approx(se, abs=5e-5)
+    # log odds ratios to 3 decimals; their SEs within about 3% (reference: independent, "about")
+    alphas = [1.8475, 1.4851, 1.7605, 2.1610, 2.0665, 2.2783]
+    for i, a in enumerate(alphas, 1):
+        assert rows[(f"Alpha{i}", "")]["Estimate"] == pytest.approx(a, abs=5e-4)
+    for i, se in enumerate([0.18, 0.21, 0.25, 0.19, 0.21, 0.18], 1):
+        assert rows[(f"Alpha{i}", "")]["StdErr"] == pytest.approx(se, rel=0.1)
+    t3 = {row["Source"]: row["ChiSq"] for row in _table(r, "GEEType3").rows}
+    assert [round(t3[k], 2) for k in ("TIME", "time2", "TRT*TIME", "TRT*time2")] == [19.77, 1.04, 9.50, 5.78]
+    nobs = {row["Label"]: row["N"] for row in _table(r, "NObs").rows}
+    assert nobs["Number of Observations Read"] == 4604 and nobs["Number of Observations Used"] == 3616
+    info = {row["Label"]: row["Value"] for row in _table(r, "GEEModInfo").rows}
+    assert info["Number of Clusters"] == 1151
+    pred = r.ds("pred")
+    assert pred.nobs == 4604 and pred.df["Predicted"].between(0, 1).all()
+
+
+def test_normal_identity_is_least_squares():
+    r = run_sas("data a; input x y; datalines;\n1 2.1\n2 3.9\n3 6.2\n4 7.8\n5 10.1\n;\n"
+                "proc genmod data=a; model y = x; run;\n")
+    X = np.column_stack([np.ones(5), np.arange(1, 6)])
+    y = np.array([2.1, 3.9, 6.2, 7.8, 10.1])
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    sigma2_ml = np.sum((y - X @ b) ** 2) / 5
+    se = np.sqrt(np.diag(sigma2_ml * np.linalg.inv(X.T @ X)))
+    rows = _table(r, "ParameterEstimates").rows
+    assert [rows[0]["Estimate"], rows[1]["Estimate"]] == pytest.approx(b)
+    assert [rows[0]["StdErr"], rows[1]["StdErr"]] == pytest.approx(se)
+    assert rows[2]["Parameter"] == "Scale" and rows[2]["Estimate"] == pytest.approx(math.sqrt(sigma2_ml))
+
+
+def test_poisson_one_way_class_gives_group_means_and_glm_coding():
+    r = run_sas("data a; input g $ y @@; datalines;\na 1 a 3 b 4 b 6 b 8 c 10\n;\n"
+                "proc genmod data=a; class g; model y = g / dist=poisson type3; run;\n")
+    rows = _table(r, "ParameterEstimates").rows
+    est = {(row["Parameter"], row["Level1"]): row for row in rows}
+    # GLM coding: the last level (c) is the reference, printed with DF 0 and estimate 0
+    assert est[("Intercept", "")]["Estimate"] == pytest.approx(math.log(10))
+    assert est[("g", "a")]["Estimate"] == pytest.approx(math.log(2 / 10))
+    assert est[("g", "b")]["Estimate"] == pytest.approx(math.log(6 / 10))
+    assert est[("g", "c")]["DF"] == 0 and est[("g", "c")]["Estimate"] == 0
+    # LR type 3 = deviance of the intercept-only model minus the full deviance (full model saturated by group)
+    y = np.array([1, 3, 4, 6, 8, 10.0])
+    mu0 = y.mean()
+    mus = np.array([2, 2, 6, 6, 6, 10.0])
+    lr = 2 * np.sum(y * np.log(mus / mu0))
+    assert _table(r, "Type3").rows[0]["ChiSq"] == pytest.approx(lr)
+
+
+def test_binary_response_models_first_ordered_level_unless_descending():
+    src = "data a; input y x @@; datalines;\n0 1 0 2 1 3 0 4 1 5 1 6 1 7 0 8\n;\n"
+    up = run_sas(src + "proc genmod data=a; model y = x / dist=binomial; run;\n")
+    down = run_sas(src + "proc genmod data=a descending; model y = x / dist=binomial; run;\n")
+    bu = _table(up, "ParameterEstimates").rows[1]["Estimate"]
+    bd = _table(down, "ParameterEstimates").rows[1]["Estimate"]
+    assert bu == pytest.approx(-bd)
+    assert "PROC GENMOD is modeling the probability that y='0'." in _table(up, "ResponseProfile").footnotes[0]
+
+
+def test_gee_independence_equals_glm_with_sandwich():
+    rng = np.random.default_rng(3)
+    lines = []
+    for i in range(40):
+        b = rng.normal()
+        for t in range(3):
+            x = rng.normal()
+            p = 1 / (1 + math.exp(-(0.3 + 0.8 * x + b)))
+            lines.append(f"{i} {t} {x:.4f} {int(rng.random() < p)}")
+    src = "data a; input id t x y; datalines;\n" + "\n".join(lines) + "\n;\n"
+    r = run_sas(src + "proc genmod data=a descending; class id t; model y = x / dist=bin;\n"
+                "repeated subject=id / withinsubject=t type=ind modelse; run;\n")
+    glm = _table(r, "ParameterEstimates").rows
+    emp = _table(r, "GEEEmpPEst").rows
+    mod = _table(r, "GEEModPEst").rows
+    for g, e, m in zip(glm[:2], emp, mod):
+        assert e["Estimate"] == pytest.approx(g["Estimate"], abs=1e-6)
+        assert m["StdErr"] == pytest.approx(g["StdErr"], rel=1e-5)
+    # hand-written sandwich for the logistic model
+    data = np.array([[float(v) for v in l.split()] for l in lines])
+    X = np.column_stack([np.ones(len(data)), data[:, 2]])
+    y = data[:, 3]
+    b = np.array([emp[0]["Estimate"], emp[1]["Estimate"]])
+    mu = 1 / (1 + np.exp(-X @ b))
+    bread = X.T @ (X * (mu * (1 - mu))[:, None])
+    meat = np.zeros((2, 2))
+    for i in range(40):
+        m = data[:, 0] == i
+        u = X[m].T @ (y[m] - mu[m])
+        meat += np.outer(u, u)
+    cov = np.linalg.inv(bread) @ meat @ np.linalg.inv(bread)
+    assert [emp[0]["StdErr"], emp[1]["StdErr"]] == pytest.approx(np.sqrt(np.diag(cov)), rel=1e-6)
+
+
+def test_generalized_score_statistic_by_hand():
+    """Independence GEE, H0: slope = 0.  Under H0 the fit is the intercept-only model, so by hand:
+    S = sum_i X_i'(y_i - ybar), I = sum X'VX, M = sum_i u_i u_i'; T = S' I^-1 C'(C I^-1 M I^-1 C')^-1 C I^-1 S."""
+    rng = np.random.default_rng(7)
+    K, T = 30, 3
+    x = rng.normal(size=(K, T))
+    y = (rng.random((K, T)) < 0.4 + 0.1 * (x > 0)).astype(float)
+    layout = G.Layout.make(np.repeat(np.arange(K), T), np.tile(np.arange(T), K), T)
+    X = np.column_stack([np.ones(K * T), x.ravel()])
+    data = G.GEEData(X, y.ravel(), np.ones(K * T), np.zeros(K * T), Binomial(), Logit(), layout)
+    C = np.array([[0.0, 1.0]])
+    stat, df = G.score_test(data, G.Independent(T), np.array([0.0, 0.0]), C)
+    p0 = y.mean()
+    resid = y.ravel() - p0
+    S = X.T @ resid
+    I = X.T @ X * p0 * (1 - p0)
+    u = np.array([X[k * T:(k + 1) * T].T @ resid[k * T:(k + 1) * T] for k in range(K)])
+    M = u.T @ u
+    Ii = np.linalg.inv(I)
+    A = C @ Ii
+    want = float(S @ Ii @ C.T @ np.linalg.inv(A @ M @ A.T) @ C @ Ii @ S)
+    assert df == 1 and stat == pytest.approx(want, rel=1e-8)
