@@ -1,0 +1,533 @@
+"""Generalized linear mixed models by adaptive Gauss-Hermite quadrature (Laplace = one point).
+
+Per subject i the marginal likelihood  L_i = int prod_j f(y_ij | b) N(b; 0, G) db  is approximated on
+a product grid of Gauss-Hermite nodes centred at the conditional mode b_i and scaled by the lower
+Cholesky factor of the inverse Hessian there (random effects in RANDOM-statement order):
+
+    log L_i ~= log|C_i| + log sum_k W_k exp(h_i(b_i + C_i z_k) + z_k'z_k / 2)
+
+with h_i(b) = sum_j log f(y_ij | eta_ij) + log N(b; 0, G) and C_i C_i' = H_i^{-1}.  All subjects are
+processed at once on a padded K x T grid.  The covariance parameters are reported on SAS's scale
+(UN(1,1), UN(2,1), UN(2,2), ...); the optimiser works on an unconstrained Cholesky factor.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
+from scipy import optimize, special as sp
+
+from .families import Binomial, Family, Link, Normal, Poisson, NegBin
+
+
+# ---------------------------------------------------------------------- covariance structures
+class CovStruct:
+    """G for q random effects; ``params`` on SAS's reporting scale."""
+    sas = ""
+
+    def __init__(self, q: int):
+        self.q = q
+
+    def names(self) -> list[str]:
+        raise NotImplementedError
+
+    def G(self, params) -> np.ndarray:
+        raise NotImplementedError
+
+    def to_internal(self, params) -> np.ndarray:
+        return np.asarray(params, dtype=float)
+
+    def from_internal(self, x) -> np.ndarray:
+        return np.asarray(x, dtype=float)
+
+    def start(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def npar(self) -> int:
+        return len(self.names())
+
+
+class UN(CovStruct):
+    sas = "UN"
+
+    def names(self):
+        return [f"UN({i + 1},{j + 1})" for i in range(self.q) for j in range(i + 1)]
+
+    def G(self, params):
+        G = np.zeros((self.q, self.q))
+        k = 0
+        for i in range(self.q):
+            for j in range(i + 1):
+                G[i, j] = G[j, i] = params[k]
+                k += 1
+        return G
+
+    def to_internal(self, params):
+        G = self.G(params)
+        try:
+            L = np.linalg.cholesky(G)
+        except np.linalg.LinAlgError:
+            L = np.linalg.cholesky(G + 1e-6 * np.eye(self.q))
+        return np.array([L[i, j] for i in range(self.q) for j in range(i + 1)])
+
+    def from_internal(self, x):
+        L = np.zeros((self.q, self.q))
+        k = 0
+        for i in range(self.q):
+            for j in range(i + 1):
+                L[i, j] = x[k]
+                k += 1
+        G = L @ L.T
+        return np.array([G[i, j] for i in range(self.q) for j in range(i + 1)])
+
+    def start(self):
+        return self.from_internal(self.to_internal(np.array([1.0 if i == j else 0.0 for i in range(self.q)
+                                                              for j in range(i + 1)])))
+
+
+class CHOL(UN):
+    sas = "CHOL"
+
+    def names(self):
+        return [f"CHOL({i + 1},{j + 1})" for i in range(self.q) for j in range(i + 1)]
+
+    def G(self, params):
+        L = np.zeros((self.q, self.q))
+        k = 0
+        for i in range(self.q):
+            for j in range(i + 1):
+                L[i, j] = params[k]
+                k += 1
+        return L @ L.T
+
+    def to_internal(self, params):
+        return np.asarray(params, dtype=float)
+
+    def from_internal(self, x):
+        return np.asarray(x, dtype=float)
+
+
+class VC(CovStruct):
+    sas = "VC"
+
+    def __init__(self, q, labels=None):
+        super().__init__(q)
+        self.labels = labels or [f"Var({i + 1})" for i in range(q)]
+
+    def names(self):
+        return list(self.labels)
+
+    def G(self, params):
+        return np.diag(params)
+
+    def to_internal(self, params):
+        return np.sqrt(np.maximum(np.asarray(params, dtype=float), 1e-12))
+
+    def from_internal(self, x):
+        return np.asarray(x, dtype=float) ** 2
+
+    def start(self):
+        return np.ones(self.q)
+
+
+class CS(CovStruct):
+    sas = "CS"
+
+    def names(self):
+        return ["Variance", "CS"] if False else ["CS", "Variance"]
+
+    def G(self, params):
+        cov, var = params
+        return np.full((self.q, self.q), cov) + np.eye(self.q) * var
+
+    def start(self):
+        return np.array([0.0, 1.0])
+
+
+def make_cov(kind: str, q: int, labels=None) -> CovStruct:
+    kind = kind.lower()
+    if kind == "un":
+        return UN(q)
+    if kind == "chol":
+        return CHOL(q)
+    if kind in ("vc", "un(1)", "un1", "simple", "sim"):
+        return VC(q, labels)
+    if kind == "cs":
+        return CS(q)
+    raise ValueError(kind)
+
+
+# ---------------------------------------------------------------------- data on a subject grid
+@dataclass
+class GLMMData:
+    X: np.ndarray            # K x T x p
+    Z: np.ndarray            # K x T x q
+    y: np.ndarray            # K x T
+    w: np.ndarray            # K x T (binomial trials; 1 otherwise)
+    off: np.ndarray          # K x T
+    mask: np.ndarray         # K x T bool
+    fam: Family
+    link: Link
+    logc: np.ndarray         # K: sum of the constant terms of log f (e.g. -log y!)
+
+    @staticmethod
+    def make(X, Z, y, w, off, subj_codes, fam, link):
+        K = int(subj_codes.max()) + 1
+        order = np.argsort(subj_codes, kind="stable")
+        counts = np.bincount(subj_codes, minlength=K)
+        T = int(counts.max())
+        pos = np.empty(len(subj_codes), dtype=int)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pos[order] = np.arange(len(subj_codes)) - np.repeat(starts, counts)
+        grid = lambda v, fill=0.0: _grid(v, subj_codes, pos, K, T, fill)
+        mask = np.zeros((K, T), dtype=bool)
+        mask[subj_codes, pos] = True
+        yg = grid(y)
+        wg = grid(w, 1.0)
+        logc = np.zeros(K)
+        if isinstance(fam, Binomial):
+            k = w * y
+            c = sp.gammaln(w + 1) - sp.gammaln(k + 1) - sp.gammaln(w - k + 1)
+            logc = np.bincount(subj_codes, weights=c, minlength=K)
+        elif isinstance(fam, Poisson):
+            logc = np.bincount(subj_codes, weights=-sp.gammaln(y + 1), minlength=K)
+        return GLMMData(grid(X), grid(Z), yg, wg, grid(off), mask, fam, link, logc)
+
+
+def _dG(cov: CovStruct, theta):
+    """dG/dtheta_m, q x q x t (exact for linear structures)."""
+    t = cov.npar
+    out = np.zeros((cov.q, cov.q, t))
+    for m in range(t):
+        h = 1e-6 * max(1.0, abs(theta[m]))
+        e = np.zeros(t)
+        e[m] = h
+        out[:, :, m] = (cov.G(theta + e) - cov.G(theta - e)) / (2 * h)
+    return out
+
+
+def _grid(v, codes, pos, K, T, fill=0.0):
+    v = np.asarray(v, dtype=float)
+    g = np.full((K, T) + v.shape[1:], fill)
+    g[codes, pos] = v
+    return g
+
+
+def _loglik_kernel(d: GLMMData, eta):
+    """Kernel of log f(y | eta) on the grid (absent cells 0), plus d/deta and -d2/deta2."""
+    fam, link, y, w, m = d.fam, d.link, d.y, d.w, d.mask
+    mu = link.inv(eta)
+    if isinstance(fam, Binomial):
+        mu = np.clip(mu, 1e-15, 1 - 1e-15)
+        ll = w * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
+    elif isinstance(fam, Poisson):
+        mu = np.maximum(mu, 1e-300)
+        ll = w * (y * np.log(mu) - mu)
+    else:
+        raise NotImplementedError(fam.name)
+    d1 = link.dmu_deta(eta)
+    V = fam.variance(mu)
+    g = w * (y - mu) * d1 / V
+    d2 = link.d2mu_deta2(eta)
+    dV = fam.dvariance(mu)
+    W = w * (d1 ** 2 / V - (y - mu) * (d2 / V - d1 ** 2 * dV / V ** 2))
+    return np.where(m, ll, 0.0), np.where(m, g, 0.0), np.where(m, W, 0.0)
+
+
+def _phi_lower(A):
+    """Lower triangle with the diagonal halved (derivative of the Cholesky factor)."""
+    out = np.tril(A)
+    idx = np.arange(A.shape[-1])
+    out[..., idx, idx] *= 0.5
+    return out
+
+
+class AGQ:
+    """The adaptive quadrature objective for one data set and covariance structure."""
+
+    def __init__(self, data: GLMMData, cov: CovStruct, qpoints: int, prune: float = 1e-30):
+        self.d, self.cov = data, cov
+        self.prune = prune
+        self.set_points(qpoints)
+        self.b = np.zeros((data.X.shape[0], cov.q))     # warm start for the modes
+
+    def set_points(self, n: int):
+        self.n = n
+        z1, w1 = hermegauss(n)
+        q = self.cov.q
+        Zn = np.array(list(itertools.product(z1, repeat=q)))          # nodes, first effect slowest
+        Wn = np.prod(np.array(list(itertools.product(w1, repeat=q))), axis=1)
+        # product-grid nodes whose weight is below 1e-30 of the largest cannot change the sum in double
+        # precision (the integrand is close to Gaussian around the mode): they are dropped
+        keep = Wn > Wn.max() * self.prune
+        Zn, Wn = Zn[keep], Wn[keep]
+        self.nodes = Zn
+        self.logw = np.log(Wn) + 0.5 * np.sum(Zn ** 2, axis=1)
+
+    def modes(self, beta, G):
+        d = self.d
+        q = self.cov.q
+        Ginv = np.linalg.inv(G)
+        eta0 = np.einsum("ktp,p->kt", d.X, beta) + d.off
+        b = self.b.copy()
+        for it in range(100):
+            eta = eta0 + np.einsum("ktq,kq->kt", d.Z, b)
+            ll, g, W = _loglik_kernel(d, eta)
+            grad = np.einsum("ktq,kt->kq", d.Z, g) - b @ Ginv
+            H = np.einsum("ktq,kt,ktr->kqr", d.Z, W, d.Z) + Ginv
+            step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
+            # guard against overshooting (binary data with extreme effects)
+            big = np.max(np.abs(step), axis=1) > 5
+            step[big] = step[big] / np.max(np.abs(step[big]), axis=1, keepdims=True) * 5
+            b = b + step
+            if np.max(np.abs(step)) < 1e-10:
+                break
+        eta = eta0 + np.einsum("ktq,kq->kt", d.Z, b)
+        ll, g, W = _loglik_kernel(d, eta)
+        H = np.einsum("ktq,kt,ktr->kqr", d.Z, W, d.Z) + Ginv
+        self.b = b
+        return b, H, eta0, Ginv
+
+    def subject_loglik(self, beta, G) -> np.ndarray:
+        """log L_i for every subject (with all constants, as SAS's -2 log likelihood)."""
+        d = self.d
+        q = self.cov.q
+        sign, logdetG = np.linalg.slogdet(G)
+        if sign <= 0:
+            return np.full(d.X.shape[0], -np.inf)
+        b, H, eta0, Ginv = self.modes(beta, G)
+        Hinv = np.linalg.inv(H)
+        try:
+            C = np.linalg.cholesky(Hinv)                       # lower Cholesky of H^-1
+        except np.linalg.LinAlgError:
+            return np.full(d.X.shape[0], -np.inf)
+        logdetC = np.sum(np.log(np.diagonal(C, axis1=1, axis2=2)), axis=1)
+        pts = b[:, None, :] + np.einsum("kqr,nr->knq", C, self.nodes)     # K x N x q
+        eta = eta0[:, None, :] + np.einsum("ktq,knq->knt", d.Z, pts)       # K x N x T
+        ll, _, _ = _loglik_kernel_nodes(d, eta)
+        prior = -0.5 * np.einsum("knq,qr,knr->kn", pts, Ginv, pts) - 0.5 * (q * math.log(2 * math.pi) + logdetG)
+        terms = ll.sum(axis=2) + prior + self.logw[None, :]
+        m = terms.max(axis=1, keepdims=True)
+        return logdetC + m[:, 0] + np.log(np.exp(terms - m).sum(axis=1)) + d.logc
+
+    def subject_grad(self, beta, theta):
+        """(log L_i, d log L_i / d(beta, theta)) for all subjects: the exact derivative of the
+        adaptive quadrature approximation, including the movement of the mode and of the scaling."""
+        d, cov = self.d, self.cov
+        q, p, t = cov.q, len(beta), cov.npar
+        P = p + t
+        G = cov.G(theta)
+        sign, logdetG = np.linalg.slogdet(G)
+        K = d.X.shape[0]
+        if sign <= 0:
+            return np.full(K, -np.inf), np.zeros((K, P))
+        b, H, eta0, Ginv = self.modes(beta, G)
+        Sig = np.linalg.inv(H)
+        try:
+            C = np.linalg.cholesky(Sig)
+        except np.linalg.LinAlgError:
+            return np.full(K, -np.inf), np.zeros((K, P))
+        dG = _dG(cov, theta)                                              # q x q x t
+        GiGmGi = np.einsum("qr,rsm,st->qtm", Ginv, dG, Ginv, optimize=True)             # q x q x t
+        eta_hat = eta0 + np.einsum("ktq,kq->kt", d.Z, b)
+        _, _, W = _loglik_kernel(d, eta_hat)
+        # mode derivative: H db/dtheta = dF/dtheta
+        dF = np.zeros((K, q, P))
+        dF[:, :, :p] = -np.einsum("ktq,kt,ktp->kqp", d.Z, W, d.X, optimize=True)
+        dF[:, :, p:] = np.einsum("qrm,kr->kqm", GiGmGi, b)
+        db = np.einsum("kqr,krm->kqm", Sig, dF)                          # K x q x P
+        deta = np.einsum("ktq,kqm->ktm", d.Z, db)
+        deta[:, :, :p] += d.X
+        dW = _dW_deta(d, eta_hat)[:, :, None] * deta                      # K x T x P
+        dH = np.einsum("ktq,ktm,ktr->kqrm", d.Z, dW, d.Z, optimize=True)
+        dH[:, :, :, p:] -= GiGmGi[None, :, :, :]
+        # Cholesky derivative: dC = C Phi(-C' dH C)
+        inner = -np.einsum("kaq,kabm,kbr->kqrm", C, dH, C, optimize=True)
+        dC = np.einsum("kqa,karm->kqrm", C, _phi_lower(np.moveaxis(inner, -1, 1)).transpose(0, 2, 3, 1))
+        dlogdetC = -0.5 * np.einsum("kqr,krqm->km", Sig, dH)
+        # nodes
+        logdetC = np.sum(np.log(np.diagonal(C, axis1=1, axis2=2)), axis=1)
+        pts = b[:, None, :] + np.einsum("kqr,nr->knq", C, self.nodes)
+        eta = eta0[:, None, :] + np.einsum("ktq,knq->knt", d.Z, pts)
+        ll, _, _ = _loglik_kernel_nodes(d, eta)
+        prior = -0.5 * np.einsum("knq,qr,knr->kn", pts, Ginv, pts, optimize=True) - 0.5 * (q * math.log(2 * math.pi) + logdetG)
+        terms = ll.sum(axis=2) + prior + self.logw[None, :]
+        mx = terms.max(axis=1, keepdims=True)
+        ex = np.exp(terms - mx)
+        tot = ex.sum(axis=1)
+        pi = ex / tot[:, None]
+        value = logdetC + mx[:, 0] + np.log(tot) + d.logc
+        g = _score_nodes(d, eta)                                          # K x N x T
+        dT = np.zeros((K, pts.shape[1], P))
+        dT[:, :, :p] = np.einsum("knt,ktp->knp", g, d.X)
+        quad = np.einsum("knq,qrm,knr->knm", pts, GiGmGi, pts, optimize=True)
+        trm = np.einsum("qr,rqm->m", Ginv, dG)
+        dT[:, :, p:] = 0.5 * quad - 0.5 * trm[None, None, :]
+        dTdb = np.einsum("ktq,knt->knq", d.Z, g) - pts @ Ginv
+        dbk = db[:, None, :, :] + np.einsum("kqrm,nr->knqm", dC, self.nodes)
+        dT += np.einsum("knq,knqm->knm", dTdb, dbk)
+        grad = dlogdetC + np.einsum("kn,knm->km", pi, dT)
+        return value, grad
+
+
+def _dW_deta(d: GLMMData, eta):
+    """d W / d eta (W = -d2 log f / d eta2), exact for the canonical links, numerical otherwise."""
+    fam, link, w, m = d.fam, d.link, d.w, d.mask
+    if isinstance(fam, Binomial) and link.name == "logit":
+        mu = np.clip(link.inv(eta), 1e-15, 1 - 1e-15)
+        out = w * mu * (1 - mu) * (1 - 2 * mu)
+    elif isinstance(fam, Poisson) and link.name == "log":
+        out = w * link.inv(eta)
+    else:
+        h = 1e-5
+        out = (_loglik_kernel(d, eta + h)[2] - _loglik_kernel(d, eta - h)[2]) / (2 * h)
+    return np.where(m, out, 0.0)
+
+
+def _score_nodes(d: GLMMData, eta):
+    """d log f / d eta at the nodes (K x N x T)."""
+    fam, link = d.fam, d.link
+    y, w, m = d.y[:, None, :], d.w[:, None, :], d.mask[:, None, :]
+    mu = link.inv(eta)
+    if isinstance(fam, Binomial):
+        mu = np.clip(mu, 1e-15, 1 - 1e-15)
+    else:
+        mu = np.maximum(mu, 1e-300)
+    g = w * (y - mu) * link.dmu_deta(eta) / fam.variance(mu)
+    return np.where(m, g, 0.0)
+
+
+def _loglik_kernel_nodes(d: GLMMData, eta):
+    fam, link = d.fam, d.link
+    y, w, m = d.y[:, None, :], d.w[:, None, :], d.mask[:, None, :]
+    mu = link.inv(eta)
+    if isinstance(fam, Binomial):
+        mu = np.clip(mu, 1e-15, 1 - 1e-15)
+        ll = w * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
+    elif isinstance(fam, Poisson):
+        mu = np.maximum(mu, 1e-300)
+        ll = w * (y * np.log(mu) - mu)
+    else:
+        raise NotImplementedError(fam.name)
+    return np.where(m, ll, 0.0), None, None
+
+
+# ---------------------------------------------------------------------- fitting
+@dataclass
+class GLMMResult:
+    beta: np.ndarray
+    theta: np.ndarray               # covariance parameters, SAS scale
+    loglik: float
+    cov: np.ndarray                 # (p + t) x (p + t): inverse Hessian or sandwich
+    cov_model: np.ndarray
+    converged: bool
+    iterations: int
+    qpoints: int
+    grad_max: float
+    subj_grads: np.ndarray | None = None
+    hessian: np.ndarray | None = None
+    modes: np.ndarray | None = None
+    G: np.ndarray | None = None
+    message: str = ""
+
+
+def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
+    """SAS's adaptive choice of the number of quadrature points at the starting values."""
+    G = agq.cov.G(theta)
+    prev = None
+    for n in [1] + list(range(3, maxpts + 1, 2)):
+        agq.set_points(n)
+        val = -2 * float(agq.subject_loglik(beta, G).sum())
+        if prev is not None and abs(val - prev) / max(abs(val), 1e-12) < qtol:
+            return n_prev
+        prev, n_prev = val, n
+    return maxpts
+
+
+def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_cov0=None) -> GLMMResult:
+    cov = agq.cov
+    p = len(beta0)
+    t = cov.npar
+    n = p + t
+
+    def jac_internal(xi):
+        J = np.zeros((t, t))
+        for m in range(t):
+            h = 1e-7 * max(1.0, abs(xi[m]))
+            e = np.zeros(t)
+            e[m] = h
+            J[:, m] = (cov.from_internal(xi + e) - cov.from_internal(xi - e)) / (2 * h)
+        return J
+
+    cache = {}
+
+    def f_and_g(x):
+        key = x.tobytes()
+        if key in cache:
+            return cache[key]
+        beta, xi = x[:p], x[p:]
+        theta = cov.from_internal(xi)
+        val, gr = agq.subject_grad(beta, theta)
+        v = -float(val.sum())
+        if not np.isfinite(v):
+            out = (1e300, np.zeros_like(x))
+        else:
+            gtot = -gr.sum(axis=0)
+            gx = np.concatenate([gtot[:p], gtot[p:] @ jac_internal(xi)])
+            out = (v, gx)
+        cache.clear()
+        cache[key] = out
+        return out
+
+    x0 = np.concatenate([beta0, cov.to_internal(theta0)])
+    opts0 = {}
+    if beta_cov0 is not None:
+        # a scaled starting inverse Hessian (GLM covariance for beta) saves many BFGS iterations
+        H0 = np.eye(n) * 0.05
+        bc = (np.asarray(beta_cov0) + np.asarray(beta_cov0).T) / 2
+        H0[:p, :p] = bc * 4.0 + np.eye(p) * 1e-8
+        if np.any(np.linalg.eigvalsh(H0) <= 0):
+            H0 = np.eye(n) * 0.05
+        opts0 = {"hess_inv0": H0}
+    if agq.n > 7:
+        # a few-point fit is cheap and lands close to the many-point optimum: start from there
+        target = agq.n
+        agq.set_points(5)
+        res0 = optimize.minimize(lambda x: f_and_g(x)[0], x0, jac=lambda x: f_and_g(x)[1], method="BFGS",
+                                 options={"maxiter": maxiter, "gtol": 1e-5, **opts0})
+        if np.all(np.isfinite(res0.x)):
+            x0 = res0.x
+        agq.set_points(target)
+        cache.clear()
+    res = optimize.minimize(lambda x: f_and_g(x)[0], x0, jac=lambda x: f_and_g(x)[1], method="BFGS",
+                            options={"maxiter": maxiter, "gtol": 1e-7, **opts0})
+    x = res.x
+    beta, theta = x[:p], cov.from_internal(x[p:])
+    z = np.concatenate([beta, theta])
+
+    def total_grad(zz):
+        return -agq.subject_grad(zz[:p], zz[p:])[1].sum(axis=0)
+
+    # Hessian by forward differences of the analytic gradient (as SAS does)
+    Hm = np.zeros((n, n))
+    g0 = total_grad(z)
+    for j in range(n):
+        h = 1e-6 * max(1.0, abs(z[j]))
+        e = np.zeros(n)
+        e[j] = h
+        Hm[:, j] = (total_grad(z + e) - g0) / h
+    Hm = (Hm + Hm.T) / 2
+    try:
+        cov_model = np.linalg.inv(Hm)
+    except np.linalg.LinAlgError:
+        cov_model = np.linalg.pinv(Hm)
+    val, S = agq.subject_grad(beta, theta)
+    ll = float(val.sum())
+    cov_e = cov_model @ (S.T @ S) @ cov_model if empirical else cov_model
+    gmax = float(np.max(np.abs(S.sum(axis=0)))) if n else 0.0
+    return GLMMResult(beta, theta, ll, cov_e, cov_model, bool(res.success) or gmax < 1e-3, int(res.nit), agq.n,
+                      gmax, S, Hm, agq.b.copy(), cov.G(theta), str(res.message))
