@@ -59,6 +59,10 @@ def format_cell(value, fmt: str | None) -> str:
         s = best(float(value), 12).strip()
         return s
     f = fmt.upper()
+    if f == "DFMT":
+        if isinstance(value, float) and math.isinf(value):
+            return "Infty"
+        return str(int(round(value))) if abs(value - round(value)) < 1e-9 else f"{value:.2f}"
     if f.startswith("PVALUE"):
         spec = f[6:] or "6.4"
         w, _, d = spec.partition(".")

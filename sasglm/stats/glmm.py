@@ -362,15 +362,18 @@ class AGQ:
         pi = ex / tot[:, None]
         value = logdetC + mx[:, 0] + np.log(tot) + d.logc
         g = _score_nodes(d, eta)                                          # K x N x T
-        dT = np.zeros((K, pts.shape[1], P))
-        dT[:, :, :p] = np.einsum("knt,ktp->knp", g, d.X)
-        quad = np.einsum("knq,qrm,knr->knm", pts, GiGmGi, pts, optimize=True)
+        # every node term enters only through its pi-weighted sum, so contract over the nodes first
+        gbar = np.einsum("kn,knt->kt", pi, g)                             # K x T
+        m2 = np.einsum("kn,knq,knr->kqr", pi, pts, pts, optimize=True)    # K x q x q
+        dTdb = np.einsum("ktq,knt->knq", d.Z, g) - pts @ Ginv             # K x N x q
+        dTdb_bar = np.einsum("kn,knq->kq", pi, dTdb)
+        dTdb_z = np.einsum("kn,knq,nr->kqr", pi, dTdb, self.nodes, optimize=True)
+        grad = dlogdetC.copy()
+        grad[:, :p] += np.einsum("kt,ktp->kp", gbar, d.X)
         trm = np.einsum("qr,rqm->m", Ginv, dG)
-        dT[:, :, p:] = 0.5 * quad - 0.5 * trm[None, None, :]
-        dTdb = np.einsum("ktq,knt->knq", d.Z, g) - pts @ Ginv
-        dbk = db[:, None, :, :] + np.einsum("kqrm,nr->knqm", dC, self.nodes)
-        dT += np.einsum("knq,knqm->knm", dTdb, dbk)
-        grad = dlogdetC + np.einsum("kn,knm->km", pi, dT)
+        grad[:, p:] += 0.5 * np.einsum("kqr,qrm->km", m2, GiGmGi) - 0.5 * trm[None, :]
+        grad += np.einsum("kq,kqm->km", dTdb_bar, db)
+        grad += np.einsum("kqr,kqrm->km", dTdb_z, dC)
         return value, grad
 
 

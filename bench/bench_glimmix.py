@@ -1,0 +1,83 @@
+"""PROC GLIMMIX benchmarks (issue: GLIMMIX).
+
+1. The course's amenorrhea step (binary, random intercept + slope, UN, QPOINTS=5, EMPIRICAL).
+2. The course's epilepsy step (Poisson, offset, random intercept + slope, UN, QPOINTS=50, EMPIRICAL).
+3. A simulated binary random intercept + slope model, 20,000 subjects x 6 visits, QPOINTS=5.
+
+Each is the whole PROC step as a user runs it.  Baseline in the same run: the GLM fit (PROC GENMOD, no
+random effects) of the same data, so the ratio is comparable across machines.  Peak memory is the
+process's peak resident set size (resource.getrusage) measured around step 3.
+Usage: python bench/bench_glimmix.py [--subjects N]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sasglm.data.dataset import Dataset
+from sasglm.log import Log
+from sasglm.session import Session
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+def timed(session, src):
+    t0 = time.perf_counter()
+    session.submit(src)
+    return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--subjects", type=int, default=20_000)
+    args = ap.parse_args()
+    if (SHARED / "data" / "amenorrhea.sas7bdat").exists():
+        s = Session(log=Log(io.StringIO()), out=io.StringIO(), libname_overrides={"s857": str(SHARED / "data")})
+        s.assign_override_libs()
+        s.submit("data amenorrhea; set s857.amenorrhea; t=time; time2=time**2; run;"
+                 "proc sort data=amenorrhea; by descending trt; run;"
+                 "data epilepsy; set s857.epilepsy; time=0;y=y0;output; time=1;y=y1;output; time=2;y=y3;output;"
+                 "time=3;y=y3;output; time=4;y=y4;output; drop y0 y1 y2 y3 y4; run;"
+                 "data epilepsy; set epilepsy; if time=0 then t=log(8); else t=log(2); run;"
+                 "proc sort data=epilepsy; by descending trt; run;")
+        a = min(timed(s, "proc glimmix data=amenorrhea method=quad(qpoints=5) empirical order=data; class id trt;"
+                         "model y = time time2 trt*time trt*time2 /dist=binomial link=logit s oddsratio;"
+                         "random intercept time/subject=id type=un; run;") for _ in range(3))
+        ga = min(timed(s, "proc genmod data=amenorrhea; class trt; model y = time time2 trt*time trt*time2"
+                          " /dist=binomial; run;") for _ in range(3))
+        e = min(timed(s, "proc glimmix data=epilepsy method=quad(qpoints=50) empirical order=data; class id trt;"
+                         "model y = time trt trt*time /dist=poisson link=log s offset=t;"
+                         "random intercept time/subject=id type=un; run;") for _ in range(3))
+        ge = min(timed(s, "proc genmod data=epilepsy; class trt; model y = time trt trt*time"
+                          " /dist=poisson offset=t; run;") for _ in range(3))
+        print(f"course amenorrhea QUAD(5) step: {a:.2f}s (GLM baseline {ga:.3f}s, ratio {a / ga:.0f})")
+        print(f"course epilepsy QUAD(50) step: {e:.2f}s (GLM baseline {ge:.3f}s, ratio {e / ge:.0f})")
+    K, T = args.subjects, 6
+    rng = np.random.default_rng(5)
+    G = np.array([[1.0, 0.1], [0.1, 0.25]])
+    b = rng.multivariate_normal([0, 0], G, size=K)
+    t = np.tile(np.arange(T), K).astype(float)
+    x = rng.normal(size=K * T)
+    eta = -0.4 + 0.2 * t + 0.5 * x + np.repeat(b[:, 0], T) + np.repeat(b[:, 1], T) * t
+    y = (rng.random(K * T) < 1 / (1 + np.exp(-eta))).astype(float)
+    s = Session(log=Log(io.StringIO()), out=io.StringIO())
+    s.put_dataset("sim", Dataset(pd.DataFrame({"id": np.repeat(np.arange(K), T).astype(float), "t": t, "x": x,
+                                               "y": y})), note=False)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tq = timed(s, "proc glimmix data=sim method=quad(qpoints=5); class id;"
+                  "model y(event='1') = t x / dist=binary s; random intercept t / subject=id type=un; run;")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tg = timed(s, "proc genmod data=sim descending; model y = t x / dist=bin; run;")
+    print(f"binary random intercept+slope, {K:,} subjects x {T} visits, QUAD(5): {tq:.2f}s, peak RSS "
+          f"{peak / 1024:.0f} MiB (was {before / 1024:.0f} MiB before the step); GLM baseline {tg:.2f}s, "
+          f"ratio {tq / tg:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,567 @@
+"""PROC GLIMMIX: generalized linear mixed models by adaptive quadrature (METHOD=QUAD) and Laplace
+(METHOD=LAPLACE), with SAS's tables, DDFM=CONTAIN/BETWITHIN/RESIDUAL/NONE, EMPIRICAL sandwich,
+Type III tests and odds ratios.  Pseudo-likelihood methods are not implemented yet (an ERROR)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from .. import ast as A
+from ..errors import SasError
+from ..ods.table import Column, Table
+from ..stats import design as D
+from ..stats import glm as GL
+from ..stats import glmm as M
+from ..stats.families import Binomial, Poisson, make_link
+from .common import Options, input_data, statements, value_of, where_statements
+from .modeling import (class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class,
+                       parse_model_effects)
+
+PROC = "GLIMMIX"
+MODEL_OPTS = {"dist", "d", "error", "link", "offset", "s", "solution", "cl", "oddsratio", "or", "ddfm", "noint",
+              "chisq", "covb", "e", "e3", "htype", "intercept", "alpha", "corrb", "stdcoef"}
+RANDOM_OPTS = {"subject", "sub", "type", "g", "gcorr", "solution", "s", "group", "v", "vcorr", "gc", "gci", "cl",
+               "alpha", "noiter"}
+
+
+def run_glimmix(session, proc):
+    popts = Options(proc.options, {"data", "method", "empirical", "order", "noclprint", "noitprint", "initglm",
+                                   "oddsratio", "plots", "ic", "abspconv", "gconv", "fconv", "maxopt", "itdetails",
+                                   "noprofile", "inititer", "nobound", "plot", "pconv", "chol", "namelen",
+                                   "subgradient", "grad", "hess", "scoring", "outdesign", "noreml"},
+                    "PROC GLIMMIX")
+    class_stmt = model = None
+    randoms = []
+    for kw, stm in statements(proc, {"class", "model", "random", "where", "lsmeans", "estimate", "contrast",
+                                     "output", "nloptions", "parms", "by", "freq", "weight", "covtest", "store",
+                                     "id", "ods", "effect", "slice", "lsmestimate"}):
+        if kw == "class":
+            class_stmt = stm
+        elif kw == "model":
+            model = stm
+        elif kw == "random":
+            randoms.append(stm)
+        elif kw == "nloptions":
+            continue
+        elif kw != "where":
+            raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
+                           code="180-322")
+    if model is None:
+        raise SasError("No MODEL statement was specified.", proc.line, proc.col)
+    ds, ref = input_data(session, popts, proc, where_statements(proc))
+    GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms).run()
+
+
+def _method(popts):
+    m = popts.values.get("method")
+    if m is None:
+        return "rspl", None
+    if isinstance(m, A.Group):
+        name = m.name.lower()
+        qp = None
+        for it in m.items:
+            if isinstance(it, A.Opt) and it.key in ("qpoints", "qpoint"):
+                qp = int(value_of(it.value))
+            elif isinstance(it, A.Opt) and it.key in ("qcheck", "qtol", "qmax", "qfac"):
+                continue
+            else:
+                raise SasError("Unsupported METHOD=QUAD suboption.", m.line, m.col)
+        return name, qp
+    return str(m).lower(), None
+
+
+class GlimmixFit:
+    def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms):
+        self.s, self.proc, self.popts, self.ds, self.ref = session, proc, popts, ds, ref
+        self.class_stmt, self.model, self.randoms = class_stmt, model, randoms
+
+    def emit(self, t):
+        self.s.emit_table(t)
+
+    def run(self):
+        s, ds, model, popts = self.s, self.ds, self.model, self.popts
+        method, qpoints = _method(popts)
+        if method not in ("quad", "laplace"):
+            raise SasError(f"METHOD={method.upper()} (pseudo-likelihood) is not supported yet; use METHOD=QUAD or "
+                           "METHOD=LAPLACE.", self.proc.line, self.proc.col)
+        mopts = Options(model.options, MODEL_OPTS, "MODEL")
+        self.mopts = mopts
+        resp = model.response
+        dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
+        if dist is None:
+            dist = "binomial" if resp[0] == "events" else "normal"
+        dist = {"bin": "binomial", "b": "binomial", "binary": "binary", "poi": "poisson", "p": "poisson",
+                "n": "normal", "nor": "normal", "gaussian": "normal"}.get(dist, dist)
+        if dist not in ("binary", "binomial", "poisson"):
+            raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL "
+                           "and POISSON are).", model.line, model.col)
+        fam = Poisson() if dist == "poisson" else Binomial()
+        link_name = mopts.get("link")
+        link_name = str(link_name).lower() if link_name is not None else ("log" if dist == "poisson" else "logit")
+        if link_name not in ("logit", "probit", "cloglog", "loglog", "log", "identity", "id"):
+            raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
+        link = make_link(link_name)
+        self.dist, self.fam, self.link = dist, fam, link
+        if len(self.randoms) == 0:
+            raise SasError("A RANDOM statement with SUBJECT= is required for METHOD=QUAD/LAPLACE here (models without "
+                           "random effects are not supported yet).", self.proc.line, self.proc.col)
+        if len(self.randoms) > 1:
+            raise SasError("Several RANDOM statements are not supported yet; list all effects in one RANDOM "
+                           "statement.", self.randoms[1].line, self.randoms[1].col)
+        rnd = self.randoms[0]
+        ropts = Options(rnd.options or [], RANDOM_OPTS, "RANDOM")
+        if ropts.has("group"):
+            raise SasError("RANDOM ... GROUP= is not supported yet.", rnd.line, rnd.col)
+        copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "param"}) \
+            if self.class_stmt else ([], {})
+        class_names = {c.name for c in copts}
+        effects = parse_model_effects(model, ds, class_names)
+        # random effects and subject
+        subj = ropts.nodes.get("subject", ropts.nodes.get("sub"))
+        if subj is None:
+            raise SasError("METHOD=QUAD/LAPLACE requires SUBJECT= in the RANDOM statement.", rnd.line, rnd.col)
+        subj_vars = self._subject_vars(subj, rnd)
+        r_items = list(rnd.items)
+        r_intercept = any(isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int") for it in r_items)
+        r_rest = [it for it in r_items if not (isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int"))]
+        from .modeling import effect_tokens
+        r_effects = D.parse_effects(effect_tokens(r_rest), class_names) if r_rest else []
+        for e in r_effects:
+            e.factors = [ds.colname(v) or v for v in e.factors]
+            for v in e.factors:
+                if ds.colname(v) is None:
+                    raise SasError(f"Variable {v.upper()} not found.", rnd.line, rnd.col)
+        needed = set(class_names)
+        for e in effects + r_effects:
+            needed |= set(e.all_vars())
+        needed |= set(subj_vars)
+        offset_var = mopts.get("offset")
+        if offset_var is not None:
+            offset_var = ds.colname(str(offset_var))
+            if offset_var is None:
+                raise SasError(f"Variable {str(mopts.get('offset')).upper()} not found.", model.line, model.col)
+            needed.add(offset_var)
+        if resp[0] == "events":
+            ev, tr = ds.colname(resp[1]), ds.colname(resp[2])
+            if ev is None or tr is None:
+                raise SasError("Response variable not found.", model.line, model.col)
+            needed |= {ev, tr}
+            yname = None
+        else:
+            yname = ds.colname(resp[1])
+            if yname is None:
+                raise SasError(f"Variable {resp[1].upper()} not found.", model.line, model.col)
+            needed.add(yname)
+        used = np.ones(ds.nobs, dtype=bool)
+        for v in needed:
+            m = ds.var(v)
+            col = ds.column(v).to_numpy()
+            used &= np.array([not is_missing_value(x, m.is_char) for x in col]) if m.is_char else \
+                ~np.isnan(col.astype(float))
+        n = int(used.sum())
+        order = str(popts.get("order", "formatted")).lower()
+        classes = make_classvars(ds, used, copts, cglob, s, order, "glm")
+        data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
+                for v in needed}
+        design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
+        Zd = D.build(data, classes, r_effects, intercept=r_intercept)
+        Z = Zd.X
+        q = Z.shape[1]
+        rnames = [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values()) for c in Zd.columns]
+        # response
+        w = np.ones(n)
+        if resp[0] == "events":
+            y = data[ev] / data[tr]
+            w = data[tr]
+            resp_info = None
+        else:
+            raw = ds.column(yname).to_numpy()[used]
+            if dist == "binary" or (dist == "binomial"):
+                fmt = np.asarray(formatted(ds, yname, s), dtype=object)[used]
+                desc = False
+                event = None
+                for o in resp[2] or []:
+                    if isinstance(o, A.Opt) and o.key == "event":
+                        event = str(value_of(o.value))
+                    elif isinstance(o, A.Word) and str(o.value).lower() in ("descending", "desc"):
+                        desc = True
+                    else:
+                        raise SasError("Unsupported response option.", model.line, model.col)
+                levels, labels = D.order_levels(list(raw), list(fmt), "formatted", desc)
+                if len(levels) != 2:
+                    raise SasError(f"The binary response {yname} must have exactly two levels.", model.line, model.col)
+                ev_i = labels.index(event) if event is not None else 0
+                y = (np.asarray(raw) == levels[ev_i]).astype(float)
+                counts = [int(np.sum(np.asarray(raw) == lv)) for lv in levels]
+                resp_info = (yname, labels, counts, labels[ev_i])
+                self.dist = dist = "binary"
+            else:
+                y = raw.astype(float)
+                resp_info = None
+        offset = data[offset_var] if offset_var else np.zeros(n)
+        keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_vars]))
+        codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+        K = len(uniq)
+        self.design, self.classes, self.copts = design, classes, copts
+        # ---------------- tables before fitting
+        cov_kind = str(ropts.get("type", "vc")).lower()
+        if isinstance(ropts.get("type"), A.Group):
+            g = ropts.get("type")
+            cov_kind = f"{g.name.lower()}({','.join(str(x.value) for x in g.items)})"
+        if cov_kind not in ("un", "vc", "chol", "cs", "un(1)", "simple"):
+            raise SasError(f"TYPE={cov_kind.upper()} is not supported yet (VC, UN, UN(1), CHOL, CS are).", rnd.line,
+                           rnd.col)
+        cov = M.make_cov(cov_kind, q, labels=rnames)
+        self._model_info(yname or f"{ev}/{tr}", offset_var, subj_vars, method, popts)
+        if copts and not popts.has("noclprint"):
+            self.emit(class_level_table(PROC, classes, copts))
+        self.emit(nobs_table(PROC, ds.nobs, n))
+        if resp_info is not None:
+            yn, labels, counts, event = resp_info
+            self.emit(Table(PROC, "ResponseProfile", "Response Profile",
+                            [Column("OrderedValue", "Ordered\nValue", "INT"), Column(yn), Column("Count", "Total\nFrequency", "INT")],
+                            [{"OrderedValue": i + 1, yn: lab, "Count": c} for i, (lab, c) in enumerate(zip(labels, counts))],
+                            footnotes=[f"The GLIMMIX procedure is modeling the probability that {yn}='{event}'."]))
+        keep = ~design.aliased
+        Xk = design.X[:, keep]
+        sizes = np.bincount(codes)
+        dims = [("G-side Cov. Parameters", cov.npar), ("Columns in X", design.X.shape[1]),
+                ("Columns in Z per Subject", q), ("Subjects (Blocks in V)", K), ("Max Obs per Subject", int(sizes.max()))]
+        self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
+                        [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
+        # ---------------- fit
+        gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(Xk.shape[1], dtype=bool))
+        gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
+        theta0 = cov.start()
+        if method == "laplace":
+            npts = 1
+        elif qpoints is not None:
+            npts = qpoints
+        else:
+            agq0 = M.AGQ(gd, cov, 1)
+            npts = M.choose_qpoints(agq0, gm.beta, theta0)
+        agq = M.AGQ(gd, cov, npts)
+        opt_rows = [("Optimization Technique", "Dual Quasi-Newton"),
+                    ("Parameters in Optimization", Xk.shape[1] + cov.npar),
+                    ("Lower Boundaries", sum(1 for nm in cov.names() if _is_variance(nm))),
+                    ("Upper Boundaries", 0), ("Fixed Effects", "Not Profiled"), ("Starting From", "GLM estimates")]
+        if method == "quad":
+            opt_rows.append(("Quadrature Points", npts))
+        self.emit(Table(PROC, "OptInfo", "Optimization Information", [Column("Descr", ""), Column("Value", "")],
+                        [{"Descr": a, "Value": b} for a, b in opt_rows], kind="kv"))
+        empirical = popts.has("empirical") or "empirical" in popts.values
+        try:
+            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
+            raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
+        if res.converged:
+            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
+                            [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
+        else:
+            s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+        if np.any(np.linalg.eigvalsh(res.G) <= 1e-10):
+            s.log.note("Estimated G matrix is not positive definite.")
+        self.res, self.cov_struct, self.K, self.n = res, cov, K, n
+        # ---------------- results
+        p = Xk.shape[1]
+        self._fit_stats(res, p, cov.npar, K, n, agq, method, y, w)
+        self._cov_parms(res, cov, subj_vars, p)
+        full_beta = np.zeros(design.X.shape[1])
+        full_beta[keep] = res.beta
+        covb = np.zeros((design.X.shape[1],) * 2)
+        covb[np.ix_(keep, keep)] = res.cov[:p, :p]
+        dfs = self._ddf(design, Z, codes, K, n, data, effects, r_effects, r_intercept, subj_vars)
+        if mopts.has("s") or mopts.has("solution"):
+            self._solutions(full_beta, covb, dfs)
+        if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
+            self._odds_ratios(full_beta, covb, dfs, data)
+        self._type3(full_beta, covb, dfs)
+
+    # ------------------------------------------------------------------ helpers
+    def _subject_vars(self, subj, rnd):
+        if isinstance(subj, A.Word):
+            names = [str(subj.value)]
+        elif isinstance(subj, A.Group):
+            names = [subj.name] + [str(x.value) for x in subj.items if isinstance(x, A.Word) and x.kind == "name"]
+        else:
+            names = [str(subj)]
+        out = []
+        for v in names:
+            c = self.ds.colname(v)
+            if c is None:
+                raise SasError(f"Variable {v.upper()} not found.", rnd.line, rnd.col)
+            out.append(c)
+        self.subject_text = self.ds.colname(names[0]) if len(names) == 1 else \
+            f"{names[0]}({' '.join(names[1:])})"
+        return out
+
+    def _model_info(self, yname, offset_var, subj_vars, method, popts):
+        dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson"}[self.dist]
+        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
+                ("Response Distribution", dist_name), ("Link Function", self.link.sas),
+                ("Variance Function", "Default")]
+        if offset_var:
+            rows.append(("Offset Variable", offset_var))
+        rows += [("Variance Matrix Blocked By", self.subject_text), ("Estimation Technique", "Maximum Likelihood"),
+                 ("Likelihood Approximation", "Gauss-Hermite Quadrature" if method == "quad" else "Laplace"),
+                 ("Degrees of Freedom Method", self._ddfm_label())]
+        if popts.has("empirical") or "empirical" in popts.values:
+            rows.append(("Fixed Effects SE Adjustment", "Sandwich - Classical"))
+        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
+
+    def _ddfm(self):
+        v = str(self.mopts.get("ddfm", "contain")).lower()
+        return {"bw": "betwithin", "betwithin": "betwithin", "contain": "contain", "con": "contain",
+                "residual": "residual", "res": "residual", "none": "none"}.get(v, v)
+
+    def _ddfm_label(self):
+        return {"betwithin": "Between-Within", "contain": "Containment", "residual": "Residual",
+                "none": "None"}.get(self._ddfm(), self._ddfm())
+
+    def _fit_stats(self, res, p, t, K, n, agq, method, y, w):
+        m2ll = -2 * res.loglik
+        k = p + t
+        aic = m2ll + 2 * k
+        aicc = m2ll + 2 * k * n / (n - k - 1) if n - k - 1 > 0 else math.nan
+        bic = m2ll + k * math.log(K)
+        caic = m2ll + k * (math.log(K) + 1)
+        hqic = m2ll + 2 * k * math.log(math.log(K)) if K > 2 else math.nan
+        rows = [("-2 Log Likelihood", m2ll), ("AIC  (smaller is better)", aic), ("AICC (smaller is better)", aicc),
+                ("BIC  (smaller is better)", bic), ("CAIC (smaller is better)", caic),
+                ("HQIC (smaller is better)", hqic)]
+        self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
+                        [{"Descr": a, "Value": b} for a, b in rows], kind="kv"))
+        # conditional distribution at the empirical Bayes modes
+        d = agq.d
+        b = res.modes
+        eta = np.einsum("ktp,p->kt", d.X, res.beta) + d.off + np.einsum("ktq,kq->kt", d.Z, b)
+        mu = self.link.inv(eta)
+        mask = d.mask
+        yy, ww, mm = d.y[mask], d.w[mask], mu[mask]
+        if isinstance(self.fam, Binomial):
+            mm = np.clip(mm, 1e-15, 1 - 1e-15)
+        cond = -2 * (self.fam.loglik_full(yy, mm, ww, 1.0))
+        pear = float(np.sum(ww * (yy - mm) ** 2 / self.fam.variance(mm)))
+        crow = [("-2 log L(" + (self.model.response[1] if self.model.response[0] == "var" else "y") + " | r. effects)", cond),
+                ("Pearson Chi-Square", pear), ("Pearson Chi-Square / DF", pear / n)]
+        self.emit(Table(PROC, "CondFitStatistics", "Fit Statistics for Conditional Distribution",
+                        [Column("Descr", ""), Column("Value", "", "12.2")], [{"Descr": a, "Value": b} for a, b in crow],
+                        kind="kv"))
+
+    def _cov_parms(self, res, cov, subj_vars, p):
+        rows = []
+        se = np.sqrt(np.maximum(np.diag(res.cov)[p:], 0.0))
+        for nm, est, e in zip(cov.names(), res.theta, se):
+            rows.append({"CovParm": nm, "Subject": self.subject_text, "Estimate": est, "StdErr": e})
+        self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates",
+                        [Column("CovParm", "Cov Parm"), Column("Subject"), Column("Estimate", None, "10.4"),
+                         Column("StdErr", "Standard\nError", "10.4")], rows))
+
+    def _labels(self, j):
+        c = self.design.columns[j]
+        out = {"Effect": c.effect}
+        for v in [co.name for co in self.copts]:
+            out[v] = c.levels.get(v, "")
+        return out
+
+    def _class_cols(self):
+        used = []
+        for c in self.design.columns:
+            for v in c.levels:
+                if v not in used:
+                    used.append(v)
+        return [Column(v, v) for v in [co.name for co in self.copts] if v in used]
+
+    def _solutions(self, beta, covb, dfs):
+        rows = []
+        alpha = float(self.mopts.get("alpha", 0.05))
+        for j in range(len(beta)):
+            r = self._labels(j)
+            df = dfs[self.design.effect_of_col[j]]
+            if self.design.aliased[j]:
+                r.update({"Estimate": 0.0, "StdErr": None, "DF": None, "tValue": None, "Probt": None})
+            else:
+                b, se = beta[j], math.sqrt(max(covb[j, j], 0.0))
+                t = b / se if se > 0 else math.nan
+                pv = 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))
+                r.update({"Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": pv})
+                if self.mopts.has("cl"):
+                    qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
+                    r.update({"Alpha": alpha, "Lower": b - qq * se, "Upper": b + qq * se})
+            rows.append(r)
+        cols = [Column("Effect")] + self._class_cols() + [
+            Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"), Column("DF", None, "DFMT"),
+            Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
+        if self.mopts.has("cl"):
+            cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
+        self.emit(Table(PROC, "ParameterEstimates", "Solutions for Fixed Effects", cols, rows))
+
+    def _type3(self, beta, covb, dfs):
+        rows = []
+        chisq = self.mopts.has("chisq")
+        for k, eff in enumerate(self.design.effects):
+            L = GL.type3_L(self.design, k)
+            W, r = GL.wald_test(L, beta, covb)
+            if r == 0:
+                continue
+            F = W / r
+            dd = dfs[k]
+            row = {"Effect": eff.name, "NumDF": r, "DenDF": dd, "FValue": F,
+                   "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)}
+            if chisq:
+                row.update({"ChiSq": W, "ProbChiSq": st.chi2.sf(W, r)})
+            rows.append(row)
+        cols = [Column("Effect"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
+                Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
+        if chisq:
+            cols += [Column("ChiSq", "Chi-Square", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+        self.emit(Table(PROC, "Tests3", "Type III Tests of Fixed Effects", cols, rows))
+
+    def _odds_ratios(self, beta, covb, dfs, data):
+        """SAS's default odds ratios: class effects against the last level with continuous variables at their
+        means; continuous variables for a one-unit change, other class variables at their reference level."""
+        if not (self.dist in ("binary", "binomial") and self.link.name == "logit"):
+            return
+        design = self.design
+        rows = []
+        means = {v: float(np.mean(a)) for v, a in data.items() if v not in self.classes}
+        alpha = 0.05
+        main_vars = []
+        for eff in design.effects:
+            for v in eff.factors:
+                if v not in main_vars:
+                    main_vars.append(v)
+
+        def eta_row(setting):
+            """Design row for a covariate setting (class var -> level label, continuous -> value)."""
+            row = np.zeros(len(beta))
+            for j, c in enumerate(design.columns):
+                k = design.effect_of_col[j]
+                if k < 0:
+                    row[j] = 1.0
+                    continue
+                eff = design.effects[k]
+                val = 1.0
+                for v in eff.all_vars():
+                    if v in self.classes:
+                        val *= 1.0 if c.levels.get(v) == setting[v] else 0.0
+                    else:
+                        val *= setting[v]
+                row[j] = val
+            return row
+        base = {v: (self.classes[v].labels[-1] if v in self.classes else means.get(v, 0.0)) for v in main_vars}
+        for v in main_vars:
+            if v in self.classes:
+                cv = self.classes[v]
+                for lab in cv.labels[:-1]:
+                    s1 = dict(base)
+                    s1[v] = lab
+                    L = eta_row(s1) - eta_row(base)
+                    rows.append(self._or_row(v, lab, cv.labels[-1], L, beta, covb, dfs, alpha, continuous=False))
+            else:
+                s1 = dict(base)
+                s1[v] = base[v] + 1.0
+                L = eta_row(s1) - eta_row(base)
+                rows.append(self._or_row(v, "", "", L, beta, covb, dfs, alpha, continuous=True))
+        cols = [Column("Effect"), Column("Level", "", None), Column("RefLevel", "", None),
+                Column("Estimate", "Estimate", "8.3"), Column("DF", None, "DFMT"),
+                Column("Lower", "95% Confidence\nLimits", "8.3"), Column("Upper", "", "8.3")]
+        self.emit(Table(PROC, "OddsRatios", "Odds Ratio Estimates", cols, rows))
+
+    def _or_row(self, v, lab, ref, L, beta, covb, dfs, alpha, continuous):
+        est = float(L @ beta)
+        se = math.sqrt(max(float(L @ covb @ L), 0.0))
+        k = next((i for i, e in enumerate(self.design.effects) if v in e.factors), 0)
+        df = dfs.get(k, math.inf)
+        qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
+        return {"Effect": v, "Level": lab if not continuous else "", "RefLevel": ref,
+                "Estimate": math.exp(est), "DF": df, "Lower": math.exp(est - qq * se), "Upper": math.exp(est + qq * se)}
+
+    # ------------------------------------------------------------------ denominator degrees of freedom
+    def _ddf(self, design, Z, codes, K, n, data, effects, r_effects, r_intercept, subj_vars):
+        method = self._ddfm()
+        X = design.X[:, ~design.aliased]
+        rankX = X.shape[1]
+        out = {-1: math.inf}
+        if method == "none":
+            return {k: math.inf for k in range(-1, len(effects))}
+        if method == "residual":
+            d = n - rankX
+            return {k: d for k in range(-1, len(effects))}
+        within = {}
+        for k in range(-1, len(effects)):
+            cols = [j for j in range(design.X.shape[1]) if design.effect_of_col[j] == k and not design.aliased[j]]
+            varies = False
+            for j in cols:
+                col = design.X[:, j]
+                s = pd.Series(col).groupby(codes)
+                if np.any(s.max().to_numpy() - s.min().to_numpy() > 1e-12):
+                    varies = True
+            within[k] = varies
+        if method == "betwithin":
+            rank_between = sum(1 for k in within if not within[k] for j in range(design.X.shape[1])
+                               if design.effect_of_col[j] == k and not design.aliased[j])
+            rank_within = rankX - rank_between
+            db = K - rank_between
+            dw = n - K - rank_within
+            return {k: (dw if within[k] else db) for k in within}
+        # containment: the rank contribution of the random terms (effect x subject) that contain the effect
+        terms = []
+        if r_intercept:
+            terms.append(("Intercept", set(subj_vars), Z[:, :1]))
+        start = 1 if r_intercept else 0
+        for e in r_effects:
+            ncol = 1
+            terms.append((e.name, set(e.all_vars()) | set(subj_vars), Z[:, start:start + ncol]))
+            start += ncol
+        contrib = []
+        prev = np.zeros((n, 0))
+        for name, vars_, cols in terms:
+            r_before = _block_rank(np.hstack([prev]), X, codes, K)
+            r_after = _block_rank(np.hstack([prev, cols]), X, codes, K)
+            contrib.append(r_after - r_before)
+            prev = np.hstack([prev, cols])
+        resid_df = n - _block_rank(prev, X, codes, K)
+        for k in range(-1, len(effects)):
+            vars_k = set() if k < 0 else set(effects[k].all_vars())
+            cands = [c for (name, tv, _), c in zip(terms, contrib) if vars_k <= tv and (k >= 0 or True)]
+            if k >= 0:
+                cands = [c for (name, tv, _), c in zip(terms, contrib) if vars_k and vars_k <= tv]
+            out[k] = min(cands) if cands else resid_df
+        return out
+
+
+def _is_variance(name: str) -> bool:
+    if name.startswith("UN(") or name.startswith("CHOL("):
+        i, j = name[name.index("(") + 1:-1].split(",")
+        return i == j
+    return name not in ("CS",)
+
+
+def _block_rank(Zcols: np.ndarray, X: np.ndarray, codes: np.ndarray, K: int) -> int:
+    """rank([X, Z]) where Z's columns are replicated per subject block: rank(Z_blocks) + rank(X resid)."""
+    n = X.shape[0]
+    q = Zcols.shape[1]
+    if q == 0:
+        return int(np.linalg.matrix_rank(X))
+    order = np.argsort(codes, kind="stable")
+    Xr = X.astype(float).copy()
+    rz = 0
+    starts = np.searchsorted(codes[order], np.arange(K))
+    ends = np.append(starts[1:], n)
+    for a, b in zip(starts, ends):
+        idx = order[a:b]
+        Zi = Zcols[idx]
+        if Zi.size == 0:
+            continue
+        u, sv, vt = np.linalg.svd(Zi, full_matrices=False)
+        r = int((sv > 1e-10 * max(sv.max(), 1e-300)).sum())
+        rz += r
+        if r:
+            U = u[:, :r]
+            Xr[idx] -= U @ (U.T @ Xr[idx])
+    return rz + int(np.linalg.matrix_rank(Xr, tol=1e-8 * max(1.0, np.abs(X).max())))
