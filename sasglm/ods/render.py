@@ -80,6 +80,22 @@ class ListingRenderer:
         for j, c in enumerate(cols):
             widths.append(max([len(h) for h in headers[j].split("\n")] + [len(r[j]) for r in body] + [1]))
         numeric = [_is_numeric_col(table, c) for c in cols]
+        # a text column too wide for the line is wrapped at blanks, as SAS's listing does
+        total = sum(widths) + 4 * (len(widths) - 1)
+        if total > self.linesize and cols:
+            j = max(range(len(cols)), key=lambda k: widths[k] if not numeric[k] else -1)
+            room = max(20, self.linesize - (total - widths[j]))
+            if widths[j] > room:
+                import textwrap
+                new_body = []
+                for r in body:
+                    parts = textwrap.wrap(r[j], room) or [""]
+                    for k, part in enumerate(parts):
+                        row = list(r) if k == 0 else [""] * len(r)
+                        row[j] = part
+                        new_body.append(row)
+                body = new_body
+                widths[j] = max([len(h) for h in headers[j].split("\n")] + [len(r[j]) for r in body])
         total = sum(widths) + 4 * (len(widths) - 1)
         pad = " " * max((self.linesize - total) // 2, 0)
         if table.title:

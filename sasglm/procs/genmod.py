@@ -629,8 +629,101 @@ class Fit:
         self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
 
     def _output(self, final):
-        raise SasError("The OUTPUT statement of PROC GENMOD is not supported yet.", self.output_stmt.line,
-                       self.output_stmt.col)
+        """OUTPUT OUT= with PRED XBETA STDXBETA LOWER UPPER RESRAW RESCHI RESDEV STDRESCHI STDRESDEV RESLIK
+        HESSWGT LEVERAGE: every input row; residuals where the response is present."""
+        known = {"out": None, "predicted": "pred", "pred": "pred", "prob": "pred", "p": "pred", "xbeta": "xbeta",
+                 "stdxbeta": "stdxbeta", "lower": "lower", "l": "lower", "upper": "upper", "u": "upper",
+                 "resraw": "resraw", "reschi": "reschi", "resdev": "resdev", "stdreschi": "stdreschi",
+                 "stdresdev": "stdresdev", "reslik": "reslik", "hesswgt": "hesswgt", "leverage": "leverage",
+                 "h": "leverage", "alpha": None}
+        req = {}
+        out_ref = None
+        alpha = 0.05
+        for it in self.output_stmt.items + (self.output_stmt.options or []):
+            if not isinstance(it, A.Opt):
+                raise SasError("Invalid OUTPUT statement item.", getattr(it, "line", None), getattr(it, "col", None))
+            if it.key not in known:
+                raise SasError(f"The OUTPUT keyword {it.key.upper()} is not supported.", it.line, it.col)
+            if it.key == "out":
+                from .common import dsref_from_value
+                out_ref = dsref_from_value(it.value)
+            elif it.key == "alpha":
+                alpha = float(value_of(it.value))
+            else:
+                req[known[it.key]] = str(value_of(it.value))
+        if out_ref is None:
+            raise SasError("OUTPUT requires OUT=.", self.output_stmt.line, self.output_stmt.col)
+        if final[0] == "glm":
+            beta, cov, phi = final[1].beta, final[1].cov, final[1].phi
+        else:
+            beta, cov, phi = final[1], final[2], 1.0
+        ds = self.ds
+        n_all = ds.nobs
+        # rebuild the design on every row with complete covariates
+        needed = set()
+        for e in self.effects:
+            needed |= set(e.all_vars())
+        if self.offset_var:
+            needed.add(self.offset_var)
+        ok = np.ones(n_all, dtype=bool)
+        data = {}
+        for v in needed:
+            m = ds.var(v)
+            col = ds.column(v).to_numpy()
+            if v in self.classes:
+                known_lv = set(self.classes[v].levels)
+                ok &= np.array([(not is_missing_value(x, m.is_char)) and x in known_lv for x in col])
+                data[v] = col
+            else:
+                ok &= ~np.isnan(col.astype(float))
+                data[v] = col.astype(float)
+        X = D.build({k: v for k, v in data.items()}, self.classes, self.effects, self.design.intercept).X
+        eta = X @ beta + (data[self.offset_var] if self.offset_var else 0.0)
+        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", X, cov, X), 0.0))
+        z = st.norm.ppf(1 - alpha / 2)
+        mu = self.link.inv(eta)
+        cols = {}
+        nan = np.full(n_all, np.nan)
+        put = lambda key, arr: cols.__setitem__(req[key], np.where(ok, arr, np.nan)) if key in req else None
+        put("pred", mu)
+        put("xbeta", eta)
+        put("stdxbeta", se)
+        lo, hi = self.link.inv(eta - z * se), self.link.inv(eta + z * se)
+        put("lower", np.minimum(lo, hi))
+        put("upper", np.maximum(lo, hi))
+        if set(req) & {"resraw", "reschi", "resdev", "stdreschi", "stdresdev", "reslik", "hesswgt", "leverage"}:
+            used_idx = np.nonzero(self.used)[0]
+            y, w = self.y, self.w
+            m_u = mu[used_idx]
+            fam = self.fam
+            V = fam.variance(m_u)
+            rraw = (y - m_u) * (w if self.resp_info[0] == "events" else 1.0)
+            rchi = (y - m_u) * np.sqrt(w) / np.sqrt(V)
+            dunit = fam.deviance_units(y, m_u, w)
+            rdev = np.sign(y - m_u) * np.sqrt(np.maximum(dunit, 0.0))
+            from ..stats.glm import _obs_weights
+            wo, d1, _ = _obs_weights(y, m_u, eta[used_idx], w, fam, self.link, observed=True)
+            Xu = X[used_idx][:, ~self.design.aliased]
+            covk = cov[np.ix_(~self.design.aliased, ~self.design.aliased)] / (phi if phi else 1.0)
+            h = wo * np.einsum("ij,jk,ik->i", Xu, covk, Xu)
+            sphi = math.sqrt(phi) if phi else 1.0
+            srchi = rchi / (sphi * np.sqrt(np.maximum(1 - h, 1e-12)))
+            srdev = rdev / (sphi * np.sqrt(np.maximum(1 - h, 1e-12)))
+            rlik = np.sign(y - m_u) * np.sqrt(np.maximum(h * srchi ** 2 + (1 - h) * srdev ** 2, 0.0))
+            for key, arr in (("resraw", rraw), ("reschi", rchi), ("resdev", rdev), ("stdreschi", srchi),
+                             ("stdresdev", srdev), ("reslik", rlik), ("hesswgt", wo), ("leverage", h)):
+                if key in req:
+                    full = nan.copy()
+                    full[used_idx] = arr
+                    cols[req[key]] = full
+        df = ds.df.copy()
+        meta = dict(ds.meta)
+        from ..data.dataset import VarMeta
+        for name, arr in cols.items():
+            df[name] = arr
+            meta[name.upper()] = VarMeta(name, "N", 8)
+        from ..data.dataset import Dataset as _DS
+        self.s.put_dataset(out_ref, _DS(df.reset_index(drop=True), meta))
 
 
 def _user_matrix(vals, T):

@@ -257,6 +257,13 @@ class GlimmixFit:
             res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
+        if not popts.has("noitprint"):
+            self.emit(Table(PROC, "IterHistory", "Iteration History",
+                            [Column("Iteration", None, "INT"), Column("Evaluations", None, "INT"),
+                             Column("ObjFunction", "Objective\nFunction", "14.8"), Column("Change", None, "12.8"),
+                             Column("MaxGrad", "Max\nGradient", "12.6")],
+                            [{"Iteration": a, "Evaluations": b, "ObjFunction": c, "Change": None if d != d else d,
+                              "MaxGrad": e} for a, b, c, d, e in res.history]))
         if res.converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
                             [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
@@ -279,6 +286,38 @@ class GlimmixFit:
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
+        if ropts.has("g") or ropts.has("gcorr"):
+            self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
+        if ropts.has("solution") or ropts.has("s"):
+            self._random_solution(res, rnames, uniq, subj_vars, dfs)
+
+    def _gmatrix(self, G, rnames, g, gcorr):
+        q = G.shape[0]
+        for want, name, title, M_ in ((g, "G", "Estimated G Matrix", G),
+                                      (gcorr, "GCorr", "Estimated G Correlation Matrix",
+                                       G / np.sqrt(np.outer(np.diag(G), np.diag(G))))):
+            if not want:
+                continue
+            rows = [{"Effect": rnames[i], "Row": i + 1, **{f"Col{j + 1}": M_[i, j] for j in range(q)}} for i in range(q)]
+            cols = [Column("Effect"), Column("Row", None, "INT")] + [Column(f"Col{j + 1}", None, "10.4") for j in range(q)]
+            self.emit(Table(PROC, name, title, cols, rows))
+
+    def _random_solution(self, res, rnames, uniq, subj_vars, dfs):
+        rows = []
+        df = dfs.get(-1, math.inf)
+        for k, key in enumerate(uniq):
+            label = " ".join(str(v if not isinstance(v, float) or not v.is_integer() else int(v)) for v in key)
+            for i, nm in enumerate(rnames):
+                est = float(res.modes[k, i])
+                se = math.sqrt(max(float(res.mode_var[k, i, i]), 0.0))
+                t = est / se if se > 0 else math.nan
+                rows.append({"Effect": nm, "Subject": f"{self.subject_text} {label}", "Estimate": est,
+                             "StdErrPred": se, "DF": df, "tValue": t,
+                             "Probt": 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))})
+        cols = [Column("Effect"), Column("Subject"), Column("Estimate", None, "10.4"),
+                Column("StdErrPred", "Std Err\nPred", "10.4"), Column("DF", None, "DFMT"),
+                Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
+        self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
 
     # ------------------------------------------------------------------ helpers
     def _subject_vars(self, subj, rnd):

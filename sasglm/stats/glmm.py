@@ -436,6 +436,8 @@ class GLMMResult:
     modes: np.ndarray | None = None
     G: np.ndarray | None = None
     message: str = ""
+    history: list = field(default_factory=list)     # (iteration, evaluations, objective, change, max gradient)
+    mode_var: np.ndarray | None = None               # K x q x q: inverse Hessian at the modes
 
 
 def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
@@ -467,11 +469,14 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         return J
 
     cache = {}
+    history = []
+    nevals = [0]
 
     def f_and_g(x):
         key = x.tobytes()
         if key in cache:
             return cache[key]
+        nevals[0] += 1
         beta, xi = x[:p], x[p:]
         theta = cov.from_internal(xi)
         val, gr = agq.subject_grad(beta, theta)
@@ -506,8 +511,16 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
             x0 = res0.x
         agq.set_points(target)
         cache.clear()
+    prev = [f_and_g(x0)[0]]
+    history.append((0, nevals[0], 2 * prev[0], math.nan, float(np.max(np.abs(f_and_g(x0)[1])))))
+
+    def record(xk):
+        v, gk = f_and_g(xk)
+        history.append((len(history), nevals[0], 2 * v, 2 * (prev[0] - v), float(np.max(np.abs(gk)))))
+        prev[0] = v
+
     res = optimize.minimize(lambda x: f_and_g(x)[0], x0, jac=lambda x: f_and_g(x)[1], method="BFGS",
-                            options={"maxiter": maxiter, "gtol": 1e-7, **opts0})
+                            callback=record, options={"maxiter": maxiter, "gtol": 1e-7, **opts0})
     x = res.x
     beta, theta = x[:p], cov.from_internal(x[p:])
     z = np.concatenate([beta, theta])
@@ -532,5 +545,6 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     ll = float(val.sum())
     cov_e = cov_model @ (S.T @ S) @ cov_model if empirical else cov_model
     gmax = float(np.max(np.abs(S.sum(axis=0)))) if n else 0.0
+    b, H, _, _ = agq.modes(beta, cov.G(theta))
     return GLMMResult(beta, theta, ll, cov_e, cov_model, bool(res.success) or gmax < 1e-3, int(res.nit), agq.n,
-                      gmax, S, Hm, agq.b.copy(), cov.G(theta), str(res.message))
+                      gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, np.linalg.inv(H))
