@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast as A
 from .lexer import Statement, split_statements
@@ -104,7 +104,12 @@ def parse_statement_text(text: str, start: str, line: int = 1, col: int = 1):
             raise SasSyntaxError(f"Syntax error at {val}", abs_line, abs_col, expected) from None
         raise SasSyntaxError("Syntax error: statement ended early", abs_line, abs_col,
                              _describe_expected(getattr(e, "expected", []) or [])) from None
-    return ToAst(line, col, text).transform(tree)
+    try:
+        return ToAst(line, col, text).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, SasSyntaxError):
+            raise e.orig_exc from None
+        raise
 
 
 def _num(tok: str) -> float:

@@ -324,6 +324,8 @@ class Compiler:
         elif is_char and v.type == "N" and not v.assigned and not v.from_input_ds:
             v.type = "C"
             v.length = v.length or 8
+        elif is_char and v.type == "N":
+            raise SasError(f"Variable {name} has been defined as both character and numeric.", None, None)
         v.assigned = True
 
     def _declare_source(self, st: A.SetStmt):
