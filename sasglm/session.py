@@ -132,7 +132,26 @@ class Session:
         self.log.note("The SAS System stopped processing this step because of errors.")
         self.syscc = max(self.syscc, 8)
 
+    @property
+    def macro(self):
+        if not hasattr(self, "_macro"):
+            from .macro import MacroProcessor
+            self._macro = MacroProcessor(self)
+        return self._macro
+
     def _run_raw(self, raw: RawStep) -> None:
+        # macro processing happens when the step is reached, so %LET/%PUT and &references see the
+        # state left by the steps before (SYSLAST, CALL SYMPUT, ...)
+        if raw.kind == "global" and raw.statements[0].first_word in ("%let", "%put", "%global", "%local"):
+            st = raw.statements[0]
+            word = st.first_word[1:]
+            self.macro._statement(word, st.text.strip()[len(word) + 1:], st.line)
+            return
+        for st in raw.statements:
+            if "&" in st.text:
+                st.text = self.macro.process(st.text)
+                st.first_word = (re.match(r"\s*(%?[A-Za-z_][A-Za-z0-9_]*)", st.text).group(1).lower()
+                                 if re.match(r"\s*(%?[A-Za-z_][A-Za-z0-9_]*)", st.text) else "")
         if raw.kind == "global":
             self.run_global(raw.statements[0])
         elif raw.kind == "stray":
