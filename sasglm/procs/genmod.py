@@ -48,6 +48,7 @@ def run_genmod(session, proc):
     store = None
     output = None
     by = []
+    hyps = []
     for kw, stm in statements(proc, {"class", "model", "repeated", "store", "output", "by", "where", "weight",
                                      "freq", "estimate", "contrast", "lsmeans", "title", "ods", "effectplot",
                                      "slice", "lsmestimate"}):
@@ -63,7 +64,9 @@ def run_genmod(session, proc):
             output = stm
         elif kw == "by":
             by = stm
-        elif kw in ("weight", "freq", "estimate", "contrast", "lsmeans", "effectplot", "slice", "lsmestimate"):
+        elif kw in ("estimate", "contrast", "lsmeans"):
+            hyps.append((kw, stm))
+        elif kw in ("weight", "freq", "effectplot", "slice", "lsmestimate"):
             raise SasError(f"The {kw.upper()} statement of PROC GENMOD is not supported yet.", stm.line, stm.col,
                            code="180-322")
     if model is None:
@@ -71,7 +74,9 @@ def run_genmod(session, proc):
     ds, ref = input_data(session, popts, proc, where_statements(proc))
     if by:
         raise SasError("BY processing in PROC GENMOD is not supported yet.", by.line, by.col)
-    Fit(session, popts, ds, ref, class_stmt, model, repeated, store, output).run()
+    f = Fit(session, popts, ds, ref, class_stmt, model, repeated, store, output)
+    f.hyps = hyps
+    f.run()
 
 
 class Fit:
@@ -176,6 +181,7 @@ class Fit:
                 resp_info = ("var", yname)
         offset = data[offset_var] if offset_var else np.zeros(n)
         self.design, self.y, self.w, self.offset, self.used, self.n = design, y, w, offset, used, n
+        self.data_used = data
         self.resp_info, self.offset_var = resp_info, offset_var
         # ---------------- tables before the fit
         self._model_info(dist, link)
@@ -220,6 +226,8 @@ class Fit:
             final = ("glm", res)
         else:
             final = self._gee(rep, res)
+        for kw, stm in getattr(self, "hyps", []):
+            self._hypothesis(kw, stm, final, scale_opt)
         if self.store_stmt is not None:
             self._store(final)
         if self.output_stmt is not None:
@@ -484,6 +492,7 @@ class Fit:
         keep = ~self.design.aliased
         Xk = self.design.X[:, keep]
         data = G.GEEData(Xk, self.y, self.w, self.offset, self.fam, self.link, layout)
+        self.gee_data = data
         o = rep["opts"]
         maxit = int(o.get("maxiter", o.get("maxit", 50)))
         beta0 = glmres.beta[keep]
@@ -606,6 +615,77 @@ class Fit:
 
     def repeated_kind(self):
         return "ind"
+
+    # ------------------------------------------------------------------ ESTIMATE / CONTRAST / LSMEANS
+    def _hypothesis(self, kw, stm, final, scale_opt):
+        from . import hypotheses as H
+        if final[0] == "glm":
+            beta, cov = final[1].beta, final[1].cov
+        else:
+            beta, cov = final[1], final[2]
+        means = {v: float(np.mean(a)) for v, a in self.data_used.items() if v not in self.classes}
+        if kw == "lsmeans":
+            for t in H.lsmeans_tables(PROC, stm, self.design, self.classes, self.data_used, means, beta, cov,
+                                      self.link):
+                self.emit(t)
+            return
+        o = Options(stm.options or [], {"exp", "alpha", "e", "wald", "lr", "singular", "divisor", "estimate"},
+                    kw.upper())
+        rows = H.parse_rows(stm.items, self.design, stm)
+        alpha = float(o.get("alpha", 0.05))
+        z = st.norm.ppf(1 - alpha / 2)
+        if kw == "estimate":
+            out = []
+            for label, L in rows:
+                if not H.estimable(L, self.design):
+                    out.append({"Label": label, "LBetaEstimate": None})
+                    continue
+                est = float(L @ beta)
+                se = math.sqrt(max(float(L @ cov @ L), 0.0))
+                lo, hi = est - z * se, est + z * se
+                m = [float(self.link.inv(np.array([v]))[0]) for v in (est, lo, hi)]
+                chi = (est / se) ** 2 if se > 0 else math.nan
+                out.append({"Label": label, "MeanEstimate": m[0], "MeanLowerCL": min(m[1], m[2]),
+                            "MeanUpperCL": max(m[1], m[2]), "LBetaEstimate": est, "StdErr": se, "Alpha": alpha,
+                            "LBetaLowerCL": lo, "LBetaUpperCL": hi, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, 1)})
+                if o.has("exp"):
+                    out.append({"Label": f"Exp({label})", "LBetaEstimate": math.exp(est),
+                                "StdErr": math.exp(est) * se, "Alpha": alpha, "LBetaLowerCL": math.exp(lo),
+                                "LBetaUpperCL": math.exp(hi)})
+            cols = [Column("Label"), Column("MeanEstimate", "Mean\nEstimate", "10.4"),
+                    Column("MeanLowerCL", "Mean\nConfidence Limits", "10.4"), Column("MeanUpperCL", "", "10.4"),
+                    Column("LBetaEstimate", "L'Beta\nEstimate", "10.4"), Column("StdErr", "Standard\nError", "10.4"),
+                    Column("Alpha", None, "6.2"), Column("LBetaLowerCL", "L'Beta\nConfidence Limits", "10.4"),
+                    Column("LBetaUpperCL", "", "10.4"), Column("ChiSq", "Chi-\nSquare", "8.2"),
+                    Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+            self.emit(Table(PROC, "Estimates", "Contrast Estimate Results", cols, out))
+            return
+        # CONTRAST: all rows jointly
+        label = rows[0][0] if rows else ""
+        Lm = np.array([L for _, L in rows])
+        gee = final[0] != "glm"
+        if o.has("wald"):
+            chi, df = GL.wald_test(Lm, beta, cov)
+            typ = "Wald"
+        elif gee:
+            if self.repeated is not None and getattr(self, "gee_res", None) is not None and \
+                    self.gee_res.corr is not None:
+                keep = ~self.design.aliased
+                corr = self.gee_res.corr.__class__(self.gee_data.L.T) if not isinstance(self.gee_res.corr, G.MDep) \
+                    else G.MDep(self.gee_data.L.T, self.gee_res.corr.m)
+                chi, df = G.score_test(self.gee_data, corr, beta[keep], Lm[:, keep])
+                typ = "Score"
+            else:
+                chi, df = GL.wald_test(Lm, beta, cov)
+                typ = "Wald"
+        else:
+            chi, df = self._lr_test(Lm, final[1], scale_opt)
+            typ = "LR"
+        self.emit(Table(PROC, "Contrasts", "Contrast Results",
+                        [Column("Contrast"), Column("DF", None, "INT"), Column("ChiSq", "Chi-\nSquare", "8.2"),
+                         Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4"), Column("Type")],
+                        [{"Contrast": label, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None,
+                          "Type": typ}]))
 
     # ------------------------------------------------------------------ STORE / OUTPUT
     def _store(self, final):

@@ -35,6 +35,7 @@ def run_glimmix(session, proc):
                     "PROC GLIMMIX")
     class_stmt = model = None
     randoms = []
+    hyps = []
     for kw, stm in statements(proc, {"class", "model", "random", "where", "lsmeans", "estimate", "contrast",
                                      "output", "nloptions", "parms", "by", "freq", "weight", "covtest", "store",
                                      "id", "ods", "effect", "slice", "lsmestimate"}):
@@ -46,13 +47,17 @@ def run_glimmix(session, proc):
             randoms.append(stm)
         elif kw == "nloptions":
             continue
+        elif kw in ("lsmeans", "estimate"):
+            hyps.append((kw, stm))
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
                            code="180-322")
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
-    GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms).run()
+    f = GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms)
+    f.hyps = hyps
+    f.run()
 
 
 def _method(popts):
@@ -286,10 +291,36 @@ class GlimmixFit:
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
+        for kw, stm in getattr(self, "hyps", []):
+            self._hypothesis(kw, stm, full_beta, covb, dfs, data)
         if ropts.has("g") or ropts.has("gcorr"):
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
         if ropts.has("solution") or ropts.has("s"):
             self._random_solution(res, rnames, uniq, subj_vars, dfs)
+
+    def _hypothesis(self, kw, stm, beta, covb, dfs, data):
+        from . import hypotheses as H
+        means = {v: float(np.mean(a)) for v, a in data.items() if v not in self.classes}
+        if kw == "lsmeans":
+            for t in H.lsmeans_tables(PROC, stm, self.design, self.classes, data, means, beta, covb, self.link,
+                                      df_for=lambda k: dfs.get(k, math.inf)):
+                self.emit(t)
+            return
+        o = Options(stm.options or [], {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular", "adjust"},
+                    "ESTIMATE")
+        alpha = float(o.get("alpha", 0.05))
+        rows = []
+        df = min((v for k, v in dfs.items() if k >= 0), default=math.inf)
+        for label, L in H.parse_rows(stm.items, self.design, stm):
+            est = float(L @ beta)
+            se = math.sqrt(max(float(L @ covb @ L), 0.0))
+            used = [k for k in range(len(self.design.effects)) if np.any(L[self.design.effect_cols(k)] != 0)]
+            d = min((dfs.get(k, math.inf) for k in used), default=dfs.get(-1, math.inf))
+            r = {"Label": label}
+            r.update(H._stat_cols(est, se, d, alpha, o.has("cl"), o.has("ilink"), self.link, o.has("exp")))
+            rows.append(r)
+        cols = [Column("Label")] + H._stat_columns(0 if True else math.inf, o.has("cl"), o.has("ilink"), o.has("exp"))
+        self.emit(Table(PROC, "Estimates", "Estimates", cols, rows))
 
     def _gmatrix(self, G, rnames, g, gcorr):
         q = G.shape[0]

@@ -1,0 +1,289 @@
+"""LSMEANS, ESTIMATE and CONTRAST shared by GENMOD and GLIMMIX: building L from SAS syntax, and the
+tables.  Inference is Wald z / chi-square (GENMOD) or t / F with the procedure's DF (GLIMMIX)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as st
+
+from .. import ast as A
+from ..errors import SasError
+from ..ods.table import Column, Table
+from ..stats import glm as GL
+from .common import Options, value_of
+
+
+# ---------------------------------------------------------------------- coefficient lists
+def parse_rows(items, design, stmt, need_label=True):
+    """'label' effect values ... [, effect values ...] -> [(label, L)]."""
+    rows = []
+    label = None
+    cur = None
+    i = 0
+    pending_effect = None
+    coefs: dict = {}
+
+    def flush():
+        if coefs or label is not None:
+            rows.append((label, build_L(design, coefs, stmt)))
+
+    while i < len(items):
+        it = items[i]
+        if isinstance(it, A.Word) and it.kind == "string":
+            if coefs:
+                flush()
+                coefs = {}
+            label = it.value
+            i += 1
+            continue
+        if isinstance(it, A.Word) and it.kind == "op" and it.value == ",":
+            flush()
+            coefs = {}
+            label = None
+            i += 1
+            continue
+        if isinstance(it, A.Word) and it.kind == "name":
+            name = str(it.value)
+            j = i + 1
+            while j + 1 < len(items) and isinstance(items[j], A.Word) and items[j].kind == "op" and \
+                    items[j].value == "*" and isinstance(items[j + 1], A.Word) and items[j + 1].kind == "name":
+                name += "*" + str(items[j + 1].value)
+                j += 2
+            vals = []
+            while j < len(items):
+                w = items[j]
+                if isinstance(w, A.Word) and w.kind == "number":
+                    vals.append(float(w.value))
+                    j += 1
+                elif isinstance(w, A.Word) and w.kind == "op" and w.value in ("-", "+") and j + 1 < len(items) \
+                        and isinstance(items[j + 1], A.Word) and items[j + 1].kind == "number":
+                    vals.append((-1 if w.value == "-" else 1) * float(items[j + 1].value))
+                    j += 2
+                else:
+                    break
+            coefs[name] = vals
+            i = j
+            continue
+        raise SasError("Invalid coefficient specification.", getattr(it, "line", stmt.line), getattr(it, "col", stmt.col))
+    flush()
+    if need_label and any(lab is None for lab, _ in rows):
+        rows = [(lab if lab is not None else f"Row {k + 1}", L) for k, (lab, L) in enumerate(rows)]
+    return rows
+
+
+def _effect_index(design, name):
+    want = [v.lower() for v in name.split("*")]
+    for k, e in enumerate(design.effects):
+        if [v.lower() for v in e.factors] == want or sorted(v.lower() for v in e.factors) == sorted(want):
+            return k
+    return None
+
+
+def build_L(design, coefs: dict, stmt) -> np.ndarray:
+    p = design.X.shape[1]
+    L = np.zeros(p)
+    for name, vals in coefs.items():
+        if name.lower() == "intercept":
+            if not design.intercept:
+                raise SasError("The model has no intercept.", stmt.line, stmt.col)
+            L[0] += vals[0] if vals else 0.0
+            continue
+        k = _effect_index(design, name)
+        if k is None:
+            raise SasError(f"Effect {name} is not in the model.", stmt.line, stmt.col)
+        cols = design.effect_cols(k)
+        if len(vals) > len(cols):
+            raise SasError(f"Too many coefficients for effect {name} ({len(cols)} levels).", stmt.line, stmt.col)
+        for c, v in zip(cols, vals):
+            L[c] += v
+    return L
+
+
+def estimable(L, design, tol=1e-6) -> bool:
+    """L is estimable when it lies in the row space of X."""
+    X = design.X
+    if not design.aliased.any():
+        return True
+    Xk = X
+    proj = L @ np.linalg.pinv(Xk) @ Xk
+    return bool(np.max(np.abs(proj - L)) < tol * max(1.0, np.max(np.abs(L))))
+
+
+# ---------------------------------------------------------------------- LS-means
+def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False):
+    """Rows of L for every level combination of the effect (SAS's equal-weight construction; OM= uses
+    the observed marginal frequencies for the other class variables)."""
+    k = _effect_index(design, effect_name)
+    if k is None:
+        raise SasError(f"Effect {effect_name} is not in the model.")
+    eff = design.effects[k]
+    evars = [v for v in eff.all_vars()]
+    for v in evars:
+        if v not in classes:
+            raise SasError(f"LS-means are only available for effects of CLASS variables ({effect_name}).")
+    freq = {}
+    if om:
+        for v, cv in classes.items():
+            if v in data:
+                codes = cv.codes(data[v])
+                cnt = np.bincount(codes[codes >= 0], minlength=len(cv.levels)).astype(float)
+                freq[v] = cnt / cnt.sum()
+    import itertools
+    combos = list(itertools.product(*[range(len(classes[v].levels)) for v in evars]))
+    rows = []
+    labels = []
+    for combo in combos:
+        setting = {v: classes[v].labels[i] for v, i in zip(evars, combo)}
+        L = np.zeros(design.X.shape[1])
+        for j, col in enumerate(design.columns):
+            kk = design.effect_of_col[j]
+            if kk < 0:
+                L[j] = 1.0
+                continue
+            e2 = design.effects[kk]
+            val = 1.0
+            for v in e2.all_vars():
+                if v in classes:
+                    lab = col.levels.get(v)
+                    if v in setting:
+                        val *= 1.0 if lab == setting[v] else 0.0
+                    else:
+                        cv = classes[v]
+                        if om and v in freq:
+                            val *= freq[v][cv.labels.index(lab)]
+                        else:
+                            val *= 1.0 / len(cv.levels)
+                else:
+                    val *= used_cols_means.get(v, 0.0)
+            L[j] = val
+        rows.append(L)
+        labels.append(setting)
+    return rows, labels, evars
+
+
+def lsmeans_tables(proc, stmt, design, classes, data, means, beta, cov, link, df_for=None, om_default=False):
+    """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables."""
+    o = Options(stmt.options or [], {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
+                                     "oddsratio", "or", "adjust", "at", "bylevel", "means", "cov", "corr",
+                                     "lines", "plots", "slice", "slicediff", "stepdown"}, "LSMEANS")
+    for bad in ("adjust", "at", "bylevel", "slice", "slicediff", "lines", "stepdown"):
+        if o.has(bad) and not (bad == "adjust" and str(o.get("adjust")).lower() in ("t", "none")):
+            raise SasError(f"The LSMEANS option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
+    alpha = float(o.get("alpha", 0.05))
+    om = o.has("om") or o.has("obsmargins") or om_default
+    names = []
+    it = iter(stmt.items)
+    items = list(stmt.items)
+    i = 0
+    while i < len(items):
+        w = items[i]
+        if isinstance(w, A.Word) and w.kind == "name":
+            name = str(w.value)
+            j = i + 1
+            while j + 1 < len(items) and isinstance(items[j], A.Word) and items[j].value == "*":
+                name += "*" + str(items[j + 1].value)
+                j += 2
+            names.append(name)
+            i = j
+        else:
+            raise SasError("Invalid LSMEANS effect.", stmt.line, stmt.col)
+    out = []
+    for name in names:
+        k = _effect_index(design, name)
+        if k is None:
+            raise SasError(f"Effect {name} in the LSMEANS statement is not in the model.", stmt.line, stmt.col)
+        if any(classes[v].param != "glm" for v in design.effects[k].all_vars() if v in classes):
+            raise SasError("LS-means need the GLM parameterization of the CLASS variables (PARAM=GLM).",
+                           stmt.line, stmt.col)
+        Ls, labels, evars = lsmeans_L(design, classes, name, data, means, om)
+        eff_name = design.effects[k].name
+        df = df_for(k) if df_for else math.inf
+        rows = []
+        ests = []
+        for L, lab in zip(Ls, labels):
+            row = {"Effect": eff_name, **lab}
+            if not estimable(L, design):
+                row.update({"Estimate": None, "StdErr": None})
+                rows.append(row)
+                ests.append(None)
+                continue
+            est = float(L @ beta)
+            se = math.sqrt(max(float(L @ cov @ L), 0.0))
+            row.update(_stat_cols(est, se, df, alpha, o.has("cl"), o.has("ilink"), link, o.has("exp")))
+            rows.append(row)
+            ests.append((L, est, se))
+        cols = [Column("Effect")] + [Column(v) for v in evars] + _stat_columns(df, o.has("cl"), o.has("ilink"),
+                                                                               o.has("exp"))
+        t = Table(proc, "LSMeans", f"{eff_name} Least Squares Means", cols, rows)
+        out.append(t)
+        if o.has("diff") or o.has("pdiff") or o.has("oddsratio") or o.has("or"):
+            drows = []
+            for a in range(len(Ls)):
+                for b in range(a + 1, len(Ls)):
+                    if ests[a] is None or ests[b] is None:
+                        continue
+                    L = ests[a][0] - ests[b][0]
+                    est = float(L @ beta)
+                    se = math.sqrt(max(float(L @ cov @ L), 0.0))
+                    row = {"Effect": eff_name, **labels[a], **{"_" + v: labels[b][v] for v in evars}}
+                    row.update(_stat_cols(est, se, df, alpha, o.has("cl"), False, link, o.has("exp")))
+                    if o.has("oddsratio") or o.has("or"):
+                        q = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
+                        row.update({"OddsRatio": math.exp(est), "LowerOR": math.exp(est - q * se),
+                                    "UpperOR": math.exp(est + q * se)})
+                    drows.append(row)
+            dcols = [Column("Effect")] + [Column(v) for v in evars] + [Column("_" + v, "_" + v) for v in evars] + \
+                _stat_columns(df, o.has("cl"), False, o.has("exp"))
+            if o.has("oddsratio") or o.has("or"):
+                dcols += [Column("OddsRatio", "Odds Ratio", "8.3"), Column("LowerOR", "Lower\nOdds Ratio", "8.3"),
+                          Column("UpperOR", "Upper\nOdds Ratio", "8.3")]
+            out.append(Table(proc, "Diffs", f"Differences of {eff_name} Least Squares Means", dcols, drows))
+    return out
+
+
+def _stat_cols(est, se, df, alpha, cl, ilink, link, exp):
+    zname = "z" if df == math.inf else "t"
+    stat = est / se if se > 0 else math.nan
+    p = 2 * (st.norm.sf(abs(stat)) if df == math.inf else st.t.sf(abs(stat), df))
+    row = {"Estimate": est, "StdErr": se}
+    if df != math.inf:
+        row["DF"] = df
+    row[f"{zname}Value"] = stat
+    row[f"Prob{zname}"] = p
+    q = st.norm.ppf(1 - alpha / 2) if df == math.inf else st.t.ppf(1 - alpha / 2, df)
+    if cl:
+        row.update({"Alpha": alpha, "Lower": est - q * se, "Upper": est + q * se})
+    if ilink:
+        mu = float(link.inv(np.array([est]))[0])
+        row["Mean"] = mu
+        row["StdErrMean"] = abs(float(link.dmu_deta(np.array([est]))[0])) * se
+        if cl:
+            lo = float(link.inv(np.array([est - q * se]))[0])
+            hi = float(link.inv(np.array([est + q * se]))[0])
+            row["LowerMean"], row["UpperMean"] = min(lo, hi), max(lo, hi)
+    if exp:
+        row["ExpEstimate"] = math.exp(est)
+        if cl:
+            row["LowerExp"], row["UpperExp"] = math.exp(est - q * se), math.exp(est + q * se)
+    return row
+
+
+def _stat_columns(df, cl, ilink, exp):
+    z = df == math.inf
+    cols = [Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4")]
+    if not z:
+        cols.append(Column("DF", None, "DFMT"))
+    cols += [Column("zValue" if z else "tValue", "z Value" if z else "t Value", "8.2"),
+             Column("Probz" if z else "Probt", "Pr > |z|" if z else "Pr > |t|", "PVALUE6.4")]
+    if cl:
+        cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
+    if ilink:
+        cols += [Column("Mean", None, "10.4"), Column("StdErrMean", "Standard\nError\nMean", "10.4")]
+        if cl:
+            cols += [Column("LowerMean", "Lower\nMean", "10.4"), Column("UpperMean", "Upper\nMean", "10.4")]
+    if exp:
+        cols.append(Column("ExpEstimate", "Exponentiated", "10.4"))
+        if cl:
+            cols += [Column("LowerExp", "Exponentiated\nLower", "10.4"), Column("UpperExp", "Exponentiated\nUpper", "10.4")]
+    return cols
