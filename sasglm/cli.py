@@ -30,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--outdir", metavar="DIR", default=".", help="folder for ODS graphics files")
     r.add_argument("--allow-shell", action="store_true", help="allow X, CALL SYSTEM, FILENAME PIPE")
     r.add_argument("--plain", action="store_true", help="plain listing output even on a terminal")
+    r.add_argument("--html", metavar="FILE", help="also write every table and graph to this HTML file")
     r.add_argument("--linesize", type=int, default=100)
-    sub.add_parser("repl", help="interactive session")
+    rp = sub.add_parser("repl", help="interactive session (also: sasglm with no arguments)")
+    rp.add_argument("--libname", action="append", type=_libname, default=[], metavar="REF=DIR")
     return p
 
 
@@ -55,7 +57,11 @@ def run_program(args) -> int:
                           allow_shell=args.allow_shell, outdir=args.outdir, rich=rich, linesize=args.linesize)
         session.assign_override_libs()
         session.program_dir = os.path.dirname(os.path.abspath(args.program)) if args.program != "-" else os.getcwd()
+        if args.html:
+            from .ods.destinations import HtmlDestination
+            session.open_destinations["__cli_html"] = HtmlDestination(__import__("pathlib").Path(args.html), "default")
         session.submit(source)
+        session.close_destinations()
         if args.json:
             from .ods.render import write_json
             write_json(session.tables, args.json)
@@ -74,9 +80,12 @@ def main(argv=None) -> int:
     if args.command == "run":
         return run_program(args)
     if args.command in (None, "repl"):
-        print("sasglm: the interactive REPL is not implemented yet; use `sasglm run PROGRAM.sas`.",
-              file=sys.stderr)
-        return 2
+        from .repl import Repl
+        from .log import Log
+        from .session import Session
+        session = Session(log=Log(sys.stdout, echo_source=False), out=sys.stdout, rich=sys.stdout.isatty(),
+                          libname_overrides=dict(getattr(args, "libname", []) or []))
+        return Repl(session).run()
     parser.print_help()
     return 2
 

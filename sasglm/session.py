@@ -433,11 +433,15 @@ class Session:
         if not selected:
             return
         self.tables.append(table)
+        proc_title = f"The {table.proc.upper()} Procedure" if (
+            self.ods_proctitle and table.proc and getattr(table, "show_proc_title", True)) else None
         if self.ods_listing:
-            proc_title = f"The {table.proc.upper()} Procedure" if (
-                self.ods_proctitle and table.proc and getattr(table, "show_proc_title", True)) else None
             self.renderer.page_header(table.titles, proc_title)
             self.renderer.table(table)
+        for d in self.open_destinations.values():
+            if hasattr(d, "table"):
+                d.header(table.titles, proc_title)
+                d.table(table)
 
     def _selected(self, table: Table) -> bool:
         names = {table.name.lower(), table.title.lower()}
@@ -469,6 +473,24 @@ class Session:
     def text(self, text: str) -> None:
         if self.ods_listing:
             self.renderer.text(text)
+
+    def add_image(self, path: str) -> None:
+        self.images.append(path)
+        titles = [self.titles[k] for k in sorted(self.titles)]
+        for d in self.open_destinations.values():
+            if hasattr(d, "image"):
+                d.header(titles, f"The {self.current_proc} Procedure" if self.current_proc else None)
+                d.image(path)
+
+    def close_destinations(self) -> None:
+        """At the end of the program SAS closes the open destinations (writing their files)."""
+        for key in list(self.open_destinations):
+            d = self.open_destinations.pop(key)
+            if hasattr(d, "close"):
+                try:
+                    d.close()
+                except OSError as e:
+                    self.log.error(f"The {key.upper()} file {d.path} could not be written: {e.strerror}.")
 
     # ------------------------------------------------------------------ global statements
     def run_global(self, st) -> None:
@@ -616,17 +638,35 @@ class Session:
                 self.ods_listing = True
         elif first in ("html", "html5", "rtf", "pdf", "tagsets", "excel", "powerpoint", "epub", "markup"):
             dest = first.upper()
+            key = "html" if first == "html5" else first
             if "close" in words:
-                if first in self.open_destinations:
-                    del self.open_destinations[first]
-                else:
+                d = self.open_destinations.pop(key, None)
+                if d is None:
                     self.log.warning(f"No {dest} destinations active.")
+                elif hasattr(d, "close"):
+                    d.close()
                 return
             opts = {it.key: (it.value.value if isinstance(it.value, A.Word) else it.value)
                     for it in rest if isinstance(it, A.Opt)}
-            self.open_destinations[first] = opts
-            self.log.warning(f"ODS {dest} is accepted but not yet produced by sasglm; its output goes to the "
-                             "listing only (see docs/limitations.md).")
+            if key not in ("html", "rtf"):
+                self.open_destinations[key] = opts
+                self.log.warning(f"ODS {dest} is accepted but not produced by sasglm (HTML and RTF are); its "
+                                 "output goes to the listing only (see docs/limitations.md).")
+                return
+            from .ods.destinations import HtmlDestination, RtfDestination
+            old = self.open_destinations.pop(key, None)
+            if old is not None and hasattr(old, "close"):
+                old.close()
+            fname = opts.get("file", opts.get("body"))
+            path = opts.get("path")
+            default = "sashtml.htm" if key == "html" else "sasrtf.rtf"
+            base = Path(self.resolve_path(str(path))) if path else self.outdir
+            target = Path(self.resolve_path(str(fname))) if fname else base / default
+            if fname and path and not Path(str(fname)).is_absolute():
+                target = base / str(fname)
+            cls = HtmlDestination if key == "html" else RtfDestination
+            self.open_destinations[key] = cls(target, opts.get("style"))
+            self.log.note(f"Writing {'HTML' if key == 'html' else 'RTF'} Body file: {target}")
         elif first == "select" or first == "exclude":
             names = []
             for it in rest:

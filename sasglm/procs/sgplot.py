@@ -190,5 +190,5 @@ def run_sgplot(session, proc):
     path = session.outdir / name
     fig.savefig(path)
     plt.close(fig)
-    session.images.append(str(path))
+    session.add_image(str(path))
     session.log.note(f"The graph was written to {path}.")
