@@ -146,3 +146,49 @@ def test_generalized_score_statistic_by_hand():
     A = C @ Ii
     want = float(S @ Ii @ C.T @ np.linalg.inv(A @ M @ A.T) @ C @ Ii @ S)
     assert df == 1 and stat == pytest.approx(want, rel=1e-8)
+
+
+RESP = SHARED / "conformance" / "genmod_ex6_alr_fullclust" / "resp.txt"
+
+
+@pytest.mark.skipif(not RESP.exists(), reason="conformance data not present")
+def test_logor_zrep_and_zdata_reproduce_fullclust_and_exch():
+    data = (f"data resp; infile '{RESP}'; input center id treatment $ sex $ age baseline visit1-visit4;\n"
+            "array vis{4} visit1-visit4; do visit = 1 to 4; outcome = vis{visit}; output; end; run;\n"
+            "data z; input y1 y2 z1; datalines;\n1 2 1\n1 3 1\n1 4 1\n2 3 1\n2 4 1\n3 4 1\n;\n")
+    head = ("proc genmod data=resp descend; class id treatment center sex baseline visit;\n"
+            "model outcome = treatment center sex age baseline / dist=bin;\n"
+            "repeated subject=id(center) / withinsubject=visit ")
+    ident = ", ".join(f"({a} {b}) " + " ".join("1" if i == k else "0" for i in range(6))
+                      for k, (a, b) in enumerate([(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]))
+    r = run_sas(data + head + "logor=fullclust; run;\n" + head + f"logor=zrep({ident}); run;\n"
+                + head + "logor=exch; run;\n" + head + "logor=zrep zdata=z ypair=(y1 y2) zrow=(z1); run;\n")
+    assert not r.errors, r.errors
+    tabs = [t for t in r.session.tables if t.name == "GEEEmpPEst"]
+    est = [[row["Estimate"] for row in t.rows] for t in tabs]
+    se = [[row["StdErr"] for row in t.rows] for t in tabs]
+    assert est[0] == pytest.approx(est[1], abs=1e-6) and se[0] == pytest.approx(se[1], abs=1e-6)
+    assert est[2] == pytest.approx(est[3], abs=1e-6) and se[2] == pytest.approx(se[3], abs=1e-6)
+
+
+def test_negative_binomial_matches_direct_maximum_likelihood():
+    from scipy import optimize, special as sp
+    r = run_sas("data a; call streaminit(7); do id = 1 to 60; trt = mod(id, 2); u = rand('gamma', 2, 0.5);\n"
+                "do t = 1 to 4; lt = log(t + 1); mu = exp(0.5 + 0.4 * trt + 0.1 * t) * u; y = rand('poisson', mu);\n"
+                "output; end; end; run;\nproc genmod data=a; class trt; model y = trt t / dist=negbin offset=lt; run;\n")
+    d = r.ds("a").df
+    X = np.column_stack([np.ones(len(d)), (d["trt"] == 0).astype(float), d["t"]])
+    y, off = d["y"].to_numpy(), d["lt"].to_numpy()
+
+    def nll(z):
+        b, k = z[:3], z[3]
+        mu = np.exp(X @ b + off)
+        rr = 1 / k
+        return -np.sum(sp.gammaln(y + rr) - sp.gammaln(rr) - sp.gammaln(y + 1) + y * np.log(k * mu)
+                       - (y + rr) * np.log(1 + k * mu))
+    z = optimize.minimize(nll, np.array([0, 0, 0, 1.0]), method="Nelder-Mead",
+                          options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}).x
+    rows = {(row["Parameter"], row["Level1"]): row for row in _table(r, "ParameterEstimates").rows}
+    assert rows[("Intercept", "")]["Estimate"] == pytest.approx(z[0], abs=1e-4)
+    assert rows[("trt", "0")]["Estimate"] == pytest.approx(z[1], abs=1e-4)
+    assert rows[("Dispersion", "")]["Estimate"] == pytest.approx(z[3], abs=1e-4)

@@ -309,13 +309,72 @@ class Fit:
                         "fixed"):
             raise SasError(f"TYPE={kind.upper()} is not supported.", r.line, r.col)
         logor = o.get("logor")
-        if logor is not None:
+        zspec = None
+        if isinstance(logor, A.Group):
+            if logor.name.lower() != "zrep":
+                raise SasError(f"LOGOR={logor.name.upper()}(...) is not supported.", r.line, r.col)
+            zspec = ("inline", logor.items)
+            logor = "zrep"
+        elif logor is not None:
             logor = str(logor).lower()
-            if logor not in ("exch", "fullclust"):
-                raise SasError(f"LOGOR={logor.upper()} is not supported yet (EXCH and FULLCLUST are).", r.line,
+            if logor == "zrep":
+                if "zdata" not in o.nodes:
+                    raise SasError("LOGOR=ZREP without a matrix needs ZDATA=.", r.line, r.col)
+                zspec = ("zdata", o.nodes["zdata"], o.nodes.get("ypair"), o.nodes.get("zrow"))
+            elif logor not in ("exch", "fullclust"):
+                raise SasError(f"LOGOR={logor.upper()} is not supported yet (EXCH, FULLCLUST and ZREP are).", r.line,
                                r.col)
         return {"subject_vars": subject_vars, "within": within, "kind": kind, "mdep": mdep, "user": user,
-                "logor": logor, "opts": o, "subj_text": self._subject_text(subj)}
+                "logor": logor, "zspec": zspec, "opts": o, "subj_text": self._subject_text(subj)}
+
+    def _zrows(self, zspec, labels, T):
+        """ZREP pairs -> {(j, k): z} with 0-based positions (labels are the within-subject levels)."""
+        def pos(v):
+            txt = str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v)
+            if labels and txt in labels:
+                return labels.index(txt)
+            if isinstance(v, float) and 1 <= v <= T:
+                return int(v) - 1
+            raise SasError(f"ZREP position {txt} is not a within-subject level.", self.repeated.line,
+                           self.repeated.col)
+        rows = {}
+        if zspec[0] == "inline":
+            chunk = []
+            chunks = []
+            for it in zspec[1]:
+                if isinstance(it, A.Word) and it.kind == "op" and it.value == ",":
+                    chunks.append(chunk)
+                    chunk = []
+                else:
+                    chunk.append(it)
+            chunks.append(chunk)
+            for ch in chunks:
+                if not ch or not isinstance(ch[0], A.Group):
+                    raise SasError("ZREP needs (j k) z1 z2 ... entries separated by commas.", self.repeated.line,
+                                   self.repeated.col)
+                pr = [float(x.value) for x in ch[0].items if isinstance(x, A.Word) and x.kind == "number"]
+                z = []
+                k = 1
+                while k < len(ch):
+                    w = ch[k]
+                    if isinstance(w, A.Word) and w.kind == "op" and w.value == "-" and k + 1 < len(ch):
+                        z.append(-float(ch[k + 1].value))
+                        k += 2
+                        continue
+                    z.append(float(w.value))
+                    k += 1
+                rows[(pos(pr[0]), pos(pr[1]))] = z
+        else:
+            from .common import dsref_from_value
+            zds = self.s.get_dataset(dsref_from_value(zspec[1]))
+            names = lambda node: ([str(x.value) for x in node.items if isinstance(x, A.Word)]
+                                  if isinstance(node, A.Group) else [str(node.value)] if node is not None else [])
+            yp = names(zspec[2]) or [c for c in zds.columns[:2]]
+            zr = names(zspec[3]) or [c for c in zds.columns[2:]]
+            for rec in zds.df.itertuples(index=False):
+                d = dict(zip(zds.columns, rec))
+                rows[(pos(d[zds.colname(yp[0])]), pos(d[zds.colname(yp[1])]))] = [float(d[zds.colname(c)]) for c in zr]
+        return rows
 
     @staticmethod
     def _subject_text(subj):
@@ -502,10 +561,12 @@ class Fit:
             if not isinstance(self.fam, Binomial) or self.resp_info[0] != "binary":
                 raise SasError("LOGOR= (alternating logistic regressions) requires a binary response.",
                                self.repeated.line, self.repeated.col)
-            lo = G.LogOR(T, logor)
+            zrows = self._zrows(rep["zspec"], within_labels, T) if logor == "zrep" else None
+            lo = G.LogOR(T, logor, zrows)
+            self._logor_model = lo
             res = G.alr_fit(data, lo, beta0, maxiter=max(maxit, 100))
-            info = [("Log Odds Ratio Structure", "Fully Parameterized Clusters" if logor == "fullclust" else
-                     "Exchangeable")]
+            info = [("Log Odds Ratio Structure", {"fullclust": "Fully Parameterized Clusters", "exch": "Exchangeable",
+                                                  "zrep": "Replicated Z Matrix"}[logor])]
         else:
             corr = G.make_corr(rep["kind"], T, rep["mdep"], _user_matrix(rep["user"], T))
             res = G.gee_fit(data, corr, beta0, maxiter=maxit, tol=float(o.get("converge", 1e-4)),
@@ -519,14 +580,15 @@ class Fit:
         self.emit(Table(PROC, "GEEModInfo", "GEE Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in info], kind="kv"))
         if logor:
-            pairs = G.LogOR(T, logor).pairs
+            pairs = self._logor_model.pairs
             lab = within_labels or [str(i + 1) for i in range(T)]
             if logor == "fullclust":
                 prow = [{"Parameter": f"Alpha{i + 1}", "Group": f"({lab[a]}, {lab[b]})"} for i, (a, b) in enumerate(pairs)]
-            else:
-                prow = [{"Parameter": "Alpha1", "Group": "All pairs"}]
-            self.emit(Table(PROC, "LORInfo", "Log Odds Ratio Parameter Information",
-                            [Column("Parameter"), Column("Group")], prow))
+                self.emit(Table(PROC, "LORInfo", "Log Odds Ratio Parameter Information",
+                                [Column("Parameter"), Column("Group")], prow))
+            elif logor == "exch":
+                self.emit(Table(PROC, "LORInfo", "Log Odds Ratio Parameter Information",
+                                [Column("Parameter"), Column("Group")], [{"Parameter": "Alpha1", "Group": "Exchangeable"}]))
         if res.converged:
             self.s.log.note("Algorithm converged.")
         else:

@@ -370,7 +370,8 @@ def _djoint_dpsi(mu_j, mu_k, psi):
 class LogOR:
     """Log odds ratio model: pair (j,k) of positions -> row of Z (one alpha per column)."""
 
-    def __init__(self, T: int, kind: str):
+    def __init__(self, T: int, kind: str, zrows: dict | None = None):
+        """kind 'exch' | 'fullclust' | 'zrep' (zrows: {(j, k): z row} over 0-based positions)."""
         self.T = T
         self.kind = kind
         self.pairs = [(j, k) for j in range(T) for k in range(j + 1, T)]
@@ -378,6 +379,13 @@ class LogOR:
             self.Z = np.ones((len(self.pairs), 1))
         elif kind == "fullclust":
             self.Z = np.eye(len(self.pairs))
+        elif kind == "zrep":
+            q = len(next(iter(zrows.values())))
+            self.Z = np.zeros((len(self.pairs), q))
+            for n, (j, k) in enumerate(self.pairs):
+                row = zrows.get((j, k), zrows.get((k, j)))
+                if row is not None:
+                    self.Z[n] = row
         else:
             raise ValueError(kind)
 
