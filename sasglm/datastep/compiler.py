@@ -978,18 +978,21 @@ class Compiler:
         self.gen_block(st.body, depth + 1)
         self.loop_stack.pop()
 
-    def gen_output(self, targets: list[str], depth: int, st):
+    def output_targets(self, targets: list[str], st) -> list[int]:
+        """Indexes of the output data sets an OUTPUT statement writes (all of them when none named)."""
         names = [o.ref.name.lower() for o in self.outputs]
-        if targets:
-            idx = []
-            for t in targets:
-                if t.lower() not in names:
-                    raise SasError(f"Data set {t.upper()} is not specified on the DATA statement.",
-                                   st.line, st.col, code="455-185")
-                idx.append(names.index(t.lower()))
-        else:
-            idx = list(range(len(self.outputs)))
-        for i in idx:
+        if not targets:
+            return list(range(len(self.outputs)))
+        idx = []
+        for t in targets:
+            if t.lower() not in names:
+                raise SasError(f"Data set {t.upper()} is not specified on the DATA statement.",
+                               getattr(st, "line", None), getattr(st, "col", None), code="455-185")
+            idx.append(names.index(t.lower()))
+        return idx
+
+    def gen_output(self, targets: list[str], depth: int, st):
+        for i in self.output_targets(targets, st):
             o = self.outputs[i]
             vals = ", ".join(self.lname(v) for v in o.vars)
             self.emit(f"O{i}(({vals}{',' if len(o.vars) == 1 else ''}))", depth)

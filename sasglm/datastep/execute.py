@@ -156,12 +156,7 @@ class DataStepRunner:
         self._runtime_notes(comp, ctx)
         if stopped_by_error is not None:
             raise stopped_by_error
-        for s in comp.sources:
-            for label, count, where in s["read_notes"]:
-                msg = f"There were {count} observations read from the data set {label}."
-                if where:
-                    msg += f"\n      WHERE {where};"
-                self.log.note(msg)
+        self._read_notes(comp)
         if ctx.reader is not None:
             rd = ctx.reader
             if rd.went_new_line:
@@ -209,12 +204,7 @@ class DataStepRunner:
         ctx.vout = vout
         ns["_vstep"](ctx)
         self._runtime_notes(comp, ctx)
-        for s in comp.sources:
-            for label, count, where in s["read_notes"]:
-                msg = f"There were {count} observations read from the data set {label}."
-                if where:
-                    msg += f"\n      WHERE {where};"
-                self.log.note(msg)
+        self._read_notes(comp)
         results = []
         for o, parts in zip(comp.outputs, snaps):
             if len(parts) == 1:
@@ -230,6 +220,14 @@ class DataStepRunner:
         return results
 
     # ------------------------------------------------------------------ helpers
+    def _read_notes(self, comp: Compiler) -> None:
+        for s in comp.sources:
+            for label, count, where in s["read_notes"]:
+                msg = f"There were {count} observations read from the data set {label}."
+                if where:
+                    msg += f"\n      WHERE {where};"
+                self.log.note(msg)
+
     def _output_vars(self, comp: Compiler, ref: A.DsRef) -> list[str]:
         names = [k for k, v in comp.pdv.items() if not v.automatic]
         if comp.keep is not None:

@@ -318,16 +318,7 @@ class VectorGen:
 
     def output(self, targets, em, s, depth):
         c = self.c
-        names = [o.ref.name.lower() for o in c.outputs]
-        if targets:
-            idx = []
-            for t in targets:
-                if t.lower() not in names:
-                    raise SasError(f"Data set {t.upper()} is not specified on the DATA statement.",
-                                   s.line, s.col, code="455-185")
-                idx.append(names.index(t.lower()))
-        else:
-            idx = list(range(len(c.outputs)))
+        idx = c.output_targets(targets, s)
         seq = self.k = self.k + 1
         for i in idx:
             o = c.outputs[i]

@@ -51,6 +51,17 @@ class CovStruct:
         return len(self.names())
 
 
+def _lower(params, q) -> np.ndarray:
+    """Lower-triangular matrix from its elements in SAS order (1,1), (2,1), (2,2), (3,1), ..."""
+    L = np.zeros((q, q))
+    L[np.tril_indices(q)] = params
+    return L
+
+
+def _lower_elems(M) -> np.ndarray:
+    return M[np.tril_indices(M.shape[0])]
+
+
 class UN(CovStruct):
     sas = "UN"
 
@@ -58,13 +69,8 @@ class UN(CovStruct):
         return [f"UN({i + 1},{j + 1})" for i in range(self.q) for j in range(i + 1)]
 
     def G(self, params):
-        G = np.zeros((self.q, self.q))
-        k = 0
-        for i in range(self.q):
-            for j in range(i + 1):
-                G[i, j] = G[j, i] = params[k]
-                k += 1
-        return G
+        L = _lower(params, self.q)
+        return L + np.tril(L, -1).T
 
     def to_internal(self, params):
         G = self.G(params)
@@ -72,17 +78,11 @@ class UN(CovStruct):
             L = np.linalg.cholesky(G)
         except np.linalg.LinAlgError:
             L = np.linalg.cholesky(G + 1e-6 * np.eye(self.q))
-        return np.array([L[i, j] for i in range(self.q) for j in range(i + 1)])
+        return _lower_elems(L)
 
     def from_internal(self, x):
-        L = np.zeros((self.q, self.q))
-        k = 0
-        for i in range(self.q):
-            for j in range(i + 1):
-                L[i, j] = x[k]
-                k += 1
-        G = L @ L.T
-        return np.array([G[i, j] for i in range(self.q) for j in range(i + 1)])
+        L = _lower(x, self.q)
+        return _lower_elems(L @ L.T)
 
     def start(self):
         return self.from_internal(self.to_internal(np.array([1.0 if i == j else 0.0 for i in range(self.q)
@@ -96,12 +96,7 @@ class CHOL(UN):
         return [f"CHOL({i + 1},{j + 1})" for i in range(self.q) for j in range(i + 1)]
 
     def G(self, params):
-        L = np.zeros((self.q, self.q))
-        k = 0
-        for i in range(self.q):
-            for j in range(i + 1):
-                L[i, j] = params[k]
-                k += 1
+        L = _lower(params, self.q)
         return L @ L.T
 
     def to_internal(self, params):
