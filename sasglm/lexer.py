@@ -21,6 +21,8 @@ class Statement:
     col: int             # 1-based column of the first non-blank character
     end_line: int        # line of the terminating ';'
     datalines: list[str] | None = None
+    offset: int = 0          # index of the first character in the source that was split
+    end_offset: int = 0      # index just after the statement (after DATALINES when present)
     first_word: str = field(default="", init=False)
 
     def __post_init__(self):
@@ -102,7 +104,7 @@ def split_statements(source: str, first_line: int = 1) -> tuple[list[Statement],
                 line, col = pos(start)
                 end_line, _ = pos(i)
                 stmt_text = text.lstrip()
-                st = Statement(stmt_text, line, col, end_line)
+                st = Statement(stmt_text, line, col, end_line, offset=start, end_offset=i + 1)
                 stmts.append(st)
                 m = _DATALINES.match(stmt_text)
                 if m:
@@ -112,6 +114,7 @@ def split_statements(source: str, first_line: int = 1) -> tuple[list[Statement],
                     data_start = n if nl < 0 else nl + 1
                     lines = []
                     p = data_start
+                    found_end = False
                     while p < n:
                         e = src.find("\n", p)
                         e = n if e < 0 else e
@@ -119,13 +122,17 @@ def split_statements(source: str, first_line: int = 1) -> tuple[list[Statement],
                         if four:
                             if raw.strip().startswith(";;;;"):
                                 p = e + 1
+                                found_end = True
                                 break
                         elif ";" in raw:
                             p = e + 1
+                            found_end = True
                             break
                         lines.append(raw)
                         p = e + 1
                     st.datalines = lines
+                    st.end_offset = p
+                    st.datalines_complete = found_end  # type: ignore[attr-defined]
                     buf = []
                     start = None
                     at_stmt_start = True
@@ -144,6 +151,7 @@ def split_statements(source: str, first_line: int = 1) -> tuple[list[Statement],
     tail = "".join(buf)
     if tail.strip():
         line, col = pos(start if start is not None else n - 1)
-        stmts.append(Statement(tail.lstrip(), line, col, pos(n - 1)[0]))
+        stmts.append(Statement(tail.lstrip(), line, col, pos(n - 1)[0], offset=start if start is not None else n,
+                               end_offset=n))
         stmts[-1].unterminated = True  # type: ignore[attr-defined]
     return stmts, errors

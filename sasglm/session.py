@@ -85,31 +85,34 @@ class Session:
         """Run a chunk of SAS source (a whole program, or what the REPL collected)."""
         start = len(self._source_lines) + 1 if first_line is None else first_line
         self._source_lines.extend(source.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-        steps, lex_errors = split_program(source, start)
-        for err in lex_errors:
-            self.log.error(f"Line {err.line}, column {err.col}: {err}")
-        for raw in steps:
-            last_line = max(st.end_line + (len(st.datalines) + 1 if st.datalines is not None else 0)
-                            for st in raw.statements)
-            self._echo_to(last_line)
-            try:
-                with _time_limit(self.step_timeout):
-                    self._run_raw(raw)
-            except KeyboardInterrupt:
-                self.log.error("The step was interrupted by the user; WORK data sets are unchanged.")
-            except StepTimeout:
-                self.log.error(f"The step starting at line {raw.line} was stopped after {self.step_timeout:g} "
-                               "seconds (time limit).")
-            except SasError as e:
-                self._report(e)
-            except RecursionError:
-                self.log.error("The step is nested too deeply to run.")
-            except Exception as e:   # never a traceback: an internal error is an ERROR line
-                self.log.error(f"Internal error while running the step at line {raw.line}: "
-                               f"{type(e).__name__}: {e}")
-                if os.environ.get("SASGLM_DEBUG"):
-                    traceback.print_exc()
+        from .macro import Feeder
+        feeder = Feeder(self, start)
+        self.macro.run_open_code(source.replace("\r\n", "\n").replace("\r", "\n"), feeder, start)
+        feeder.finish()
         self._echo_to(len(self._source_lines))
+
+    def run_step(self, raw: RawStep) -> None:
+        """Run one step (or global statement) handed over by the macro stage."""
+        last_line = max(st.end_line + (len(st.datalines) + 1 if st.datalines is not None else 0)
+                        for st in raw.statements)
+        self._echo_to(last_line)
+        try:
+            with _time_limit(self.step_timeout):
+                self._run_raw(raw)
+        except KeyboardInterrupt:
+            self.log.error("The step was interrupted by the user; WORK data sets are unchanged.")
+        except StepTimeout:
+            self.log.error(f"The step starting at line {raw.line} was stopped after {self.step_timeout:g} "
+                           "seconds (time limit).")
+        except SasError as e:
+            self._report(e)
+        except RecursionError:
+            self.log.error("The step is nested too deeply to run.")
+        except Exception as e:   # never a traceback: an internal error is an ERROR line
+            self.log.error(f"Internal error while running the step at line {raw.line}: "
+                           f"{type(e).__name__}: {e}")
+            if os.environ.get("SASGLM_DEBUG"):
+                traceback.print_exc()
 
     def _echo_to(self, line: int) -> None:
         while self._echoed < min(line, len(self._source_lines)):
@@ -140,18 +143,6 @@ class Session:
         return self._macro
 
     def _run_raw(self, raw: RawStep) -> None:
-        # macro processing happens when the step is reached, so %LET/%PUT and &references see the
-        # state left by the steps before (SYSLAST, CALL SYMPUT, ...)
-        if raw.kind == "global" and raw.statements[0].first_word in ("%let", "%put", "%global", "%local"):
-            st = raw.statements[0]
-            word = st.first_word[1:]
-            self.macro._statement(word, st.text.strip()[len(word) + 1:], st.line)
-            return
-        for st in raw.statements:
-            if "&" in st.text:
-                st.text = self.macro.process(st.text)
-                st.first_word = (re.match(r"\s*(%?[A-Za-z_][A-Za-z0-9_]*)", st.text).group(1).lower()
-                                 if re.match(r"\s*(%?[A-Za-z_][A-Za-z0-9_]*)", st.text) else "")
         if raw.kind == "global":
             self.run_global(raw.statements[0])
         elif raw.kind == "stray":
@@ -496,8 +487,8 @@ class Session:
     def run_global(self, st) -> None:
         word = st.first_word
         if word.startswith("%"):
-            self.log.error(f"Line {st.line}, column {st.col}: The macro statement {word.upper()} is not supported "
-                           "yet (macro facility not implemented).", "180-322")
+            self.log.error(f"Line {st.line}, column {st.col}: Statement {word.upper()} is not valid (an unresolved "
+                           "macro invocation or an unsupported macro statement).", "180-322")
             return
         try:
             node = parse_statement_text(st.text, "gen_stmt", st.line, st.col)

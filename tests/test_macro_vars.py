@@ -36,6 +36,3 @@ def test_datalines_are_not_resolved():
     assert r.ds("a").df["s"].tolist() == ["&v"]
 
 
-def test_macro_definitions_are_reported_not_ignored():
-    r = run_sas("%macro m; data a; run; %mend;\n")
-    assert any("%MACRO is not supported yet" in e for e in r.errors)
