@@ -1,0 +1,453 @@
+"""PROC MIXED on the linear mixed model engine: REML/ML, RANDOM (G-side) and REPEATED (R-side)
+structures, DDFM= CONTAIN | BETWITHIN | RESIDUAL | KENWARDROGER (KR), COVTEST, EMPIRICAL, SOLUTION,
+Type 3 tests, LSMEANS and ESTIMATE, with SAS's tables."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from .. import ast as A
+from ..errors import SasError
+from ..ods.table import Column, Table
+from ..stats import design as D
+from ..stats import glm as GL
+from ..stats import lmm as LM
+from .common import Options, input_data, statements, value_of, where_statements
+from .glimmix import _block_rank
+from .modeling import (class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
+                       parse_model_effects)
+
+PROC = "MIXED"
+
+
+def run_mixed(session, proc):
+    popts = Options(proc.options, {"data", "method", "covtest", "empirical", "noclprint", "order", "noitprint",
+                                   "ic", "cl", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf",
+                                   "convg", "namelen", "info", "asycov", "nobound"}, "PROC MIXED")
+    class_stmt = model = None
+    randoms, repeated, hyps = [], None, []
+    for kw, stm in statements(proc, {"class", "model", "random", "repeated", "where", "lsmeans", "estimate",
+                                     "contrast", "parms", "by", "id", "weight", "freq", "ods"}):
+        if kw == "class":
+            class_stmt = stm
+        elif kw == "model":
+            model = stm
+        elif kw == "random":
+            randoms.append(stm)
+        elif kw == "repeated":
+            repeated = stm
+        elif kw in ("lsmeans", "estimate"):
+            hyps.append((kw, stm))
+        elif kw != "where":
+            raise SasError(f"The {kw.upper()} statement of PROC MIXED is not supported yet.", stm.line, stm.col,
+                           code="180-322")
+    if model is None:
+        raise SasError("No MODEL statement was specified.", proc.line, proc.col)
+    ds, ref = input_data(session, popts, proc, where_statements(proc))
+    MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps).run()
+
+
+class MixedFit:
+    def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps):
+        self.s, self.proc, self.popts, self.ds, self.ref = session, proc, popts, ds, ref
+        self.class_stmt, self.model, self.randoms, self.repeated, self.hyps = class_stmt, model, randoms, repeated, hyps
+
+    def emit(self, t):
+        self.s.emit_table(t)
+
+    def _subject(self, opts, stmt):
+        node = opts.nodes.get("subject", opts.nodes.get("sub"))
+        if node is None:
+            return None, None
+        if isinstance(node, A.Word):
+            names = [str(node.value)]
+        elif isinstance(node, A.Group):
+            names = [node.name] + [str(x.value) for x in node.items if isinstance(x, A.Word) and x.kind == "name"]
+        else:
+            names = [str(node)]
+        cols = []
+        for v in names:
+            c = self.ds.colname(v)
+            if c is None:
+                raise SasError(f"Variable {v.upper()} not found.", stmt.line, stmt.col)
+            cols.append(c)
+        text = cols[0] if len(cols) == 1 else f"{cols[0]}({' '.join(cols[1:])})"
+        return cols, text
+
+    def run(self):
+        s, ds, model, popts = self.s, self.ds, self.model, self.popts
+        method = str(popts.get("method", "reml")).lower()
+        if method not in ("reml", "ml"):
+            raise SasError(f"METHOD={method.upper()} is not supported (REML and ML are).", self.proc.line,
+                           self.proc.col)
+        mopts = Options(model.options, {"s", "solution", "cl", "ddfm", "noint", "chisq", "outp", "outpm", "covb",
+                                        "alpha", "htype", "e", "e3", "corrb", "influence", "residual", "vciry",
+                                        "intercept"}, "MODEL")
+        if model.response[0] != "var":
+            raise SasError("PROC MIXED needs a single response variable.", model.line, model.col)
+        if "outp" in mopts.values or "outpm" in mopts.values:
+            raise SasError("MODEL OUTP=/OUTPM= are not supported yet.", model.line, model.col)
+        copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc"}) \
+            if self.class_stmt else ([], {})
+        class_names = {c.name for c in copts}
+        effects = parse_model_effects(model, ds, class_names)
+        yname = ds.colname(model.response[1])
+        if yname is None:
+            raise SasError(f"Variable {model.response[1].upper()} not found.", model.line, model.col)
+        # RANDOM and REPEATED
+        if len(self.randoms) > 1:
+            raise SasError("Several RANDOM statements are not supported yet.", self.randoms[1].line,
+                           self.randoms[1].col)
+        rnd = self.randoms[0] if self.randoms else None
+        ropts = Options(rnd.options or [], {"subject", "sub", "type", "g", "gcorr", "solution", "s", "v", "vcorr",
+                                            "group", "cl", "alpha"}, "RANDOM") if rnd else None
+        rep = self.repeated
+        pops = Options(rep.options or [], {"subject", "sub", "type", "r", "rcorr", "group", "local"}, "REPEATED") \
+            if rep else None
+        for o, st_ in ((ropts, rnd), (pops, rep)):
+            if o is not None and o.has("group"):
+                raise SasError("GROUP= is not supported yet.", st_.line, st_.col)
+        subj_r, subj_text_r = self._subject(ropts, rnd) if ropts else (None, None)
+        subj_p, subj_text_p = self._subject(pops, rep) if pops else (None, None)
+        if rnd is not None and subj_r is None:
+            raise SasError("RANDOM without SUBJECT= is not supported yet.", rnd.line, rnd.col)
+        if subj_r and subj_p and [c.lower() for c in subj_r] != [c.lower() for c in subj_p]:
+            raise SasError("RANDOM and REPEATED must use the same SUBJECT= here.", rep.line, rep.col)
+        subj = subj_r or subj_p
+        subj_text = subj_text_r or subj_text_p
+        r_intercept, r_effects = False, []
+        if rnd is not None:
+            r_items = [it for it in rnd.items]
+            r_intercept = any(isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int") for it in r_items)
+            rest = [it for it in r_items if not (isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int"))]
+            r_effects = D.parse_effects(effect_tokens(rest), class_names) if rest else []
+            for e in r_effects:
+                e.factors = [ds.colname(v) or v for v in e.factors]
+        rep_var = None
+        if rep is not None and rep.items:
+            w = rep.items[0]
+            rep_var = ds.colname(str(w.value)) if isinstance(w, A.Word) else None
+            if rep_var is None or rep_var not in class_names:
+                raise SasError("The REPEATED effect must be a CLASS variable.", rep.line, rep.col)
+        needed = set(class_names) | {yname}
+        for e in effects + r_effects:
+            needed |= set(e.all_vars())
+        if subj:
+            needed |= set(subj)
+        used = np.ones(ds.nobs, dtype=bool)
+        for v in needed:
+            m = ds.var(v)
+            col = ds.column(v).to_numpy()
+            used &= np.array([not is_missing_value(x, m.is_char) for x in col]) if m.is_char else \
+                ~np.isnan(col.astype(float))
+        n = int(used.sum())
+        classes = make_classvars(ds, used, copts, cglob, s, str(popts.get("order", "formatted")).lower(), "glm")
+        data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
+                for v in needed}
+        design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
+        Zd = D.build(data, classes, r_effects, intercept=r_intercept) if rnd is not None else None
+        y = data[yname]
+        if subj:
+            keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj]))
+            codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+        else:
+            codes = np.zeros(n, dtype=int)
+        K = int(codes.max()) + 1
+        if rep_var is not None:
+            cv = classes[rep_var]
+            pos = cv.codes(data[rep_var])
+            T = len(cv.levels)
+        else:
+            pos = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+            T = int(pos.max()) + 1
+        flat = codes * T + pos
+        if len(np.unique(flat)) != len(flat):
+            raise SasError("A REPEATED position occurs more than once within a subject.", model.line, model.col)
+        keep = ~design.aliased
+        Xk = design.X[:, keep]
+        p = Xk.shape[1]
+        grid = lambda v: _grid(v, codes, pos, K, T)
+        mask = np.zeros((K, T), dtype=bool)
+        mask[codes, pos] = True
+        Zg = grid(Zd.X) if Zd is not None else np.zeros((K, T, 0))
+        ldata = LM.LMMData(grid(Xk), Zg, grid(y), mask, n)
+        gs = None
+        if rnd is not None:
+            gk = str(ropts.get("type", "vc")).lower()
+            if isinstance(ropts.get("type"), A.Group):
+                gk = f"{ropts.get('type').name.lower()}({','.join(str(x.value) for x in ropts.get('type').items)})"
+            names = [c.effect for c in Zd.columns]
+            try:
+                gs = LM.make_struct(gk, Zd.X.shape[1], names)
+            except ValueError:
+                raise SasError(f"RANDOM TYPE={gk.upper()} is not supported yet (VC, UN, CS are).", rnd.line, rnd.col)
+        if rep is not None:
+            rk = str(pops.get("type", "vc")).lower()
+            if isinstance(pops.get("type"), A.Group):
+                g = pops.get("type")
+                rk = f"{g.name.lower()}({','.join(str(x.value) for x in g.items)})"
+            if rk in ("vc", "simple"):
+                rs = LM.make_struct("vc", 1, ["Residual"])
+            else:
+                try:
+                    rs = LM.make_struct(rk, T)
+                except ValueError:
+                    raise SasError(f"REPEATED TYPE={rk.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN are).",
+                                   rep.line, rep.col)
+        else:
+            rk = "vc"
+            rs = LM.make_struct("vc", 1, ["Residual"])
+        ols = np.linalg.lstsq(Xk, y, rcond=None)[0]
+        var0 = float(np.var(y - Xk @ ols, ddof=p)) if n > p else 1.0
+        th0 = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
+        lmm = LM.LMM(ldata, gs, rs, method)
+        res = lmm.fit(th0)
+        # ---------------- tables
+        ddfm = self._ddfm(mopts, rnd is not None)
+        rows = [("Data Set", getattr(ds, "display_name", self.ref.display)), ("Dependent Variable", yname),
+                ("Covariance Structure" + ("s" if rnd is not None and rep is not None else ""),
+                 ", ".join(x for x in [_struct_label(gs, rnd) if rnd else None,
+                                       _struct_label(rs, rep) if rep is not None else None] if x) or "Diagonal")]
+        if subj_text:
+            rows.append(("Subject Effect" + ("s" if rnd is not None and rep is not None else ""),
+                         subj_text if not (rnd is not None and rep is not None) else f"{subj_text}, {subj_text}"))
+        rows += [("Estimation Method", method.upper()),
+                 ("Residual Variance Method", "Profile" if rk in ("vc", "cs", "ar(1)", "toep") else "None"),
+                 ("Fixed Effects SE Method", "Kenward-Roger" if ddfm == "kr" else
+                  ("Empirical" if popts.has("empirical") else "Model-Based")),
+                 ("Degrees of Freedom Method", {"contain": "Containment", "betwithin": "Between-Within",
+                                                "residual": "Residual", "kr": "Kenward-Roger"}[ddfm])]
+        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
+        if copts and not popts.has("noclprint"):
+            self.emit(class_level_table(PROC, classes, copts))
+        dims = [("Covariance Parameters", len(res.theta)), ("Columns in X", design.X.shape[1]),
+                ("Columns in Z" + (" per Subject" if subj else ""), Zg.shape[2]),
+                ("Subjects", K), ("Max Obs per Subject", int(mask.sum(axis=1).max()))]
+        self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
+                        [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
+        self.emit(Table(PROC, "NObs", "Number of Observations", [Column("Label", ""), Column("N", "", "INT")],
+                        [{"Label": "Number of Observations Read", "N": ds.nobs},
+                         {"Label": "Number of Observations Used", "N": n},
+                         {"Label": "Number of Observations Not Used", "N": ds.nobs - n}], kind="kv"))
+        if not popts.has("noitprint"):
+            self.emit(Table(PROC, "IterHistory", "Iteration History",
+                            [Column("Iteration", None, "INT"), Column("Objective", "-2 Res Log Like" if method == "reml"
+                                                                      else "-2 Log Like", "14.8")],
+                            [{"Iteration": i, "Objective": v} for i, v in res.history]))
+        if res.converged:
+            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
+                            [{"Reason": "Convergence criteria met."}], kind="kv"))
+        else:
+            s.log.warning("Did not converge.")
+        # covariance parameters
+        cp_rows = []
+        se = np.sqrt(np.maximum(np.diag(res.cov_theta), 0)) if res.cov_theta is not None else [None] * len(res.theta)
+        for k, (nm, est) in enumerate(zip(res.names, res.theta)):
+            subject = subj_text if (k < lmm.ng or (nm != "Residual")) else ""
+            row = {"CovParm": nm, "Subject": subject, "Estimate": est}
+            if popts.has("covtest"):
+                z = est / se[k] if se[k] else math.nan
+                row.update({"StdErr": se[k], "ZValue": z,
+                            "ProbZ": (st.norm.sf(z) if nm in ("Residual",) or _variance_name(nm) else 2 * st.norm.sf(abs(z)))})
+            cp_rows.append(row)
+        cols = [Column("CovParm", "Cov Parm"), Column("Subject"), Column("Estimate", None, "10.4")]
+        if popts.has("covtest"):
+            cols += [Column("StdErr", "Standard\nError", "10.4"), Column("ZValue", "Z\nValue", "8.2"),
+                     Column("ProbZ", "Pr > Z" if True else "", "PVALUE6.4")]
+        if not any(r["Subject"] for r in cp_rows):
+            cols = [c for c in cols if c.name != "Subject"]
+        self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates", cols, cp_rows))
+        # fit statistics
+        dcov = len(res.theta)
+        npar = dcov + (p if method == "ml" else 0)
+        nstar = n - p if method == "reml" else n
+        m2 = res.m2ll
+        fit = [("-2 Res Log Likelihood" if method == "reml" else "-2 Log Likelihood", m2),
+               ("AIC (Smaller is Better)", m2 + 2 * npar),
+               ("AICC (Smaller is Better)", m2 + 2 * npar * nstar / (nstar - npar - 1) if nstar - npar - 1 > 0 else math.nan),
+               ("BIC (Smaller is Better)", m2 + npar * math.log(K if subj else n))]
+        self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.1")],
+                        [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
+        if dcov > 1:
+            null = LM.LMM(ldata, None, LM.make_struct("vc", 1, ["Residual"]), method)
+            r0 = null.fit(np.array([var0]))
+            chi = max(r0.m2ll - m2, 0.0)
+            self.emit(Table(PROC, "LRT", "Null Model Likelihood Ratio Test",
+                            [Column("DF", None, "INT"), Column("ChiSq", "Chi-Square", "10.2"),
+                             Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")],
+                            [{"DF": dcov - 1, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, dcov - 1)}]))
+        # fixed effects inference
+        beta = np.zeros(design.X.shape[1])
+        beta[keep] = res.beta
+        covk = res.cov_beta
+        kr = None
+        if ddfm == "kr":
+            Phi_A, Phi, P, Q, W = lmm.kenward_roger(res.theta)
+            covk = Phi_A
+            kr = (Phi, Phi_A, P, Q, W)
+        if popts.has("empirical"):
+            covk = self._empirical(lmm, res, ldata)
+        covb = np.zeros((design.X.shape[1],) * 2)
+        covb[np.ix_(keep, keep)] = covk
+        self.design, self.classes, self.copts, self.mopts = design, classes, copts, mopts
+        dfs = self._dfs(ddfm, design, Zd.X if Zd is not None else np.zeros((n, 0)), codes, K, n, effects, r_effects,
+                        r_intercept, subj or [], kr, keep)
+        if mopts.has("s") or mopts.has("solution"):
+            self._solution(beta, covb, dfs, kr, keep)
+        self._type3(beta, covb, dfs, kr, keep)
+        for kw, stm in self.hyps:
+            from . import hypotheses as H
+            if kw == "lsmeans":
+                means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
+                ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
+                for t in H.lsmeans_tables(PROC, stm, design, classes, data, means, beta, covb, ident,
+                                          df_for=lambda k: dfs.get(k, math.inf)):
+                    self.emit(t)
+            else:
+                rows_e = []
+                for label, L in H.parse_rows(stm.items, design, stm):
+                    est = float(L @ beta)
+                    se_ = math.sqrt(max(float(L @ covb @ L), 0.0))
+                    used_eff = [k for k in range(len(design.effects)) if np.any(L[design.effect_cols(k)] != 0)]
+                    dfe = min((dfs.get(k, math.inf) for k in used_eff), default=dfs.get(-1, math.inf))
+                    if kr is not None:
+                        dfe = LM.LMM.kr_ddf(L[keep][None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0]
+                    r_ = {"Label": label}
+                    r_.update(H._stat_cols(est, se_, dfe, 0.05, False, False, None, False))
+                    rows_e.append(r_)
+                self.emit(Table(PROC, "Estimates", "Estimates", [Column("Label")] +
+                                H._stat_columns(0, False, False, False), rows_e))
+
+    # ------------------------------------------------------------------ helpers
+    def _ddfm(self, mopts, has_random):
+        v = str(mopts.get("ddfm", "contain" if has_random else "betwithin")).lower()
+        v = {"kenwardroger": "kr", "kr": "kr", "kr2": "kr", "kenwardroger2": "kr", "bw": "betwithin",
+             "betwithin": "betwithin", "contain": "contain", "con": "contain", "residual": "residual",
+             "res": "residual"}.get(v)
+        if v is None:
+            raise SasError(f"DDFM={mopts.get('ddfm')} is not supported yet (CONTAIN, BW, RESIDUAL, KR are).",
+                           self.model.line, self.model.col)
+        return v
+
+    def _dfs(self, ddfm, design, Z, codes, K, n, effects, r_effects, r_intercept, subj_vars, kr, keep):
+        X = design.X[:, ~design.aliased]
+        rankX = X.shape[1]
+        if ddfm in ("residual",):
+            return {k: n - rankX for k in range(-1, len(effects))}
+        within = {}
+        for k in range(-1, len(effects)):
+            cols = [j for j in range(design.X.shape[1]) if design.effect_of_col[j] == k and not design.aliased[j]]
+            varies = False
+            for j in cols:
+                sr = pd.Series(design.X[:, j]).groupby(codes)
+                if np.any(sr.max().to_numpy() - sr.min().to_numpy() > 1e-12):
+                    varies = True
+            within[k] = varies
+        if ddfm == "betwithin" or ddfm == "kr":
+            rank_between = sum(1 for j in range(design.X.shape[1]) if not design.aliased[j]
+                               and not within[design.effect_of_col[j]])
+            db = K - rank_between
+            dw = n - K - (rankX - rank_between)
+            return {k: (dw if within[k] else db) for k in within}
+        terms = []
+        start = 0
+        if r_intercept:
+            terms.append((set(subj_vars), Z[:, :1]))
+            start = 1
+        for e in r_effects:
+            terms.append((set(e.all_vars()) | set(subj_vars), Z[:, start:start + 1]))
+            start += 1
+        contrib = []
+        prev = np.zeros((n, 0))
+        for tv, cols in terms:
+            contrib.append(_block_rank(np.hstack([prev, cols]), X, codes, K) - _block_rank(prev, X, codes, K))
+            prev = np.hstack([prev, cols])
+        resid = n - _block_rank(prev, X, codes, K)
+        out = {}
+        for k in range(-1, len(effects)):
+            vk = set() if k < 0 else set(effects[k].all_vars())
+            cands = [c for (tv, _), c in zip(terms, contrib) if vk <= tv]
+            out[k] = min(cands) if cands else resid
+        return out
+
+    def _solution(self, beta, covb, dfs, kr, keep):
+        rows = []
+        kidx = np.cumsum(keep) - 1
+        for j in range(len(beta)):
+            c = self.design.columns[j]
+            r = {"Effect": c.effect, **{v.name: c.levels.get(v.name, "") for v in self.copts}}
+            if self.design.aliased[j]:
+                r.update({"Estimate": 0.0, "StdErr": None, "DF": None, "tValue": None, "Probt": None})
+            else:
+                b, se = beta[j], math.sqrt(max(covb[j, j], 0.0))
+                df = dfs[self.design.effect_of_col[j]]
+                if kr is not None:
+                    e = np.zeros(int(keep.sum()))
+                    e[kidx[j]] = 1.0
+                    df = LM.LMM.kr_ddf(e[None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0]
+                t = b / se if se > 0 else math.nan
+                r.update({"Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": 2 * st.t.sf(abs(t), df)})
+            rows.append(r)
+        used = [v.name for v in self.copts if any(v.name in c.levels for c in self.design.columns)]
+        cols = [Column("Effect")] + [Column(v) for v in used] + [
+            Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"), Column("DF", None, "DFMT"),
+            Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
+        self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
+
+    def _type3(self, beta, covb, dfs, kr, keep):
+        rows = []
+        chisq = self.mopts.has("chisq")
+        for k, eff in enumerate(self.design.effects):
+            L = GL.type3_L(self.design, k)
+            W, r = GL.wald_test(L, beta, covb)
+            if r == 0:
+                continue
+            F = W / r
+            dd = dfs[k]
+            if kr is not None:
+                m, lam, l = LM.LMM.kr_ddf(L[:, keep], kr[0], kr[1], kr[2], kr[3], kr[4])
+                dd, F = m, F * lam
+            row = {"Effect": eff.name, "NumDF": r, "DenDF": dd, "FValue": F, "ProbF": st.f.sf(F, r, dd)}
+            if chisq:
+                row.update({"ChiSq": W, "ProbChiSq": st.chi2.sf(W, r)})
+            rows.append(row)
+        cols = [Column("Effect"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
+                Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
+        if chisq:
+            cols += [Column("ChiSq", "Chi-Square", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+        self.emit(Table(PROC, "Tests3", "Type 3 Tests of Fixed Effects", cols, rows))
+
+    def _empirical(self, lmm, res, d):
+        V = lmm.V(res.theta)
+        Vinv = np.linalg.inv(V)
+        both = d.mask[:, :, None] & d.mask[:, None, :]
+        Vinv = np.where(both, Vinv, 0.0)
+        r = d.y - np.einsum("ktp,p->kt", d.X, res.beta)
+        u = np.einsum("ktp,kts,ks->kp", d.X, Vinv, r)
+        meat = u.T @ u
+        return res.cov_beta @ meat @ res.cov_beta
+
+
+def _grid(v, codes, pos, K, T):
+    v = np.asarray(v, dtype=float)
+    g = np.zeros((K, T) + v.shape[1:])
+    g[codes, pos] = v
+    return g
+
+
+def _struct_label(s, stmt):
+    if s is None:
+        return None
+    return {"VC": "Variance Components", "UN": "Unstructured", "CS": "Compound Symmetry",
+            "AR(1)": "Autoregressive", "TOEP": "Toeplitz"}.get(s.sas, s.sas)
+
+
+def _variance_name(nm):
+    if nm.startswith("UN("):
+        i, j = nm[3:-1].split(",")
+        return i == j
+    return nm not in ("CS", "AR(1)") and not nm.startswith("TOEP(")
