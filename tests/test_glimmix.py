@@ -169,7 +169,30 @@ def test_simulation_recovers_parameters():
     assert np.all(np.abs(got - truth) < 4 * se), (got, se)
 
 
-def test_pseudo_likelihood_methods_are_refused():
-    r = run_sas("data a; do id = 1 to 5; do t = 1 to 3; y = mod(id + t, 2); output; end; end; run;\n"
-                "proc glimmix data=a; class id; model y = t / dist=binary; random intercept / subject=id; run;\n")
-    assert any("METHOD=RSPL (pseudo-likelihood) is not supported yet" in e for e in r.errors)
+PLDATA = ("data a; call streaminit(11); do id = 1 to 60; b = rand('normal', 0, 1); do t = 1 to 5;\n"
+          "x = rand('normal'); p = 1 / (1 + exp(-(-0.3 + 0.4 * x + b))); y = rand('bernoulli', p); output;\n"
+          "end; end; run;\n")
+
+
+def test_rspl_normal_equals_mixed_reml():
+    """For a normal response the pseudo-likelihood is the likelihood: RSPL must reproduce PROC MIXED REML."""
+    r = run_sas(PLDATA + "proc glimmix data=a; class id; model x = t / s; random intercept / subject=id; run;\n"
+                "proc mixed data=a; class id; model x = t / s; random intercept / subject=id; run;\n")
+    g = [row["Estimate"] for row in _tables(r, "CovParms")[0].rows]
+    m = [row["Estimate"] for row in [t for t in r.session.tables if t.proc == "MIXED" and t.name == "CovParms"][0].rows]
+    assert g == pytest.approx(m, rel=1e-5)
+    fit = {row["Descr"]: row["Value"] for row in _tables(r, "FitStatistics")[0].rows}
+    assert fit["Gener. Chi-Square / DF"] == pytest.approx(m[1], rel=1e-5)
+
+
+def test_rspl_binary_default_method_converges_and_mpl_variants_run():
+    r = run_sas(PLDATA + "proc glimmix data=a; class id; model y(event='1') = x / dist=binary s;\n"
+                "random intercept / subject=id; run;\n"
+                "proc glimmix data=a method=mmpl; class id; model y(event='1') = x / dist=binary s ddfm=residual;\n"
+                "random intercept / subject=id; run;\n")
+    assert not r.errors and not r.warnings
+    conv = [t for t in r.session.tables if t.name == "ConvergenceStatus" and t.proc == "GLIMMIX"]
+    assert len(conv) == 2
+    sol = _tables(r, "ParameterEstimates")
+    assert sol[0].rows[1]["Estimate"] == pytest.approx(0.40, abs=0.15)      # the simulated slope 0.4
+    assert sol[1].rows[1]["DF"] == 298                                        # DDFM=RESIDUAL: 300 - 2

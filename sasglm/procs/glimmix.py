@@ -89,9 +89,11 @@ class GlimmixFit:
     def run(self):
         s, ds, model, popts = self.s, self.ds, self.model, self.popts
         method, qpoints = _method(popts)
-        if method not in ("quad", "laplace"):
-            raise SasError(f"METHOD={method.upper()} (pseudo-likelihood) is not supported yet; use METHOD=QUAD or "
-                           "METHOD=LAPLACE.", self.proc.line, self.proc.col)
+        if method not in ("quad", "laplace", "rspl", "mspl", "rmpl", "mmpl"):
+            raise SasError(f"METHOD={method.upper()} is not supported (QUAD, LAPLACE, RSPL, MSPL, RMPL, MMPL are).",
+                           self.proc.line, self.proc.col)
+        self.method = method
+        pl = method.endswith("pl")
         mopts = Options(model.options, MODEL_OPTS, "MODEL")
         self.mopts = mopts
         resp = model.response
@@ -100,12 +102,14 @@ class GlimmixFit:
             dist = "binomial" if resp[0] == "events" else "normal"
         dist = {"bin": "binomial", "b": "binomial", "binary": "binary", "poi": "poisson", "p": "poisson",
                 "n": "normal", "nor": "normal", "gaussian": "normal"}.get(dist, dist)
-        if dist not in ("binary", "binomial", "poisson"):
+        if dist not in ("binary", "binomial", "poisson") and not (pl and dist == "normal"):
             raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL "
-                           "and POISSON are).", model.line, model.col)
-        fam = Poisson() if dist == "poisson" else Binomial()
+                           "and POISSON are; NORMAL with pseudo-likelihood).", model.line, model.col)
+        from ..stats.families import Normal
+        fam = Poisson() if dist == "poisson" else (Normal() if dist == "normal" else Binomial())
         link_name = mopts.get("link")
-        link_name = str(link_name).lower() if link_name is not None else ("log" if dist == "poisson" else "logit")
+        link_name = str(link_name).lower() if link_name is not None else \
+            {"poisson": "log", "normal": "identity"}.get(dist, "logit")
         if link_name not in ("logit", "probit", "cloglog", "loglog", "log", "identity", "id"):
             raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
         link = make_link(link_name)
@@ -239,6 +243,11 @@ class GlimmixFit:
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
         # ---------------- fit
         gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(Xk.shape[1], dtype=bool))
+        if pl:
+            self._fit_pl(gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
+                         effects, r_effects, r_intercept, ropts, uniq, empirical=popts.has("empirical") or
+                         "empirical" in popts.values)
+            return
         gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
         theta0 = cov.start()
         if method == "laplace":
@@ -297,6 +306,105 @@ class GlimmixFit:
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
         if ropts.has("solution") or ropts.has("s"):
             self._random_solution(res, rnames, uniq, subj_vars, dfs)
+
+    def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
+                effects, r_effects, r_intercept, ropts, uniq, empirical):
+        """Pseudo-likelihood: linearise, fit the pseudo linear mixed model, update, until the parameters settle."""
+        from ..stats import lmm as LM
+        method = self.method
+        subject_specific = method in ("rspl", "mspl")
+        q = Z.shape[1]
+        order = np.argsort(codes, kind="stable")
+        counts = np.bincount(codes, minlength=K)
+        T = int(counts.max())
+        pos = np.empty(n, dtype=int)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pos[order] = np.arange(n) - np.repeat(starts, counts)
+        mask = np.zeros((K, T), dtype=bool)
+        mask[codes, pos] = True
+
+        def grid(v):
+            v = np.asarray(v, dtype=float)
+            g = np.zeros((K, T) + v.shape[1:])
+            g[codes, pos] = v
+            return g
+        kind = "vc" if cov_kind in ("vc", "simple", "un(1)") else cov_kind
+        gs = LM.make_struct(kind, q, rnames)
+        rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist == "normal" else LM.FixedResid(1)
+        beta = gm.beta.copy()
+        eta = Xk @ beta + offset
+        theta = None
+        history = []
+        converged = False
+        fam, link = self.fam, self.link
+        Xg, Zg = grid(Xk), grid(Z)
+        for it in range(1, 101):
+            mu = fam.clip(link.inv(eta))
+            d1 = link.dmu_deta(eta)
+            zz = eta - offset + (y - mu) / d1
+            wt = w * d1 ** 2 / fam.variance(mu)
+            ld = LM.LMMData(Xg, Zg, grid(zz), mask, n, rw=grid(wt))
+            lm = LM.LMM(ld, gs, rs, "reml" if method.startswith("r") else "ml")
+            start = theta if theta is not None else np.concatenate([gs.start(1.0), rs.start(1.0)])
+            res = lm.fit(start)
+            b = lm.blups(res.theta, res.beta) if subject_specific else np.zeros((K, q))
+            eta_new = Xk @ res.beta + offset + (np.einsum("nq,nq->n", Z, b[codes]) if q else 0.0)
+            new = np.concatenate([res.beta, res.theta])
+            old = np.concatenate([beta, theta if theta is not None else np.full(len(res.theta), np.inf)])
+            change = float(np.max(np.abs(new - old) / np.maximum(np.abs(old), 1e-8))) if theta is not None else math.inf
+            history.append((it - 1, res.iterations, res.m2ll, change))
+            beta, theta, eta = res.beta, res.theta, eta_new
+            if change < 1e-8:
+                converged = True
+                break
+        self.res_pl = res
+        if not self.popts.has("noitprint"):
+            self.emit(Table(PROC, "IterHistory", "Iteration History",
+                            [Column("Iteration", None, "INT"), Column("Subiterations", None, "INT"),
+                             Column("ObjFunction", "Objective\nFunction", "14.8"), Column("Change", None, "12.8")],
+                            [{"Iteration": a, "Subiterations": b_, "ObjFunction": c,
+                              "Change": None if c2 == math.inf else c2} for a, b_, c, c2 in history]))
+        if converged:
+            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
+                            [{"Reason": "Convergence criterion (PCONV=1.11022E-8) satisfied."}], kind="kv"))
+        else:
+            self.s.log.warning("The GLIMMIX procedure did not converge (pseudo-likelihood iterations).")
+        V = lm.V(theta)
+        r = ld.y - np.einsum("ktp,p->kt", ld.X, beta)
+        Vr = np.linalg.solve(V, r[:, :, None])[:, :, 0]
+        gchi = float(np.sum(np.where(mask, r * Vr, 0.0)))
+        if self.dist == "normal":
+            gchi *= float(theta[-1])          # SAS: V with the scale parameter set to 1
+        p = Xk.shape[1]
+        lab = "-2 Res Log Pseudo-Likelihood" if method.startswith("r") else "-2 Log Pseudo-Likelihood"
+        self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
+                        [{"Descr": lab, "Value": res.m2ll}, {"Descr": "Generalized Chi-Square", "Value": gchi},
+                         {"Descr": "Gener. Chi-Square / DF", "Value": gchi / (n - p)}], kind="kv"))
+        se = np.sqrt(np.maximum(np.diag(res.cov_theta), 0.0)) if res.cov_theta is not None else [None] * len(theta)
+        rows = [{"CovParm": nm, "Subject": self.subject_text if nm != "Residual" else "", "Estimate": est,
+                 "StdErr": e} for nm, est, e in zip(res.names, theta, se)]
+        self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates",
+                        [Column("CovParm", "Cov Parm"), Column("Subject"), Column("Estimate", None, "10.4"),
+                         Column("StdErr", "Standard\nError", "10.4")], rows))
+        covk = res.cov_beta
+        if empirical:
+            Vinv = np.linalg.inv(V)
+            both = mask[:, :, None] & mask[:, None, :]
+            Vinv = np.where(both, Vinv, 0.0)
+            u = np.einsum("ktp,kts,ks->kp", ld.X, Vinv, r)
+            covk = res.cov_beta @ (u.T @ u) @ res.cov_beta
+        full_beta = np.zeros(design.X.shape[1])
+        full_beta[keep] = beta
+        covb = np.zeros((design.X.shape[1],) * 2)
+        covb[np.ix_(keep, keep)] = covk
+        dfs = self._ddf(design, Z, codes, K, n, data, effects, r_effects, r_intercept, subj_vars)
+        if self.mopts.has("s") or self.mopts.has("solution"):
+            self._solutions(full_beta, covb, dfs)
+        if self.mopts.has("oddsratio") or self.mopts.has("or") or self.popts.has("oddsratio"):
+            self._odds_ratios(full_beta, covb, dfs, data)
+        self._type3(full_beta, covb, dfs)
+        for kw, stm in getattr(self, "hyps", []):
+            self._hypothesis(kw, stm, full_beta, covb, dfs, data)
 
     def _hypothesis(self, kw, stm, beta, covb, dfs, data):
         from . import hypotheses as H
@@ -369,15 +477,20 @@ class GlimmixFit:
         return out
 
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
-        dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson"}[self.dist]
+        dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian"}[self.dist]
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", dist_name), ("Link Function", self.link.sas),
                 ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
         rows += [("Variance Matrix Blocked By", self.subject_text), ("Estimation Technique", "Maximum Likelihood"),
-                 ("Likelihood Approximation", "Gauss-Hermite Quadrature" if method == "quad" else "Laplace"),
                  ("Degrees of Freedom Method", self._ddfm_label())]
+        if method in ("quad", "laplace"):
+            rows.insert(-1, ("Likelihood Approximation", "Gauss-Hermite Quadrature" if method == "quad" else "Laplace"))
+        else:
+            rows[[r[0] for r in rows].index("Estimation Technique")] = (
+                "Estimation Technique", {"rspl": "Residual PL", "mspl": "Maximum PL", "rmpl": "Residual MPL",
+                                         "mmpl": "Maximum MPL"}[method])
         if popts.has("empirical") or "empirical" in popts.values:
             rows.append(("Fixed Effects SE Adjustment", "Sandwich - Classical"))
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],

@@ -156,6 +156,21 @@ class LMMData:
     y: np.ndarray      # K x T
     mask: np.ndarray   # K x T
     N: int
+    rw: np.ndarray | None = None   # K x T residual weights: R_i = W^-1/2 R W^-1/2 (pseudo-likelihood)
+
+
+class FixedResid(Struct):
+    """R = I with no parameter (the pseudo-data of binomial/Poisson models: scale fixed at 1)."""
+    sas = "None"
+
+    def names(self):
+        return []
+
+    def matrix(self, th):
+        return np.eye(self.d)
+
+    def start(self, var):
+        return np.zeros(0)
 
 
 @dataclass
@@ -184,10 +199,16 @@ class LMM:
         d = self.d
         K, T = d.mask.shape
         tg, tr = self.split(th)
-        R = self.r.matrix(tr) if self.r.d == T else None
-        if R is None:       # scalar residual variance sigma^2 I
-            R = np.eye(T) * tr[0]
+        if isinstance(self.r, FixedResid):
+            R = np.eye(T)
+        else:
+            R = self.r.matrix(tr) if self.r.d == T else None
+            if R is None:       # scalar residual variance sigma^2 I
+                R = np.eye(T) * tr[0]
         V = np.broadcast_to(R, (K, T, T)).copy()
+        if d.rw is not None:
+            sc = 1.0 / np.sqrt(np.where(d.mask, d.rw, 1.0))
+            V = sc[:, :, None] * V * sc[:, None, :]
         if self.g is not None:
             G = self.g.matrix(tg)
             V += np.einsum("ktq,qr,ksr->kts", d.Z, G, d.Z, optimize=True)
@@ -232,6 +253,16 @@ class LMM:
         Phi = np.linalg.inv(XVX)
         return Phi @ XVy, Phi, V
 
+    def blups(self, th, beta) -> np.ndarray:
+        """b_i = G Z_i' V_i^-1 (y_i - X_i beta)."""
+        if self.g is None:
+            return np.zeros((self.d.X.shape[0], 0))
+        G = self.g.matrix(self.split(th)[0])
+        V = self.V(th)
+        r = self.d.y - np.einsum("ktp,p->kt", self.d.X, beta)
+        Vr = np.linalg.solve(V, r[:, :, None])[:, :, 0]
+        return np.einsum("qr,ktr,kt->kq", G, self.d.Z, Vr)
+
     def fit(self, th0, maxiter=200) -> LMMResult:
         bounds = (self.g.bounds() if self.g is not None else []) + self.r.bounds()
         history = []
@@ -241,13 +272,16 @@ class LMM:
 
         def cb(xk):
             history.append((len(history) + 1, f(xk)))
-        res = optimize.minimize(f, th0, method="L-BFGS-B", bounds=bounds, callback=cb,
-                                options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-9})
+        if len(th0) == 0:
+            res = optimize.OptimizeResult(x=np.zeros(0), success=True, nit=0)
+        else:
+            res = optimize.minimize(f, th0, method="L-BFGS-B", bounds=bounds, callback=cb,
+                                    options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-9})
         th = res.x
         beta, Phi, V = self.gls(th)
         H = self.hessian(th)
         try:
-            cov_theta = 2 * np.linalg.inv(H)
+            cov_theta = 2 * np.linalg.inv(H) if len(th) else np.zeros((0, 0))
         except np.linalg.LinAlgError:
             cov_theta = None
         return LMMResult(th, (self.g.names() if self.g else []) + self.r.names(), beta, Phi, cov_theta, f(th),
