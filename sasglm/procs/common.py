@@ -47,6 +47,13 @@ class Options:
         return key in self.flags or key in self.values
 
 
+def warn_ignored(session, opts: "Options", names, what: str) -> None:
+    """Options the statement accepts but sasglm does not honour yet: a WARNING names each one."""
+    for n in names:
+        if opts.has(n):
+            session.log.warning(f"The {what} option {n.upper()} is not supported yet and was ignored.")
+
+
 def value_of(v):
     if isinstance(v, A.Word):
         return v.value

@@ -9,6 +9,8 @@ def run_contents(session, proc):
     opts = Options(proc.options, {"data", "varnum", "short", "position", "details", "nodetails", "out",
                                   "noprint", "order", "directory", "nods"}, "PROC CONTENTS")
     ds, ref = input_data(session, opts, proc)
+    from .common import warn_ignored
+    warn_ignored(session, opts, ['short', 'details', 'nodetails', 'out', 'order', 'directory', 'nods'], 'PROC CONTENTS')
     list(statements(proc, set()))
     if opts.has("noprint"):
         return

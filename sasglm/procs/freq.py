@@ -13,7 +13,8 @@ from ..data.dataset import Dataset, normalise_frame
 from ..datastep.formats import format_value
 from ..errors import SasError
 from ..ods.table import Column, Table
-from .common import Options, by_groups, by_items, dsref_from_value, input_data, statements, where_statements
+from .common import Options, by_groups, by_items, dsref_from_value, input_data, statements, warn_ignored, \
+    where_statements
 
 
 def _requests(items):
@@ -55,6 +56,8 @@ def run_freq(session, proc):
     opts = Options(proc.options, {"data", "order", "noprint", "page", "nlevels", "formchar", "compress"},
                    "PROC FREQ")
     ds, ref = input_data(session, opts, proc, where_statements(proc))
+    from .common import warn_ignored
+    warn_ignored(session, opts, ['page', 'nlevels', 'formchar', 'compress'], 'PROC FREQ')
     tables = []
     by = []
     weight = None
@@ -79,6 +82,8 @@ def run_freq(session, proc):
                                           "out", "list", "expected", "deviation", "cellchi2", "fisher", "nocol",
                                           "sparse", "outpct", "measures", "cmh", "agree", "relrisk", "riskdiff",
                                           "trend", "alpha", "binomial", "plots", "totpct", "nowarn"}, "TABLES")
+            warn_ignored(session, topts, ["list", "expected", "deviation", "cellchi2", "sparse", "outpct", "alpha",
+                                          "plots", "totpct", "nowarn"], "TABLES")
             for unsupported in ("measures", "cmh", "agree", "relrisk", "riskdiff", "trend", "binomial"):
                 if topts.has(unsupported):
                     raise SasError(f"The TABLES option {unsupported.upper()} is not supported yet.", stm.line, stm.col)

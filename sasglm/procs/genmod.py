@@ -16,7 +16,8 @@ from ..stats import design as D
 from ..stats import gee as G
 from ..stats import glm as GL
 from ..stats.families import FAMILIES, Binomial, NegBin, make_link
-from .common import Options, by_items, dsref_from_value, input_data, statements, value_of, where_statements
+from .common import Options, by_items, dsref_from_value, input_data, statements, value_of, warn_ignored, \
+    where_statements
 from .modeling import (class_level_table, formatted, is_missing_value, make_classvars, nobs_table,
                        parse_class, parse_model_effects)
 
@@ -72,6 +73,7 @@ def run_genmod(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
+    warn_ignored(session, popts, ["namelen", "plots", "plot", "exactonly", "noprint"], "PROC GENMOD")
     if by:
         raise SasError("BY processing in PROC GENMOD is not supported yet.", by.line, by.col)
     f = Fit(session, popts, ds, ref, class_stmt, model, repeated, store, output)
@@ -93,6 +95,8 @@ class Fit:
         s, ds, model = self.s, self.ds, self.model
         mopts = Options(model.options, MODEL_OPTS, "MODEL")
         self.mopts = mopts
+        warn_ignored(s, mopts, ["type1", "cl", "lrci", "covb", "corrb", "obstats", "itprint", "waldci", "initial",
+                                "intercept", "aggregate", "expected", "ssize"], "MODEL")
         dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
         resp = model.response
         if dist is None:
@@ -269,6 +273,8 @@ class Fit:
     def _repeated_spec(self, class_names):
         r = self.repeated
         o = Options(list(r.items) + list(r.options or []), REPEATED_OPTS, "REPEATED")
+        warn_ignored(self.s, o, ["corrb", "covb", "ecovb", "mcovb", "printmle", "v6corr", "ecorrb", "mcorrb",
+                                 "intercept", "initial", "alpha"], "REPEATED")
         subj = o.nodes.get("subject", o.nodes.get("sub"))
         if subj is None:
             raise SasError("The REPEATED statement requires SUBJECT=.", r.line, r.col)

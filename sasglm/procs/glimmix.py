@@ -16,7 +16,7 @@ from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import glmm as M
 from ..stats.families import Binomial, Poisson, make_link
-from .common import Options, input_data, statements, value_of, where_statements
+from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
 from .modeling import (class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class,
                        parse_model_effects)
 
@@ -55,6 +55,9 @@ def run_glimmix(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
+    warn_ignored(session, popts, ["initglm", "plots", "plot", "ic", "abspconv", "gconv", "fconv", "maxopt",
+                                  "itdetails", "noprofile", "inititer", "nobound", "pconv", "chol", "namelen",
+                                  "subgradient", "grad", "hess", "scoring", "outdesign", "noreml"], "PROC GLIMMIX")
     f = GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms)
     f.hyps = hyps
     f.run()
@@ -96,6 +99,7 @@ class GlimmixFit:
         pl = method.endswith("pl")
         mopts = Options(model.options, MODEL_OPTS, "MODEL")
         self.mopts = mopts
+        warn_ignored(s, mopts, ["covb", "e", "e3", "htype", "intercept", "corrb", "stdcoef"], "MODEL")
         resp = model.response
         dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
         if dist is None:
@@ -122,6 +126,7 @@ class GlimmixFit:
                            "statement.", self.randoms[1].line, self.randoms[1].col)
         rnd = self.randoms[0]
         ropts = Options(rnd.options or [], RANDOM_OPTS, "RANDOM")
+        warn_ignored(s, ropts, ["v", "vcorr", "gc", "gci", "cl", "alpha", "noiter"], "RANDOM")
         if ropts.has("group"):
             raise SasError("RANDOM ... GROUP= is not supported yet.", rnd.line, rnd.col)
         copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "param"}) \

@@ -123,6 +123,8 @@ def _run(session, proc, name):
                           "printalltypes", "exclnpwgt", "mode"}
     opts = Options(proc.options, known, f"PROC {name}")
     ds, ref = input_data(session, opts, proc, where_statements(proc))
+    from .common import warn_ignored
+    warn_ignored(session, opts, ['fw', 'order', 'descending', 'completetypes', 'chartype', 'noobs', 'nonobs', 'qmethod', 'printalltypes', 'exclnpwgt', 'vardef'], f'PROC {name}')
     stats = [s for s in opts.flags if s in STATS]
     order = [it.value.lower() for it in proc.options if isinstance(it, A.Word) and str(it.value).lower() in STATS]
     stats = order or DEFAULT

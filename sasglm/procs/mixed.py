@@ -15,7 +15,7 @@ from ..ods.table import Column, Table
 from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import lmm as LM
-from .common import Options, input_data, statements, value_of, where_statements
+from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
 from .glimmix import _block_rank
 from .modeling import (class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
                        parse_model_effects)
@@ -47,6 +47,8 @@ def run_mixed(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
+    warn_ignored(session, popts, ["ic", "cl", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf", "convg",
+                                  "namelen", "info", "asycov", "nobound"], "PROC MIXED")
     MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps).run()
 
 
@@ -86,6 +88,8 @@ class MixedFit:
         mopts = Options(model.options, {"s", "solution", "cl", "ddfm", "noint", "chisq", "outp", "outpm", "covb",
                                         "alpha", "htype", "e", "e3", "corrb", "influence", "residual", "vciry",
                                         "intercept"}, "MODEL")
+        warn_ignored(s, mopts, ["cl", "covb", "alpha", "htype", "e", "e3", "corrb", "influence", "residual", "vciry",
+                                "intercept"], "MODEL")
         if model.response[0] != "var":
             raise SasError("PROC MIXED needs a single response variable.", model.line, model.col)
         if "outp" in mopts.values or "outpm" in mopts.values:
@@ -107,6 +111,10 @@ class MixedFit:
         rep = self.repeated
         pops = Options(rep.options or [], {"subject", "sub", "type", "r", "rcorr", "group", "local"}, "REPEATED") \
             if rep else None
+        if ropts is not None:
+            warn_ignored(s, ropts, ["g", "gcorr", "solution", "s", "v", "vcorr", "cl", "alpha"], "RANDOM")
+        if pops is not None:
+            warn_ignored(s, pops, ["r", "rcorr", "local"], "REPEATED")
         for o, st_ in ((ropts, rnd), (pops, rep)):
             if o is not None and o.has("group"):
                 raise SasError("GROUP= is not supported yet.", st_.line, st_.col)

@@ -11,12 +11,13 @@ from .. import ast as A
 from ..data.dataset import Dataset, VarMeta
 from ..errors import SasError
 from ..ods.table import Column, Table
-from .common import Options, dsref_from_value, statements, value_of
+from .common import Options, dsref_from_value, statements, value_of, warn_ignored
 from .modeling import is_missing_value
 
 
 def run_plm(session, proc):
     opts = Options(proc.options, {"source", "restore", "alpha", "noinfo", "noclprint", "format"}, "PROC PLM")
+    warn_ignored(session, opts, ["alpha", "noclprint", "format"], "PROC PLM")
     src = opts.nodes.get("source", opts.nodes.get("restore"))
     if src is None:
         raise SasError("PROC PLM requires SOURCE=.", proc.line, proc.col)

@@ -14,6 +14,8 @@ def run_print(session, proc):
                                   "width", "heading", "round", "style", "contents", "blankline", "sumlabel",
                                   "grandtotal_label", "rows"}, "PROC PRINT")
     ds, ref = input_data(session, opts, proc, where_statements(proc))
+    from .common import warn_ignored
+    warn_ignored(session, opts, ['n', 'double', 'uniform', 'width', 'heading', 'round', 'style', 'contents', 'blankline', 'sumlabel', 'grandtotal_label', 'rows'], 'PROC PRINT')
     var = None
     ids: list[str] = []
     by = []

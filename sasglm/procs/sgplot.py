@@ -40,6 +40,8 @@ def run_sgplot(session, proc):
                                   "pad", "aspect", "nocycleattrs", "uniform", "subpixel", "nosubpixel"},
                    "PROC SGPLOT")
     ds, ref = input_data(session, opts, proc, where_statements(proc))
+    from .common import warn_ignored
+    warn_ignored(session, opts, ['description', 'des', 'noborder', 'nowall', 'pad', 'aspect', 'nocycleattrs', 'uniform', 'subpixel', 'nosubpixel'], 'PROC SGPLOT')
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

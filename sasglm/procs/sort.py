@@ -14,6 +14,8 @@ def run_sort(session, proc):
                                   "noequals", "force", "sortseq", "presorted", "tagsort", "reverse",
                                   "threads", "nothreads", "sortsize"}, "PROC SORT", proc.line, proc.col)
     ds, ref = input_data(session, opts, proc, where_statements(proc))
+    from .common import warn_ignored
+    warn_ignored(session, opts, ['sortseq', 'reverse', 'tagsort', 'threads', 'nothreads', 'sortsize', 'presorted'], 'PROC SORT')
     by = None
     for kw, st in statements(proc, {"by", "where"}):
         if kw == "by":

@@ -16,6 +16,8 @@ def run_transpose(session, proc):
     opts = Options(proc.options, {"data", "out", "prefix", "name", "label", "suffix", "let", "delimiter"},
                    "PROC TRANSPOSE")
     ds, ref = input_data(session, opts, proc, where_statements(proc))
+    from .common import warn_ignored
+    warn_ignored(session, opts, ['label', 'suffix', 'delimiter'], 'PROC TRANSPOSE')
     var = None
     by = []
     idv = None
