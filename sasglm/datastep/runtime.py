@@ -439,7 +439,41 @@ def f_rand(name, *params):
             if u < acc:
                 return float(i + 1)
         return float(len(params) + 1)
-    return NAN
+    if n == "LOGISTIC":
+        u = r.random()
+        loc = params[0] if params else 0.0
+        scale = params[1] if len(params) > 1 else 1.0
+        return loc + scale * math.log(u / (1 - u))
+    if n in ("LOGNORMAL", "LOGN"):
+        return math.exp(r.gauss(params[0] if params else 0.0, params[1] if len(params) > 1 else 1.0))
+    if n in ("T",):
+        return r.gauss(0, 1) / math.sqrt(r.gammavariate(params[0] / 2, 2.0) / params[0])
+    if n in ("CHISQ", "CHISQUARE"):
+        return r.gammavariate(params[0] / 2, 2.0)
+    if n == "BETA":
+        return r.betavariate(params[0], params[1])
+    if n == "WEIBULL":
+        return r.weibullvariate(params[1] if len(params) > 1 else 1.0, params[0])
+    if n == "CAUCHY":
+        return (params[0] if params else 0.0) + (params[1] if len(params) > 1 else 1.0) * \
+            math.tan(math.pi * (r.random() - 0.5))
+    if n in ("GEOMETRIC", "GEOM"):
+        k = 1
+        while r.random() >= params[0]:
+            k += 1
+        return float(k)
+    if n in ("NEGBINOMIAL", "NEGB"):
+        p, k_ = params[0], int(params[1])
+        fails = 0
+        succ = 0
+        while succ < k_:
+            if r.random() < p:
+                succ += 1
+            else:
+                fails += 1
+        return float(fails)
+    from ..errors import SasError
+    raise SasError(f"The RAND function does not support the distribution '{name}'.")
 
 
 def call_streaminit(seed):

@@ -93,7 +93,7 @@ class Fit:
     # ------------------------------------------------------------------ setup
     def run(self):
         s, ds, model = self.s, self.ds, self.model
-        mopts = Options(model.options, MODEL_OPTS, "MODEL")
+        mopts = Options(model.options, MODEL_OPTS | {"aggregate"}, "MODEL")
         self.mopts = mopts
         warn_ignored(s, mopts, ["type1", "cl", "lrci", "covb", "corrb", "obstats", "itprint", "waldci", "initial",
                                 "intercept", "aggregate", "expected", "ssize"], "MODEL")
@@ -101,6 +101,8 @@ class Fit:
         resp = model.response
         if dist is None:
             dist = "binomial" if resp[0] == "events" else "normal"
+        if dist in ("multinomial", "mult", "multi"):
+            return self._run_multinomial()
         if dist not in FAMILIES:
             raise SasError(f"DIST={dist.upper()} is not supported.", model.line, model.col)
         fam = FAMILIES[dist]()
@@ -683,6 +685,191 @@ class Fit:
 
     def repeated_kind(self):
         return "ind"
+
+    # ------------------------------------------------------------------ multinomial (cumulative links)
+    def _run_multinomial(self):
+        from ..stats import ordinal as O
+        s, ds, model, mopts = self.s, self.ds, self.model, self.mopts
+        resp = model.response
+        if resp[0] != "var":
+            raise SasError("DIST=MULTINOMIAL needs a single response variable.", model.line, model.col)
+        link_name = str(mopts.get("link", mopts.get("l", "cumlogit"))).lower()
+        link_name = {"clogit": "cumlogit", "cprobit": "cumprobit", "ccll": "cumcll", "cumcloglog": "cumcll"}.get(
+            link_name, link_name)
+        if link_name not in ("cumlogit", "cumprobit", "cumcll"):
+            raise SasError(f"LINK={link_name.upper()} is not available with DIST=MULTINOMIAL (CUMLOGIT, CUMPROBIT, "
+                           "CUMCLL are).", model.line, model.col)
+        link = O.CumLink(link_name)
+        copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc"}) \
+            if self.class_stmt else ([], {})
+        class_names = {c.name for c in copts}
+        effects = parse_model_effects(model, ds, class_names)
+        yname = ds.colname(resp[1])
+        if yname is None:
+            raise SasError(f"Variable {resp[1].upper()} not found.", model.line, model.col)
+        rep = self._repeated_spec(class_names) if self.repeated is not None else None
+        needed = set(class_names) | {yname}
+        for e in effects:
+            needed |= set(e.all_vars())
+        if rep:
+            needed |= set(rep["subject_vars"]) | ({rep["within"]} if rep["within"] else set())
+        used = np.ones(ds.nobs, dtype=bool)
+        for v in needed:
+            m = ds.var(v)
+            col = ds.column(v).to_numpy()
+            used &= np.array([not is_missing_value(x, m.is_char) for x in col]) if m.is_char else \
+                ~np.isnan(col.astype(float))
+        n = int(used.sum())
+        classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
+        data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
+                for v in needed}
+        # aliasing is decided with an intercept column (the cutpoints play its role), which is then dropped
+        design = D.build(data, classes, effects, intercept=True)
+        raw = ds.column(yname).to_numpy()[used]
+        fmt = np.asarray(formatted(ds, yname, s), dtype=object)[used]
+        desc = self.popts.has("descending") or self.popts.has("desc") or self.popts.has("descend")
+        for o in resp[2] or []:
+            if isinstance(o, A.Word) and str(o.value).lower() in ("descending", "desc"):
+                desc = not desc
+        levels, labels = D.order_levels(list(raw), list(fmt), str(self.popts.get("rorder", "formatted")).lower(), desc)
+        k = len(levels)
+        if k < 2:
+            raise SasError(f"The response {yname} has only one level.", model.line, model.col)
+        index = {lv: i for i, lv in enumerate(levels)}
+        y = np.array([index[v] for v in raw], dtype=int)
+        counts = np.bincount(y, minlength=k)
+        keep = ~design.aliased
+        keep[0] = False
+        Xk = design.X[:, keep]
+        w = np.ones(n)
+        off = np.zeros(n)
+        res = O.fit(Xk, y, w, off, k, link)
+        self.design, self.classes, self.effects, self.link = design, classes, effects, link
+        # tables
+        rows = [("Data Set", getattr(ds, "display_name", self.ref.display)), ("Distribution", "Multinomial"),
+                ("Link Function", link.sas), ("Dependent Variable", yname)]
+        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
+        if copts:
+            self.emit(class_level_table(PROC, classes, copts))
+        self.emit(nobs_table(PROC, ds.nobs, n))
+        self.emit(Table(PROC, "ResponseProfile", "Response Profile",
+                        [Column("OrderedValue", "Ordered\nValue", "INT"), Column(yname), Column("Count", "Total\nFrequency", "INT")],
+                        [{"OrderedValue": i + 1, yname: lab, "Count": int(c)} for i, (lab, c) in enumerate(zip(labels, counts))],
+                        footnotes=[f"PROC GENMOD is modeling the probabilities of levels of {yname} having LOWER Ordered "
+                                   "Values in the response profile table."]))
+        npar = (k - 1) + Xk.shape[1]
+        ll = res.loglik
+        crit = [("Log Likelihood", ll), ("Full Log Likelihood", ll), ("AIC (smaller is better)", -2 * ll + 2 * npar),
+                ("AICC (smaller is better)", -2 * ll + 2 * npar * n / (n - npar - 1) if n - npar - 1 > 0 else math.nan),
+                ("BIC (smaller is better)", -2 * ll + npar * math.log(n))]
+        self.emit(Table(PROC, "ModelFit", "Criteria For Assessing Goodness Of Fit",
+                        [Column("Criterion"), Column("DF", None, "INT"), Column("Value", None, "12.4"),
+                         Column("ValueDF", "Value/DF", "10.4")],
+                        [{"Criterion": a, "DF": None, "Value": b, "ValueDF": None} for a, b in crit]))
+        s.log.note("Algorithm converged." if res.converged else "The maximum number of iterations was reached.")
+        z = st.norm.ppf(0.975)
+        m = k - 1
+        names = [(f"Intercept{j + 1}", {}) for j in range(m)]
+        cols_full = list(range(1, design.X.shape[1]))
+        kidx = np.cumsum(keep) - 1
+
+        def ptable(cov, name, title, subtitle, gee):
+            prow = []
+            nlev = max((len(c.levels) for c in design.columns), default=0)
+            blank = {f"Level{i}": "" for i in range(1, nlev + 1)}
+            for j in range(m):
+                b, se = res.theta[j], math.sqrt(max(cov[j, j], 0.0))
+                prow.append(self._prow(f"Intercept{j + 1}", blank, b, se, z, gee))
+            for c in cols_full:
+                col = design.columns[c]
+                lv = dict(blank)
+                for i, (v, lab) in enumerate(col.levels.items(), 1):
+                    lv[f"Level{i}"] = lab
+                if design.aliased[c]:
+                    prow.append(self._prow(col.effect, lv, 0.0, 0.0, z, gee, aliased=True))
+                else:
+                    jj = m + kidx[c]
+                    prow.append(self._prow(col.effect, lv, res.theta[jj], math.sqrt(max(cov[jj, jj], 0.0)), z, gee))
+            if not gee:
+                prow.append({"Parameter": "Scale", **blank, "DF": 0, "Estimate": 1.0, "StdErr": 0.0,
+                             "LowerWaldCL": 1.0, "UpperWaldCL": 1.0, "WaldChiSq": None, "ProbChiSq": None})
+            if gee:
+                cols = [Column("Parm", "Parameter")] + self._level_cols() + [
+                    Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"),
+                    Column("LowerCL", "95% Confidence\nLower", "10.4"), Column("UpperCL", "Limits\nUpper", "10.4"),
+                    Column("Z", "Z", "8.2"), Column("ProbZ", "Pr > |Z|", "PVALUE6.4")]
+            else:
+                cols = [Column("Parameter")] + self._level_cols() + [
+                    Column("DF", None, "INT"), Column("Estimate", None, "10.4"),
+                    Column("StdErr", "Standard\nError", "10.4"), Column("LowerWaldCL", "Wald 95%\nLower", "10.4"),
+                    Column("UpperWaldCL", "Confidence Limits\nUpper", "10.4"),
+                    Column("WaldChiSq", "Wald\nChi-Square", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+            self.emit(Table(PROC, name, title, cols, prow, subtitle=subtitle,
+                            footnotes=[] if gee else ["The scale parameter was held fixed."]))
+        ptable(res.cov, "ParameterEstimates", "Analysis Of Initial Parameter Estimates" if rep else
+               "Analysis Of Maximum Likelihood Parameter Estimates", None, False)
+        if rep is None:
+            if mopts.has("type3"):
+                rows3 = []
+                for kk, eff in enumerate(design.effects):
+                    cols_k = [j for j in design.effect_cols(kk) if keep[j]]
+                    if not cols_k:
+                        continue
+                    keep2 = [c for c in range(Xk.shape[1]) if c not in set(kidx[cols_k])]
+                    red = O.fit(Xk[:, keep2], y, w, off, k, link)
+                    chi = max(2 * (ll - red.loglik), 0.0)
+                    df = len(cols_k)
+                    rows3.append({"Source": eff.name, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df)})
+                self.emit(Table(PROC, "Type3", "LR Statistics For Type 3 Analysis",
+                                [Column("Source"), Column("DF", None, "INT"), Column("ChiSq", "Chi-\nSquare", "10.2"),
+                                 Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")], rows3))
+            return
+        if rep["kind"] not in ("ind", "indep", "independent") or rep["logor"]:
+            raise SasError("For DIST=MULTINOMIAL only TYPE=IND (independence) is supported in the REPEATED statement "
+                           "(LOGOR= for ordinal data is not supported yet).", self.repeated.line, self.repeated.col)
+        keys = list(zip(*[ds.column(v).to_numpy()[used] for v in rep["subject_vars"]]))
+        codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+        K = len(uniq)
+        # expected information (bread) and the cluster sums of scores (meat)
+        Iexp = np.zeros((len(res.theta),) * 2)
+        for cat in range(k):
+            P, *_ = O._pieces(res.theta, Xk, np.full(n, cat), w, off, k, link)
+            _, Sc = O.loglik_grad(res.theta, Xk, np.full(n, cat), w, off, k, link)
+            Iexp += (Sc * P[:, None]).T @ Sc
+        U = np.zeros((K, len(res.theta)))
+        np.add.at(U, codes, res.scores)
+        Ii = np.linalg.inv(Iexp)
+        cov_e = Ii @ (U.T @ U) @ Ii
+        sizes = np.bincount(codes)
+        info = [("Correlation Structure", "Independent"),
+                ("Subject Effect", f"{rep['subj_text']} ({K} levels)"), ("Number of Clusters", K),
+                ("Correlation Matrix Dimension", int(sizes.max())), ("Maximum Cluster Size", int(sizes.max())),
+                ("Minimum Cluster Size", int(sizes.min()))]
+        self.emit(Table(PROC, "GEEModInfo", "GEE Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in info], kind="kv"))
+        s.log.note("Algorithm converged.")
+        ptable(cov_e, "GEEEmpPEst", "Analysis Of GEE Parameter Estimates", "Empirical Standard Error Estimates", True)
+        if rep["opts"].has("modelse"):
+            ptable(Ii, "GEEModPEst", "Analysis Of GEE Parameter Estimates", "Model-Based Standard Error Estimates",
+                   True)
+
+    @staticmethod
+    def _prow(name, levels, b, se, z, gee, aliased=False):
+        if gee:
+            key = {"Parm": name, **levels}
+            if aliased:
+                return {**key, "Estimate": 0.0, "StdErr": 0.0, "LowerCL": 0.0, "UpperCL": 0.0, "Z": None, "ProbZ": None}
+            zz = b / se if se > 0 else math.nan
+            return {**key, "Estimate": b, "StdErr": se, "LowerCL": b - z * se, "UpperCL": b + z * se, "Z": zz,
+                    "ProbZ": 2 * st.norm.sf(abs(zz))}
+        key = {"Parameter": name, **levels}
+        if aliased:
+            return {**key, "DF": 0, "Estimate": 0.0, "StdErr": 0.0, "LowerWaldCL": 0.0, "UpperWaldCL": 0.0,
+                    "WaldChiSq": None, "ProbChiSq": None}
+        chi = (b / se) ** 2 if se > 0 else math.nan
+        return {**key, "DF": 1, "Estimate": b, "StdErr": se, "LowerWaldCL": b - z * se, "UpperWaldCL": b + z * se,
+                "WaldChiSq": chi, "ProbChiSq": st.chi2.sf(chi, 1)}
 
     # ------------------------------------------------------------------ ESTIMATE / CONTRAST / LSMEANS
     def _hypothesis(self, kw, stm, final, scale_opt):
