@@ -54,3 +54,10 @@ def test_unstructured_ml_vs_reml_and_null_model_test():
     assert lrt["DF"] == 9 and lrt["ChiSq"] > 0
     fit = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics").rows}
     assert "-2 Log Likelihood" in fit
+
+
+def test_satterthwaite_balanced_compound_symmetry_is_exact():
+    r = run_sas(BAL + "proc mixed data=a; class id trt visit; model y = trt visit trt*visit / s ddfm=satterth;\n"
+                "repeated visit / subject=id type=cs; run;\n")
+    t3 = {row["Effect"]: row["DenDF"] for row in _t(r, "Tests3").rows}
+    assert t3["trt"] == pytest.approx(18, rel=1e-4) and t3["visit"] == pytest.approx(54, rel=1e-4)

@@ -227,7 +227,8 @@ class MixedFit:
                  ("Fixed Effects SE Method", "Kenward-Roger" if ddfm == "kr" else
                   ("Empirical" if popts.has("empirical") else "Model-Based")),
                  ("Degrees of Freedom Method", {"contain": "Containment", "betwithin": "Between-Within",
-                                                "residual": "Residual", "kr": "Kenward-Roger"}[ddfm])]
+                                                "residual": "Residual", "kr": "Kenward-Roger",
+                                                "satterth": "Satterthwaite"}[ddfm])]
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
         if copts and not popts.has("noclprint"):
@@ -297,6 +298,12 @@ class MixedFit:
             Phi_A, Phi, P, Q, W = lmm.kenward_roger(res.theta)
             covk = Phi_A
             kr = (Phi, Phi_A, P, Q, W)
+        self.satt = None
+        if ddfm == "satterth":
+            if res.cov_theta is None:
+                raise SasError("The covariance of the covariance parameters is singular; DDFM=SATTERTHWAITE is not "
+                               "available.", model.line, model.col)
+            self.satt = lambda Lk: lmm.satterthwaite(res.theta, res.cov_theta, Lk)
         if popts.has("empirical"):
             covk = self._empirical(lmm, res, ldata)
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -334,10 +341,12 @@ class MixedFit:
     def _ddfm(self, mopts, has_random):
         v = str(mopts.get("ddfm", "contain" if has_random else "betwithin")).lower()
         v = {"kenwardroger": "kr", "kr": "kr", "kr2": "kr", "kenwardroger2": "kr", "bw": "betwithin",
+             "satterthwaite": "satterth", "satterth": "satterth", "sat": "satterth",
              "betwithin": "betwithin", "contain": "contain", "con": "contain", "residual": "residual",
              "res": "residual"}.get(v)
         if v is None:
-            raise SasError(f"DDFM={mopts.get('ddfm')} is not supported yet (CONTAIN, BW, RESIDUAL, KR are).",
+            raise SasError(f"DDFM={mopts.get('ddfm')} is not supported yet (CONTAIN, BW, RESIDUAL, SATTERTHWAITE, "
+                           "KR are).",
                            self.model.line, self.model.col)
         return v
 
@@ -346,6 +355,8 @@ class MixedFit:
         rankX = X.shape[1]
         if ddfm in ("residual",):
             return {k: n - rankX for k in range(-1, len(effects))}
+        if ddfm == "satterth":
+            ddfm = "betwithin"      # placeholder per effect; replaced by the Satterthwaite DF of each test
         within = {}
         for k in range(-1, len(effects)):
             cols = [j for j in range(design.X.shape[1]) if design.effect_of_col[j] == k and not design.aliased[j]]
@@ -393,10 +404,11 @@ class MixedFit:
             else:
                 b, se = beta[j], math.sqrt(max(covb[j, j], 0.0))
                 df = dfs[self.design.effect_of_col[j]]
-                if kr is not None:
+                if kr is not None or self.satt is not None:
                     e = np.zeros(int(keep.sum()))
                     e[kidx[j]] = 1.0
-                    df = LM.LMM.kr_ddf(e[None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0]
+                    df = LM.LMM.kr_ddf(e[None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0] if kr is not None else \
+                        self.satt(e[None, :])
                 t = b / se if se > 0 else math.nan
                 r.update({"Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": 2 * st.t.sf(abs(t), df)})
             rows.append(r)
@@ -419,6 +431,8 @@ class MixedFit:
             if kr is not None:
                 m, lam, l = LM.LMM.kr_ddf(L[:, keep], kr[0], kr[1], kr[2], kr[3], kr[4])
                 dd, F = m, F * lam
+            elif self.satt is not None:
+                dd = self.satt(L[:, keep])
             row = {"Effect": eff.name, "NumDF": r, "DenDF": dd, "FValue": F, "ProbF": st.f.sf(F, r, dd)}
             if chisq:
                 row.update({"ChiSq": W, "ProbChiSq": st.chi2.sf(W, r)})

@@ -303,6 +303,33 @@ class LMM:
                 H[i, j] = H[j, i] = v
         return H
 
+    # ------------------------------------------------------------------ Satterthwaite
+    def satterthwaite(self, th, W, L) -> float:
+        """Denominator DF for H0: L beta = 0 (Fai-Cornelius for several rows); W = Cov(theta hat)."""
+        L = np.atleast_2d(L)
+        C = self.gls(th)[1]
+        n = len(th)
+        dC = []
+        for k in range(n):
+            h = 1e-5 * max(1.0, abs(th[k]))
+            e = np.zeros(n)
+            e[k] = h
+            dC.append((self.gls(th + e)[1] - self.gls(th - e)[1]) / (2 * h))
+        M = L @ C @ L.T
+        d, P = np.linalg.eigh(M)
+        keep = d > 1e-10 * max(d.max(), 1e-300)
+        nus = []
+        for j in np.nonzero(keep)[0]:
+            pl = P[:, j] @ L
+            g = np.array([pl @ dCk @ pl for dCk in dC])
+            var = float(g @ W @ g)
+            nus.append(2 * d[j] ** 2 / var if var > 0 else math.inf)
+        q = len(nus)
+        if q == 1:
+            return nus[0]
+        E = sum(nu / (nu - 2) for nu in nus if nu > 2)
+        return 2 * E / (E - q) if E > q else float(min(nus))
+
     # ------------------------------------------------------------------ Kenward-Roger
     def dV(self, th):
         """dV/dtheta_k per subject (K x T x T x n), by central differences (exact for linear structures)."""
