@@ -108,6 +108,12 @@ class Session:
             self._report(e)
         except RecursionError:
             self.log.error("The step is nested too deeply to run.")
+        except (np.linalg.LinAlgError, FloatingPointError, OverflowError, ZeroDivisionError) as e:
+            # numerical failure of a fit: SAS stops such a step with an ERROR too
+            self.log.error(f"Line {raw.line}: The model could not be fitted: a matrix is singular or a value "
+                           f"overflowed ({type(e).__name__}: {e}). The model may be overparameterized, or the "
+                           "data may be separated.")
+            self._stopped()
         except Exception as e:   # never a traceback: an internal error is an ERROR line
             self.log.error(f"Internal error while running the step at line {raw.line}: "
                            f"{type(e).__name__}: {e}")

@@ -14,6 +14,7 @@ from sasglm.log import Log
 from sasglm.session import Session
 
 SOURCES = [p.read_text() for p in sorted((ROOT / "tests" / "sas").glob("*.sas"))]
+SOURCES += [p.read_text() for p in sorted((ROOT / "tests" / "fuzz_seeds").glob("*.sas"))]
 course = SHARED / "seed" / "course_program.sas"
 if course.exists():
     SOURCES.append(course.read_text())

@@ -154,6 +154,8 @@ class Fit:
                 used &= np.array([not is_missing_value(x, True) for x in col])
             else:
                 used &= ~np.isnan(col.astype(float))
+        if int(used.sum()) == 0:
+            raise SasError("No valid observations are found.", self.model.line if hasattr(self, 'model') else None, None)
         classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
         self.classes, self.copts, self.effects, self.fam, self.link = classes, copts, effects, fam, link
         data = {}
@@ -720,6 +722,8 @@ class Fit:
             used &= np.array([not is_missing_value(x, m.is_char) for x in col]) if m.is_char else \
                 ~np.isnan(col.astype(float))
         n = int(used.sum())
+        if n == 0:
+            raise SasError("No valid observations are found.", model.line, model.col)
         classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}

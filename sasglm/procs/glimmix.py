@@ -175,6 +175,8 @@ class GlimmixFit:
             col = ds.column(v).to_numpy()
             used &= np.array([not is_missing_value(x, m.is_char) for x in col]) if m.is_char else \
                 ~np.isnan(col.astype(float))
+        if int(used.sum()) == 0:
+            raise SasError("No valid observations are found.", self.model.line if hasattr(self, 'model') else None, None)
         n = int(used.sum())
         order = str(popts.get("order", "formatted")).lower()
         classes = make_classvars(ds, used, copts, cglob, s, order, "glm")

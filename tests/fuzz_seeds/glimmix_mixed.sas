@@ -1,0 +1,18 @@
+data a; call streaminit(2);
+  do id = 1 to 25; trt = mod(id, 2); b = rand('normal');
+    do t = 0 to 3; y = rand('poisson', exp(0.5 + 0.1 * t + b * 0.5)); z = 5 + t + b + rand('normal'); output; end;
+  end;
+run;
+proc glimmix data=a method=laplace empirical;
+  class id trt;
+  model y = t trt / dist=poisson s oddsratio ddfm=bw;
+  random intercept t / subject=id type=un g solution;
+  lsmeans trt / ilink;
+run;
+proc glimmix data=a; class id; model z = t / s; random intercept / subject=id; run;
+proc mixed data=a method=reml covtest;
+  class id trt t;
+  model z = trt t / s ddfm=kr;
+  repeated t / subject=id type=un;
+  lsmeans trt / diff;
+run;
