@@ -121,7 +121,10 @@ class DataStepRunner:
         self._prepare_sources(comp, by_items)
         from . import vectorize
         if os.environ.get("SASGLM_ROW_BACKEND") != "1" and vectorize.eligible(comp, stmts):
-            return self._run_vector(comp, stmts)
+            try:
+                return self._run_vector(comp, stmts)
+            except vectorize.NotVectorisable:
+                pass            # something the vector generator does not handle: run row by row instead
         for s in comp.sources:
             s["lists"] = _source_lists(s["frame"], s["vars"], comp)
         code = self._generate(comp, stmts)
