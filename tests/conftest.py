@@ -33,6 +33,9 @@ class Run:
 
 def run_sas(source: str, cwd: Path | None = None, **kw) -> Run:
     logbuf, outbuf = io.StringIO(), io.StringIO()
+    if "outdir" not in kw:
+        import tempfile
+        kw["outdir"] = tempfile.mkdtemp(prefix="sasglm_test_")
     session = Session(log=Log(logbuf), out=outbuf, **kw)
     session.assign_override_libs()
     old = os.getcwd()

@@ -467,21 +467,9 @@ class GlimmixFit:
 
     # ------------------------------------------------------------------ helpers
     def _subject_vars(self, subj, rnd):
-        if isinstance(subj, A.Word):
-            names = [str(subj.value)]
-        elif isinstance(subj, A.Group):
-            names = [subj.name] + [str(x.value) for x in subj.items if isinstance(x, A.Word) and x.kind == "name"]
-        else:
-            names = [str(subj)]
-        out = []
-        for v in names:
-            c = self.ds.colname(v)
-            if c is None:
-                raise SasError(f"Variable {v.upper()} not found.", rnd.line, rnd.col)
-            out.append(c)
-        self.subject_text = self.ds.colname(names[0]) if len(names) == 1 else \
-            f"{names[0]}({' '.join(names[1:])})"
-        return out
+        from .modeling import subject_vars
+        cols, self.subject_text = subject_vars(self.ds, subj, rnd)
+        return cols
 
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
         dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian"}[self.dist]

@@ -61,23 +61,11 @@ class MixedFit:
         self.s.emit_table(t)
 
     def _subject(self, opts, stmt):
+        from .modeling import subject_vars
         node = opts.nodes.get("subject", opts.nodes.get("sub"))
         if node is None:
             return None, None
-        if isinstance(node, A.Word):
-            names = [str(node.value)]
-        elif isinstance(node, A.Group):
-            names = [node.name] + [str(x.value) for x in node.items if isinstance(x, A.Word) and x.kind == "name"]
-        else:
-            names = [str(node)]
-        cols = []
-        for v in names:
-            c = self.ds.colname(v)
-            if c is None:
-                raise SasError(f"Variable {v.upper()} not found.", stmt.line, stmt.col)
-            cols.append(c)
-        text = cols[0] if len(cols) == 1 else f"{cols[0]}({' '.join(cols[1:])})"
-        return cols, text
+        return subject_vars(self.ds, node, stmt)
 
     def run(self):
         s, ds, model, popts = self.s, self.ds, self.model, self.popts

@@ -200,3 +200,21 @@ def param_labels(design: D.Design, effect_names_order=None) -> list[dict]:
 
 def max_levels(design: D.Design) -> int:
     return max((len(c.levels) for c in design.columns), default=0)
+
+
+def subject_vars(ds: Dataset, node, stmt) -> tuple[list[str], str]:
+    """SUBJECT=id, SUBJECT=id(center) or SUBJECT=id*center -> (variables, the text SAS prints)."""
+    if isinstance(node, A.Word):
+        names = [str(node.value)]
+    elif isinstance(node, A.Group):
+        names = [node.name] + [str(x.value) for x in node.items if isinstance(x, A.Word) and x.kind == "name"]
+    else:
+        names = [str(node)]
+    cols = []
+    for v in names:
+        c = ds.colname(v)
+        if c is None:
+            raise SasError(f"Variable {v.upper()} not found.", stmt.line, stmt.col)
+        cols.append(c)
+    text = cols[0] if len(cols) == 1 else f"{cols[0]}({' '.join(cols[1:])})"
+    return cols, text
