@@ -450,7 +450,12 @@ class MacroProcessor:
         semi = _to_semicolon(text, after)
         head = text[after:semi].strip()
         body_start = semi + 1
-        body_end, end = _matching_end(text, body_start, line)
+        try:
+            body_end, end = _matching_end(text, body_start, line)
+        except MacroError as e:
+            where = f" in macro {self.frames[-1].name.upper()}" if self.frames else ""
+            raise MacroError(f"There were unclosed %DO statements{where} (a %DO at line {line} has no matching "
+                             "%END).", line) from None
         body = text[body_start:body_end]
         if not head:
             self.execute(body, emit, line, open_code=open_code)
