@@ -18,7 +18,7 @@ from ..stats import glm as GL
 from ..stats.families import FAMILIES, Binomial, NegBin, make_link
 from .common import Options, by_items, dsref_from_value, input_data, statements, value_of, warn_ignored, \
     where_statements
-from .modeling import (class_level_table, formatted, is_missing_value, make_classvars, nobs_table,
+from .modeling import (complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table,
                        parse_class, parse_model_effects)
 
 PROC = "GENMOD"
@@ -146,16 +146,7 @@ class Fit:
         needed |= class_names
         if rep:
             needed |= set(rep["subject_vars"]) | ({rep["within"]} if rep["within"] else set())
-        used = np.ones(ds.nobs, dtype=bool)
-        for v in needed:
-            m = ds.var(v)
-            col = ds.column(v).to_numpy()
-            if m.is_char:
-                used &= np.array([not is_missing_value(x, True) for x in col])
-            else:
-                used &= ~np.isnan(col.astype(float))
-        if int(used.sum()) == 0:
-            raise SasError("No valid observations are found.", self.model.line if hasattr(self, 'model') else None, None)
+        used = complete_cases(ds, needed, model.line, model.col)
         classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
         self.classes, self.copts, self.effects, self.fam, self.link = classes, copts, effects, fam, link
         data = {}
@@ -715,15 +706,8 @@ class Fit:
             needed |= set(e.all_vars())
         if rep:
             needed |= set(rep["subject_vars"]) | ({rep["within"]} if rep["within"] else set())
-        used = np.ones(ds.nobs, dtype=bool)
-        for v in needed:
-            m = ds.var(v)
-            col = ds.column(v).to_numpy()
-            used &= np.array([not is_missing_value(x, m.is_char) for x in col]) if m.is_char else \
-                ~np.isnan(col.astype(float))
+        used = complete_cases(ds, needed, model.line, model.col)
         n = int(used.sum())
-        if n == 0:
-            raise SasError("No valid observations are found.", model.line, model.col)
         classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}

@@ -17,7 +17,7 @@ from ..stats import glm as GL
 from ..stats import glmm as M
 from ..stats.families import Binomial, Poisson, make_link
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
-from .modeling import (class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class,
+from .modeling import (complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class,
                        parse_model_effects)
 
 PROC = "GLIMMIX"
@@ -169,14 +169,7 @@ class GlimmixFit:
             if yname is None:
                 raise SasError(f"Variable {resp[1].upper()} not found.", model.line, model.col)
             needed.add(yname)
-        used = np.ones(ds.nobs, dtype=bool)
-        for v in needed:
-            m = ds.var(v)
-            col = ds.column(v).to_numpy()
-            used &= np.array([not is_missing_value(x, m.is_char) for x in col]) if m.is_char else \
-                ~np.isnan(col.astype(float))
-        if int(used.sum()) == 0:
-            raise SasError("No valid observations are found.", self.model.line if hasattr(self, 'model') else None, None)
+        used = complete_cases(ds, needed, model.line, model.col)
         n = int(used.sum())
         order = str(popts.get("order", "formatted")).lower()
         classes = make_classvars(ds, used, copts, cglob, s, order, "glm")

@@ -17,7 +17,7 @@ from ..stats import glm as GL
 from ..stats import lmm as LM
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
 from .glimmix import _block_rank
-from .modeling import (class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
+from .modeling import (complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
                        parse_model_effects)
 
 PROC = "MIXED"
@@ -133,14 +133,7 @@ class MixedFit:
             needed |= set(e.all_vars())
         if subj:
             needed |= set(subj)
-        used = np.ones(ds.nobs, dtype=bool)
-        for v in needed:
-            m = ds.var(v)
-            col = ds.column(v).to_numpy()
-            used &= np.array([not is_missing_value(x, m.is_char) for x in col]) if m.is_char else \
-                ~np.isnan(col.astype(float))
-        if int(used.sum()) == 0:
-            raise SasError("No valid observations are found.", self.model.line if hasattr(self, 'model') else None, None)
+        used = complete_cases(ds, needed, model.line, model.col)
         n = int(used.sum())
         classes = make_classvars(ds, used, copts, cglob, s, str(popts.get("order", "formatted")).lower(), "glm")
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))

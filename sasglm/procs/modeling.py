@@ -137,6 +137,22 @@ def is_missing_value(v, is_char: bool) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
+def complete_cases(ds: Dataset, needed, line=None, col=None) -> np.ndarray:
+    """Rows with no missing value in any of the NEEDED variables (SAS drops incomplete rows
+    from model fitting); an ERROR when none remain."""
+    used = np.ones(ds.nobs, dtype=bool)
+    for v in needed:
+        m = ds.var(v)
+        values = ds.column(v).to_numpy()
+        if m.is_char:
+            used &= np.array([not is_missing_value(x, True) for x in values], dtype=bool)
+        else:
+            used &= ~np.isnan(values.astype(float))
+    if not used.any():
+        raise SasError("No valid observations are found.", line, col)
+    return used
+
+
 def make_classvars(ds: Dataset, used: np.ndarray, copts: list[ClassOpt], glob: dict, session,
                    default_order: str, default_param: str = "glm") -> dict[str, D.ClassVar]:
     out = {}
