@@ -105,3 +105,22 @@ def test_cli_exit_status_warning_and_clean(tmp_path):
     res = subprocess.run([sys.executable, "-m", "sasglm", "run", str(prog)], capture_output=True, text=True,
                          cwd=tmp_path, env=env)
     assert res.returncode == 0
+
+
+def test_model_procs_with_no_complete_rows_report_the_model_line():
+    # every row has a missing response: SAS prints "No valid observations are found." and the
+    # session goes on; the ERROR points at the MODEL statement of each PROC
+    prog = ("data d; do id = 1 to 6; g = mod(id, 2); y = .; output; end; run;\n"
+            "proc genmod data=d; class g; model y = g; run;\n"
+            "proc glimmix data=d method=quad; class id; model y = / dist=binary;\n"
+            "  random intercept / subject=id; run;\n"
+            "proc mixed data=d; class id; model y = ; random intercept / subject=id; run;\n"
+            "data after; ok = 1; run;\n")
+    r = run_sas(prog)
+    empty = [l for l in r.errors if "No valid observations are found." in l]
+    assert len(empty) == 3, r.errors
+    # columns: where the MODEL keyword starts on each of those lines
+    assert [l.split(":")[1].strip() for l in empty] == ["Line 2, column 30", "Line 3, column 44",
+                                                        "Line 5, column 30"], empty
+    assert r.ds("after").df["ok"].tolist() == [1.0]
+    assert r.exit_status == 2
