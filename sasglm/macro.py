@@ -656,6 +656,8 @@ class MacroProcessor:
         from .datastep import formats as F
         fname = m.group(1).lower()
         fn = getattr(R, "f_" + fname, None)
+        if fname in ("inputn", "inputc", "putn", "putc"):
+            fn = self._format_function(fname, line)
         if fn is None:
             raise MacroError(f"Function {fname.upper()} referenced by %SYSFUNC is unknown.", line)
         args = []
@@ -674,6 +676,43 @@ class MacroProcessor:
         if fmt:
             return F.format_value(v, fmt, self.session.user_formats, strip=True)
         return F.best(v, 12).strip()
+
+    def _format_function(self, fname, line):
+        """INPUTN/INPUTC/PUTN/PUTC: the %SYSFUNC forms of INPUT and PUT, with the (in)format given as
+        text rather than as a name in the code."""
+        from .datastep import formats as F
+
+        def spec_of(text):
+            spec = F.parse_format(str(text).strip())
+            if spec is None:
+                raise MacroError(f"The {'informat' if fname.startswith('input') else 'format'} {text} was "
+                                 f"not found or could not be loaded.", line)
+            return spec
+
+        def inputn(text, fmt):
+            spec = spec_of(fmt)
+            text = str(text) if not isinstance(text, float) else F.best(text, 12).strip()
+            try:
+                return F.read_numeric(text[:spec.width] if spec.width else text, spec)
+            except F.InvalidData:
+                self.session.log.note(f"Invalid argument to function INPUTN at line {line}.")
+                return float("nan")
+
+        def inputc(text, fmt):
+            spec = spec_of(fmt)
+            text = str(text)
+            return text[:spec.width] if spec.width else text
+
+        def putn(value, fmt):
+            if isinstance(value, str):
+                raise ValueError("PUTN needs a numeric value")
+            return F.format_value(value, spec_of(fmt), self.session.user_formats, is_char=False, strip=True)
+
+        def putc(value, fmt):
+            return F.format_value(str(value), spec_of(fmt), self.session.user_formats, is_char=True,
+                                  strip=True)
+
+        return {"inputn": inputn, "inputc": inputc, "putn": putn, "putc": putc}[fname]
 
     # ------------------------------------------------------------------ %EVAL / %SYSEVALF
     def _truth(self, text, line) -> bool:
