@@ -944,8 +944,9 @@ def _skip_ws(text, i):
     return i
 
 
-def _to_semicolon(text, i):
-    """Index of the next ';' outside quotes and parentheses (or len)."""
+def _scan(text, i, clamp=False):
+    """Yield (index, char, depth) for each character from i that is outside quoted strings; depth is the
+    parenthesis nesting before the character (kept at 0 or above when clamp)."""
     depth = 0
     n = len(text)
     while i < n:
@@ -953,78 +954,39 @@ def _to_semicolon(text, i):
         if c in "'\"":
             i = _end_quote(text, i, c)
             continue
+        yield i, c, depth
         if c == "(":
             depth += 1
         elif c == ")":
-            depth = max(depth - 1, 0)
-        elif c == ";" and depth == 0:
-            return i
+            depth = max(depth - 1, 0) if clamp else depth - 1
         i += 1
-    return n
+
+
+def _to_semicolon(text, i):
+    """Index of the next ';' outside quotes and parentheses (or len)."""
+    return next((k for k, c, d in _scan(text, i, clamp=True) if c == ";" and d == 0), len(text))
 
 
 def _match_paren(text, i):
-    depth = 0
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c in "'\"":
-            i = _end_quote(text, i, c)
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
+    """Index of the ')' closing the '(' at i (None when it is not closed)."""
+    return next((k for k, c, d in _scan(text, i) if c == ")" and d == 1), None)
 
 
 def _split_args(text):
     """Split at commas outside parentheses and quotes."""
-    out, cur, depth = [], [], 0
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in "'\"":
-            j = _end_quote(text, i, c)
-            cur.append(text[i:j])
-            i = j
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "," and depth == 0:
-            out.append("".join(cur))
-            cur = []
-            i += 1
-            continue
-        cur.append(c)
-        i += 1
-    out.append("".join(cur))
+    out, start = [], 0
+    for k, c, d in _scan(text, 0):
+        if c == "," and d == 0:
+            out.append(text[start:k])
+            start = k + 1
+    out.append(text[start:])
     return out
 
 
 def _find_keyword(text, i, word):
     """Index of %word outside quotes and parentheses, from i."""
-    depth = 0
-    n = len(text)
     pat = re.compile(r"%" + word + r"\b", re.I)
-    while i < n:
-        c = text[i]
-        if c in "'\"":
-            i = _end_quote(text, i, c)
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "%" and depth <= 0 and pat.match(text, i):
-            return i
-        i += 1
-    return None
+    return next((k for k, c, d in _scan(text, i) if c == "%" and d <= 0 and pat.match(text, k)), None)
 
 
 _DOEND = re.compile(r"%(do|end)\b", re.I)
