@@ -609,21 +609,8 @@ class GlimmixFit:
 
         def eta_row(setting):
             """Design row for a covariate setting (class var -> level label, continuous -> value)."""
-            row = np.zeros(len(beta))
-            for j, c in enumerate(design.columns):
-                k = design.effect_of_col[j]
-                if k < 0:
-                    row[j] = 1.0
-                    continue
-                eff = design.effects[k]
-                val = 1.0
-                for v in eff.all_vars():
-                    if v in self.classes:
-                        val *= 1.0 if c.levels.get(v) == setting[v] else 0.0
-                    else:
-                        val *= setting[v]
-                row[j] = val
-            return row
+            return design.row(lambda v, lab: (1.0 if lab == setting[v] else 0.0) if v in self.classes
+                              else setting[v])
         base = {v: (self.classes[v].labels[-1] if v in self.classes else means.get(v, 0.0)) for v in main_vars}
         for v in main_vars:
             if v in self.classes:

@@ -135,29 +135,16 @@ def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False):
     labels = []
     for combo in combos:
         setting = {v: classes[v].labels[i] for v, i in zip(evars, combo)}
-        L = np.zeros(design.X.shape[1])
-        for j, col in enumerate(design.columns):
-            kk = design.effect_of_col[j]
-            if kk < 0:
-                L[j] = 1.0
-                continue
-            e2 = design.effects[kk]
-            val = 1.0
-            for v in e2.all_vars():
-                if v in classes:
-                    lab = col.levels.get(v)
-                    if v in setting:
-                        val *= 1.0 if lab == setting[v] else 0.0
-                    else:
-                        cv = classes[v]
-                        if om and v in freq:
-                            val *= freq[v][cv.labels.index(lab)]
-                        else:
-                            val *= 1.0 / len(cv.levels)
-                else:
-                    val *= used_cols_means.get(v, 0.0)
-            L[j] = val
-        rows.append(L)
+
+        def factor(v, lab):
+            if v not in classes:
+                return used_cols_means.get(v, 0.0)
+            if v in setting:
+                return 1.0 if lab == setting[v] else 0.0
+            cv = classes[v]
+            # other class variables: averaged with equal weights, or observed margins under OM
+            return freq[v][cv.labels.index(lab)] if om and v in freq else 1.0 / len(cv.levels)
+        rows.append(design.row(factor))
         labels.append(setting)
     return rows, labels, evars
 

@@ -79,6 +79,22 @@ class Design:
     def effect_cols(self, k: int) -> np.ndarray:
         return np.array([j for j, e in enumerate(self.effect_of_col) if e == k], dtype=int)
 
+    def row(self, factor) -> np.ndarray:
+        """One design row for a covariate setting: the intercept column is 1 and every other column
+        is the product over its effect's variables of factor(var, level), where level is the column's
+        level label for a class variable and None for a continuous one."""
+        out = np.zeros(len(self.columns))
+        for j, col in enumerate(self.columns):
+            k = self.effect_of_col[j]
+            if k < 0:
+                out[j] = 1.0
+                continue
+            val = 1.0
+            for v in self.effects[k].all_vars():
+                val *= factor(v, col.levels.get(v))
+            out[j] = val
+        return out
+
 
 def order_levels(values, formatted, order: str = "formatted", descending: bool = False):
     """Return (levels, labels) in SAS order.  ``values`` raw, ``formatted`` their formatted text."""
