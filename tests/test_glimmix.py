@@ -196,3 +196,23 @@ def test_rspl_binary_default_method_converges_and_mpl_variants_run():
     sol = _tables(r, "ParameterEstimates")
     assert sol[0].rows[1]["Estimate"] == pytest.approx(0.40, abs=0.15)      # the simulated slope 0.4
     assert sol[1].rows[1]["DF"] == 298                                        # DDFM=RESIDUAL: 300 - 2
+
+
+def test_odds_ratios_of_a_main_effects_model_are_exp_of_the_solutions():
+    # SAS's OddsRatios table (MODEL / ODDSRATIO): with no interactions, a continuous covariate's odds
+    # ratio is exp(beta) for a one-unit change and a class level's is exp(beta_level - beta_last) =
+    # exp(beta_level); the limits use the same t quantile as the solution's CL (identities, no reference)
+    prog = ("data d; do id = 1 to 40; u = rannor(1); g = mod(id, 3); do t = 1 to 4;\n"
+            "  y = (ranuni(2) < 1/(1+exp(-(u + 0.3*t - 0.5 + 0.4*g)))); output; end; end; run;\n"
+            "proc glimmix data=d method=quad; class id g;\n"
+            "  model y = t g / dist=binary oddsratio solution cl; random intercept / subject=id; run;\n")
+    r = run_sas(prog)
+    assert not r.errors, r.errors
+    sol = {(row["Effect"], row.get("g", "")): row for row in _tables(r, "ParameterEstimates")[0].rows}
+    ors = {(row["Effect"], row["Level"]): row for row in _tables(r, "OddsRatios")[0].rows}
+    for key_or, key_sol in [(("t", ""), ("t", "")), (("g", "0"), ("g", "0")), (("g", "1"), ("g", "1"))]:
+        s, o = sol[key_sol], ors[key_or]
+        assert o["Estimate"] == pytest.approx(math.exp(s["Estimate"]), rel=1e-10)
+        assert o["Lower"] == pytest.approx(math.exp(s["Lower"]), rel=1e-8)
+        assert o["Upper"] == pytest.approx(math.exp(s["Upper"]), rel=1e-8)
+    assert ors[("g", "0")]["RefLevel"] == "2"
