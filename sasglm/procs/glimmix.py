@@ -16,6 +16,7 @@ from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import glmm as M
 from ..stats.families import Binomial, Poisson, make_link
+from . import hypotheses as H
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
 from .modeling import (complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class,
                        parse_model_effects)
@@ -407,7 +408,6 @@ class GlimmixFit:
             self._hypothesis(kw, stm, full_beta, covb, dfs, data)
 
     def _hypothesis(self, kw, stm, beta, covb, dfs, data):
-        from . import hypotheses as H
         means = {v: float(np.mean(a)) for v, a in data.items() if v not in self.classes}
         if kw == "lsmeans":
             for t in H.lsmeans_tables(PROC, stm, self.design, self.classes, data, means, beta, covb, self.link,
@@ -572,25 +572,8 @@ class GlimmixFit:
         self.emit(Table(PROC, "ParameterEstimates", "Solutions for Fixed Effects", cols, rows))
 
     def _type3(self, beta, covb, dfs):
-        rows = []
-        chisq = self.mopts.has("chisq")
-        for k, eff in enumerate(self.design.effects):
-            L = GL.type3_L(self.design, k)
-            W, r = GL.wald_test(L, beta, covb)
-            if r == 0:
-                continue
-            F = W / r
-            dd = dfs[k]
-            row = {"Effect": eff.name, "NumDF": r, "DenDF": dd, "FValue": F,
-                   "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)}
-            if chisq:
-                row.update({"ChiSq": W, "ProbChiSq": st.chi2.sf(W, r)})
-            rows.append(row)
-        cols = [Column("Effect"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
-                Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
-        if chisq:
-            cols += [Column("ChiSq", "Chi-Square", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
-        self.emit(Table(PROC, "Tests3", "Type III Tests of Fixed Effects", cols, rows))
+        self.emit(H.type3_table(PROC, "Type III Tests of Fixed Effects", self.design, beta, covb, dfs,
+                                self.mopts.has("chisq")))
 
     def _odds_ratios(self, beta, covb, dfs, data):
         """SAS's default odds ratios: class effects against the last level with continuous variables at their

@@ -14,6 +14,32 @@ from ..stats import glm as GL
 from .common import Options, value_of
 
 
+# ---------------------------------------------------------------------- Type III Wald F tests
+def type3_table(proc, title, design, beta, covb, dfs, chisq, adjust=None) -> Table:
+    """SAS's Tests3 table of Wald F tests, one row per effect with a testable hypothesis.  DenDF is
+    dfs[k]; adjust(L, F, dendf) may return a replacement (dendf, F), as Kenward-Roger and
+    Satterthwaite do.  An infinite DenDF gives the chi-square p-value (DDFM=NONE)."""
+    rows = []
+    for k, eff in enumerate(design.effects):
+        L = GL.type3_L(design, k)
+        W, r = GL.wald_test(L, beta, covb)
+        if r == 0:
+            continue
+        F, dd = W / r, dfs[k]
+        if adjust is not None:
+            dd, F = adjust(L, F, dd)
+        row = {"Effect": eff.name, "NumDF": r, "DenDF": dd, "FValue": F,
+               "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)}
+        if chisq:
+            row.update({"ChiSq": W, "ProbChiSq": st.chi2.sf(W, r)})
+        rows.append(row)
+    cols = [Column("Effect"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
+            Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
+    if chisq:
+        cols += [Column("ChiSq", "Chi-Square", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+    return Table(proc, "Tests3", title, cols, rows)
+
+
 # ---------------------------------------------------------------------- coefficient lists
 def parse_rows(items, design, stmt, need_label=True):
     """'label' effect values ... [, effect values ...] -> [(label, L)]."""

@@ -15,6 +15,7 @@ from ..ods.table import Column, Table
 from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import lmm as LM
+from . import hypotheses as H
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
 from .glimmix import _block_rank
 from .modeling import (complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
@@ -298,7 +299,6 @@ class MixedFit:
             self._solution(beta, covb, dfs, kr, keep)
         self._type3(beta, covb, dfs, kr, keep)
         for kw, stm in self.hyps:
-            from . import hypotheses as H
             if kw == "lsmeans":
                 means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
                 ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
@@ -402,29 +402,15 @@ class MixedFit:
         self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
 
     def _type3(self, beta, covb, dfs, kr, keep):
-        rows = []
-        chisq = self.mopts.has("chisq")
-        for k, eff in enumerate(self.design.effects):
-            L = GL.type3_L(self.design, k)
-            W, r = GL.wald_test(L, beta, covb)
-            if r == 0:
-                continue
-            F = W / r
-            dd = dfs[k]
+        def adjust(L, F, dd):
             if kr is not None:
-                m, lam, l = LM.LMM.kr_ddf(L[:, keep], kr[0], kr[1], kr[2], kr[3], kr[4])
-                dd, F = m, F * lam
-            elif self.satt is not None:
-                dd = self.satt(L[:, keep])
-            row = {"Effect": eff.name, "NumDF": r, "DenDF": dd, "FValue": F, "ProbF": st.f.sf(F, r, dd)}
-            if chisq:
-                row.update({"ChiSq": W, "ProbChiSq": st.chi2.sf(W, r)})
-            rows.append(row)
-        cols = [Column("Effect"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
-                Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
-        if chisq:
-            cols += [Column("ChiSq", "Chi-Square", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
-        self.emit(Table(PROC, "Tests3", "Type 3 Tests of Fixed Effects", cols, rows))
+                m, lam, _ = LM.LMM.kr_ddf(L[:, keep], kr[0], kr[1], kr[2], kr[3], kr[4])
+                return m, F * lam
+            if self.satt is not None:
+                return self.satt(L[:, keep]), F
+            return dd, F
+        self.emit(H.type3_table(PROC, "Type 3 Tests of Fixed Effects", self.design, beta, covb, dfs,
+                                self.mopts.has("chisq"), adjust))
 
     def _empirical(self, lmm, res, d):
         V = lmm.V(res.theta)
