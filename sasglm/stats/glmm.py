@@ -212,18 +212,20 @@ def _grid(v, codes, pos, K, T, fill=0.0):
     return g
 
 
+def _ll_units(fam, y, mu, w):
+    """Kernel of log f(y | mu) per cell (binomial proportions with weight w, or Poisson counts)."""
+    if isinstance(fam, Binomial):
+        return w * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
+    if isinstance(fam, Poisson):
+        return w * (y * np.log(mu) - mu)
+    raise NotImplementedError(fam.name)
+
+
 def _loglik_kernel(d: GLMMData, eta):
     """Kernel of log f(y | eta) on the grid (absent cells 0), plus d/deta and -d2/deta2."""
     fam, link, y, w, m = d.fam, d.link, d.y, d.w, d.mask
-    mu = link.inv(eta)
-    if isinstance(fam, Binomial):
-        mu = np.clip(mu, 1e-15, 1 - 1e-15)
-        ll = w * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
-    elif isinstance(fam, Poisson):
-        mu = np.maximum(mu, 1e-300)
-        ll = w * (y * np.log(mu) - mu)
-    else:
-        raise NotImplementedError(fam.name)
+    mu = fam.clip(link.inv(eta))
+    ll = _ll_units(fam, y, mu, w)
     d1 = link.dmu_deta(eta)
     V = fam.variance(mu)
     g = w * (y - mu) * d1 / V
@@ -376,7 +378,7 @@ def _dW_deta(d: GLMMData, eta):
     """d W / d eta (W = -d2 log f / d eta2), exact for the canonical links, numerical otherwise."""
     fam, link, w, m = d.fam, d.link, d.w, d.mask
     if isinstance(fam, Binomial) and link.name == "logit":
-        mu = np.clip(link.inv(eta), 1e-15, 1 - 1e-15)
+        mu = fam.clip(link.inv(eta))
         out = w * mu * (1 - mu) * (1 - 2 * mu)
     elif isinstance(fam, Poisson) and link.name == "log":
         out = w * link.inv(eta)
@@ -390,11 +392,7 @@ def _score_nodes(d: GLMMData, eta):
     """d log f / d eta at the nodes (K x N x T)."""
     fam, link = d.fam, d.link
     y, w, m = d.y[:, None, :], d.w[:, None, :], d.mask[:, None, :]
-    mu = link.inv(eta)
-    if isinstance(fam, Binomial):
-        mu = np.clip(mu, 1e-15, 1 - 1e-15)
-    else:
-        mu = np.maximum(mu, 1e-300)
+    mu = fam.clip(link.inv(eta))
     g = w * (y - mu) * link.dmu_deta(eta) / fam.variance(mu)
     return np.where(m, g, 0.0)
 
@@ -402,15 +400,7 @@ def _score_nodes(d: GLMMData, eta):
 def _loglik_kernel_nodes(d: GLMMData, eta):
     fam, link = d.fam, d.link
     y, w, m = d.y[:, None, :], d.w[:, None, :], d.mask[:, None, :]
-    mu = link.inv(eta)
-    if isinstance(fam, Binomial):
-        mu = np.clip(mu, 1e-15, 1 - 1e-15)
-        ll = w * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
-    elif isinstance(fam, Poisson):
-        mu = np.maximum(mu, 1e-300)
-        ll = w * (y * np.log(mu) - mu)
-    else:
-        raise NotImplementedError(fam.name)
+    ll = _ll_units(fam, y, fam.clip(link.inv(eta)), w)
     return np.where(m, ll, 0.0), None, None
 
 
