@@ -35,6 +35,7 @@ data out;
   if g in ('a', 'b');
   h = upcase(g) || '!';
   k = round(r, 0.5) + mean(x, y);
+  sq = sqrt(x); ex = exp(y * 300); l10 = log10(y); l2 = log2(x);
 run;
 """,
     "outputs_and_by": """

@@ -553,44 +553,23 @@ def _arr(x):
     return np.asarray(x, dtype=float)
 
 
-def _vf_log(x, M=None, W=None, NT=None):
-    x = _arr(x)
-    bad = x <= 0
-    _invalid(NT, "log", bad, M)
-    with np.errstate(all="ignore"):
-        return np.where(bad, np.nan, np.log(np.where(bad, 1.0, x)))
+def _domain_fn(name, fn, is_bad, safe):
+    """A vector function with a restricted domain: arguments outside it give missing and SAS's
+    invalid-argument NOTE (counted only on rows the mask M selects)."""
+    def f(x, M=None, W=None, NT=None):
+        x = _arr(x)
+        bad = is_bad(x)
+        _invalid(NT, name, bad, M)
+        with np.errstate(all="ignore"):
+            return np.where(bad, np.nan, fn(np.where(bad, safe, x)))
+    return f
 
 
-def _vf_log10(x, M=None, W=None, NT=None):
-    x = _arr(x)
-    bad = x <= 0
-    _invalid(NT, "log10", bad, M)
-    with np.errstate(all="ignore"):
-        return np.where(bad, np.nan, np.log10(np.where(bad, 1.0, x)))
-
-
-def _vf_log2(x, M=None, W=None, NT=None):
-    x = _arr(x)
-    bad = x <= 0
-    _invalid(NT, "log2", bad, M)
-    with np.errstate(all="ignore"):
-        return np.where(bad, np.nan, np.log2(np.where(bad, 1.0, x)))
-
-
-def _vf_exp(x, M=None, W=None, NT=None):
-    x = _arr(x)
-    bad = x >= 709.78
-    _invalid(NT, "exp", bad, M)
-    with np.errstate(all="ignore"):
-        return np.where(bad, np.nan, np.exp(np.where(bad, 0.0, x)))
-
-
-def _vf_sqrt(x, M=None, W=None, NT=None):
-    x = _arr(x)
-    bad = x < 0
-    _invalid(NT, "sqrt", bad, M)
-    with np.errstate(all="ignore"):
-        return np.where(bad, np.nan, np.sqrt(np.where(bad, 0.0, x)))
+_vf_log = _domain_fn("log", np.log, lambda x: x <= 0, 1.0)
+_vf_log10 = _domain_fn("log10", np.log10, lambda x: x <= 0, 1.0)
+_vf_log2 = _domain_fn("log2", np.log2, lambda x: x <= 0, 1.0)
+_vf_exp = _domain_fn("exp", np.exp, lambda x: x >= 709.78, 0.0)
+_vf_sqrt = _domain_fn("sqrt", np.sqrt, lambda x: x < 0, 0.0)
 
 
 def _vf_abs(x, M=None, W=None, NT=None):
