@@ -276,33 +276,35 @@ def f_sign(x):
     return NAN if x != x else float((x > 0) - (x < 0))
 
 
-def _math1(fn, domain):
+def _math1(name, fn, domain):
+    """A one-argument function: missing in, missing out; outside its domain missing with SAS's
+    invalid-argument NOTE naming the function."""
     def f(x, _notes=None):
         if x != x:
             return NAN
         if not domain(x):
             if _notes is not None:
-                _notes.invalid_args.append(fn.__name__)
+                _notes.invalid_args.append(name)
             return NAN
         return fn(x)
     return f
 
 
-f_log = _math1(math.log, lambda x: x > 0)
-f_log10 = _math1(math.log10, lambda x: x > 0)
-f_log2 = _math1(math.log2, lambda x: x > 0)
-f_exp = _math1(lambda x: math.exp(x) if x < 709.78 else math.inf, lambda x: x < 709.78)
-f_sqrt = _math1(math.sqrt, lambda x: x >= 0)
-f_sin = _math1(math.sin, lambda x: True)
-f_cos = _math1(math.cos, lambda x: True)
-f_tan = _math1(math.tan, lambda x: True)
-f_atan = _math1(math.atan, lambda x: True)
-f_arsin = _math1(math.asin, lambda x: -1 <= x <= 1)
-f_arcos = _math1(math.acos, lambda x: -1 <= x <= 1)
-f_gamma = _math1(math.gamma, lambda x: x > 0)
-f_lgamma = _math1(math.lgamma, lambda x: x > 0)
-f_fact = _math1(lambda x: float(math.factorial(int(x))), lambda x: x >= 0)
-f_logit = _math1(lambda p: math.log(p / (1 - p)), lambda p: 0 < p < 1)
+f_log = _math1("log", math.log, lambda x: x > 0)
+f_log10 = _math1("log10", math.log10, lambda x: x > 0)
+f_log2 = _math1("log2", math.log2, lambda x: x > 0)
+f_exp = _math1("exp", math.exp, lambda x: x < 709.78)
+f_sqrt = _math1("sqrt", math.sqrt, lambda x: x >= 0)
+f_sin = _math1("sin", math.sin, lambda x: True)
+f_cos = _math1("cos", math.cos, lambda x: True)
+f_tan = _math1("tan", math.tan, lambda x: True)
+f_atan = _math1("atan", math.atan, lambda x: True)
+f_arsin = _math1("arsin", math.asin, lambda x: -1 <= x <= 1)
+f_arcos = _math1("arcos", math.acos, lambda x: -1 <= x <= 1)
+f_gamma = _math1("gamma", math.gamma, lambda x: x > 0)
+f_lgamma = _math1("lgamma", math.lgamma, lambda x: x > 0)
+f_fact = _math1("fact", lambda x: float(math.factorial(int(x))), lambda x: x >= 0)
+f_logit = _math1("logit", lambda p: math.log(p / (1 - p)), lambda p: 0 < p < 1)
 
 
 def f_probnorm(x):
