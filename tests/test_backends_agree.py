@@ -36,6 +36,7 @@ data out;
   h = upcase(g) || '!';
   k = round(r, 0.5) + mean(x, y);
   sq = sqrt(x); ex = exp(y * 300); l10 = log10(y); l2 = log2(x);
+  inn = (x in (1, 3:5, .)); notin = (y not in (0, 9)); cin = (g in ('c'));
 run;
 """,
     "outputs_and_by": """
@@ -90,7 +91,19 @@ def test_program_backends_agree(prog, monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(EXTRA))
 def test_extra_backends_agree(name, monkeypatch):
+    # these programs are written for the vector backend: check it really ran (no silent fallback
+    # to rows, which would make the comparison compare the row backend with itself)
+    from sasglm.datastep import execute as X
+    done = []
+    run_vector = X.DataStepRunner._run_vector
+
+    def spy(self, comp, stmts):
+        out = run_vector(self, comp, stmts)
+        done.append(True)
+        return out
+    monkeypatch.setattr(X.DataStepRunner, "_run_vector", spy)
     _compare(EXTRA[name], monkeypatch)
+    assert done, f"{name}: no step ran on the vector backend"
 
 
 def test_vector_backend_is_used(monkeypatch, capsys):

@@ -40,6 +40,21 @@ CHAR_FUNCS = {
 LAGGABLE = re.compile(r"^(lag|dif)(\d*)$")
 
 
+
+def in_list(e: A.InOp):
+    """The values of an IN list: (character values, numeric values, (low, high) ranges, has '.')."""
+    strs, nums, ranges, miss = [], [], [], False
+    for v in e.values:
+        if isinstance(v, tuple):
+            ranges.append((v[1], v[2]))
+        elif isinstance(v, A.Str):
+            strs.append(v.value.rstrip())
+        elif isinstance(v, A.Missing):
+            miss = True
+        else:
+            nums.append(float(v.value))
+    return strs, nums, ranges, miss
+
 class _Delete(Exception):
     pass
 
@@ -535,11 +550,7 @@ class Compiler:
                 v = self.var(e.name, "N")
             return self.lname(e.name), v.type
         if isinstance(e, A.FirstLast):
-            bykeys = [b[0].lower() for b in (self.by.items if self.by else [])]
-            if e.name.lower() not in bykeys:
-                raise SasError(f"Variable {e.which.upper()}.{e.name} is uninitialized (not a BY variable).",
-                               e.line, e.col)
-            return f"{e.which}_{e.name.lower()}", "N"
+            return self.first_last(e), "N"
         if isinstance(e, A.Unary):
             if e.op == "not":
                 return f"(not {self.as_bool(e.operand)})", "B"
@@ -549,26 +560,16 @@ class Compiler:
             return self.ex_binop(e)
         if isinstance(e, A.InOp):
             t, _ = self.expr_type(e.operand)
-            vals = []
-            ranges = []
-            for v in e.values:
-                if isinstance(v, tuple):
-                    ranges.append((v[1], v[2]))
-                elif isinstance(v, A.Str):
-                    vals.append(v.value.rstrip())
-                elif isinstance(v, A.Missing):
-                    vals.append(None)
-                else:
-                    vals.append(float(v.value))
+            strs, nums, ranges, miss = in_list(e)
             if t == "C":
                 code = self.as_char(e.operand)
-                k = self.const(frozenset(x for x in vals if isinstance(x, str)))
+                k = self.const(frozenset(strs))
                 test = f"({code} in {k})"
             else:
                 code = self.as_num(e.operand)
-                k = self.const(frozenset(x for x in vals if isinstance(x, float)))
+                k = self.const(frozenset(nums))
                 parts = [f"(_t in {k})"]
-                if None in vals:
+                if miss:
                     parts.append("(_t != _t)")
                 for lo, hi in ranges:
                     parts.append(f"({float(lo)!r} <= _t <= {float(hi)!r})")
@@ -577,6 +578,14 @@ class Compiler:
         if isinstance(e, A.Call):
             return self.ex_call(e)
         raise SasError("Unsupported expression.", getattr(e, "line", None), getattr(e, "col", None))
+
+    def first_last(self, e: A.FirstLast) -> str:
+        """The variable holding FIRST.x / LAST.x; an ERROR when x is not a BY variable."""
+        bykeys = [b[0].lower() for b in (self.by.items if self.by else [])]
+        if e.name.lower() not in bykeys:
+            raise SasError(f"Variable {e.which.upper()}.{e.name} is uninitialized (not a BY variable).",
+                           e.line, e.col)
+        return f"{e.which}_{e.name.lower()}"
 
     def as_num(self, e) -> str:
         code, k = self.ex(e)

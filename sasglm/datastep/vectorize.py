@@ -17,6 +17,7 @@ import numpy as np
 from .. import ast as A
 from ..errors import SasError
 from . import runtime as R
+from .compiler import in_list
 
 VECTOR_FUNCS = {"log", "log10", "log2", "exp", "sqrt", "abs", "int", "round", "ceil", "floor", "mod", "min",
                 "max", "sum", "mean", "n", "nmiss", "missing", "probnorm", "sign", "coalesce"}
@@ -138,11 +139,7 @@ class VectorGen:
                 v = c.var(e.name, "N")
             return "v_" + k, v.type
         if isinstance(e, A.FirstLast):
-            bykeys = [b[0].lower() for b in (c.by.items if c.by else [])]
-            if e.name.lower() not in bykeys:
-                raise SasError(f"Variable {e.which.upper()}.{e.name} is uninitialized (not a BY variable).",
-                               e.line, e.col)
-            return f"{e.which}_{e.name.lower()}", "N"
+            return c.first_last(e), "N"
         if isinstance(e, A.Unary):
             if e.op == "not":
                 return f"(~_vb({self.as_bool(e.operand, m)}))", "B"
@@ -150,24 +147,11 @@ class VectorGen:
             return (f"(-{code})" if e.op == "-" else code), "N"
         if isinstance(e, A.InOp):
             t, _ = c.expr_type(e.operand)
-            vals, ranges, miss = [], [], False
-            for v in e.values:
-                if isinstance(v, tuple):
-                    ranges.append((v[1], v[2]))
-                elif isinstance(v, A.Str):
-                    vals.append(v.value.rstrip())
-                elif isinstance(v, A.Missing):
-                    miss = True
-                else:
-                    vals.append(float(v.value))
+            strs, nums, ranges, miss = in_list(e)
             if t == "C":
-                code = self.as_char(e.operand, m)
-                vals = [x for x in vals if isinstance(x, str)]
-                test = f"_visin({code}, {vals!r})"
+                test = f"_visin({self.as_char(e.operand, m)}, {strs!r})"
             else:
-                code = self.as_num(e.operand, m)
-                vals = [x for x in vals if isinstance(x, float)]
-                test = f"_visin_num({code}, {vals!r}, {ranges!r}, {miss})"
+                test = f"_visin_num({self.as_num(e.operand, m)}, {nums!r}, {ranges!r}, {miss})"
             return (f"(~{test})" if e.negate else test), "B"
         if isinstance(e, A.BinOp):
             return self.ex_binop(e, m)
