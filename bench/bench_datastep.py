@@ -12,16 +12,13 @@ Usage: python bench/bench_datastep.py [--rows N]
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import time
 
 import numpy as np
 import pandas as pd
 
-from sasglm.data.dataset import Dataset
-from sasglm.log import Log
-from sasglm.session import Session
+from _common import put, quiet_session
 
 
 def best_of(fn, repeat=3):
@@ -43,8 +40,8 @@ def main():
     x = rng.normal(2, 2, n)
     x[rng.random(n) < 0.01] = np.nan
     a = pd.DataFrame({"id": np.arange(n, dtype=float), "x": x})
-    session = Session(log=Log(io.StringIO()), out=io.StringIO())
-    session.put_dataset("a", Dataset(a), note=False)
+    session = quiet_session()
+    put(session, "a", a)
 
     def sas1():
         session.submit("data b; set a; y = x * 2 + 1; if y > 3 then z = log(y); else z = 0; "
@@ -71,7 +68,7 @@ def main():
     m = n // 4
     wide = pd.DataFrame({"id": np.arange(m, dtype=float), **{f"y{k}": rng.poisson(3, m).astype(float)
                                                                for k in range(1, 5)}})
-    session.put_dataset("wide", Dataset(wide), note=False)
+    put(session, "wide", wide)
 
     def sas2():
         session.submit("data long; set wide; time=1; y=y1; output; time=2; y=y2; output; "

@@ -10,43 +10,28 @@ Usage: python bench/bench_genmod.py [--clusters N]
 from __future__ import annotations
 
 import argparse
-import io
-import math
-import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sasglm.data.dataset import Dataset
-from sasglm.log import Log
-from sasglm.session import Session
-
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-
-
-def timed(session, src):
-    t0 = time.perf_counter()
-    session.submit(src)
-    return time.perf_counter() - t0
+from _common import COURSE_DATA, put, quiet_session, timed
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clusters", type=int, default=100_000)
     args = ap.parse_args()
-    if (SHARED / "data" / "amenorrhea.sas7bdat").exists():
-        s = Session(log=Log(io.StringIO()), out=io.StringIO(), libname_overrides={"s857": str(SHARED / "data")})
-        s.assign_override_libs()
+    if (COURSE_DATA / "amenorrhea.sas7bdat").exists():
+        s = quiet_session(course_data=True)
         s.submit("data amenorrhea; set s857.amenorrhea; t=time; time2=time**2; run;"
                  "proc sort data=amenorrhea; by descending trt; run;")
         step = ("proc genmod data=amenorrhea descending; class id trt (ref='0') t/param=ref;"
                 "model y = time time2 trt*time trt*time2 /dist=binomial link=logit type3 wald;"
                 "repeated subject=id / withinsubject=t logor=fullclust; run;")
-        t_alr = min(timed(s, step) for _ in range(3))
-        t_glm = min(timed(s, "proc genmod data=amenorrhea descending; class trt (ref='0') / param=ref;"
-                              "model y = time time2 trt*time trt*time2 /dist=binomial; run;") for _ in range(3))
+        t_alr = timed(s, step, repeat=3)
+        t_glm = timed(s, "proc genmod data=amenorrhea descending; class trt (ref='0') / param=ref;"
+                              "model y = time time2 trt*time trt*time2 /dist=binomial; run;", repeat=3)
         print(f"course ALR FULLCLUST step: {t_alr:.3f}s (GLM baseline {t_glm:.3f}s, ratio {t_alr / t_glm:.1f})")
     K = args.clusters
     rng = np.random.default_rng(11)
@@ -56,8 +41,8 @@ def main():
     b = np.repeat(rng.normal(scale=0.8, size=K), 4)
     p = 1 / (1 + np.exp(-(-0.5 + 0.3 * t + 0.5 * x + b)))
     y = (rng.random(4 * K) < p).astype(float)
-    s = Session(log=Log(io.StringIO()), out=io.StringIO())
-    s.put_dataset("sim", Dataset(pd.DataFrame({"id": ids, "t": t, "x": x, "y": y})), note=False)
+    s = quiet_session()
+    put(s, "sim", pd.DataFrame({"id": ids, "t": t, "x": x, "y": y}))
     tracemalloc.start()
     t_gee = timed(s, "proc genmod data=sim descending; class id t; model y = t x / dist=bin;"
                      "repeated subject=id / withinsubject=t type=exch; run;")

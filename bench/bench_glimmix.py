@@ -12,50 +12,36 @@ Usage: python bench/bench_glimmix.py [--subjects N]
 from __future__ import annotations
 
 import argparse
-import io
 import resource
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sasglm.data.dataset import Dataset
-from sasglm.log import Log
-from sasglm.session import Session
-
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-
-
-def timed(session, src):
-    t0 = time.perf_counter()
-    session.submit(src)
-    return time.perf_counter() - t0
+from _common import COURSE_DATA, put, quiet_session, timed
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--subjects", type=int, default=20_000)
     args = ap.parse_args()
-    if (SHARED / "data" / "amenorrhea.sas7bdat").exists():
-        s = Session(log=Log(io.StringIO()), out=io.StringIO(), libname_overrides={"s857": str(SHARED / "data")})
-        s.assign_override_libs()
+    if (COURSE_DATA / "amenorrhea.sas7bdat").exists():
+        s = quiet_session(course_data=True)
         s.submit("data amenorrhea; set s857.amenorrhea; t=time; time2=time**2; run;"
                  "proc sort data=amenorrhea; by descending trt; run;"
                  "data epilepsy; set s857.epilepsy; time=0;y=y0;output; time=1;y=y1;output; time=2;y=y3;output;"
                  "time=3;y=y3;output; time=4;y=y4;output; drop y0 y1 y2 y3 y4; run;"
                  "data epilepsy; set epilepsy; if time=0 then t=log(8); else t=log(2); run;"
                  "proc sort data=epilepsy; by descending trt; run;")
-        a = min(timed(s, "proc glimmix data=amenorrhea method=quad(qpoints=5) empirical order=data; class id trt;"
+        a = timed(s, "proc glimmix data=amenorrhea method=quad(qpoints=5) empirical order=data; class id trt;"
                          "model y = time time2 trt*time trt*time2 /dist=binomial link=logit s oddsratio;"
-                         "random intercept time/subject=id type=un; run;") for _ in range(3))
-        ga = min(timed(s, "proc genmod data=amenorrhea; class trt; model y = time time2 trt*time trt*time2"
-                          " /dist=binomial; run;") for _ in range(3))
-        e = min(timed(s, "proc glimmix data=epilepsy method=quad(qpoints=50) empirical order=data; class id trt;"
+                         "random intercept time/subject=id type=un; run;", repeat=3)
+        ga = timed(s, "proc genmod data=amenorrhea; class trt; model y = time time2 trt*time trt*time2"
+                          " /dist=binomial; run;", repeat=3)
+        e = timed(s, "proc glimmix data=epilepsy method=quad(qpoints=50) empirical order=data; class id trt;"
                          "model y = time trt trt*time /dist=poisson link=log s offset=t;"
-                         "random intercept time/subject=id type=un; run;") for _ in range(3))
-        ge = min(timed(s, "proc genmod data=epilepsy; class trt; model y = time trt trt*time"
-                          " /dist=poisson offset=t; run;") for _ in range(3))
+                         "random intercept time/subject=id type=un; run;", repeat=3)
+        ge = timed(s, "proc genmod data=epilepsy; class trt; model y = time trt trt*time"
+                          " /dist=poisson offset=t; run;", repeat=3)
         print(f"course amenorrhea QUAD(5) step: {a:.2f}s (GLM baseline {ga:.3f}s, ratio {a / ga:.0f})")
         print(f"course epilepsy QUAD(50) step: {e:.2f}s (GLM baseline {ge:.3f}s, ratio {e / ge:.0f})")
     K, T = args.subjects, 6
@@ -66,9 +52,9 @@ def main():
     x = rng.normal(size=K * T)
     eta = -0.4 + 0.2 * t + 0.5 * x + np.repeat(b[:, 0], T) + np.repeat(b[:, 1], T) * t
     y = (rng.random(K * T) < 1 / (1 + np.exp(-eta))).astype(float)
-    s = Session(log=Log(io.StringIO()), out=io.StringIO())
-    s.put_dataset("sim", Dataset(pd.DataFrame({"id": np.repeat(np.arange(K), T).astype(float), "t": t, "x": x,
-                                               "y": y})), note=False)
+    s = quiet_session()
+    put(s, "sim", pd.DataFrame({"id": np.repeat(np.arange(K), T).astype(float), "t": t, "x": x,
+                                               "y": y}))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tq = timed(s, "proc glimmix data=sim method=quad(qpoints=5); class id;"
                   "model y(event='1') = t x / dist=binary s; random intercept t / subject=id type=un; run;")

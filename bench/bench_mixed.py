@@ -10,21 +10,11 @@ Usage: python bench/bench_mixed.py [--subjects N]
 from __future__ import annotations
 
 import argparse
-import io
-import time
 
 import numpy as np
 import pandas as pd
 
-from sasglm.data.dataset import Dataset
-from sasglm.log import Log
-from sasglm.session import Session
-
-
-def timed(s, src):
-    t0 = time.perf_counter()
-    s.submit(src)
-    return time.perf_counter() - t0
+from _common import put, quiet_session, timed
 
 
 def main():
@@ -39,9 +29,9 @@ def main():
     visit = np.tile(np.arange(1, T + 1), K).astype(float)
     y = 10 + trt + 0.5 * visit + 0.3 * trt * visit + e.ravel()
     keep = ~((visit == 4) & (rng.random(K * T) < 0.15))
-    s = Session(log=Log(io.StringIO()), out=io.StringIO())
-    s.put_dataset("mmrm", Dataset(pd.DataFrame({"id": np.repeat(np.arange(K), T).astype(float), "trt": trt,
-                                                "visit": visit, "y": y})[keep].reset_index(drop=True)), note=False)
+    s = quiet_session()
+    put(s, "mmrm", pd.DataFrame({"id": np.repeat(np.arange(K), T).astype(float), "trt": trt,
+                                                "visit": visit, "y": y})[keep].reset_index(drop=True))
     t1 = timed(s, "proc mixed data=mmrm; class id trt visit; model y = trt visit trt*visit / s ddfm=kr;"
                   "repeated visit / subject=id type=un; run;")
     b1 = timed(s, "proc genmod data=mmrm; class trt visit; model y = trt visit trt*visit; run;")
@@ -51,8 +41,7 @@ def main():
     b = rng.multivariate_normal([0, 0], G, size=K)
     t = np.tile(np.arange(T), K).astype(float)
     yy = 5 + 0.4 * t + np.repeat(b[:, 0], T) + np.repeat(b[:, 1], T) * t + rng.normal(size=K * T)
-    s.put_dataset("rs", Dataset(pd.DataFrame({"id": np.repeat(np.arange(K), T).astype(float), "t": t, "y": yy})),
-                  note=False)
+    put(s, "rs", pd.DataFrame({"id": np.repeat(np.arange(K), T).astype(float), "t": t, "y": yy}))
     t2 = timed(s, "proc mixed data=rs; class id; model y = t / s; random intercept t / subject=id type=un; run;")
     b2 = timed(s, "proc genmod data=rs; model y = t; run;")
     print(f"random intercept + slope (UN), {K:,} subjects x {T}: {t2:.2f}s (OLS baseline {b2:.3f}s, "
