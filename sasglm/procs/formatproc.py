@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import ast as A
 from ..datastep.formats import UserFormat
 from ..errors import SasError
-from .common import Options, statements
+from .common import Options, statements, warn_ignored
 
 
 def _tokens(items):
@@ -24,7 +24,12 @@ def _tokens(items):
 
 
 def run_format(session, proc):
-    Options(proc.options, {"library", "lib", "fmtlib", "cntlin", "cntlout"}, "PROC FORMAT")
+    opts = Options(proc.options, {"library", "lib", "fmtlib", "cntlin", "cntlout"}, "PROC FORMAT")
+    for name in ("cntlin", "cntlout"):
+        if opts.has(name):
+            raise SasError(f"The PROC FORMAT option {name.upper()}= is not supported yet.", proc.line, proc.col)
+    # formats live in the session (as in WORK.FORMATS); a permanent catalog and its listing are not made
+    warn_ignored(session, opts, ["library", "lib", "fmtlib"], "PROC FORMAT")
     for kw, st in statements(proc, {"value", "invalue", "picture"}):
         if kw != "value":
             raise SasError(f"The {kw.upper()} statement of PROC FORMAT is not supported yet.", st.line, st.col)

@@ -188,7 +188,9 @@ def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint):
                      "Percent": 100 * cs[j] / total if total else math.nan, "RowPercent": None, "ColPercent": None})
     rows.append({rcol: "Total", ccol: "Total", "Frequency": total, "Percent": 100.0, "RowPercent": None,
                  "ColPercent": None})
-    cols = [Column(rcol), Column(ccol), Column("Frequency", "Frequency", "INT")]
+    cols = [Column(rcol), Column(ccol)]
+    if not topts.has("nofreq"):
+        cols.append(Column("Frequency", "Frequency", "INT"))
     if not topts.has("nopercent"):
         cols.append(Column("Percent", "Percent", "8.2"))
     if not topts.has("norow"):

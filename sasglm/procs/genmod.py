@@ -868,12 +868,12 @@ class Fit:
             beta, cov = final[1], final[2]
         means = {v: float(np.mean(a)) for v, a in self.data_used.items() if v not in self.classes}
         if kw == "lsmeans":
-            for t in H.lsmeans_tables(PROC, stm, self.design, self.classes, self.data_used, means, beta, cov,
+            for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, self.data_used, means, beta, cov,
                                       self.link):
                 self.emit(t)
             return
-        o = Options(stm.options or [], {"exp", "alpha", "e", "wald", "lr", "singular", "divisor", "estimate"},
-                    kw.upper())
+        o = H.hypothesis_options(self.s, stm, kw, {"exp", "alpha", "e", "wald", "lr", "singular", "divisor",
+                                                   "estimate"}, ignored=["e", "singular", "estimate"])
         rows = H.parse_rows(stm.items, self.design, stm)
         alpha = float(o.get("alpha", 0.05))
         z = st.norm.ppf(1 - alpha / 2)

@@ -410,12 +410,12 @@ class GlimmixFit:
     def _hypothesis(self, kw, stm, beta, covb, dfs, data):
         means = {v: float(np.mean(a)) for v, a in data.items() if v not in self.classes}
         if kw == "lsmeans":
-            for t in H.lsmeans_tables(PROC, stm, self.design, self.classes, data, means, beta, covb, self.link,
+            for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, data, means, beta, covb, self.link,
                                       df_for=lambda k: dfs.get(k, math.inf)):
                 self.emit(t)
             return
-        o = Options(stm.options or [], {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular", "adjust"},
-                    "ESTIMATE")
+        o = H.hypothesis_options(self.s, stm, "estimate", {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular",
+                                                           "adjust"}, unsupported=["adjust"], ignored=["e", "singular"])
         alpha = float(o.get("alpha", 0.05))
         rows = []
         df = min((v for k, v in dfs.items() if k >= 0), default=math.inf)

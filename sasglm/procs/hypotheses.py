@@ -11,7 +11,7 @@ from .. import ast as A
 from ..errors import SasError
 from ..ods.table import Column, Table
 from ..stats import glm as GL
-from .common import Options, value_of
+from .common import Options, value_of, warn_ignored
 
 
 # ---------------------------------------------------------------------- Type III Wald F tests
@@ -95,7 +95,35 @@ def parse_rows(items, design, stmt, need_label=True):
     flush()
     if need_label and any(lab is None for lab, _ in rows):
         rows = [(lab if lab is not None else f"Row {k + 1}", L) for k, (lab, L) in enumerate(rows)]
-    return rows
+    div = _divisor(stmt)
+    return [(lab, L / div) for lab, L in rows] if div != 1.0 else rows
+
+
+def _divisor(stmt) -> float:
+    """DIVISOR=value of an ESTIMATE or CONTRAST statement: every coefficient is divided by it."""
+    for it in stmt.options or []:
+        if isinstance(it, A.Opt) and it.key.lower() == "divisor":
+            v = value_of(it.value)
+            try:
+                d = float(v)
+            except (TypeError, ValueError):
+                d = math.nan
+            if not d > 0 and not d < 0:
+                raise SasError("DIVISOR= needs one nonzero number (a list of divisors is not supported yet).",
+                               it.line, it.col)
+            return d
+    return 1.0
+
+
+def hypothesis_options(session, stmt, kw: str, known: set[str], unsupported=(), ignored=()) -> Options:
+    """The options after the slash of an ESTIMATE or CONTRAST statement: unknown ones and those in
+    `unsupported` are ERRORs, those in `ignored` (extra tables not produced yet) a WARNING."""
+    o = Options(stmt.options or [], known, kw.upper())
+    for name in unsupported:
+        if o.has(name):
+            raise SasError(f"The {kw.upper()} option {name.upper()} is not supported yet.", stmt.line, stmt.col)
+    warn_ignored(session, o, ignored, kw.upper())
+    return o
 
 
 def _effect_index(design, name):
@@ -175,7 +203,8 @@ def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False):
     return rows, labels, evars
 
 
-def lsmeans_tables(proc, stmt, design, classes, data, means, beta, cov, link, df_for=None, om_default=False):
+def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov, link, df_for=None,
+                   om_default=False):
     """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables."""
     o = Options(stmt.options or [], {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
                                      "oddsratio", "or", "adjust", "at", "bylevel", "means", "cov", "corr",
@@ -183,6 +212,7 @@ def lsmeans_tables(proc, stmt, design, classes, data, means, beta, cov, link, df
     for bad in ("adjust", "at", "bylevel", "slice", "slicediff", "lines", "stepdown"):
         if o.has(bad) and not (bad == "adjust" and str(o.get("adjust")).lower() in ("t", "none")):
             raise SasError(f"The LSMEANS option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
+    warn_ignored(session, o, ["cov", "corr", "e", "plots"], "LSMEANS")
     alpha = float(o.get("alpha", 0.05))
     om = o.has("om") or o.has("obsmargins") or om_default
     names = []

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import ast as A
 from ..data.dataset import Dataset, normalise_frame
 from ..errors import SasError
-from .common import Options, dsref_from_value, input_data, statements
+from .common import Options, dsref_from_value, input_data, statements, warn_ignored
 
 
 def _sas_name(s: str, used: set) -> str:
@@ -75,6 +75,7 @@ def run_import(session, proc):
 
 def run_export(session, proc):
     opts = Options(proc.options, {"data", "outfile", "file", "dbms", "replace", "label"}, "PROC EXPORT")
+    warn_ignored(session, opts, ["label"], "PROC EXPORT")
     ds, ref = input_data(session, opts, proc)
     path = opts.get("outfile", opts.get("file"))
     if path is None:

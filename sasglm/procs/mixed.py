@@ -302,10 +302,13 @@ class MixedFit:
             if kw == "lsmeans":
                 means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
                 ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
-                for t in H.lsmeans_tables(PROC, stm, design, classes, data, means, beta, covb, ident,
+                for t in H.lsmeans_tables(s, PROC, stm, design, classes, data, means, beta, covb, ident,
                                           df_for=lambda k: dfs.get(k, math.inf)):
                     self.emit(t)
             else:
+                o = H.hypothesis_options(s, stm, "estimate", {"cl", "alpha", "divisor", "e", "singular", "df"},
+                                         ignored=["e", "singular"])
+                alpha, cl = float(o.get("alpha", 0.05)), o.has("cl")
                 rows_e = []
                 for label, L in H.parse_rows(stm.items, design, stm):
                     est = float(L @ beta)
@@ -314,11 +317,13 @@ class MixedFit:
                     dfe = min((dfs.get(k, math.inf) for k in used_eff), default=dfs.get(-1, math.inf))
                     if kr is not None:
                         dfe = LM.LMM.kr_ddf(L[keep][None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0]
+                    if o.has("df"):
+                        dfe = float(o.get("df"))
                     r_ = {"Label": label}
-                    r_.update(H._stat_cols(est, se_, dfe, 0.05, False, False, None, False))
+                    r_.update(H._stat_cols(est, se_, dfe, alpha, cl, False, None, False))
                     rows_e.append(r_)
                 self.emit(Table(PROC, "Estimates", "Estimates", [Column("Label")] +
-                                H._stat_columns(0, False, False, False), rows_e))
+                                H._stat_columns(0, cl, False, False), rows_e))
 
     # ------------------------------------------------------------------ helpers
     def _ddfm(self, mopts, has_random):

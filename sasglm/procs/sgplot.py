@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import ast as A
 from ..errors import SasError
-from .common import Options, input_data, statements, value_of, where_statements
+from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
 from .modeling import formatted
 
 PLOT_STMTS = {"series", "scatter", "reg", "vbox", "vbar", "histogram", "xaxis", "yaxis", "keylegend", "refline"}
@@ -40,7 +40,6 @@ def run_sgplot(session, proc):
                                   "pad", "aspect", "nocycleattrs", "uniform", "subpixel", "nosubpixel"},
                    "PROC SGPLOT")
     ds, ref = input_data(session, opts, proc, where_statements(proc))
-    from .common import warn_ignored
     warn_ignored(session, opts, ['description', 'des', 'noborder', 'nowall', 'pad', 'aspect', 'nocycleattrs', 'uniform', 'subpixel', 'nosubpixel'], 'PROC SGPLOT')
     import matplotlib
     matplotlib.use("Agg")
@@ -57,6 +56,8 @@ def run_sgplot(session, proc):
             o = Options(items, {"label", "values", "min", "max", "grid", "type", "display", "integer",
                                 "valuesdisplay", "offsetmin", "offsetmax", "labelattrs", "valueattrs"},
                         kw.upper())
+            warn_ignored(session, o, ["min", "max", "type", "display", "integer", "valuesdisplay", "offsetmin",
+                                      "offsetmax", "labelattrs", "valueattrs"], kw.upper())
             lab = o.get("label")
             vals = _values_spec(o.nodes.get("values"))
             if kw == "xaxis":
