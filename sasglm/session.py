@@ -27,14 +27,14 @@ from .ods.table import Table
 from .parser import (RawStep, SasSyntaxError, parse_data_statement, parse_proc_statement,
                      parse_statement_text, split_program)
 
-KNOWN_OPTIONS = {
-    "ls", "linesize", "ps", "pagesize", "nodate", "date", "nonumber", "number", "nocenter", "center",
-    "mprint", "nomprint", "mlogic", "nomlogic", "symbolgen", "nosymbolgen", "nofmterr", "fmterr",
-    "fmtsearch", "missing", "validvarname", "formdlim", "notes", "nonotes", "source", "nosource",
-    "source2", "nosource2", "obs", "firstobs", "orientation", "papersize", "yearcutoff", "msglevel",
-    "noxwait", "xwait", "errors", "pageno", "label", "nolabel", "formchar", "byline", "nobyline",
-    "mergenoby", "threads", "nothreads", "cpucount", "compress", "replace", "noreplace", "dkricond",
-    "dkrocond", "mautosource", "sasautos", "minoperator", "nominoperator", "spool", "nospool", "helpbrowser",
+# OPTIONS statement.  Honoured: the macro trace switches (and their NO forms) and LINESIZE=.  Page
+# layout options have nothing to act on (sasglm does not paginate or stamp pages) and are accepted
+# quietly.  Every other system option is ignored with a WARNING that names it.
+HONOURED_OPTIONS = {"ls", "linesize", "mprint", "mlogic", "symbolgen"}
+LAYOUT_OPTIONS = {
+    "ps", "pagesize", "nodate", "date", "nonumber", "number", "nocenter", "center", "formdlim",
+    "orientation", "papersize", "pageno", "formchar", "noxwait", "xwait", "threads", "nothreads",
+    "cpucount", "spool", "nospool", "helpbrowser", "msglevel",
 }
 
 
@@ -612,7 +612,12 @@ class Session:
                 key, val = str(it.value).lower(), True
             else:
                 continue
-            if key not in KNOWN_OPTIONS:
+            key = key.lower()
+            if key.startswith("no") and key[2:] in HONOURED_OPTIONS:
+                key, val = key[2:], False
+            if key in LAYOUT_OPTIONS:
+                continue
+            if key not in HONOURED_OPTIONS:
                 self.log.warning(f"SAS option {key.upper()} is not supported and was ignored.")
                 continue
             self.options[key] = val

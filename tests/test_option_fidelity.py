@@ -65,3 +65,12 @@ def test_freq_nofreq_drops_the_frequency_column():
     assert not r.errors and not r.warnings
     cols = [c.name for c in _tab(r, "FREQ", "CrossTabFreqs")[0].columns]
     assert "Frequency" not in cols and "Percent" in cols
+
+
+def test_system_options_honoured_switched_off_or_named():
+    r = run_sas("options mprint nodate obs=5;\n%macro m; data a; x = 1; run; %mend;\n%m\n"
+                "options nomprint;\n%m\n")
+    # MPRINT lines for the first call only (3 generated statements), none after NOMPRINT
+    assert sum(l.startswith("MPRINT(M):") for l in r.log.splitlines()) == 3
+    # OBS= would limit every read in SAS: not honoured, so it is named; NODATE is page layout only
+    assert r.warnings == ["WARNING: SAS option OBS is not supported and was ignored."]
