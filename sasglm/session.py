@@ -27,6 +27,9 @@ from .ods.table import Table
 from .parser import (RawStep, SasSyntaxError, parse_data_statement, parse_proc_statement,
                      parse_statement_text, split_program)
 
+INPUT_DS_OPTIONS = {"firstobs", "obs", "keep", "drop", "rename", "where", "in"}
+OUTPUT_DS_OPTIONS = {"keep", "drop", "rename", "where", "label"}
+
 # OPTIONS statement.  Honoured: the macro trace switches (and their NO forms) and LINESIZE=.  Page
 # layout options have nothing to act on (sasglm does not paginate or stamp pages) and are accepted
 # quietly.  Every other system option is ignored with a WARNING that names it.
@@ -309,12 +312,22 @@ class Session:
             raise SasError(f"File {ref.display}.DATA could not be read: {e}", line, col)
         return ds
 
+    def check_ds_options(self, ref: A.DsRef, honoured) -> None:
+        """Data set options sasglm does not act on (BUFSIZE=, COMPRESS=, INDEX=, ...) are named in a
+        WARNING rather than dropped silently."""
+        for key in ref.options:
+            if key not in honoured:
+                self.log.warning(f"The data set option {key.upper()}= on {ref.display} is not supported "
+                                 "and was ignored.")
+
     def apply_input_options(self, ds: Dataset, ref: A.DsRef, where_stmts=(),
                             structure_only: bool = False) -> tuple[Dataset, int, str | None]:
-        """Apply FIRSTOBS= OBS= KEEP= DROP= RENAME= WHERE= (and WHERE statements); returns
-        (data set, rows read, WHERE text for the log)."""
+        """Apply FIRSTOBS= OBS= KEEP= DROP= RENAME= WHERE= (and WHERE statements; IN= is the DATA
+        step's); returns (data set, rows read, WHERE text for the log)."""
         from .datastep.vector import where_mask, where_text
         opts = ref.options
+        if not structure_only:
+            self.check_ds_options(ref, INPUT_DS_OPTIONS)
         df = ds.df
         meta = ds.meta
         first = int(opts.get("firstobs", 1)) if "firstobs" in opts else 1

@@ -74,3 +74,23 @@ def test_system_options_honoured_switched_off_or_named():
     assert sum(l.startswith("MPRINT(M):") for l in r.log.splitlines()) == 3
     # OBS= would limit every read in SAS: not honoured, so it is named; NODATE is page layout only
     assert r.warnings == ["WARNING: SAS option OBS is not supported and was ignored."]
+
+
+def test_data_set_options_not_acted_on_are_named():
+    r = run_sas("data a; x = 1; y = 2; run;\n"
+                "data b; set a(keep=x compress=yes); run;\n"
+                "data c(label='kept' index=(x)); set a; run;\n"
+                "proc print data=a(obs=1 bufsize=4); run;\n")
+    assert r.warnings == [
+        "WARNING: The data set option COMPRESS= on WORK.A is not supported and was ignored.",
+        "WARNING: The data set option INDEX= on WORK.C is not supported and was ignored.",
+        "WARNING: The data set option BUFSIZE= on WORK.A is not supported and was ignored."]
+    assert list(r.ds("b").df.columns) == ["x"] and r.ds("c").label == "kept"
+
+
+def test_update_is_refused_not_run_as_merge():
+    # SAS's UPDATE keeps x=1 (a missing transaction value does not replace the master's); MERGE would
+    # give missing, so sasglm refuses the step and leaves no WORK.U behind
+    r = run_sas("data m; id = 1; x = 1; run;\ndata t; id = 1; x = .; run;\ndata u; update m t; by id; run;\n")
+    assert any("The UPDATE statement is not supported yet" in e and "Line 3" in e for e in r.errors), r.errors
+    assert "u" not in r.session.libraries["work"].names()

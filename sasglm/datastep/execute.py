@@ -265,7 +265,12 @@ class DataStepRunner:
                 for c in ds.columns:
                     if c.lower() not in [n.lower() for n in names]:
                         names.append(c)
-            is_merge = st.kind == "merge" or st.kind == "update"
+            if st.kind == "update":
+                # UPDATE keeps master values where the transaction is missing and applies several
+                # transactions in turn: MERGE would give other numbers, so refuse rather than guess
+                raise SasError("The UPDATE statement is not supported yet; use MERGE with BY where its "
+                               "rules give the same result.", st.line, st.col)
+            is_merge = st.kind == "merge"
             by = by_items if comp.by is not None and k == 0 else []
             for b, desc in by:
                 for ref, ds in frames:
@@ -600,8 +605,10 @@ class DataStepRunner:
                                             v.label, v.format, v.informat)
         df = pd.DataFrame(data, columns=list(data.keys()))
         ds = Dataset(df, meta)
-        # output data set options: RENAME= then WHERE=
+        # output data set options: RENAME= then WHERE= (KEEP=/DROP= chose the variables above)
         opts = o.ref.options
+        from ..session import OUTPUT_DS_OPTIONS
+        self.session.check_ds_options(o.ref, OUTPUT_DS_OPTIONS)
         if "rename" in opts:
             ren = {a.lower(): b for a, b in opts["rename"]}
             newcols = []
