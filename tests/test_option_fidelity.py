@@ -94,3 +94,19 @@ def test_update_is_refused_not_run_as_merge():
     r = run_sas("data m; id = 1; x = 1; run;\ndata t; id = 1; x = .; run;\ndata u; update m t; by id; run;\n")
     assert any("The UPDATE statement is not supported yet" in e and "Line 3" in e for e in r.errors), r.errors
     assert "u" not in r.session.libraries["work"].names()
+
+
+def test_glimmix_nloptions_is_named():
+    r = run_sas(DATA + "proc glimmix data=d method=quad; class id; model c = t / dist=binary;\n"
+                       "  random intercept / subject=id; nloptions tech=nrridg maxiter=50; run;\n")
+    assert not r.errors, r.errors
+    assert r.warnings == ["WARNING: The NLOPTIONS statement of PROC GLIMMIX is not supported yet and was ignored."]
+
+
+def test_sgplot_format_and_plm_show_are_named(tmp_path):
+    r = run_sas(DATA + "proc sgplot data=d; format y 5.1; series x=t y=y; run;\n"
+                       "proc genmod data=d; model y = t; store work.m; run;\n"
+                       "proc plm source=work.m; show parameters; run;\n", outdir=str(tmp_path))
+    assert not r.errors, r.errors
+    assert r.warnings == ["WARNING: The FORMAT statement of PROC SGPLOT is not supported yet and was ignored.",
+                          "WARNING: The SHOW statement of PROC PLM is not supported yet and was ignored."]

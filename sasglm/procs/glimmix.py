@@ -47,7 +47,9 @@ def run_glimmix(session, proc):
         elif kw == "random":
             randoms.append(stm)
         elif kw == "nloptions":
-            continue
+            # the optimiser is sasglm's own (quasi-Newton with analytic gradients); TECH=, MAXITER=, ...
+            # would not change it, so say so
+            session.log.warning("The NLOPTIONS statement of PROC GLIMMIX is not supported yet and was ignored.")
         elif kw in ("lsmeans", "estimate"):
             hyps.append((kw, stm))
         elif kw != "where":

@@ -32,6 +32,7 @@ def run_plm(session, proc):
                                  [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
     for kw, st_ in statements(proc, {"score", "show"}):
         if kw == "show":
+            session.log.warning("The SHOW statement of PROC PLM is not supported yet and was ignored.")
             continue
         _score(session, store, st_)
 

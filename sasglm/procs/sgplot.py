@@ -49,6 +49,8 @@ def run_sgplot(session, proc):
     legend_needed = False
     n_plots = 0
     for kw, st in statements(proc, PLOT_STMTS | {"where", "format", "label"}):
+        if kw in ("format", "label"):
+            session.log.warning(f"The {kw.upper()} statement of PROC SGPLOT is not supported yet and was ignored.")
         if kw in ("where", "format", "label"):
             continue
         items = list(st.items) + list(st.options or [])
