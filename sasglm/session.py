@@ -212,7 +212,7 @@ class Session:
             self._not_replaced(outputs)
             return
         for ref, ds in results:
-            self.put_dataset(ref, ds)
+            self.put_dataset(ref, ds, options_applied=True)
 
     def _next_dataN(self) -> str:
         n = 1
@@ -320,13 +320,25 @@ class Session:
                 self.log.warning(f"The data set option {key.upper()}= on {ref.display} is not supported "
                                  "and was ignored.")
 
+    def apply_output_options(self, ds: Dataset, ref: A.DsRef) -> Dataset:
+        """KEEP= DROP= RENAME= WHERE= LABEL= on a data set a PROC or ODS OUTPUT writes."""
+        import dataclasses
+        self.check_ds_options(ref, OUTPUT_DS_OPTIONS)
+        opts = ref.options
+        shaping = {k: v for k, v in opts.items() if k in ("keep", "drop", "rename", "where")}
+        out = self.apply_input_options(ds, dataclasses.replace(ref, options=shaping), check=False)[0] \
+            if shaping else ds
+        if "label" in opts:
+            out.label = str(opts["label"])
+        return out
+
     def apply_input_options(self, ds: Dataset, ref: A.DsRef, where_stmts=(),
-                            structure_only: bool = False) -> tuple[Dataset, int, str | None]:
+                            structure_only: bool = False, check: bool = True) -> tuple[Dataset, int, str | None]:
         """Apply FIRSTOBS= OBS= KEEP= DROP= RENAME= WHERE= (and WHERE statements; IN= is the DATA
         step's); returns (data set, rows read, WHERE text for the log)."""
         from .datastep.vector import where_mask, where_text
         opts = ref.options
-        if not structure_only:
+        if check and not structure_only:
             self.check_ds_options(ref, INPUT_DS_OPTIONS)
         df = ds.df
         meta = ds.meta
@@ -386,9 +398,13 @@ class Session:
                 out |= {c.lower() for c in cols if c.lower().startswith(it[1].lower())}
         return out
 
-    def put_dataset(self, ref: A.DsRef | str, ds: Dataset, note: bool = True) -> None:
+    def put_dataset(self, ref: A.DsRef | str, ds: Dataset, note: bool = True, options_applied: bool = False) -> None:
+        """Write a data set; its data set options (KEEP= ... LABEL=) are applied here unless the
+        DATA step already did (options_applied)."""
         if isinstance(ref, str):
             ref = parse_dsname(ref)
+        if ref.options and not options_applied:
+            ds = self.apply_output_options(ds, ref)
         lib = self.library(ref.libref, (ref.line, ref.col))
         try:
             lib.put(ref.name, ds)
@@ -699,9 +715,8 @@ class Session:
         elif first == "output":
             for it in rest:
                 if isinstance(it, A.Opt):
-                    v = it.value
-                    name = v.value if isinstance(v, A.Word) else str(v)
-                    self.ods_outputs[it.key.lower()] = parse_dsname(str(name))
+                    from .procs.common import dsref_from_value
+                    self.ods_outputs[it.key.lower()] = dsref_from_value(it.value, it.line, it.col)
                 elif isinstance(it, A.Word) and str(it.value).lower() == "close":
                     self.ods_outputs.clear()
         elif first == "noproctitle":

@@ -110,3 +110,16 @@ def test_sgplot_format_and_plm_show_are_named(tmp_path):
     assert not r.errors, r.errors
     assert r.warnings == ["WARNING: The FORMAT statement of PROC SGPLOT is not supported yet and was ignored.",
                           "WARNING: The SHOW statement of PROC PLM is not supported yet and was ignored."]
+
+
+def test_proc_output_data_set_options_are_applied():
+    # KEEP=/RENAME=/WHERE=/LABEL= on a PROC's OUT= (and ODS OUTPUT) data set, as on a DATA step's
+    r = run_sas("data a; do x = 1 to 4; y = 10 * x; z = -x; output; end; run;\n"
+                "proc sort data=a out=b(keep=x y rename=(y=w) where=(w > 15) label='sorted'); by descending x; run;\n"
+                "ods output OneWayFreqs=f(keep=x Frequency);\n"
+                "proc freq data=a; tables x; run;\n")
+    assert not r.errors and not r.warnings, (r.errors, r.warnings)
+    b = r.ds("b")
+    assert list(b.df.columns) == ["x", "w"] and b.df["w"].tolist() == [40.0, 30.0, 20.0]
+    assert b.label == "sorted"
+    assert [c.lower() for c in r.ds("f").df.columns] == ["x", "frequency"]
