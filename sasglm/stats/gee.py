@@ -410,34 +410,51 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
     p = len(beta)
     it = 0
 
-    def alpha_eq(beta, alpha, both_dirs=True):
-        """U_alpha and its information (full derivative of the conditional-logit offset)."""
-        mu, d1, V, e, r = data.pieces(beta)
+    def offsets(beta, alpha):
+        """Per direction (Y_j given Y_k, then Y_k given Y_j): the conditional logit gamma, its
+        derivative with respect to the pair's log odds ratio, the response and the pair weight."""
+        mu = data.pieces(beta)[0]
         mj, mk = mu[:, jj], mu[:, kk]
         la = Z @ alpha                                     # P
         psi = np.exp(la)[None, :]
         m11 = _joint(mj, mk, psi)
         dm = _djoint_dpsi(mj, mk, psi) * psi               # d m11 / d log psi
-        U = np.zeros(q)
-        info = np.zeros((q, q))
-        Ui = np.zeros((K, q))
-        # both directions: Y_j given Y_k and Y_k given Y_j
+        out = []
         for (ma, mb, ya, yb) in ((mj, mk, y[:, jj], y[:, kk]), (mk, mj, y[:, kk], y[:, jj])):
             num = np.clip(ma - m11, 1e-12, None)
             den = np.clip(1 - ma - mb + m11, 1e-12, None)
             gamma = yb * la[None, :] + np.log(num / den)
-            zeta = sp.expit(gamma)
-            dgamma_dla = yb + (-1.0 / num - 1.0 / den) * dm   # K x P
+            out.append((gamma, yb + (-1.0 / num - 1.0 / den) * dm, ya))
+        return out
 
-            wgt = np.where(both, 1.0, 0.0)
-            resid = (ya - zeta) * wgt
-            # per pair column p: derivative wrt alpha = dgamma_dla[:, p] * Z[p, :]
-            Ui += (resid * dgamma_dla) @ Z
+    wgt = np.where(both, 1.0, 0.0)
+
+    def alpha_eq(beta, alpha):
+        """U_alpha, its expected information and the per-cluster scores. Each pair enters in both
+        conditional directions, with the full derivative of the conditional-logit offset."""
+        info = np.zeros((q, q))
+        Ui = np.zeros((K, q))
+        for gamma, dgamma_dla, ya in offsets(beta, alpha):
+            zeta = sp.expit(gamma)
+            Ui += ((ya - zeta) * wgt * dgamma_dla) @ Z
             info += Z.T @ np.diag(np.sum(wgt * zeta * (1 - zeta) * dgamma_dla ** 2, axis=0)) @ Z
-            if not both_dirs:
-                break   # SAS/CZD use each pair once: Y_j conditioned on Y_k
-        U = Ui.sum(axis=0)
-        return U, info, Ui
+        return Ui.sum(axis=0), info, Ui
+
+    def cross_info(beta, alpha):
+        """Expected -dU_alpha/dbeta: sum of zeta(1-zeta) dgamma/dalpha dgamma/dbeta' over pairs
+        (the expected form, not the observed derivative, is what SAS's alpha SEs use)."""
+        base = offsets(beta, alpha)
+        C = np.zeros((q, p))
+        for j in range(p):
+            h = 1e-6 * max(1.0, abs(beta[j]))
+            db = np.zeros(p)
+            db[j] = h
+            up, um = offsets(beta + db, alpha), offsets(beta - db, alpha)
+            for d, (gamma, dgamma_dla, _) in enumerate(base):
+                dgb = (up[d][0] - um[d][0]) / (2 * h)
+                zeta = sp.expit(gamma)
+                C[:, j] += np.sum(wgt * zeta * (1 - zeta) * dgamma_dla * dgb, axis=0) @ Z
+        return C
 
     def beta_pieces(beta, alpha):
         mu, d1, V, e, r = data.pieces(beta)
@@ -457,14 +474,10 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
         Ub = np.einsum("ktp,kt->kp", D, Vinve)
         return M0, Ub
 
-    # Each pair enters in both conditional directions (Y_j given Y_k and Y_k given Y_j): with the
-    # full derivative of the offset this reproduces SAS's log odds ratios; their empirical standard
-    # errors agree with SAS to within 0.5% (an open item), the regression part exactly.
-    BD = True
     for it in range(1, maxiter + 1):
         # alpha step (Fisher scoring to convergence for the current beta)
         for _ in range(50):
-            U, info, _ = alpha_eq(beta, alpha, both_dirs=BD)
+            U, info, _ = alpha_eq(beta, alpha)
             da = np.linalg.solve(info, U)
             alpha = alpha + da
             if np.max(np.abs(da)) < 1e-10:
@@ -476,23 +489,16 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
             converged = True
             break
     for _ in range(50):
-        U, info, _ = alpha_eq(beta, alpha, both_dirs=BD)
+        U, info, _ = alpha_eq(beta, alpha)
         da = np.linalg.solve(info, U)
         alpha = alpha + da
         if np.max(np.abs(da)) < 1e-12:
             break
     M0, Ub = beta_pieces(beta, alpha)
-    _, info, Ua = alpha_eq(beta, alpha, both_dirs=BD)
+    _, info, Ua = alpha_eq(beta, alpha)
     # sandwich for (beta, alpha): bread block lower-triangular (the beta equations do not depend on
-    # alpha in expectation); the alpha-beta block is the derivative of U_alpha with respect to beta
-    h = 1e-6
-    Aab = np.zeros((q, p))
-    for j in range(p):
-        db = np.zeros(p)
-        db[j] = h * max(1.0, abs(beta[j]))
-        Up, _, _ = alpha_eq(beta + db, alpha, both_dirs=BD)
-        Um, _, _ = alpha_eq(beta - db, alpha, both_dirs=BD)
-        Aab[:, j] = -(Up - Um) / (2 * db[j])
+    # alpha in expectation); the alpha-beta block is the expected cross information
+    Aab = cross_info(beta, alpha)
     A = np.zeros((p + q, p + q))
     A[:p, :p] = M0
     A[p:, :p] = Aab
