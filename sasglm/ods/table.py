@@ -51,6 +51,8 @@ def format_cell(value, fmt: str | None) -> str:
     """Format a table cell as SAS prints it."""
     if isinstance(value, str):
         return value
+    if fmt == "LEVEL":                # a numeric CLASS level: blank where the effect lacks the variable
+        return "" if is_missing(value) else best(float(value), 12).strip()
     if is_missing(value):
         return "."
     if isinstance(value, bool):

@@ -18,7 +18,7 @@ from ..stats import glm as GL
 from ..stats.families import FAMILIES, Binomial, NegBin, make_link
 from .common import Options, by_items, dsref_from_value, input_data, statements, value_of, warn_ignored, \
     where_statements
-from .modeling import (complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table,
+from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table,
                        parse_class, parse_model_effects)
 
 PROC = "GENMOD"
@@ -88,7 +88,7 @@ class Fit:
         self.store_stmt, self.output_stmt = store, output
 
     def emit(self, t: Table):
-        self.s.emit_table(t)
+        self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
 
     # ------------------------------------------------------------------ setup
     def run(self):
@@ -148,6 +148,7 @@ class Fit:
             needed |= set(rep["subject_vars"]) | ({rep["within"]} if rep["within"] else set())
         used = complete_cases(ds, needed, model.line, model.col)
         classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
+        self.classes = classes
         self.classes, self.copts, self.effects, self.fam, self.link = classes, copts, effects, fam, link
         data = {}
         for v in needed:
@@ -709,6 +710,7 @@ class Fit:
         used = complete_cases(ds, needed, model.line, model.col)
         n = int(used.sum())
         classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
+        self.classes = classes
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}
         # aliasing is decided with an intercept column (the cutpoints play its role), which is then dropped

@@ -18,7 +18,7 @@ from ..stats import glmm as M
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
-from .modeling import (complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class,
+from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class,
                        parse_model_effects)
 
 PROC = "GLIMMIX"
@@ -90,7 +90,7 @@ class GlimmixFit:
         self.class_stmt, self.model, self.randoms = class_stmt, model, randoms
 
     def emit(self, t):
-        self.s.emit_table(t)
+        self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
 
     def run(self):
         s, ds, model, popts = self.s, self.ds, self.model, self.popts
@@ -176,6 +176,7 @@ class GlimmixFit:
         n = int(used.sum())
         order = str(popts.get("order", "formatted")).lower()
         classes = make_classvars(ds, used, copts, cglob, s, order, "glm")
+        self.classes = classes
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}
         design = D.build(data, classes, effects, intercept=not mopts.has("noint"))

@@ -18,7 +18,7 @@ from ..stats import lmm as LM
 from . import hypotheses as H
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
 from .glimmix import _block_rank
-from .modeling import (complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
+from .modeling import (type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
                        parse_model_effects)
 
 PROC = "MIXED"
@@ -59,7 +59,7 @@ class MixedFit:
         self.class_stmt, self.model, self.randoms, self.repeated, self.hyps = class_stmt, model, randoms, repeated, hyps
 
     def emit(self, t):
-        self.s.emit_table(t)
+        self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
 
     def _subject(self, opts, stmt):
         from .modeling import subject_vars
@@ -137,6 +137,7 @@ class MixedFit:
         used = complete_cases(ds, needed, model.line, model.col)
         n = int(used.sum())
         classes = make_classvars(ds, used, copts, cglob, s, str(popts.get("order", "formatted")).lower(), "glm")
+        self.classes = classes
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}
         design = D.build(data, classes, effects, intercept=not mopts.has("noint"))

@@ -186,6 +186,40 @@ def make_classvars(ds: Dataset, used: np.ndarray, copts: list[ClassOpt], glob: d
     return out
 
 
+def numeric_levels(cv: D.ClassVar) -> dict | None:
+    """label -> raw value for a numeric CLASS variable printed without a format (SAS's ODS data sets
+    keep such level columns numeric); None for character or formatted variables."""
+    if not cv.levels or any(isinstance(v, str) for v in cv.levels):
+        return None
+    out = {}
+    for v, lab in zip(cv.levels, cv.labels):
+        if format_value(float(v), None).strip() != str(lab).strip():
+            return None
+        out[str(lab)] = float(v)
+    return out
+
+
+def type_level_columns(t: Table, classes: dict | None) -> Table:
+    """Give the CLASS-level columns of a results table (named after the variable, or _variable in
+    differences tables) the variable's type: numbers for unformatted numeric variables, missing
+    (printed blank) where a row's effect does not contain the variable."""
+    if not classes:
+        return t
+    for c in t.columns:
+        name = c.name[1:] if c.name.startswith("_") and c.name[1:] in classes else c.name
+        if name not in classes or c.name in ("Effect", "Parameter"):
+            continue
+        m = numeric_levels(classes[name])
+        if m is None:
+            continue
+        for r in t.rows:
+            v = r.get(c.name)
+            if isinstance(v, str):
+                r[c.name] = m.get(v.strip()) if v.strip() else None
+        c.format = "LEVEL"
+    return t
+
+
 def class_level_table(proc: str, classes: dict[str, D.ClassVar], copts: list[ClassOpt]) -> Table:
     rows = []
     for co in copts:
