@@ -225,3 +225,100 @@ def test_cumulative_logit_matches_direct_ml_and_gee_independence():
     # GEE independence: the model-based SEs are the inverse expected information (close to the ML SEs)
     mod = [row for row in _table(r, "GEEModPEst").rows if row["StdErr"]]
     assert [row["StdErr"] for row in mod] == pytest.approx([row["StdErr"] for row in ml], rel=0.05)
+
+
+def _rows(t, key="Parameter"):
+    return [(r[key], r.get("Level1", ""), r["Estimate"], r["StdErr"]) for r in t.rows]
+
+
+FREQ_DATA = """data agg; input id g x y n; datalines;
+1 1 0.5 3 2
+1 1 1.5 5 2
+2 2 0.2 1 1
+2 2 2.5 9 1
+3 3 1.0 2 3
+3 3 3.0 7 3
+4 1 0.7 0 0.5
+;
+data long; set agg; do copy = 1 to floor(n); cid = id * 100 + copy; output; end; run;
+"""
+
+
+def test_freq_counts_each_observation_f_times_glm_and_gee():
+    # SAS FREQ statement: an observation counts as if it appeared f times (f truncated; f < 1 drops it);
+    # under GEE the frequency applies to the whole cluster.  Identity: the same fit on the data written
+    # out f times (distinct cluster ids per copy).
+    r = run_sas(FREQ_DATA + """
+proc genmod data=agg; class g; model y = g x / dist=poisson; freq n; run;
+proc genmod data=long; class g; model y = g x / dist=poisson; run;
+proc genmod data=agg; class id g; model y = g x / dist=poisson; freq n; repeated subject=id / type=exch; run;
+proc genmod data=long; class cid g; model y = g x / dist=poisson; repeated subject=cid / type=exch; run;
+""")
+    assert not r.errors, r.errors
+    pe = [t for t in r.session.tables if t.name == "ParameterEstimates"]
+    for a, b in zip(_rows(pe[0]), _rows(pe[1])):
+        assert a[2] == pytest.approx(b[2], abs=1e-9) and (a[3] or 0) == pytest.approx(b[3] or 0, abs=1e-9)
+    crit = [t for t in r.session.tables if t.name == "ModelFit"]
+    for a, b in zip(crit[0].rows, crit[1].rows):
+        assert a["DF"] == b["DF"] and a["Value"] == pytest.approx(b["Value"], abs=1e-9)
+    gee = [t for t in r.session.tables if t.name == "GEEEmpPEst"]
+    for a, b in zip(gee[0].rows, gee[1].rows):
+        assert a["Estimate"] == pytest.approx(b["Estimate"], abs=1e-8)
+        assert (a["StdErr"] or 0) == pytest.approx(b["StdErr"] or 0, abs=1e-8)
+    nobs = [t for t in r.session.tables if t.name == "NObs"][0]
+    got = {row["Label"]: row["N"] for row in nobs.rows}
+    assert got["Number of Observations Read"] == 7 and got["Number of Observations Used"] == 6
+    assert got["Sum of Frequencies Used"] == 12
+
+
+def test_freq_must_be_constant_within_a_gee_cluster():
+    r = run_sas(FREQ_DATA + "data bad; set agg; if _n_ = 2 then n = 5; run;\n"
+                "proc genmod data=bad; class id g; model y = g x / dist=poisson; freq n; "
+                "repeated subject=id; run;\n")
+    assert any("same value for all observations of a subject" in e for e in r.errors)
+
+
+def test_weight_is_weighted_least_squares_for_normal_identity():
+    # WEIGHT w: Var(y_i) = phi / w_i.  Normal/identity: beta = (X'WX)^-1 X'Wy, MLE scale^2 = sum w r^2 / n,
+    # covariance phi (X'WX)^-1 (closed form).  Nonpositive or missing weights drop the observation.
+    x = np.array([0.0, 1, 2, 3, 4, 5, 6])
+    y = np.array([1.2, 1.9, 3.2, 3.8, 5.3, 5.9, 100.0])
+    w = np.array([1.0, 2, 0.5, 3, 1, 2, 0])
+    lines = "\n".join(f"{a} {b} {c}" for a, b, c in zip(x, y, w))
+    r = run_sas(f"data d; input x y w; datalines;\n{lines}\n. 1 1\n;\n"
+                "proc genmod data=d; model y = x / dist=normal; weight w; run;\n")
+    assert not r.errors, r.errors
+    keep = w > 0
+    X = np.column_stack([np.ones(keep.sum()), x[keep]])
+    W = w[keep]
+    XtWX = X.T @ (X * W[:, None])
+    beta = np.linalg.solve(XtWX, X.T @ (W * y[keep]))
+    resid = y[keep] - X @ beta
+    phi = float(np.sum(W * resid ** 2) / keep.sum())
+    se = np.sqrt(np.diag(phi * np.linalg.inv(XtWX)))
+    rows = {row["Parameter"]: row for row in _table(r, "ParameterEstimates").rows}
+    assert rows["Intercept"]["Estimate"] == pytest.approx(beta[0], rel=1e-8)
+    assert rows["x"]["Estimate"] == pytest.approx(beta[1], rel=1e-8)
+    assert rows["x"]["StdErr"] == pytest.approx(se[1], rel=1e-6)
+    assert rows["Scale"]["Estimate"] == pytest.approx(math.sqrt(phi), rel=1e-6)
+    info = {row["Label"]: row["Value"] for row in _table(r, "ModelInfo").rows}
+    assert info["Scale Weight Variable"] == "w"
+    nobs = {row["Label"]: row["N"] for row in _table(r, "NObs").rows}
+    assert nobs["Number of Observations Used"] == 6
+
+
+def test_integer_weight_and_freq_give_the_same_poisson_estimates_but_different_df():
+    r = run_sas(FREQ_DATA + """
+proc genmod data=agg(where=(n >= 1)); class g; model y = g x / dist=poisson; weight n; run;
+proc genmod data=agg(where=(n >= 1)); class g; model y = g x / dist=poisson; freq n; run;
+""")
+    assert not r.errors, r.errors
+    pe = [t for t in r.session.tables if t.name == "ParameterEstimates"]
+    for a, b in zip(_rows(pe[0]), _rows(pe[1])):
+        assert a[2] == pytest.approx(b[2], abs=1e-8) and (a[3] or 0) == pytest.approx(b[3] or 0, abs=1e-8)
+    crit = [t for t in r.session.tables if t.name == "ModelFit"]
+    dev = [next(row for row in c.rows if row["Criterion"] == "Deviance") for c in crit]
+    # with integer weights the weighted deviance is the frequency-expanded deviance; the DF are
+    # 6 - 4 (WEIGHT: observations) against 12 - 4 (FREQ: sum of frequencies)
+    assert dev[0]["Value"] == pytest.approx(dev[1]["Value"], rel=1e-10)
+    assert (dev[0]["DF"], dev[1]["DF"]) == (2, 8)

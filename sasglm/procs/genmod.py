@@ -50,9 +50,10 @@ def run_genmod(session, proc):
     output = None
     by = []
     hyps = []
+    wf = {}
     for kw, stm in statements(proc, {"class", "model", "repeated", "store", "output", "by", "where", "weight",
                                      "freq", "estimate", "contrast", "lsmeans", "title", "ods", "effectplot",
-                                     "slice", "lsmestimate"}):
+                                     "slice", "lsmestimate", "scwgt", "frequency"}):
         if kw == "class":
             class_stmt = stm
         elif kw == "model":
@@ -67,7 +68,12 @@ def run_genmod(session, proc):
             by = stm
         elif kw in ("estimate", "contrast", "lsmeans"):
             hyps.append((kw, stm))
-        elif kw in ("weight", "freq", "effectplot", "slice", "lsmestimate"):
+        elif kw in ("weight", "freq", "scwgt", "frequency"):
+            names = [str(w.value) for w in stm.items if isinstance(w, A.Word) and w.kind == "name"]
+            if len(names) != 1 or stm.options:
+                raise SasError(f"The {kw.upper()} statement needs exactly one numeric variable.", stm.line, stm.col)
+            wf["weight" if kw in ("weight", "scwgt") else "freq"] = (names[0], stm)
+        elif kw in ("effectplot", "slice", "lsmestimate"):
             raise SasError(f"The {kw.upper()} statement of PROC GENMOD is not supported yet.", stm.line, stm.col,
                            code="180-322")
     if model is None:
@@ -78,6 +84,14 @@ def run_genmod(session, proc):
         raise SasError("BY processing in PROC GENMOD is not supported yet.", by.line, by.col)
     f = Fit(session, popts, ds, ref, class_stmt, model, repeated, store, output)
     f.hyps = hyps
+    f.weight_freq = {}
+    for key, (name, stm) in wf.items():
+        col = ds.colname(name)
+        if col is None:
+            raise SasError(f"Variable {name.upper()} not found.", stm.line, stm.col)
+        if ds.var(col).is_char:
+            raise SasError(f"Variable {col} in the {key.upper()} statement must be numeric.", stm.line, stm.col)
+        f.weight_freq[key] = col
     f.run()
 
 
@@ -86,6 +100,8 @@ class Fit:
         self.s, self.popts, self.ds, self.ref = session, popts, ds, ref
         self.class_stmt, self.model, self.repeated = class_stmt, model, repeated
         self.store_stmt, self.output_stmt = store, output
+        self.weight_freq = {}
+        self.freq = None
 
     def emit(self, t: Table):
         self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
@@ -102,6 +118,8 @@ class Fit:
         if dist is None:
             dist = "binomial" if resp[0] == "events" else "normal"
         if dist in ("multinomial", "mult", "multi"):
+            if self.weight_freq:
+                raise SasError("WEIGHT and FREQ are not supported with DIST=MULTINOMIAL yet.", model.line, model.col)
             return self._run_multinomial()
         if dist not in FAMILIES:
             raise SasError(f"DIST={dist.upper()} is not supported.", model.line, model.col)
@@ -146,18 +164,32 @@ class Fit:
         needed |= class_names
         if rep:
             needed |= set(rep["subject_vars"]) | ({rep["within"]} if rep["within"] else set())
-        used = complete_cases(ds, needed, model.line, model.col)
+        wvar, fvar = self.weight_freq.get("weight"), self.weight_freq.get("freq")
+        used = complete_cases(ds, needed | {v for v in (wvar, fvar) if v}, model.line, model.col)
+        # SAS: nonpositive weights and frequencies below 1 drop the observation; frequencies are truncated
+        if wvar:
+            used &= ds.column(wvar).to_numpy().astype(float) > 0
+        freq_all = np.floor(ds.column(fvar).to_numpy().astype(float)) if fvar else None
+        if fvar:
+            used &= freq_all >= 1
+        if not used.any():
+            raise SasError("No valid observations are found.", model.line, model.col)
+        # FREQ: each observation counts as if it appeared f times; the fit runs on the expanded rows
+        idx = np.nonzero(used)[0]
+        freq = freq_all[idx].astype(int) if fvar else None
+        rows = np.repeat(idx, freq) if fvar else idx
+        self.freq = freq
         classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
         self.classes = classes
         self.classes, self.copts, self.effects, self.fam, self.link = classes, copts, effects, fam, link
         data = {}
         for v in needed:
-            col = ds.column(v).to_numpy()[used]
+            col = ds.column(v).to_numpy()[rows]
             data[v] = col if v in class_names else col.astype(float)
         if not self.model.options or True:
             noint = mopts.has("noint")
         design = D.build(data, classes, effects, intercept=not noint)
-        n = int(used.sum())
+        n = len(rows)
         # response vector
         w = np.ones(n)
         resp_info = None
@@ -170,9 +202,9 @@ class Fit:
             w = y_tr
             resp_info = ("events", ev, tr, float(y_ev.sum()), float(y_tr.sum()))
         else:
-            raw = ds.column(yname).to_numpy()[used]
+            raw = ds.column(yname).to_numpy()[rows]
             if isinstance(fam, Binomial):
-                y, resp_info = self._binary_response(ds, yname, used, raw, resp[2])
+                y, resp_info = self._binary_response(ds, yname, rows, raw, resp[2])
             else:
                 if ds.var(yname).is_char:
                     raise SasError(f"Variable {yname} should be numeric for DIST={dist.upper()}.", model.line,
@@ -180,7 +212,13 @@ class Fit:
                 y = raw.astype(float)
                 resp_info = ("var", yname)
         offset = data[offset_var] if offset_var else np.zeros(n)
+        if wvar:
+            # WEIGHT divides the dispersion of each observation: a prior weight on top of the trials
+            pw = ds.column(wvar).to_numpy()[rows].astype(float)
+            fam.prior_weights = pw
+            w = w * pw
         self.design, self.y, self.w, self.offset, self.used, self.n = design, y, w, offset, used, n
+        self.rows = rows
         self.data_used = data
         self.resp_info, self.offset_var = resp_info, offset_var
         # ---------------- tables before the fit
@@ -188,11 +226,14 @@ class Fit:
         if copts:
             self.emit(class_level_table(PROC, classes, copts))
         extra = []
+        if fvar:
+            fr = ds.column(fvar).to_numpy().astype(float)
+            extra = [("Sum of Frequencies Read", float(np.sum(np.floor(fr[fr >= 1])))), ("Sum of Frequencies Used", float(n))]
         if resp_info[0] == "events":
-            extra = [("Number of Events", resp_info[3]), ("Number of Trials", resp_info[4])]
+            extra += [("Number of Events", resp_info[3]), ("Number of Trials", resp_info[4])]
         elif resp_info[0] == "binary":
-            extra = [("Number of Events", resp_info[4]), ("Number of Trials", float(n))]
-        self.emit(nobs_table(PROC, self.ds.nobs, n, extra))
+            extra += [("Number of Events", resp_info[4]), ("Number of Trials", float(n))]
+        self.emit(nobs_table(PROC, self.ds.nobs, int(used.sum()), extra))
         if resp_info[0] == "binary":
             self._response_profile(resp_info)
         # ---------------- GLM fit
@@ -397,6 +438,10 @@ class Fit:
             rows.append(("Response Variable (Trials)", self.ds.colname(self.model.response[2])))
         if self.offset_var:
             rows.append(("Offset Variable", self.offset_var))
+        if self.weight_freq.get("weight"):
+            rows.append(("Scale Weight Variable", self.weight_freq["weight"]))
+        if self.weight_freq.get("freq"):
+            rows.append(("Frequency Variable", self.weight_freq["freq"]))
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
 
@@ -530,9 +575,19 @@ class Fit:
 
     # ------------------------------------------------------------------ GEE / ALR
     def _gee(self, rep, glmres):
-        ds, used = self.ds, self.used
+        ds, used = self.ds, self.rows
         subj_cols = rep["subject_vars"]
-        keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_cols]))
+        cols = [ds.column(v).to_numpy()[used] for v in subj_cols]
+        if self.freq is not None:
+            # frequencies apply to whole clusters (SAS): copy k of every row goes to replicate cluster k
+            f = self.freq
+            base = list(zip(*[c[np.cumsum(f) - f] for c in cols]))
+            bcodes = pd.factorize(pd.Series(base, dtype=object), sort=False)[0]
+            if np.any(pd.Series(f).groupby(bcodes).nunique().to_numpy() > 1):
+                raise SasError("The FREQ variable must have the same value for all observations of a subject "
+                               "(cluster).", self.repeated.line, self.repeated.col)
+            cols.append(np.arange(len(used)) - np.repeat(np.cumsum(f) - f, f))
+        keys = list(zip(*cols))
         codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
         within = rep["within"]
         if within is not None:
@@ -1018,7 +1073,8 @@ class Fit:
         put("upper", np.maximum(lo, hi))
         if set(req) & {"resraw", "reschi", "resdev", "stdreschi", "stdresdev", "reslik", "hesswgt", "leverage"}:
             used_idx = np.nonzero(self.used)[0]
-            y, w = self.y, self.w
+            first = np.cumsum(self.freq) - self.freq if self.freq is not None else slice(None)
+            y, w = self.y[first], self.w[first]
             m_u = mu[used_idx]
             fam = self.fam
             V = fam.variance(m_u)

@@ -213,9 +213,12 @@ class Binomial(Family):
 
     def loglik_full(self, y, mu, w, phi=1.0):
         mu = self.clip(mu)
-        k = w * y
-        comb = sp.gammaln(w + 1) - sp.gammaln(k + 1) - sp.gammaln(w - k + 1)
-        return float(np.sum(comb + k * np.log(mu) + (w - k) * np.log(1 - mu)))
+        pw = getattr(self, "prior_weights", None)
+        pw = np.ones_like(w) if pw is None or np.shape(pw) != np.shape(w) else pw
+        n = w / pw                       # trials; WEIGHT multiplies each observation's contribution
+        k = n * y
+        comb = sp.gammaln(n + 1) - sp.gammaln(k + 1) - sp.gammaln(n - k + 1)
+        return float(np.sum(pw * (comb + k * np.log(mu) + (n - k) * np.log(1 - mu))))
 
     def start_mu(self, y, w):
         return (w * y + 0.5) / (w + 1)

@@ -172,12 +172,12 @@ def fit(X, y, w, offset, fam: Family, link: Link, aliased, scale_opt=None, maxit
 
 def _ml_dispersion(fam, y, mu, w, dev, n):
     if isinstance(fam, (Normal, InvGauss)):
-        return dev / np.sum(w) if isinstance(fam, Normal) else dev / n
+        return dev / n        # sum w (y-mu)^2 / n (WEIGHT divides each observation's dispersion)
     if isinstance(fam, Gamma):
         # shape nu maximises sum[nu log(nu y/mu) - nu y/mu - log y - lgamma(nu)]
         def negll(lognu):
             nu = math.exp(lognu)
-            return -float(np.sum(w * (nu * np.log(nu * y / mu) - nu * y / mu - np.log(y)) - sp.gammaln(nu * w)))
+            return -float(np.sum(w * nu * np.log(w * nu * y / mu) - w * nu * y / mu - np.log(y) - sp.gammaln(nu * w)))
         r = optimize.minimize_scalar(negll, bounds=(-20, 20), method="bounded", options={"xatol": 1e-12})
         return 1.0 / math.exp(r.x)
     return dev / n
@@ -195,13 +195,13 @@ def _scale_report(fam, phi, n, method, y, mu, w):
         return 1.0, 0.0
     if isinstance(fam, Normal):
         s = math.sqrt(phi)
-        return s, s / math.sqrt(2 * np.sum(w))
+        return s, s / math.sqrt(2 * n)
     if isinstance(fam, InvGauss):
         s = math.sqrt(phi)
         return s, s / math.sqrt(2 * n)
     if isinstance(fam, Gamma):
         nu = 1 / phi
-        info = float(np.sum(sp.polygamma(1, nu) - 1 / nu))
+        info = float(np.sum(w ** 2 * sp.polygamma(1, w * nu) - w / nu))
         return nu, 1 / math.sqrt(info) if info > 0 else None
     return math.sqrt(phi), None
 
