@@ -322,3 +322,68 @@ proc genmod data=agg(where=(n >= 1)); class g; model y = g x / dist=poisson; fre
     # 6 - 4 (WEIGHT: observations) against 12 - 4 (FREQ: sum of frequencies)
     assert dev[0]["Value"] == pytest.approx(dev[1]["Value"], rel=1e-10)
     assert (dev[0]["DF"], dev[1]["DF"]) == (2, 8)
+
+
+LR_DATA = """data d; input g x y; datalines;
+1 0.5 3
+1 1.5 5
+2 0.2 1
+2 2.5 9
+3 1.0 2
+3 3.0 7
+1 2.0 4
+2 1.1 3
+;
+"""
+
+
+def test_lrci_type1_covb_against_direct_profile_likelihood():
+    # MODEL LRCI: the profile-likelihood limit b satisfies 2 (l_max - max_{other beta} l(b)) = chi2(0.95, 1)
+    # (checked here by an independent constrained maximisation with scipy); R 4.x confint.glm (MASS profile,
+    # which interpolates) gives x in (0.24140, 1.14155).  TYPE1 deviances: R anova(glm, test="LRT")
+    # gives 11.543, 11.464, 1.596 and chi-squares 0.0787, 9.8682.
+    from scipy import optimize
+    r = run_sas(LR_DATA + "proc genmod data=d; class g; model y = g x / dist=poisson type1 lrci covb corrb; run;\n")
+    assert not r.errors, r.errors
+    pe = {(row["Parameter"], row["Level1"]): row for row in _table(r, "ParameterEstimates").rows}
+    lo, hi = pe[("x", "")]["LowerLRCL"], pe[("x", "")]["UpperLRCL"]
+    assert (lo, hi) == (pytest.approx(0.24140, abs=3e-4), pytest.approx(1.14155, abs=3e-4))
+    g = np.array([1, 1, 2, 2, 3, 3, 1, 2])
+    x = np.array([0.5, 1.5, 0.2, 2.5, 1.0, 3.0, 2.0, 1.1])
+    y = np.array([3, 5, 1, 9, 2, 7, 4, 3.0])
+    X = np.column_stack([np.ones(8), g == 1, g == 2]).astype(float)
+
+    def ll(b, xb):
+        eta = X @ b + xb * x
+        return float(np.sum(y * eta - np.exp(eta)))
+    full = optimize.minimize(lambda v: -ll(v[:3], v[3]), np.zeros(4), method="BFGS", options={"gtol": 1e-10})
+    for bound in (lo, hi):
+        con = optimize.minimize(lambda v: -ll(v, bound), full.x[:3], method="BFGS", options={"gtol": 1e-10})
+        assert 2 * (con.fun - full.fun) == pytest.approx(3.841459, abs=1e-5)
+    t1 = _table(r, "Type1").rows
+    assert [row["Source"] for row in t1] == ["Intercept", "g", "x"]
+    assert [round(row["Deviance"], 3) for row in t1] == [11.543, 11.464, 1.596]
+    assert t1[1]["ChiSq"] == pytest.approx(0.0787, abs=1e-4) and t1[2]["ChiSq"] == pytest.approx(9.8682, abs=1e-4)
+    assert t1[2]["DF"] == 1 and t1[1]["DF"] == 2
+    covb = _table(r, "CovB")
+    assert [row["RowName"] for row in covb.rows] == ["Prm1", "Prm2", "Prm3", "Prm5"]   # Prm4 (g 3) is aliased
+    se_x = pe[("x", "")]["StdErr"]
+    assert covb.rows[3]["Prm5"] == pytest.approx(se_x ** 2, rel=1e-12)
+    corr = _table(r, "CorrB")
+    assert corr.rows[0]["Prm1"] == pytest.approx(1.0)
+    info = _table(r, "ParmInfo").rows
+    assert info[3] == {"Parameter": "Prm4", "Effect": "g", "g": 3.0}
+
+
+def test_gee_covariance_matrices_are_the_sandwich_and_model_based_covariances():
+    r = run_sas(FREQ_DATA + "proc genmod data=agg(where=(n >= 1)); class id g; model y = g x / dist=poisson;\n"
+                "repeated subject=id / type=exch covb corrb modelse; run;\n")
+    assert not r.errors, r.errors
+    emp = {row["Parm"] + str(row.get("Level1", "")): row for row in _table(r, "GEEEmpPEst").rows}
+    rc = _table(r, "GEERCov").rows
+    nc = _table(r, "GEENCov").rows
+    assert rc[-1]["Prm5"] == pytest.approx(emp["x"]["StdErr"] ** 2, rel=1e-10)
+    mod = {row["Parm"] + str(row.get("Level1", "")): row for row in _table(r, "GEEModPEst").rows}
+    assert nc[-1]["Prm5"] == pytest.approx(mod["x"]["StdErr"] ** 2, rel=1e-10)
+    assert _table(r, "GEERCorr").rows[0]["Prm1"] == pytest.approx(1.0)
+    assert _table(r, "GEENCorr").rows[1]["Prm2"] == pytest.approx(1.0)

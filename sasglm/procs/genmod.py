@@ -111,7 +111,7 @@ class Fit:
         s, ds, model = self.s, self.ds, self.model
         mopts = Options(model.options, MODEL_OPTS | {"aggregate"}, "MODEL")
         self.mopts = mopts
-        warn_ignored(s, mopts, ["type1", "cl", "lrci", "covb", "corrb", "obstats", "itprint", "waldci", "initial",
+        warn_ignored(s, mopts, ["cl", "obstats", "itprint", "waldci", "initial",
                                 "intercept", "aggregate", "expected", "ssize"], "MODEL")
         dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
         resp = model.response
@@ -260,8 +260,16 @@ class Fit:
                                "converged.")
         title = "Analysis Of Initial Parameter Estimates" if rep else \
             "Analysis Of Maximum Likelihood Parameter Estimates"
+        gee_mats = rep is not None and any(rep["opts"].has(k) for k in ("covb", "corrb", "ecovb", "mcovb", "ecorrb",
+                                                                         "mcorrb"))
+        if mopts.has("covb") or mopts.has("corrb") or mopts.has("type1") or gee_mats:
+            self._parm_info()
+        if rep is None and (mopts.has("covb") or mopts.has("corrb")):
+            self._glm_cov_tables(res)
         self._param_table(res, title, scale_opt, rep is not None)
         if rep is None:
+            if mopts.has("type1"):
+                self._type1_glm(res, scale_opt)
             if mopts.has("type3"):
                 self._type3_glm(res, scale_opt)
             final = ("glm", res)
@@ -310,8 +318,7 @@ class Fit:
     def _repeated_spec(self, class_names):
         r = self.repeated
         o = Options(list(r.items) + list(r.options or []), REPEATED_OPTS, "REPEATED")
-        warn_ignored(self.s, o, ["corrb", "covb", "ecovb", "mcovb", "printmle", "v6corr", "ecorrb", "mcorrb",
-                                 "intercept", "initial", "alpha"], "REPEATED")
+        warn_ignored(self.s, o, ["printmle", "v6corr", "intercept", "initial", "alpha"], "REPEATED")
         subj = o.nodes.get("subject", o.nodes.get("sub"))
         if subj is None:
             raise SasError("The REPEATED statement requires SUBJECT=.", r.line, r.col)
@@ -489,6 +496,10 @@ class Fit:
 
     def _param_table(self, res: GL.GLMResult, title, scale_opt, initial: bool):
         z = st.norm.ppf(0.975)
+        lrci = self.mopts.has("lrci") and not initial and not isinstance(self.fam, NegBin)
+        if self.mopts.has("lrci") and not lrci:
+            self.s.log.warning("MODEL LRCI is ignored " + ("with REPEATED (GEE has no likelihood)." if initial else
+                                                            "with DIST=NEGBIN (not supported yet)."))
         rows = []
         for j in range(len(res.beta)):
             r = self._labels(j)
@@ -500,6 +511,8 @@ class Fit:
                 chi = (b / se) ** 2 if se > 0 else math.nan
                 r.update({"DF": 1, "Estimate": b, "StdErr": se, "LowerWaldCL": b - z * se, "UpperWaldCL": b + z * se,
                           "WaldChiSq": chi, "ProbChiSq": st.chi2.sf(chi, 1)})
+                if lrci:
+                    r["LowerLRCL"], r["UpperLRCL"] = self._profile_ci(res, j, scale_opt)
             rows.append(r)
         foot = []
         fam = self.fam
@@ -532,11 +545,154 @@ class Fit:
                     foot.append("The scale parameter was estimated by the square root of DEVIANCE/DOF.")
         blank = {c.name: "" for c in self._level_cols()}
         rows = [{**blank, **r} for r in rows]
+        if lrci:
+            for r in rows:
+                if r["Parameter"] in ("Scale",) and "LowerLRCL" not in r:
+                    lo, hi = (self._scale_profile_ci(res) if res.scale_method == "mle" else (r["Estimate"],) * 2)
+                    r["LowerLRCL"], r["UpperLRCL"] = lo, hi
+                elif "LowerLRCL" not in r:
+                    r["LowerLRCL"] = r["UpperLRCL"] = r["LowerWaldCL"]
+                del r["LowerWaldCL"], r["UpperWaldCL"]
+            cl = [Column("LowerLRCL", "Likelihood Ratio 95%\nLower", "10.4"),
+                  Column("UpperLRCL", "Confidence Limits\nUpper", "10.4")]
+        else:
+            cl = [Column("LowerWaldCL", "Wald 95%\nLower", "10.4"),
+                  Column("UpperWaldCL", "Confidence Limits\nUpper", "10.4")]
         cols = [Column("Parameter")] + self._level_cols() + [
-            Column("DF", None, "INT"), Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"),
-            Column("LowerWaldCL", "Wald 95%\nLower", "10.4"), Column("UpperWaldCL", "Confidence Limits\nUpper", "10.4"),
-            Column("WaldChiSq", "Wald\nChi-Square", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+            Column("DF", None, "INT"), Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4")] + \
+            cl + [Column("WaldChiSq", "Wald\nChi-Square", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
         self.emit(Table(PROC, "ParameterEstimates", title, cols, rows, footnotes=foot))
+
+    # ------------------------------------------------------------------ profile likelihood, matrices, Type 1
+    def _profile_ll(self, res, j, b, scale_opt):
+        """Log likelihood maximised over the other parameters with beta_j fixed at b (divided by the
+        fitted dispersion when the scale comes from Pearson/deviance or SCALE=, as in the LR tests)."""
+        keep = ~self.design.aliased
+        keep_r = keep.copy()
+        keep_r[j] = False
+        Xr = self.design.X[:, keep_r]
+        red = GL.fit(Xr, self.y, self.w, self.offset + b * self.design.X[:, j], self.fam, self.link,
+                     np.zeros(Xr.shape[1], dtype=bool), scale_opt)
+        div = res.phi if res.scale_method in ("pearson", "deviance", "user") else 1.0
+        return red.loglik_full / div
+
+    def _profile_ci(self, res, j, scale_opt, alpha=0.05):
+        """SAS's profile-likelihood limits: the b where 2 (l_max - l_p(b)) equals the chi-square quantile."""
+        from scipy import optimize as _opt
+        div = res.phi if res.scale_method in ("pearson", "deviance", "user") else 1.0
+        lmax = res.loglik_full / div
+        q = st.chi2.ppf(1 - alpha, 1)
+        bhat = res.beta[j]
+        se = math.sqrt(max(res.cov[j, j], 1e-300))
+
+        def f(b):
+            try:
+                return 2 * (lmax - self._profile_ll(res, j, b, scale_opt)) - q
+            except (GL.FitError, np.linalg.LinAlgError, FloatingPointError, ValueError):
+                return math.inf
+        out = []
+        for sign in (-1, 1):
+            step, a = se, bhat
+            found = None
+            for _ in range(40):
+                bnd = bhat + sign * step
+                fv = f(bnd)
+                if fv > 0:
+                    found = bnd
+                    break
+                a = bnd
+                step *= 1.6
+            if found is None:
+                out.append(None)
+                continue
+            lo_, hi_ = sorted((a, found))
+            try:
+                out.append(_opt.brentq(f, lo_, hi_, xtol=1e-10, rtol=1e-12))
+            except ValueError:
+                out.append(None)
+        return out[0], out[1]
+
+    def _scale_profile_ci(self, res, alpha=0.05):
+        """Profile limits for the ML scale: the regression MLE does not depend on the dispersion, so the
+        profile is the full log likelihood at the fitted means as a function of the scale."""
+        from scipy import optimize as _opt
+        fam, mu = self.fam, self.link.inv(self.design.X @ res.beta + self.offset)
+        q = st.chi2.ppf(1 - alpha, 1)
+        gamma_like = fam.name == "gamma"
+        to_phi = (lambda sc: 1.0 / sc) if gamma_like else (lambda sc: sc * sc)
+        lmax = fam.loglik_full(self.y, mu, self.w, to_phi(res.scale))
+        f = lambda ls: 2 * (lmax - fam.loglik_full(self.y, mu, self.w, to_phi(math.exp(ls)))) - q
+        l0 = math.log(res.scale)
+        out = []
+        for sign in (-1, 1):
+            step = 0.1
+            while f(l0 + sign * step) < 0 and step < 50:
+                step *= 2
+            out.append(math.exp(_opt.brentq(f, *sorted((l0, l0 + sign * step)), xtol=1e-12)))
+        return out[0], out[1]
+
+    def _parm_info(self):
+        rows = []
+        for j, c in enumerate(self.design.columns):
+            r = {"Parameter": f"Prm{j + 1}", "Effect": c.effect}
+            r.update({v: lab for v, lab in c.levels.items()})
+            rows.append(r)
+        used = [co.name for co in self.copts if any(co.name in c.levels for c in self.design.columns)]
+        self.emit(Table(PROC, "ParmInfo", "Parameter Information",
+                        [Column("Parameter"), Column("Effect")] + [Column(v) for v in used],
+                        [{**{v: "" for v in used}, **r} for r in rows]))
+
+    def _matrix_table(self, name, title, M, labels, corr=False):
+        if corr:
+            d = np.sqrt(np.maximum(np.diag(M), 1e-300))
+            M = M / d[:, None] / d[None, :]
+        rows = [{"RowName": lab, **{labels[k]: float(M[i, k]) for k in range(len(labels))}}
+                for i, lab in enumerate(labels)]
+        cols = [Column("RowName", "")] + [Column(lab, None, "10.4" if corr else "BEST8.") for lab in labels]
+        self.emit(Table(PROC, name, title, cols, rows))
+
+    def _glm_cov_tables(self, res):
+        keep = np.nonzero(~self.design.aliased)[0]
+        labels = [f"Prm{j + 1}" for j in keep]
+        M = res.cov[np.ix_(keep, keep)]
+        if res.scale_method == "mle" and not self.fam.fixed_scale and not isinstance(self.fam, NegBin) \
+                and res.scale_se:
+            # the scale is estimated by ML jointly; it is uncorrelated with the regression parameters
+            M = np.block([[M, np.zeros((len(keep), 1))], [np.zeros((1, len(keep))), np.array([[res.scale_se ** 2]])]])
+            labels = labels + ["Scale"]
+        if self.mopts.has("covb"):
+            self._matrix_table("CovB", "Estimated Covariance Matrix", M, labels)
+        if self.mopts.has("corrb"):
+            self._matrix_table("CorrB", "Estimated Correlation Matrix", M, labels, corr=True)
+
+    def _type1_glm(self, res, scale_opt):
+        """LR Statistics For Type 1 Analysis: the effects added one at a time in model order."""
+        keep = ~self.design.aliased
+        eoc = np.array(self.design.effect_of_col)
+        div = res.phi if res.scale_method in ("pearson", "deviance", "user") else 1.0
+        rows = []
+        prev = None
+        steps = ([("Intercept", -1)] if self.design.intercept else []) + \
+            [(e.name, k) for k, e in enumerate(self.design.effects)]
+        for name, k in steps:
+            cols = keep & (eoc <= k)
+            if k == len(self.design.effects) - 1:
+                fit = res
+            else:
+                fit = GL.fit(self.design.X[:, cols], self.y, self.w, self.offset, self.fam, self.link,
+                             np.zeros(int(cols.sum()), dtype=bool), scale_opt)
+            rank = int(cols.sum())
+            row = {"Source": name, "Deviance": fit.deviance, "DF": None, "ChiSq": None, "ProbChiSq": None}
+            if prev is not None:
+                df = rank - prev[1]
+                chi = max(2 * (fit.loglik_full - prev[0].loglik_full) / div, 0.0)
+                row.update({"DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
+            rows.append(row)
+            prev = (fit, rank)
+        self.emit(Table(PROC, "Type1", "LR Statistics For Type 1 Analysis",
+                        [Column("Source"), Column("Deviance", None, "10.4"), Column("DF", None, "INT"),
+                         Column("ChiSq", "Chi-\nSquare", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")],
+                        rows))
 
     def _type3_glm(self, res: GL.GLMResult, scale_opt):
         wald = self.mopts.has("wald")
@@ -673,6 +829,13 @@ class Fit:
         cov_e[np.ix_(keep, keep)] = res.cov_emp
         cov_m = np.zeros((p, p))
         cov_m[np.ix_(keep, keep)] = res.cov_model
+        labels = [f"Prm{j + 1}" for j in np.nonzero(keep)[0]]
+        for opt_m, opt_c, M, tag, nm in (("mcovb", "mcorrb", res.cov_model, "Model-Based", "N"),
+                                         ("ecovb", "ecorrb", res.cov_emp, "Empirical", "R")):
+            if o.has(opt_m) or o.has("covb"):
+                self._matrix_table(f"GEE{nm}Cov", f"Covariance Matrix ({tag})", M, labels)
+            if o.has(opt_c) or o.has("corrb"):
+                self._matrix_table(f"GEE{nm}Corr", f"Correlation Matrix ({tag})", M, labels, corr=True)
         self._gee_param_table(beta, cov_e, "GEEEmpPEst", "Empirical Standard Error Estimates", res if logor else None)
         if o.has("modelse"):
             self._gee_param_table(beta, cov_m, "GEEModPEst", "Model-Based Standard Error Estimates", None,
