@@ -217,3 +217,43 @@ def test_odds_ratios_of_a_main_effects_model_are_exp_of_the_solutions():
         assert o["Lower"] == pytest.approx(math.exp(s["Lower"]), rel=1e-8)
         assert o["Upper"] == pytest.approx(math.exp(s["Upper"]), rel=1e-8)
     assert ors[("g", "0")]["RefLevel"] == "2"
+
+
+GLM_MODE_DATA = """data d; input g x y; datalines;
+1 0.5 3
+1 1.5 5
+2 0.2 1
+2 2.5 9
+3 1.0 2
+3 3.0 7
+1 2.0 4
+2 1.1 3
+3 1.7 6
+;
+"""
+
+
+def test_glm_mode_without_random_matches_glm_and_reml_least_squares():
+    # No RANDOM statement: GLIMMIX fits the GLM (ML for Poisson; REML = least squares for the normal,
+    # scale = MSE), t/F tests on the residual DF.  References: R 4.x by hand (2026-11-24):
+    # glm(y ~ g + x, poisson): -2 logLik 31.91389168, x 0.58046324 (SE 0.20329129);
+    # lm(y ~ g + x): -2 REML logLik 23.39386317, sigma^2 2.284817738, x 2.57609921 (SE 0.62159799, p 0.008959375)
+    r = run_sas(GLM_MODE_DATA + "proc glimmix data=d; class g; model y = g x / dist=poisson; run;\n"
+                "proc glimmix data=d; class g; model y = g x; run;\n")
+    assert not r.errors, r.errors
+    pe = _tables(r, "ParameterEstimates")
+    fit = _tables(r, "FitStatistics")
+    pois = {row["Effect"]: row for row in pe[0].rows if row["Effect"] != "g"}
+    assert pois["x"]["Estimate"] == pytest.approx(0.58046324, abs=1e-7)
+    assert pois["x"]["StdErr"] == pytest.approx(0.20329129, abs=1e-6)   # R stops IRLS at 1e-8 deviance change
+    assert pois["x"]["DF"] == 5
+    assert fit[0].rows[0]["Value"] == pytest.approx(31.91389168, abs=1e-6)
+    norm = {row["Effect"]: row for row in pe[1].rows if row["Effect"] != "g"}
+    assert norm["x"]["Estimate"] == pytest.approx(2.57609921, abs=1e-7)
+    assert norm["x"]["StdErr"] == pytest.approx(0.62159799, abs=1e-7)
+    assert norm["x"]["Probt"] == pytest.approx(0.008959375, abs=1e-8)
+    assert norm["Scale"]["Estimate"] == pytest.approx(2.284817738, abs=1e-8)
+    assert fit[1].rows[0]["Descr"] == "-2 Res Log Likelihood"
+    assert fit[1].rows[0]["Value"] == pytest.approx(23.39386317, abs=1e-6)
+    t3 = {row["Effect"]: row for row in _tables(r, "Tests3")[1].rows}
+    assert t3["x"]["FValue"] == pytest.approx(4.144317160 ** 2, rel=1e-7)

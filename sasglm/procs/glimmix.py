@@ -121,14 +121,13 @@ class GlimmixFit:
             raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
         link = make_link(link_name)
         self.dist, self.fam, self.link = dist, fam, link
-        if len(self.randoms) == 0:
-            raise SasError("A RANDOM statement with SUBJECT= is required for METHOD=QUAD/LAPLACE here (models without "
-                           "random effects are not supported yet).", self.proc.line, self.proc.col)
+        glm_mode = len(self.randoms) == 0
+        self.glm_mode = glm_mode
         if len(self.randoms) > 1:
             raise SasError("Several RANDOM statements are not supported yet; list all effects in one RANDOM "
                            "statement.", self.randoms[1].line, self.randoms[1].col)
-        rnd = self.randoms[0]
-        ropts = Options(rnd.options or [], RANDOM_OPTS, "RANDOM")
+        rnd = self.randoms[0] if not glm_mode else None
+        ropts = Options((rnd.options or []) if not glm_mode else [], RANDOM_OPTS, "RANDOM")
         warn_ignored(s, ropts, ["v", "vcorr", "gc", "gci", "cl", "alpha", "noiter"], "RANDOM")
         if ropts.has("group"):
             raise SasError("RANDOM ... GROUP= is not supported yet.", rnd.line, rnd.col)
@@ -138,10 +137,10 @@ class GlimmixFit:
         effects = parse_model_effects(model, ds, class_names)
         # random effects and subject
         subj = ropts.nodes.get("subject", ropts.nodes.get("sub"))
-        if subj is None:
+        if subj is None and not glm_mode:
             raise SasError("METHOD=QUAD/LAPLACE requires SUBJECT= in the RANDOM statement.", rnd.line, rnd.col)
-        subj_vars = self._subject_vars(subj, rnd)
-        r_items = list(rnd.items)
+        subj_vars = self._subject_vars(subj, rnd) if not glm_mode else []
+        r_items = list(rnd.items) if not glm_mode else []
         r_intercept = any(isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int") for it in r_items)
         r_rest = [it for it in r_items if not (isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int"))]
         from .modeling import effect_tokens
@@ -215,6 +214,9 @@ class GlimmixFit:
                 y = raw.astype(float)
                 resp_info = None
         offset = data[offset_var] if offset_var else np.zeros(n)
+        if glm_mode:
+            self.design, self.classes, self.copts = design, classes, copts
+            return self._run_glm_mode(design, y, w, offset, n, data, resp_info, yname or f"{ev}/{tr}", offset_var)
         keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_vars]))
         codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
         K = len(uniq)
@@ -310,6 +312,97 @@ class GlimmixFit:
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
         if ropts.has("solution") or ropts.has("s"):
             self._random_solution(res, rnames, uniq, subj_vars, dfs)
+
+    def _run_glm_mode(self, design, y, w, offset, n, data, resp_info, yname, offset_var):
+        """No RANDOM statement: GLIMMIX fits the generalized linear model (GLM mode) by maximum
+        likelihood; a normal response gets the REML (least squares) fit, its scale the mean squared error.
+        Inference uses t and F tests with the residual degrees of freedom (DDFM=RESIDUAL)."""
+        s, popts, mopts = self.s, self.popts, self.mopts
+        for bad in ("empirical",):
+            if popts.has(bad) or bad in popts.values:
+                raise SasError("EMPIRICAL is not supported for models without random effects yet.", self.proc.line,
+                               self.proc.col)
+        normal = self.dist == "normal"
+        self.subject_text = None
+        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
+                ("Response Distribution", {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson",
+                                           "normal": "Gaussian"}[self.dist]),
+                ("Link Function", self.link.sas), ("Variance Function", "Default")]
+        if offset_var:
+            rows.append(("Offset Variable", offset_var))
+        rows += [("Variance Matrix", "Diagonal"),
+                 ("Estimation Technique", "Restricted Maximum Likelihood" if normal else "Maximum Likelihood"),
+                 ("Degrees of Freedom Method", "Residual")]
+        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
+        if self.copts and not popts.has("noclprint"):
+            self.emit(class_level_table(PROC, self.classes, self.copts))
+        self.emit(nobs_table(PROC, self.ds.nobs, n))
+        if resp_info is not None:
+            yn, labels, counts, event = resp_info
+            self.emit(Table(PROC, "ResponseProfile", "Response Profile",
+                            [Column("OrderedValue", "Ordered\nValue", "INT"), Column(yn),
+                             Column("Count", "Total\nFrequency", "INT")],
+                            [{"OrderedValue": i + 1, yn: lab, "Count": c} for i, (lab, c) in enumerate(zip(labels, counts))],
+                            footnotes=[f"The GLIMMIX procedure is modeling the probability that {yn}='{event}'."]))
+        keep = ~design.aliased
+        Xk = design.X[:, keep]
+        p = Xk.shape[1]
+        dims = [("Covariance Parameters", 1 if normal else 0), ("Columns in X", design.X.shape[1]),
+                ("Columns in Z", 0), ("Subjects (Blocks in V)", 1), ("Max Obs per Subject", n)]
+        self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
+                        [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
+        dfe = n - p
+        try:
+            gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(p, dtype=bool), "noscale")
+        except (GL.FitError, np.linalg.LinAlgError, FloatingPointError) as e:
+            raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
+        mu = gm.mu if hasattr(gm, "mu") else self.link.inv(Xk @ gm.beta[:p] + offset)
+        beta_k = gm.beta
+        if normal:
+            r = y - mu
+            phi = float(np.sum(w * r ** 2)) / dfe
+            covk = gm.cov * phi
+            _, logdet = np.linalg.slogdet(Xk.T @ (Xk * w[:, None]))
+            m2ll = dfe * math.log(2 * math.pi * phi) + dfe + logdet - float(np.sum(np.log(w)))
+            label = "-2 Res Log Likelihood"
+            k, nn = 1, dfe
+        else:
+            phi = 1.0
+            covk = gm.cov
+            m2ll = -2 * gm.loglik_full
+            label = "-2 Log Likelihood"
+            k, nn = p, n
+        pear = float(np.sum(w * (y - mu) ** 2 / self.fam.variance(mu)))
+        if gm.converged:
+            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
+                            [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
+        else:
+            s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+        fit = [(label, m2ll), ("AIC  (smaller is better)", m2ll + 2 * k),
+               ("AICC (smaller is better)", m2ll + 2 * k * nn / (nn - k - 1) if nn - k - 1 > 0 else math.nan),
+               ("BIC  (smaller is better)", m2ll + k * math.log(nn)),
+               ("CAIC (smaller is better)", m2ll + k * (math.log(nn) + 1)),
+               ("HQIC (smaller is better)", m2ll + 2 * k * math.log(math.log(nn)) if nn > 2 else math.nan)]
+        if not normal:
+            fit += [("Pearson Chi-Square", pear), ("Pearson Chi-Square / DF", pear / dfe if dfe > 0 else math.nan)]
+        else:
+            fit += [("Pearson Chi-Square", float(np.sum(w * (y - mu) ** 2))),
+                    ("Pearson Chi-Square / DF", phi)]
+        self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
+                        [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
+        full_beta = np.zeros(design.X.shape[1])
+        full_beta[keep] = beta_k
+        covb = np.zeros((design.X.shape[1],) * 2)
+        covb[np.ix_(keep, keep)] = covk
+        dfs = {k_: dfe for k_ in range(-1, len(design.effects))}
+        # in GLM mode the parameter estimates are always displayed
+        self._solutions(full_beta, covb, dfs, scale=phi if normal else None, title="Parameter Estimates")
+        if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
+            self._odds_ratios(full_beta, covb, dfs, data)
+        self._type3(full_beta, covb, dfs)
+        for kw, stm in getattr(self, "hyps", []):
+            self._hypothesis(kw, stm, full_beta, covb, dfs, data)
 
     def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
                 effects, r_effects, r_intercept, ropts, uniq, empirical):
@@ -550,7 +643,7 @@ class GlimmixFit:
                     used.append(v)
         return [Column(v, v) for v in [co.name for co in self.copts] if v in used]
 
-    def _solutions(self, beta, covb, dfs):
+    def _solutions(self, beta, covb, dfs, scale=None, title="Solutions for Fixed Effects"):
         rows = []
         alpha = float(self.mopts.get("alpha", 0.05))
         for j in range(len(beta)):
@@ -567,12 +660,17 @@ class GlimmixFit:
                     qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
                     r.update({"Alpha": alpha, "Lower": b - qq * se, "Upper": b + qq * se})
             rows.append(r)
+        if scale is not None:
+            dfe = dfs[-1]
+            rows.append({**{k: "" for k in self._labels(0)}, "Effect": "Scale", "Estimate": scale,
+                         "StdErr": scale * math.sqrt(2.0 / dfe) if dfe > 0 else None, "DF": None, "tValue": None,
+                         "Probt": None})
         cols = [Column("Effect")] + self._class_cols() + [
             Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"), Column("DF", None, "DFMT"),
             Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
         if self.mopts.has("cl"):
             cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
-        self.emit(Table(PROC, "ParameterEstimates", "Solutions for Fixed Effects", cols, rows))
+        self.emit(Table(PROC, "ParameterEstimates", title, cols, rows))
 
     def _type3(self, beta, covb, dfs):
         self.emit(H.type3_table(PROC, "Type III Tests of Fixed Effects", self.design, beta, covb, dfs,
