@@ -56,3 +56,17 @@ def sas():
 
 
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
+
+
+# A small Poisson data set (class g, covariate x, count y) used by the GENMOD and GLIMMIX tests whose
+# reference numbers were computed by hand in R from exactly these rows.
+COUNT_ROWS = """1 0.5 3
+1 1.5 5
+2 0.2 1
+2 2.5 9
+3 1.0 2
+3 3.0 7
+1 2.0 4
+2 1.1 3
+"""
+

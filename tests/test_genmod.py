@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import SHARED, SHARED_DATA, needs_shared, run_sas
+from conftest import COUNT_ROWS, SHARED, SHARED_DATA, needs_shared, run_sas
 from sasglm.stats import gee as G
 from sasglm.stats.families import Binomial, Logit
 
@@ -324,17 +324,7 @@ proc genmod data=agg(where=(n >= 1)); class g; model y = g x / dist=poisson; fre
     assert (dev[0]["DF"], dev[1]["DF"]) == (2, 8)
 
 
-LR_DATA = """data d; input g x y; datalines;
-1 0.5 3
-1 1.5 5
-2 0.2 1
-2 2.5 9
-3 1.0 2
-3 3.0 7
-1 2.0 4
-2 1.1 3
-;
-"""
+LR_DATA = "data d; input g x y; datalines;\n" + COUNT_ROWS + ";\n"
 
 
 def test_lrci_type1_covb_against_direct_profile_likelihood():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SHARED, SHARED_DATA, needs_shared, run_sas
+from conftest import COUNT_ROWS, SHARED, SHARED_DATA, needs_shared, run_sas
 from sasglm.stats import glm as GL
 from sasglm.stats import glmm as M
 from sasglm.stats.families import Binomial, Log, Logit, Poisson
@@ -219,18 +219,7 @@ def test_odds_ratios_of_a_main_effects_model_are_exp_of_the_solutions():
     assert ors[("g", "0")]["RefLevel"] == "2"
 
 
-GLM_MODE_DATA = """data d; input g x y; datalines;
-1 0.5 3
-1 1.5 5
-2 0.2 1
-2 2.5 9
-3 1.0 2
-3 3.0 7
-1 2.0 4
-2 1.1 3
-3 1.7 6
-;
-"""
+GLM_MODE_DATA = "data d; input g x y; datalines;\n" + COUNT_ROWS + "3 1.7 6\n;\n"
 
 
 def test_glm_mode_without_random_matches_glm_and_reml_least_squares():
