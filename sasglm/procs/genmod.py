@@ -180,7 +180,6 @@ class Fit:
         rows = np.repeat(idx, freq) if fvar else idx
         self.freq = freq
         classes = make_classvars(ds, used, copts, cglob, s, "formatted", "glm")
-        self.classes = classes
         self.classes, self.copts, self.effects, self.fam, self.link = classes, copts, effects, fam, link
         data = {}
         for v in needed:

@@ -234,12 +234,7 @@ class GlimmixFit:
         if copts and not popts.has("noclprint"):
             self.emit(class_level_table(PROC, classes, copts))
         self.emit(nobs_table(PROC, ds.nobs, n))
-        if resp_info is not None:
-            yn, labels, counts, event = resp_info
-            self.emit(Table(PROC, "ResponseProfile", "Response Profile",
-                            [Column("OrderedValue", "Ordered\nValue", "INT"), Column(yn), Column("Count", "Total\nFrequency", "INT")],
-                            [{"OrderedValue": i + 1, yn: lab, "Count": c} for i, (lab, c) in enumerate(zip(labels, counts))],
-                            footnotes=[f"The GLIMMIX procedure is modeling the probability that {yn}='{event}'."]))
+        self._response_profile(resp_info)
         keep = ~design.aliased
         Xk = design.X[:, keep]
         sizes = np.bincount(codes)
@@ -313,6 +308,16 @@ class GlimmixFit:
         if ropts.has("solution") or ropts.has("s"):
             self._random_solution(res, rnames, uniq, subj_vars, dfs)
 
+    def _response_profile(self, resp_info):
+        if resp_info is None:
+            return
+        yn, labels, counts, event = resp_info
+        self.emit(Table(PROC, "ResponseProfile", "Response Profile",
+                        [Column("OrderedValue", "Ordered\nValue", "INT"), Column(yn),
+                         Column("Count", "Total\nFrequency", "INT")],
+                        [{"OrderedValue": i + 1, yn: lab, "Count": c} for i, (lab, c) in enumerate(zip(labels, counts))],
+                        footnotes=[f"The GLIMMIX procedure is modeling the probability that {yn}='{event}'."]))
+
     def _run_glm_mode(self, design, y, w, offset, n, data, resp_info, yname, offset_var):
         """No RANDOM statement: GLIMMIX fits the generalized linear model (GLM mode) by maximum
         likelihood; a normal response gets the REML (least squares) fit, its scale the mean squared error.
@@ -338,13 +343,7 @@ class GlimmixFit:
         if self.copts and not popts.has("noclprint"):
             self.emit(class_level_table(PROC, self.classes, self.copts))
         self.emit(nobs_table(PROC, self.ds.nobs, n))
-        if resp_info is not None:
-            yn, labels, counts, event = resp_info
-            self.emit(Table(PROC, "ResponseProfile", "Response Profile",
-                            [Column("OrderedValue", "Ordered\nValue", "INT"), Column(yn),
-                             Column("Count", "Total\nFrequency", "INT")],
-                            [{"OrderedValue": i + 1, yn: lab, "Count": c} for i, (lab, c) in enumerate(zip(labels, counts))],
-                            footnotes=[f"The GLIMMIX procedure is modeling the probability that {yn}='{event}'."]))
+        self._response_profile(resp_info)
         keep = ~design.aliased
         Xk = design.X[:, keep]
         p = Xk.shape[1]
@@ -357,7 +356,7 @@ class GlimmixFit:
             gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(p, dtype=bool), "noscale")
         except (GL.FitError, np.linalg.LinAlgError, FloatingPointError) as e:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
-        mu = gm.mu if hasattr(gm, "mu") else self.link.inv(Xk @ gm.beta[:p] + offset)
+        mu = gm.mu
         beta_k = gm.beta
         if normal:
             r = y - mu
