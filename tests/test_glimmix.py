@@ -246,3 +246,14 @@ def test_glm_mode_without_random_matches_glm_and_reml_least_squares():
     assert fit[1].rows[0]["Value"] == pytest.approx(23.39386317, abs=1e-6)
     t3 = {row["Effect"]: row for row in _tables(r, "Tests3")[1].rows}
     assert t3["x"]["FValue"] == pytest.approx(4.144317160 ** 2, rel=1e-7)
+
+
+def test_glm_mode_names_an_ineffective_method_and_honours_ddfm_none():
+    r = run_sas(GLM_MODE_DATA + "proc glimmix data=d method=laplace; class g; model y = g x / dist=poisson "
+                "ddfm=none; run;\n")
+    assert not r.errors, r.errors
+    assert any("METHOD=LAPLACE has no effect" in w for w in r.warnings)
+    x = next(row for row in _tables(r, "ParameterEstimates")[0].rows if row["Effect"] == "x")
+    assert x["DF"] == math.inf
+    from scipy import stats
+    assert x["Probt"] == pytest.approx(2 * stats.norm.sf(abs(x["tValue"])), rel=1e-12)

@@ -329,6 +329,10 @@ class GlimmixFit:
                                self.proc.col)
         normal = self.dist == "normal"
         self.subject_text = None
+        if self.method in ("quad", "laplace"):
+            s.log.warning(f"METHOD={self.method.upper()} has no effect in a model without random effects; the "
+                          "generalized linear model is fitted by maximum likelihood.")
+        no_ddf = self._ddfm() == "none"
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson",
                                            "normal": "Gaussian"}[self.dist]),
@@ -337,7 +341,7 @@ class GlimmixFit:
             rows.append(("Offset Variable", offset_var))
         rows += [("Variance Matrix", "Diagonal"),
                  ("Estimation Technique", "Restricted Maximum Likelihood" if normal else "Maximum Likelihood"),
-                 ("Degrees of Freedom Method", "Residual")]
+                 ("Degrees of Freedom Method", "None" if no_ddf else "Residual")]
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
         if self.copts and not popts.has("noclprint"):
@@ -394,9 +398,10 @@ class GlimmixFit:
         full_beta[keep] = beta_k
         covb = np.zeros((design.X.shape[1],) * 2)
         covb[np.ix_(keep, keep)] = covk
-        dfs = {k_: dfe for k_ in range(-1, len(design.effects))}
+        dfs = {k_: (math.inf if no_ddf else dfe) for k_ in range(-1, len(design.effects))}
         # in GLM mode the parameter estimates are always displayed
-        self._solutions(full_beta, covb, dfs, scale=phi if normal else None, title="Parameter Estimates")
+        scale = (phi, phi * math.sqrt(2.0 / dfe) if dfe > 0 else None) if normal else None
+        self._solutions(full_beta, covb, dfs, scale=scale, title="Parameter Estimates")
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
@@ -659,11 +664,9 @@ class GlimmixFit:
                     qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
                     r.update({"Alpha": alpha, "Lower": b - qq * se, "Upper": b + qq * se})
             rows.append(r)
-        if scale is not None:
-            dfe = dfs[-1]
-            rows.append({**{k: "" for k in self._labels(0)}, "Effect": "Scale", "Estimate": scale,
-                         "StdErr": scale * math.sqrt(2.0 / dfe) if dfe > 0 else None, "DF": None, "tValue": None,
-                         "Probt": None})
+        if scale is not None:                  # (estimate, standard error) of the GLM-mode Scale row
+            rows.append({**{k: "" for k in self._labels(0)}, "Effect": "Scale", "Estimate": scale[0],
+                         "StdErr": scale[1], "DF": None, "tValue": None, "Probt": None})
         cols = [Column("Effect")] + self._class_cols() + [
             Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"), Column("DF", None, "DFMT"),
             Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
