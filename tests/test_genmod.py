@@ -171,6 +171,48 @@ def test_logor_zrep_and_zdata_reproduce_fullclust_and_exch():
     assert est[2] == pytest.approx(est[3], abs=1e-6) and se[2] == pytest.approx(se[3], abs=1e-6)
 
 
+@pytest.mark.skipif(not RESP.exists(), reason="conformance data not present")
+def test_logor_nested_subclusters_match_the_equivalent_z_matrices():
+    """LOGOR=NEST1/NESTK build Z from SUBCLUST= per cluster (alpha1: pairs in different subclusters, then
+    pairs in the same subcluster, or one per subcluster level). Checked against the same models written
+    as ZREP (subclusters fixed by position) and as ZFULL (subclusters varying by cluster)."""
+    pairs = [(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]
+    data = (f"data resp; infile '{RESP}'; input center id treatment $ sex $ age baseline visit1-visit4;\n"
+            "array vis{4} visit1-visit4; do visit = 1 to 4; outcome = vis{visit}; half = (visit > 2);\n"
+            "mixsc = mod(id + visit * (mod(id, 3) = 0), 2); output; end; run;\n")
+    head = ("proc genmod data=resp descend; class id treatment center sex baseline visit;\n"
+            "model outcome = treatment center sex age baseline / dist=bin;\n"
+            "repeated subject=id(center) / withinsubject=visit ")
+    zrep = ", ".join(f"({a} {b}) {int((a > 2) != (b > 2))} {int((a > 2) == (b > 2))}" for a, b in pairs)
+    r = run_sas(data + head + "logor=nest1 subclust=half; run;\n" + head + f"logor=zrep({zrep}); run;\n")
+    assert not r.errors, r.errors
+    d = r.ds("resp").df
+    lines = []
+    for (center, id_), g in d.groupby(["center", "id"], sort=False):
+        sc = dict(zip(g["visit"], g["mixsc"]))
+        for a, b in pairs:
+            same = sc[a] == sc[b]
+            lines.append(f"{center:g} {id_:g} {a} {b} {int(not same)} {int(same and sc[a] == 0)} "
+                         f"{int(same and sc[a] == 1)} {int(same)}")
+    r.session.submit("data z; input center id y1 y2 z0 zk1 zk2 z1; datalines;\n" + "\n".join(lines) + "\n;\n"
+                     + head + "logor=nest1 subclust=mixsc; run;\n"
+                     + head + "logor=zfull zdata=z ypair=(y1 y2) zrow=(z0 z1); run;\n"
+                     + head + "logor=nestk subclust=mixsc; run;\n"
+                     + head + "logor=zfull zdata=z ypair=(y1 y2) zrow=(z0 zk1 zk2); run;\n")
+    assert r.session.log.exit_status < 2
+    tabs = [t for t in r.session.tables if t.name == "GEEEmpPEst"]
+    assert len(tabs) == 6
+    est = [[row["Estimate"] for row in t.rows] for t in tabs]
+    se = [[row["StdErr"] for row in t.rows] for t in tabs]
+    for a, b in ((0, 1), (2, 3), (4, 5)):
+        assert est[a] == pytest.approx(est[b], abs=1e-6) and se[a] == pytest.approx(se[b], abs=1e-6)
+    assert len(est[4]) == len(est[2]) + 1          # NESTK: one more alpha than NEST1 with two levels
+    assert est[2] != pytest.approx(est[0], abs=1e-3)
+    info = [t for t in r.session.tables if t.name == "LORInfo"]
+    assert [row["Group"] for row in info[0].rows] == ["Different Subclusters", "Same Subcluster"]
+    assert [row["Group"] for row in info[-1].rows] == ["Different Subclusters", "Subcluster 0", "Subcluster 1"]
+
+
 def test_negative_binomial_matches_direct_maximum_likelihood():
     from scipy import optimize, special as sp
     r = run_sas("data a; call streaminit(7); do id = 1 to 60; trt = mod(id, 2); u = rand('gamma', 2, 0.5);\n"

@@ -29,7 +29,8 @@ MODEL_OPTS = {"dist", "d", "error", "link", "l", "offset", "noint", "scale", "no
               "obstats", "itprint", "waldci", "initial", "intercept", "aggregate", "expected", "ssize"}
 REPEATED_OPTS = {"subject", "sub", "withinsubject", "within", "type", "corr", "logor", "corrw", "corrb", "covb",
                  "modelse", "ecovb", "mcovb", "printmle", "maxiter", "maxit", "converge", "v6corr", "ecorrb",
-                 "mcorrb", "intercept", "initial", "zdata", "zrow", "ypair", "alpha"}
+                 "mcorrb", "intercept", "initial", "zdata", "zrow", "ypair", "alpha", "subclust",
+                 "subcluster"}
 
 
 def _link_for(dist: str, link: str | None):
@@ -366,26 +367,30 @@ class Fit:
             logor = "zrep"
         elif logor is not None:
             logor = str(logor).lower()
-            if logor == "zrep":
+            if logor in ("zrep", "zfull"):
                 if "zdata" not in o.nodes:
-                    raise SasError("LOGOR=ZREP without a matrix needs ZDATA=.", r.line, r.col)
+                    raise SasError(f"LOGOR={logor.upper()} without a matrix needs ZDATA=.", r.line, r.col)
                 zspec = ("zdata", o.nodes["zdata"], o.nodes.get("ypair"), o.nodes.get("zrow"))
-            elif logor not in ("exch", "fullclust"):
-                raise SasError(f"LOGOR={logor.upper()} is not supported yet (EXCH, FULLCLUST and ZREP are).", r.line,
-                               r.col)
+            elif logor not in ("exch", "fullclust", "nest1", "nestk"):
+                raise SasError(f"LOGOR={logor.upper()} is not supported (EXCH, FULLCLUST, NEST1, NESTK, ZFULL and "
+                               "ZREP are).", r.line, r.col)
+        subclust = o.get("subclust", o.get("subcluster"))
+        if subclust is not None:
+            subclust = self.ds.colname(str(subclust)) or str(subclust)
+            if self.ds.colname(subclust) is None:
+                raise SasError(f"Variable {subclust.upper()} not found.", r.line, r.col)
+        if logor in ("nest1", "nestk") and subclust is None:
+            raise SasError(f"LOGOR={logor.upper()} requires the SUBCLUST= option.", r.line, r.col)
+        if subclust is not None and logor not in ("nest1", "nestk"):
+            self.s.log.warning("SUBCLUST= has an effect only with LOGOR=NEST1 or LOGOR=NESTK and was ignored.")
+            subclust = None
         return {"subject_vars": subject_vars, "within": within, "kind": kind, "mdep": mdep, "user": user,
-                "logor": logor, "zspec": zspec, "opts": o, "subj_text": self._subject_text(subj)}
+                "logor": logor, "zspec": zspec, "opts": o, "subclust": subclust, "subj_text": self._subject_text(subj)}
 
     def _zrows(self, zspec, labels, T):
         """ZREP pairs -> {(j, k): z} with 0-based positions (labels are the within-subject levels)."""
         def pos(v):
-            txt = str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v)
-            if labels and txt in labels:
-                return labels.index(txt)
-            if isinstance(v, float) and 1 <= v <= T:
-                return int(v) - 1
-            raise SasError(f"ZREP position {txt} is not a within-subject level.", self.repeated.line,
-                           self.repeated.col)
+            return self._zpos(v, labels, T)
         rows = {}
         if zspec[0] == "inline":
             chunk = []
@@ -424,6 +429,69 @@ class Fit:
                 d = dict(zip(zds.columns, rec))
                 rows[(pos(d[zds.colname(yp[0])]), pos(d[zds.colname(yp[1])]))] = [float(d[zds.colname(c)]) for c in zr]
         return rows
+
+    def _zfull(self, rep, cluster_keys, nsubj, labels, T):
+        """LOGOR=ZFULL: one Z row per pair of every cluster, read from ZDATA=. Rows are matched to clusters by
+        the SUBJECT= variables when the data set has them, otherwise taken in cluster order; pairs by the
+        YPAIR= variables when given, otherwise in the order (1,2), (1,3), ..., (T-1,T)."""
+        from .common import dsref_from_value
+        zspec_ = rep["zspec"]
+        zds = self.s.get_dataset(dsref_from_value(zspec_[1]))
+        names = lambda node: ([str(x.value) for x in node.items if isinstance(x, A.Word)]
+                              if isinstance(node, A.Group) else [str(node.value)] if node is not None else [])
+        yp = names(zspec_[2])
+        zr = names(zspec_[3])
+        subj = rep["subject_vars"]
+        by_subject = all(zds.colname(v) is not None for v in subj)
+        if not zr:
+            skip = {v.upper() for v in yp + (subj if by_subject else [])}
+            zr = [c for c in zds.columns if c.upper() not in skip]
+        for c in yp + zr:
+            if zds.colname(c) is None:
+                raise SasError(f"Variable {c.upper()} not found in the ZDATA= data set.", self.repeated.line,
+                               self.repeated.col)
+        pairs = [(j, k) for j in range(T) for k in range(j + 1, T)]
+        P, K = len(pairs), len(cluster_keys)
+        Z = np.zeros((K, P, len(zr)))
+        zmat = np.column_stack([zds.column(c).to_numpy().astype(float) for c in zr]) if zr else np.zeros((zds.nobs, 0))
+        if np.isnan(zmat).any():
+            raise SasError("The ZDATA= data set has missing values in its Z columns.", self.repeated.line,
+                           self.repeated.col)
+        index = {}
+        for ci, key in enumerate(cluster_keys):
+            index.setdefault(tuple(key[:nsubj]), []).append(ci)
+        pos_of = {pr: n for n, pr in enumerate(pairs)}
+        seen = np.zeros((K, P), dtype=bool)
+        for r in range(zds.nobs):
+            if by_subject:
+                key = tuple(zds.column(v).to_numpy()[r] for v in subj)
+                clusters = index.get(key, [])
+            else:
+                clusters = [r // P] if r // P < K else []
+            if yp:
+                a = self._zpos(zds.column(yp[0]).to_numpy()[r], labels, T)
+                b = self._zpos(zds.column(yp[1]).to_numpy()[r], labels, T)
+                pn = pos_of.get((min(a, b), max(a, b)))
+            else:
+                pn = r % P
+            if pn is None:
+                continue
+            for ci in clusters:
+                Z[ci, pn] = zmat[r]
+                seen[ci, pn] = True
+        if not seen.any(axis=1).all():
+            raise SasError("The ZDATA= data set has no Z rows for some clusters (LOGOR=ZFULL needs a row for every "
+                           "pair of every cluster).", self.repeated.line, self.repeated.col)
+        return Z
+
+    def _zpos(self, v, labels, T):
+        txt = str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v)
+        if labels and txt in labels:
+            return labels.index(txt)
+        if isinstance(v, float) and 1 <= v <= T:
+            return int(v) - 1
+        raise SasError(f"Z-matrix position {txt} is not a within-subject level.", self.repeated.line,
+                       self.repeated.col)
 
     @staticmethod
     def _subject_text(subj):
@@ -773,12 +841,27 @@ class Fit:
             if not isinstance(self.fam, Binomial) or self.resp_info[0] != "binary":
                 raise SasError("LOGOR= (alternating logistic regressions) requires a binary response.",
                                self.repeated.line, self.repeated.col)
-            zrows = self._zrows(rep["zspec"], within_labels, T) if logor == "zrep" else None
-            lo = G.LogOR(T, logor, zrows)
+            self._lor_groups = None
+            if logor in ("nest1", "nestk"):
+                sv = ds.column(rep["subclust"]).to_numpy()[used]
+                scodes, slev = pd.factorize(pd.Series(sv, dtype=object), sort=True)
+                sub = layout.grid(scodes.astype(float), fill=-1.0)
+                Zk = G.subcluster_Z(sub, layout.present, [(j, k) for j in range(T) for k in range(j + 1, T)],
+                                    logor == "nestk", len(slev))
+                lo = G.LogOR(T, "percluster", Zk=Zk)
+                lab = [str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v) for v in slev]
+                self._lor_groups = (["Different Subclusters", "Same Subcluster"] if logor == "nest1" else
+                                    ["Different Subclusters"] + [f"Subcluster {v}" for v in lab])
+            elif logor == "zfull":
+                lo = G.LogOR(T, "percluster", Zk=self._zfull(rep, uniq, len(subj_cols), within_labels, T))
+            else:
+                zrows = self._zrows(rep["zspec"], within_labels, T) if logor == "zrep" else None
+                lo = G.LogOR(T, logor, zrows)
             self._logor_model = lo
             res = G.alr_fit(data, lo, beta0, maxiter=max(maxit, 100))
             info = [("Log Odds Ratio Structure", {"fullclust": "Fully Parameterized Clusters", "exch": "Exchangeable",
-                                                  "zrep": "Replicated Z Matrix"}[logor])]
+                                                  "zrep": "Replicated Z Matrix", "zfull": "Full Z Matrix",
+                                                  "nest1": "1-Nested", "nestk": "k-Nested"}[logor])]
         else:
             corr = G.make_corr(rep["kind"], T, rep["mdep"], _user_matrix(rep["user"], T))
             res = G.gee_fit(data, corr, beta0, maxiter=maxit, tol=float(o.get("converge", 1e-4)),
@@ -801,6 +884,10 @@ class Fit:
             elif logor == "exch":
                 self.emit(Table(PROC, "LORInfo", "Log Odds Ratio Parameter Information",
                                 [Column("Parameter"), Column("Group")], [{"Parameter": "Alpha1", "Group": "Exchangeable"}]))
+            elif self._lor_groups:
+                self.emit(Table(PROC, "LORInfo", "Log Odds Ratio Parameter Information",
+                                [Column("Parameter"), Column("Group")],
+                                [{"Parameter": f"Alpha{i + 1}", "Group": g} for i, g in enumerate(self._lor_groups)]))
         if res.converged:
             self.s.log.note("Algorithm converged.")
         else:

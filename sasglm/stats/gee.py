@@ -368,13 +368,18 @@ def _djoint_dpsi(mu_j, mu_k, psi):
 
 
 class LogOR:
-    """Log odds ratio model: pair (j,k) of positions -> row of Z (one alpha per column)."""
+    """Log odds ratio model: pair (j,k) of positions -> row of Z (one alpha per column).
 
-    def __init__(self, T: int, kind: str, zrows: dict | None = None):
-        """kind 'exch' | 'fullclust' | 'zrep' (zrows: {(j, k): z row} over 0-based positions)."""
+    ``Z`` is P x q when every cluster shares it (EXCH, FULLCLUST, ZREP); ``Zk`` (K x P x q) holds one
+    Z per cluster when the rows differ between clusters (subcluster models, a full Z data set)."""
+
+    def __init__(self, T: int, kind: str, zrows: dict | None = None, Zk: np.ndarray | None = None):
+        """kind 'exch' | 'fullclust' | 'zrep' (zrows: {(j, k): z row} over 0-based positions) | 'percluster'
+        (Zk given)."""
         self.T = T
         self.kind = kind
         self.pairs = [(j, k) for j in range(T) for k in range(j + 1, T)]
+        self.Zk = Zk
         if kind == "exch":
             self.Z = np.ones((len(self.pairs), 1))
         elif kind == "fullclust":
@@ -386,12 +391,37 @@ class LogOR:
                 row = zrows.get((j, k), zrows.get((k, j)))
                 if row is not None:
                     self.Z[n] = row
+        elif kind == "percluster":
+            self.Z = Zk[0]
         else:
             raise ValueError(kind)
 
     @property
     def q(self):
         return self.Z.shape[1]
+
+    def per_cluster(self, K: int) -> np.ndarray:
+        return self.Zk if self.Zk is not None else np.broadcast_to(self.Z, (K,) + self.Z.shape)
+
+
+def subcluster_Z(sub: np.ndarray, present: np.ndarray, pairs, nested_k: bool, nlev: int) -> np.ndarray:
+    """Per-cluster Z for the nested log odds ratio models. ``sub`` is K x T subcluster codes (0..nlev-1).
+    Column 0 is the log odds ratio between members of different subclusters; 1-nested has one more
+    column for pairs in the same subcluster, k-nested one per subcluster level."""
+    K = sub.shape[0]
+    jj = np.array([a for a, b in pairs], dtype=int)
+    kk = np.array([b for a, b in pairs], dtype=int)
+    sj, sk = sub[:, jj], sub[:, kk]
+    same = (sj == sk) & present[:, jj] & present[:, kk]
+    q = 1 + (nlev if nested_k else 1)
+    Z = np.zeros((K, len(pairs), q))
+    Z[:, :, 0] = ~same
+    if nested_k:
+        for m in range(nlev):
+            Z[:, :, 1 + m] = same & (sj == m)
+    else:
+        Z[:, :, 1] = same
+    return Z
 
 
 def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEEResult:
@@ -401,7 +431,7 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
     jj = np.array([a for a, b in model.pairs])
     kk = np.array([b for a, b in model.pairs])
     both = pres[:, jj] & pres[:, kk]                      # K x P
-    Z = model.Z
+    Z = model.per_cluster(K)                               # K x P x q
     q = model.q
     beta = beta0.copy()
     alpha = np.full(q, 0.01)
@@ -415,15 +445,15 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
         derivative with respect to the pair's log odds ratio, the response and the pair weight."""
         mu = data.pieces(beta)[0]
         mj, mk = mu[:, jj], mu[:, kk]
-        la = Z @ alpha                                     # P
-        psi = np.exp(la)[None, :]
+        la = Z @ alpha                                     # K x P
+        psi = np.exp(la)
         m11 = _joint(mj, mk, psi)
         dm = _djoint_dpsi(mj, mk, psi) * psi               # d m11 / d log psi
         out = []
         for (ma, mb, ya, yb) in ((mj, mk, y[:, jj], y[:, kk]), (mk, mj, y[:, kk], y[:, jj])):
             num = np.clip(ma - m11, 1e-12, None)
             den = np.clip(1 - ma - mb + m11, 1e-12, None)
-            gamma = yb * la[None, :] + np.log(num / den)
+            gamma = yb * la + np.log(num / den)
             out.append((gamma, yb + (-1.0 / num - 1.0 / den) * dm, ya))
         return out
 
@@ -436,8 +466,8 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
         Ui = np.zeros((K, q))
         for gamma, dgamma_dla, ya in offsets(beta, alpha):
             zeta = sp.expit(gamma)
-            Ui += ((ya - zeta) * wgt * dgamma_dla) @ Z
-            info += Z.T @ np.diag(np.sum(wgt * zeta * (1 - zeta) * dgamma_dla ** 2, axis=0)) @ Z
+            Ui += np.einsum("kp,kpq->kq", (ya - zeta) * wgt * dgamma_dla, Z)
+            info += np.einsum("kp,kpq,kpr->qr", wgt * zeta * (1 - zeta) * dgamma_dla ** 2, Z, Z)
         return Ui.sum(axis=0), info, Ui
 
     def cross_info(beta, alpha):
@@ -453,17 +483,17 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
             for d, (gamma, dgamma_dla, _) in enumerate(base):
                 dgb = (up[d][0] - um[d][0]) / (2 * h)
                 zeta = sp.expit(gamma)
-                C[:, j] += np.sum(wgt * zeta * (1 - zeta) * dgamma_dla * dgb, axis=0) @ Z
+                C[:, j] += np.einsum("kp,kpq->q", wgt * zeta * (1 - zeta) * dgamma_dla * dgb, Z)
         return C
 
     def beta_pieces(beta, alpha):
         mu, d1, V, e, r = data.pieces(beta)
-        psi = np.exp(Z @ alpha)
+        psi = np.exp(Z @ alpha)                            # K x P
         Vm = np.zeros((K, T, T))
         diag = np.arange(T)
         Vm[:, diag, diag] = np.where(pres, mu * (1 - mu) / np.where(pres, data.wg, 1.0), 1.0)
         mj, mk = mu[:, jj], mu[:, kk]
-        cov = _joint(mj, mk, psi[None, :]) - mj * mk
+        cov = _joint(mj, mk, psi) - mj * mk
         cov = np.where(both, cov, 0.0)
         Vm[:, jj, kk] = cov
         Vm[:, kk, jj] = cov
