@@ -103,13 +103,14 @@ def test_glimmix_nloptions_is_named():
     assert r.warnings == ["WARNING: The NLOPTIONS statement of PROC GLIMMIX is not supported yet and was ignored."]
 
 
-def test_sgplot_format_and_plm_show_are_named(tmp_path):
+def test_sgplot_format_and_plm_show_program_are_named(tmp_path):
     r = run_sas(DATA + "proc sgplot data=d; format y 5.1; series x=t y=y; run;\n"
                        "proc genmod data=d; model y = t; store work.m; run;\n"
-                       "proc plm source=work.m; show parameters; run;\n", outdir=str(tmp_path))
-    assert not r.errors, r.errors
+                       "proc plm source=work.m; show parameters program; run;\n"
+                       "proc plm source=work.m; show xpx; run;\n", outdir=str(tmp_path))
     assert r.warnings == ["WARNING: The FORMAT statement of PROC SGPLOT is not supported yet and was ignored.",
-                          "WARNING: The SHOW statement of PROC PLM is not supported yet and was ignored."]
+                          "WARNING: SHOW PROGRAM: sasglm item stores do not keep the source program; nothing shown."]
+    assert r.errors == ["ERROR: Line 6, column 25: The SHOW option XPX is not supported."]
 
 
 def test_proc_output_data_set_options_are_applied():

@@ -105,6 +105,8 @@ class Fit:
         self.freq = None
 
     def emit(self, t: Table):
+        if t.name in ("ModelFit", "GEEFitCriteria"):
+            self._fit_table = t
         self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
 
     # ------------------------------------------------------------------ setup
@@ -1253,7 +1255,14 @@ class Fit:
                           beta=beta, cov=cov, aliased=self.design.aliased, link=self.link, family=self.fam,
                           offset_var=self.offset_var, columns=self.design.columns,
                           response=self.ds.colname(self.model.response[1]),
-                          data_name=getattr(self.ds, "display_name", ""))
+                          data_name=getattr(self.ds, "display_name", ""),
+                          design=ItemStore.row_space(self.design),
+                          means={v: float(np.mean(a)) for v, a in self.data_used.items() if v not in self.classes},
+                          class_data={v: a for v, a in self.data_used.items() if v in self.classes},
+                          class_rows=class_level_table(PROC, self.classes, self.copts).rows if self.copts else [],
+                          fit_rows=[(r.get("Criterion"), r.get("Value")) for r in getattr(self, "_fit_table",
+                                                                                          Table("", "", "", [], [])).rows],
+                          param_rows=[self._labels(j) for j in range(len(self.design.columns))])
         self.s.save_store(name, store)
         self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
 
