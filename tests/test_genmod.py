@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as st
 
 from conftest import COUNT_ROWS, SHARED, SHARED_DATA, needs_shared, run_sas
 from sasglm.stats import gee as G
@@ -419,3 +420,65 @@ def test_gee_covariance_matrices_are_the_sandwich_and_model_based_covariances():
     assert nc[-1]["Prm5"] == pytest.approx(mod["x"]["StdErr"] ** 2, rel=1e-10)
     assert _table(r, "GEERCorr").rows[0]["Prm1"] == pytest.approx(1.0)
     assert _table(r, "GEENCorr").rows[1]["Prm2"] == pytest.approx(1.0)
+
+
+def test_obstats_table_matches_r_glm_influence_measures():
+    """MODEL OBSTATS CL: the Observation Statistics table. Reference: R 4.x glm(y ~ g + x, poisson) on
+    COUNT_ROWS with g's reference level 3, run by hand (R converges to ~1e-7, hence 1e-6): predict(se.fit=TRUE)$se.fit, rstandard(type=
+    "pearson"), rstandard(type="deviance") and rstudent() (the likelihood residual)."""
+    r = run_sas("data a; input g x y; datalines;\n" + COUNT_ROWS + ";\n"
+                "proc genmod data=a; class g; model y = g x / dist=poisson obstats cl;\n"
+                "output out=o pred=p lower=l reschi=rc; run;\n")
+    assert not r.errors and not r.warnings, r.log
+    t = [t for t in r.session.tables if t.name == "ObStats"][0]
+    assert [c.name for c in t.columns] == ["Observation", "y", "Pred", "Xbeta", "Std", "Hesswgt", "Lower", "Upper",
+                                           "Resraw", "Reschi", "Resdev", "StReschi", "StResdev", "Reslik"]
+    col = lambda k: [row[k] for row in t.rows]
+    assert col("Std") == pytest.approx([0.3760680644, 0.2890248182, 0.4653532276, 0.3143660077, 0.4896177013,
+                                        0.3466054404, 0.3052413030, 0.3250648183], abs=1e-6)
+    assert col("StReschi") == pytest.approx([0.7191786953, 0.5316932467, -0.7200018589, 0.7298610025,
+                                             0.1133965032, -0.1133964888, -1.0716408222, -0.1258460610], abs=1e-6)
+    assert col("StResdev") == pytest.approx([0.6766616772, 0.5144013626, -0.7836895209, 0.7164210862,
+                                             0.1122691913, -0.1137047311, -1.1343664701, -0.1270811660], abs=1e-6)
+    assert col("Reslik") == pytest.approx([0.6897051832, 0.5204257912, -0.7601730696, 0.7271551160,
+                                           0.1127799286, -0.1134412993, -1.1012010121, -0.1266671089], abs=1e-6)
+    o = r.ds("o").df
+    assert col("Pred") == pytest.approx(list(o["p"]), abs=1e-12)
+    assert col("Lower") == pytest.approx(list(o["l"]), abs=1e-12)
+    assert col("Reschi") == pytest.approx(list((o["y"] - o["p"]) / np.sqrt(o["p"])), abs=1e-12)
+
+
+def test_dscale_pscale_add_f_statistics_to_type1_type3_and_contrasts():
+    """Under DSCALE/PSCALE SAS adds F = (D1 - D0) / (r phi) with r and n - p DF (GENMOD "F Statistics").
+    For a normal response with DSCALE that is the classical sequential/partial ANOVA F, computed here by
+    least squares."""
+    rows = COUNT_ROWS + "3 2.2 12\n1 0.1 0\n"
+    r = run_sas("data a; input g x y; datalines;\n" + rows + ";\n"
+                "proc genmod data=a; class g; model y = g x / dist=normal dscale type1 type3;\n"
+                "contrast 'g1-g2' g 1 -1; run;\n"
+                "proc genmod data=a; class g; model y = g x / dist=poisson pscale type3; run;\n")
+    assert not r.errors, r.errors
+    d = r.ds("a").df
+    y = d["y"].to_numpy()
+    G = np.column_stack([(d["g"] == k).astype(float) for k in (1, 2)])
+    one = np.ones((len(y), 1))
+    rss = lambda X: float(np.sum((y - X @ np.linalg.lstsq(X, y, rcond=None)[0]) ** 2))
+    full = np.column_stack([one, G, d["x"]])
+    mse = rss(full) / (len(y) - 4)
+    f_g_seq = (rss(one) - rss(np.column_stack([one, G]))) / 2 / mse
+    f_x = (rss(np.column_stack([one, G])) - rss(full)) / mse
+    f_g_part = (rss(np.column_stack([one, d["x"]])) - rss(full)) / 2 / mse
+    t1 = [t for t in r.session.tables if t.name == "Type1"][0].rows
+    t3 = [t for t in r.session.tables if t.name == "Type3"]
+    assert [t1[1]["FValue"], t1[2]["FValue"]] == pytest.approx([f_g_seq, f_x], rel=1e-8)
+    assert t1[1]["NumDF"] == 2 and t1[1]["DenDF"] == len(y) - 4
+    assert t1[2]["ProbF"] == pytest.approx(st.f.sf(f_x, 1, len(y) - 4), rel=1e-8)
+    assert [t3[0].rows[0]["FValue"], t3[0].rows[1]["FValue"]] == pytest.approx([f_g_part, f_x], rel=1e-8)
+    assert t3[0].rows[0]["ChiSq"] == pytest.approx(2 * f_g_part, rel=1e-8)
+    c = [t for t in r.session.tables if t.name == "Contrasts"][0].rows[0]
+    red = np.column_stack([one, G[:, 0] + G[:, 1], d["x"]])      # g1 = g2
+    assert c["FValue"] == pytest.approx((rss(red) - rss(full)) / mse, rel=1e-8) and c["Type"] == "LR"
+    # Poisson PSCALE: phi = Pearson X2 / DF, F = chi-square / DF
+    p3 = t3[1].rows
+    for row in p3:
+        assert row["FValue"] == pytest.approx(row["ChiSq"] / row["NumDF"], rel=1e-12)

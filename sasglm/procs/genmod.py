@@ -114,7 +114,7 @@ class Fit:
         s, ds, model = self.s, self.ds, self.model
         mopts = Options(model.options, MODEL_OPTS | {"aggregate"}, "MODEL")
         self.mopts = mopts
-        warn_ignored(s, mopts, ["cl", "obstats", "itprint", "waldci", "initial",
+        warn_ignored(s, mopts, ["itprint", "waldci", "initial",
                                 "intercept", "aggregate", "expected", "ssize"], "MODEL")
         dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
         resp = model.response
@@ -279,6 +279,10 @@ class Fit:
             final = self._gee(rep, res)
         for kw, stm in getattr(self, "hyps", []):
             self._hypothesis(kw, stm, final, scale_opt)
+        if mopts.has("obstats"):
+            self._obstats(final)
+        elif mopts.has("cl"):
+            s.log.note("MODEL CL has an effect only with OBSTATS (confidence limits of the predicted means).")
         if self.store_stmt is not None:
             self._store(final)
         if self.output_stmt is not None:
@@ -739,6 +743,7 @@ class Fit:
         keep = ~self.design.aliased
         eoc = np.array(self.design.effect_of_col)
         div = res.phi if res.scale_method in ("pearson", "deviance", "user") else 1.0
+        fstats = self._f_stats(res)
         rows = []
         prev = None
         steps = ([("Intercept", -1)] if self.design.intercept else []) + \
@@ -754,17 +759,27 @@ class Fit:
             row = {"Source": name, "Deviance": fit.deviance, "DF": None, "ChiSq": None, "ProbChiSq": None}
             if prev is not None:
                 df = rank - prev[1]
-                chi = max(2 * (fit.loglik_full - prev[0].loglik_full) / div, 0.0)
-                row.update({"DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
+                if fstats:
+                    chi = max((prev[0].deviance - fit.deviance) / res.phi, 0.0)
+                    row.update(self._f_cols(res, chi, df))
+                else:
+                    chi = max(2 * (fit.loglik_full - prev[0].loglik_full) / div, 0.0)
+                    row["DF"] = df
+                row.update({"ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
             rows.append(row)
             prev = (fit, rank)
+        if fstats:
+            for row in rows:
+                row.pop("DF", None)
         self.emit(Table(PROC, "Type1", "LR Statistics For Type 1 Analysis",
-                        [Column("Source"), Column("Deviance", None, "10.4"), Column("DF", None, "INT"),
-                         Column("ChiSq", "Chi-\nSquare", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")],
+                        [Column("Source"), Column("Deviance", None, "10.4")] +
+                        (self.F_COLUMNS if fstats else [Column("DF", None, "INT")]) +
+                        [Column("ChiSq", "Chi-\nSquare", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")],
                         rows))
 
     def _type3_glm(self, res: GL.GLMResult, scale_opt):
         wald = self.mopts.has("wald")
+        fstats = self._f_stats(res)
         rows = []
         for k, eff in enumerate(self.design.effects):
             L = GL.type3_L(self.design, k)
@@ -773,12 +788,29 @@ class Fit:
                 rows.append({"Source": eff.name, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
             else:
                 chi, df = self._lr_test(L, res, scale_opt)
-                rows.append({"Source": eff.name, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
+                row = self._f_cols(res, chi, df) if fstats else {"DF": df}
+                rows.append({"Source": eff.name, **row, "ChiSq": chi,
+                             "ProbChiSq": st.chi2.sf(chi, df) if df else None})
         title = "Wald Statistics For Type 3 Analysis" if wald else "LR Statistics For Type 3 Analysis"
-        cols = [Column("Source"), Column("DF", None, "INT"),
-                Column("ChiSq", "Wald\nChi-Square" if wald else "Chi-\nSquare", "10.2"),
-                Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+        cols = [Column("Source")] + (self.F_COLUMNS if fstats and not wald else [Column("DF", None, "INT")]) + \
+            [Column("ChiSq", "Wald\nChi-Square" if wald else "Chi-\nSquare", "10.2"),
+             Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
         self.emit(Table(PROC, "Type3", title, cols, rows))
+
+    @staticmethod
+    def _f_stats(res) -> bool:
+        """SAS adds F statistics, (D1 - D0) / (r phi), to the LR tests when the dispersion is estimated by
+        the deviance or Pearson chi-square over its DF (DSCALE / PSCALE)."""
+        return getattr(res, "scale_method", None) in ("pearson", "deviance")
+
+    @staticmethod
+    def _f_cols(res, chi, df) -> dict:
+        f = chi / df if df else None
+        return {"NumDF": df, "DenDF": res.df_resid, "FValue": f,
+                "ProbF": st.f.sf(f, df, res.df_resid) if df and res.df_resid > 0 else None}
+
+    F_COLUMNS = [Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "INT"), Column("FValue", "F Value", "8.2"),
+                 Column("ProbF", "Pr > F", "PVALUE6.4")]
 
     def _lr_test(self, L, res, scale_opt):
         keep = ~self.design.aliased
@@ -791,6 +823,8 @@ class Fit:
         Xr = self.design.X[:, keep] @ Nm
         alias = np.zeros(Xr.shape[1], dtype=bool)
         red = GL.fit(Xr, self.y, self.w, self.offset, self.fam, self.link, alias, scale_opt)
+        if self._f_stats(res):
+            return max((red.deviance - res.deviance) / res.phi, 0.0), r
         if self.fam.fixed_scale or isinstance(self.fam, NegBin):
             chi = 2 * (res.loglik_full - red.loglik_full) / (res.phi if res.scale_method in ("pearson", "deviance",
                                                                                               "user") else 1)
@@ -1232,11 +1266,14 @@ class Fit:
         else:
             chi, df = self._lr_test(Lm, final[1], scale_opt)
             typ = "LR"
+        fstats = typ == "LR" and self._f_stats(final[1])
+        dfpart = self._f_cols(final[1], chi, df) if fstats else {"DF": df}
         self.emit(Table(PROC, "Contrasts", "Contrast Results",
-                        [Column("Contrast"), Column("DF", None, "INT"), Column("ChiSq", "Chi-\nSquare", "8.2"),
-                         Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4"), Column("Type")],
-                        [{"Contrast": label, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None,
-                          "Type": typ}]))
+                        [Column("Contrast")] + (self.F_COLUMNS if fstats else [Column("DF", None, "INT")]) +
+                        [Column("ChiSq", "Chi-\nSquare", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4"),
+                         Column("Type")],
+                        [{"Contrast": label, **dfpart, "ChiSq": chi,
+                          "ProbChiSq": st.chi2.sf(chi, df) if df else None, "Type": typ}]))
 
     # ------------------------------------------------------------------ STORE / OUTPUT
     def _store(self, final):
@@ -1266,6 +1303,99 @@ class Fit:
         self.s.save_store(name, store)
         self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
 
+    def _row_statistics(self, final, alpha):
+        """Per input row: the predicted mean, linear predictor and its SE, confidence limits of the mean
+        (every row with complete covariates) and the residuals, Hessian weight and leverage (rows used in
+        the fit). Returns ({key: array over all rows}, indices of the rows used)."""
+        if final[0] == "glm":
+            beta, cov, phi = final[1].beta, final[1].cov, final[1].phi
+        else:
+            beta, cov, phi = final[1], final[2], 1.0
+        ds = self.ds
+        n_all = ds.nobs
+        needed = set()
+        for e in self.effects:
+            needed |= set(e.all_vars())
+        if self.offset_var:
+            needed.add(self.offset_var)
+        ok = np.ones(n_all, dtype=bool)
+        data = {}
+        for v in needed:
+            m = ds.var(v)
+            col = ds.column(v).to_numpy()
+            if v in self.classes:
+                known_lv = set(self.classes[v].levels)
+                ok &= np.array([(not is_missing_value(x, m.is_char)) and x in known_lv for x in col])
+                data[v] = col
+            else:
+                ok &= ~np.isnan(col.astype(float))
+                data[v] = col.astype(float)
+        X = D.build({k: v for k, v in data.items()}, self.classes, self.effects, self.design.intercept).X
+        eta = X @ beta + (data[self.offset_var] if self.offset_var else 0.0)
+        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", X, cov, X), 0.0))
+        z = st.norm.ppf(1 - alpha / 2)
+        mu = self.link.inv(eta)
+        lo, hi = self.link.inv(eta - z * se), self.link.inv(eta + z * se)
+        out = {k: np.where(ok, a, np.nan) for k, a in (("pred", mu), ("xbeta", eta), ("stdxbeta", se),
+                                                        ("lower", np.minimum(lo, hi)), ("upper", np.maximum(lo, hi)))}
+        used_idx = np.nonzero(self.used)[0]
+        first = np.cumsum(self.freq) - self.freq if self.freq is not None else slice(None)
+        y, w = self.y[first], self.w[first]
+        m_u = mu[used_idx]
+        fam = self.fam
+        V = fam.variance(m_u)
+        rraw = (y - m_u) * (w if self.resp_info[0] == "events" else 1.0)
+        rchi = (y - m_u) * np.sqrt(w) / np.sqrt(V)
+        dunit = fam.deviance_units(y, m_u, w)
+        rdev = np.sign(y - m_u) * np.sqrt(np.maximum(dunit, 0.0))
+        from ..stats.glm import _obs_weights
+        wo, d1, _ = _obs_weights(y, m_u, eta[used_idx], w, fam, self.link, observed=True)
+        Xu = X[used_idx][:, ~self.design.aliased]
+        covk = cov[np.ix_(~self.design.aliased, ~self.design.aliased)] / (phi if phi else 1.0)
+        h = wo * np.einsum("ij,jk,ik->i", Xu, covk, Xu)
+        sphi = math.sqrt(phi) if phi else 1.0
+        srchi = rchi / (sphi * np.sqrt(np.maximum(1 - h, 1e-12)))
+        srdev = rdev / (sphi * np.sqrt(np.maximum(1 - h, 1e-12)))
+        rlik = np.sign(y - m_u) * np.sqrt(np.maximum(h * srchi ** 2 + (1 - h) * srdev ** 2, 0.0))
+        nan = np.full(n_all, np.nan)
+        for key, arr in (("resraw", rraw), ("reschi", rchi), ("resdev", rdev), ("stdreschi", srchi),
+                         ("stdresdev", srdev), ("reslik", rlik), ("hesswgt", wo), ("leverage", h)):
+            full = nan.copy()
+            full[used_idx] = arr
+            out[key] = full
+        return out, used_idx
+
+    def _obstats(self, final):
+        """MODEL OBSTATS: the Observation Statistics table, one row per observation used (CL adds the
+        confidence limits of the mean; GEE fits show the mean-model statistics only)."""
+        alpha = float(self.mopts.get("alpha", 0.05))
+        stats, used_idx = self._row_statistics(final, alpha)
+        gee = final[0] != "glm"
+        resp = self.model.response
+        ynames = [self.ds.colname(resp[1]) or resp[1]] + ([self.ds.colname(resp[2]) or resp[2]]
+                                                           if resp[0] == "events" else [])
+        keys = [("pred", "Pred"), ("xbeta", "Xbeta"), ("stdxbeta", "Std")]
+        if not gee:
+            keys.append(("hesswgt", "Hesswgt"))
+        if self.mopts.has("cl"):
+            keys += [("lower", "Lower"), ("upper", "Upper")]
+        keys += [("resraw", "Resraw"), ("reschi", "Reschi")]
+        if not gee:
+            keys += [("resdev", "Resdev"), ("stdreschi", "StReschi"), ("stdresdev", "StResdev"), ("reslik", "Reslik")]
+        ycols = {v: self.ds.column(v).to_numpy() for v in ynames}
+        rows = []
+        for i in used_idx:
+            row = {"Observation": int(i) + 1}
+            for v in ynames:
+                x = ycols[v][i]
+                row[v] = float(x) if isinstance(x, (int, float, np.floating, np.integer)) else x
+            for k, c in keys:
+                row[c] = float(stats[k][i])
+            rows.append(row)
+        cols = [Column("Observation", None, "INT")] + [Column(v) for v in ynames] + \
+            [Column(c, None, "10.4") for _, c in keys]
+        self.emit(Table(PROC, "ObStats", "Observation Statistics", cols, rows))
+
     def _output(self, final):
         """OUTPUT OUT= with PRED XBETA STDXBETA LOWER UPPER RESRAW RESCHI RESDEV STDRESCHI STDRESDEV RESLIK
         HESSWGT LEVERAGE: every input row; residuals where the response is present."""
@@ -1291,70 +1421,9 @@ class Fit:
                 req[known[it.key]] = str(value_of(it.value))
         if out_ref is None:
             raise SasError("OUTPUT requires OUT=.", self.output_stmt.line, self.output_stmt.col)
-        if final[0] == "glm":
-            beta, cov, phi = final[1].beta, final[1].cov, final[1].phi
-        else:
-            beta, cov, phi = final[1], final[2], 1.0
+        stats, used_idx = self._row_statistics(final, alpha)
         ds = self.ds
-        n_all = ds.nobs
-        # rebuild the design on every row with complete covariates
-        needed = set()
-        for e in self.effects:
-            needed |= set(e.all_vars())
-        if self.offset_var:
-            needed.add(self.offset_var)
-        ok = np.ones(n_all, dtype=bool)
-        data = {}
-        for v in needed:
-            m = ds.var(v)
-            col = ds.column(v).to_numpy()
-            if v in self.classes:
-                known_lv = set(self.classes[v].levels)
-                ok &= np.array([(not is_missing_value(x, m.is_char)) and x in known_lv for x in col])
-                data[v] = col
-            else:
-                ok &= ~np.isnan(col.astype(float))
-                data[v] = col.astype(float)
-        X = D.build({k: v for k, v in data.items()}, self.classes, self.effects, self.design.intercept).X
-        eta = X @ beta + (data[self.offset_var] if self.offset_var else 0.0)
-        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", X, cov, X), 0.0))
-        z = st.norm.ppf(1 - alpha / 2)
-        mu = self.link.inv(eta)
-        cols = {}
-        nan = np.full(n_all, np.nan)
-        put = lambda key, arr: cols.__setitem__(req[key], np.where(ok, arr, np.nan)) if key in req else None
-        put("pred", mu)
-        put("xbeta", eta)
-        put("stdxbeta", se)
-        lo, hi = self.link.inv(eta - z * se), self.link.inv(eta + z * se)
-        put("lower", np.minimum(lo, hi))
-        put("upper", np.maximum(lo, hi))
-        if set(req) & {"resraw", "reschi", "resdev", "stdreschi", "stdresdev", "reslik", "hesswgt", "leverage"}:
-            used_idx = np.nonzero(self.used)[0]
-            first = np.cumsum(self.freq) - self.freq if self.freq is not None else slice(None)
-            y, w = self.y[first], self.w[first]
-            m_u = mu[used_idx]
-            fam = self.fam
-            V = fam.variance(m_u)
-            rraw = (y - m_u) * (w if self.resp_info[0] == "events" else 1.0)
-            rchi = (y - m_u) * np.sqrt(w) / np.sqrt(V)
-            dunit = fam.deviance_units(y, m_u, w)
-            rdev = np.sign(y - m_u) * np.sqrt(np.maximum(dunit, 0.0))
-            from ..stats.glm import _obs_weights
-            wo, d1, _ = _obs_weights(y, m_u, eta[used_idx], w, fam, self.link, observed=True)
-            Xu = X[used_idx][:, ~self.design.aliased]
-            covk = cov[np.ix_(~self.design.aliased, ~self.design.aliased)] / (phi if phi else 1.0)
-            h = wo * np.einsum("ij,jk,ik->i", Xu, covk, Xu)
-            sphi = math.sqrt(phi) if phi else 1.0
-            srchi = rchi / (sphi * np.sqrt(np.maximum(1 - h, 1e-12)))
-            srdev = rdev / (sphi * np.sqrt(np.maximum(1 - h, 1e-12)))
-            rlik = np.sign(y - m_u) * np.sqrt(np.maximum(h * srchi ** 2 + (1 - h) * srdev ** 2, 0.0))
-            for key, arr in (("resraw", rraw), ("reschi", rchi), ("resdev", rdev), ("stdreschi", srchi),
-                             ("stdresdev", srdev), ("reslik", rlik), ("hesswgt", wo), ("leverage", h)):
-                if key in req:
-                    full = nan.copy()
-                    full[used_idx] = arr
-                    cols[req[key]] = full
+        cols = {req[k]: v for k, v in stats.items() if k in req}
         df = ds.df.copy()
         meta = dict(ds.meta)
         from ..data.dataset import VarMeta
