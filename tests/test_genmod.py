@@ -482,3 +482,29 @@ def test_dscale_pscale_add_f_statistics_to_type1_type3_and_contrasts():
     p3 = t3[1].rows
     for row in p3:
         assert row["FValue"] == pytest.approx(row["ChiSq"] / row["NumDF"], rel=1e-12)
+
+
+def test_link_power_matches_r_sqrt_link_and_observed_information():
+    """LINK=POWER(0.5) for a Poisson response. References computed by hand in R: glm(y ~ x,
+    poisson(link = "sqrt")) gives the estimates; solve(optimHess()) of the Poisson log likelihood gives
+    the observed-information SEs that GENMOD prints (R's glm reports expected-information SEs)."""
+    rows = "0.5 3\n1.5 5\n0.2 1\n2.5 9\n1.0 2\n3.0 7\n2.0 4\n1.1 3\n2.2 12\n0.1 0\n"
+    r = run_sas("data a; input x y; datalines;\n" + rows + ";\n"
+                "proc genmod data=a; model y = x / dist=poisson link=power(0.5); run;\n"
+                "data b; set a; if y > 0; run;\n"
+                "proc genmod data=b; model y = x / dist=gamma link=power(-1); run;\n"
+                "proc genmod data=b; model y = x / dist=gamma; run;\n"
+                "proc genmod data=a; model y = x / dist=gamma; run;\n")
+    pe = [t for t in r.session.tables if t.name == "ParameterEstimates"]
+    est = [row["Estimate"] for row in pe[0].rows[:2]]
+    se = [row["StdErr"] for row in pe[0].rows[:2]]
+    assert est == pytest.approx([0.87062380, 0.80444481], abs=2e-6)
+    assert se == pytest.approx([0.298555, 0.175092], abs=2e-6)
+    info = [t for t in r.session.tables if t.name == "ModelInfo"][0]
+    assert {"Label": "Link Function", "Value": "Power(0.5)"} in [dict(Label=x["Label"], Value=x["Value"])
+                                                                  for x in info.rows]
+    # POWER(-1) is the gamma's default reciprocal link
+    assert [x["Estimate"] for x in pe[1].rows] == pytest.approx([x["Estimate"] for x in pe[2].rows], abs=1e-10)
+    # a zero response is invalid for the gamma: an ERROR naming it, not a numerical failure
+    assert r.errors == ["ERROR: Line 17, column 21: The response y must be positive for DIST=GAMMA; "
+                        "1 observation(s) are not."]

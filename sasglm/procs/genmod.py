@@ -43,6 +43,22 @@ def _link_for(dist: str, link: str | None):
     return make_link(link)
 
 
+def _power_of(node, model) -> float:
+    """The exponent of LINK=POWER(number) (a leading minus sign is its own token)."""
+    sign, vals = 1.0, []
+    for it in node.items:
+        if isinstance(it, A.Word) and it.kind == "op" and it.value == "-":
+            sign = -sign
+        elif isinstance(it, A.Word) and it.kind == "number":
+            vals.append(sign * float(it.value))
+        else:
+            vals = []
+            break
+    if len(vals) != 1:
+        raise SasError("LINK=POWER() needs one number, for example LINK=POWER(0.5).", model.line, model.col)
+    return vals[0]
+
+
 def run_genmod(session, proc):
     popts = Options(proc.options, {"data", "descending", "desc", "descend", "order", "namelen", "plots", "rorder",
                                    "noprint", "exactonly", "plot"}, "PROC GENMOD")
@@ -130,12 +146,16 @@ class Fit:
         dist = fam.name
         if dist in ("multinomial",):
             raise SasError("DIST=MULTINOMIAL is not supported yet.", model.line, model.col)
-        link_name = mopts.get("link", mopts.get("l"))
-        link_name = str(link_name).lower() if link_name is not None else None
-        if isinstance(link_name, str) and link_name not in ("logit", "probit", "cloglog", "loglog", "log",
-                                                             "identity", "id", "reciprocal", "recip"):
-            raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
-        link = _link_for(dist, link_name)
+        link_node = mopts.nodes.get("link", mopts.nodes.get("l"))
+        if isinstance(link_node, A.Group) and (link_node.name or "").lower() in ("power", "pow"):
+            link = make_link("power", _power_of(link_node, model))
+        else:
+            link_name = mopts.get("link", mopts.get("l"))
+            link_name = str(link_name).lower() if link_name is not None else None
+            if isinstance(link_name, str) and link_name not in ("logit", "probit", "cloglog", "loglog", "log",
+                                                                 "identity", "id", "reciprocal", "recip"):
+                raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
+            link = _link_for(dist, link_name)
         copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc",
                                                           "truncate", "missing"}) if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
@@ -213,6 +233,11 @@ class Fit:
                                    model.col)
                 y = raw.astype(float)
                 resp_info = ("var", yname)
+                bad = {"gamma": (y <= 0, "positive"), "igaussian": (y <= 0, "positive"),
+                       "poisson": (y < 0, "nonnegative"), "negbin": (y < 0, "nonnegative")}.get(dist)
+                if bad is not None and bad[0].any():
+                    raise SasError(f"The response {yname} must be {bad[1]} for DIST={dist.upper()}; "
+                                   f"{int(bad[0].sum())} observation(s) are not.", model.line, model.col)
         offset = data[offset_var] if offset_var else np.zeros(n)
         if wvar:
             # WEIGHT divides the dispersion of each observation: a prior weight on top of the trials

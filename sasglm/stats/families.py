@@ -141,6 +141,12 @@ class Power(Link):
             return np.exp(eta)
         return (1 / self.lam) * eta ** (1 / self.lam - 1)
 
+    def d2mu_deta2(self, eta):
+        if self.lam == 0:
+            return np.exp(eta)
+        a = 1 / self.lam
+        return a * (a - 1) * eta ** (a - 2)
+
 
 class Reciprocal(Power):
     def __init__(self):
