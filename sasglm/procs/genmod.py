@@ -159,6 +159,9 @@ class Fit:
         copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc",
                                                           "truncate", "missing"}) if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
+        for opt in ("missing", "truncate"):
+            if cglob.get(opt):
+                s.log.warning(f"The CLASS statement option {opt.upper()} is not supported yet and was ignored.")
         effects = parse_model_effects(model, ds, class_names)
         # response
         offset_var = mopts.get("offset")
