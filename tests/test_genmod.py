@@ -508,3 +508,23 @@ def test_link_power_matches_r_sqrt_link_and_observed_information():
     # a zero response is invalid for the gamma: an ERROR naming it, not a numerical failure
     assert r.errors == ["ERROR: Line 17, column 21: The response y must be positive for DIST=GAMMA; "
                         "1 observation(s) are not."]
+
+
+def test_class_missing_makes_missing_values_a_level():
+    """CLASS / MISSING: a missing value is a level of its own and sorts first, so the fit equals the one
+    with the missing values recoded to a value below the others (0 here); without MISSING the rows drop."""
+    rows = COUNT_ROWS.replace("2 0.2 1", ". 0.2 1") + ". 2.2 12\n1 0.1 0\n"
+    r = run_sas("data a; input g x y; datalines;\n" + rows + ";\n"
+                "data b; set a; if g = . then g = 0; run;\n"
+                "proc genmod data=a; class g / missing; model y = g x / dist=poisson; lsmeans g;\n"
+                "  output out=o pred=p; run;\n"
+                "proc genmod data=b; class g; model y = g x / dist=poisson; lsmeans g; run;\n"
+                "proc genmod data=a; class g; model y = g x / dist=poisson; run;\n")
+    assert not r.errors and not r.warnings, r.log
+    pe = [t for t in r.session.tables if t.name == "ParameterEstimates"]
+    assert [x["Estimate"] for x in pe[0].rows] == pytest.approx([x["Estimate"] for x in pe[1].rows], abs=1e-10)
+    ls = [t for t in r.session.tables if t.name == "LSMeans"]
+    assert [x["Estimate"] for x in ls[0].rows] == pytest.approx([x["Estimate"] for x in ls[1].rows], abs=1e-10)
+    nobs = [t for t in r.session.tables if t.name == "NObs"]
+    assert [nobs[0].rows[1]["N"], nobs[2].rows[1]["N"]] == [10, 8]
+    assert not r.ds("o").df["p"].isna().any()

@@ -159,9 +159,10 @@ class Fit:
         copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc",
                                                           "truncate", "missing"}) if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
-        for opt in ("missing", "truncate"):
-            if cglob.get(opt):
-                s.log.warning(f"The CLASS statement option {opt.upper()} is not supported yet and was ignored.")
+        if cglob.get("truncate"):
+            s.log.warning("The CLASS statement option TRUNCATE is not supported yet and was ignored.")
+        # CLASS / MISSING: a missing value of a CLASS variable is a level of its own
+        miss_ok = class_names if cglob.get("missing") else set()
         effects = parse_model_effects(model, ds, class_names)
         # response
         offset_var = mopts.get("offset")
@@ -191,7 +192,7 @@ class Fit:
         if rep:
             needed |= set(rep["subject_vars"]) | ({rep["within"]} if rep["within"] else set())
         wvar, fvar = self.weight_freq.get("weight"), self.weight_freq.get("freq")
-        used = complete_cases(ds, needed | {v for v in (wvar, fvar) if v}, model.line, model.col)
+        used = complete_cases(ds, (needed - miss_ok) | {v for v in (wvar, fvar) if v}, model.line, model.col)
         # SAS: nonpositive weights and frequencies below 1 drop the observation; frequencies are truncated
         if wvar:
             used &= ds.column(wvar).to_numpy().astype(float) > 0
@@ -1352,8 +1353,7 @@ class Fit:
             m = ds.var(v)
             col = ds.column(v).to_numpy()
             if v in self.classes:
-                known_lv = set(self.classes[v].levels)
-                ok &= np.array([(not is_missing_value(x, m.is_char)) and x in known_lv for x in col])
+                ok &= self.classes[v].codes(col) >= 0
                 data[v] = col
             else:
                 ok &= ~np.isnan(col.astype(float))

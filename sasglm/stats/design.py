@@ -135,7 +135,7 @@ def _plain(v):
 
 def _sort_key(k):
     if isinstance(k, float):
-        return (0, k, "")
+        return (-1, 0.0, "") if k != k else (0, k, "")      # a missing level (CLASS / MISSING) sorts first
     return (1, 0.0, str(k))
 
 
