@@ -55,3 +55,52 @@ def test_lsmeans_needs_glm_parameterization():
     r = run_sas("data a; input g $ y @@; datalines;\na 1 b 2 c 3\n;\n"
                 "proc genmod data=a; class g / param=ref; model y = g / dist=poisson; lsmeans g; run;\n")
     assert any("GLM parameterization" in e for e in r.errors)
+
+
+CT_DATA = ("data d; call streaminit(3); do id = 1 to 40; trt = mod(id, 3); u = rand('normal');\n"
+           "do t = 1 to 4; y = 1 + 0.5*trt + 0.3*t + u + rand('normal'); c = (y > 2); output; end; end; run;\n")
+
+
+@pytest.mark.parametrize("step", [
+    "proc mixed data=d; class id trt t; model y = trt t / ddfm=kr; repeated t / subject=id type=un;\n",
+    "proc mixed data=d; class id trt t; model y = trt t / ddfm=satterth; random intercept / subject=id;\n",
+    "proc glimmix data=d method=laplace; class id trt; model c = trt t / dist=binary;\n"
+    "random intercept / subject=id;\n",
+    "proc glimmix data=d; class id trt; model c = trt t / dist=binary; random intercept / subject=id;\n",
+])
+def test_contrast_f_tests_agree_with_type3_and_estimate(step):
+    """CONTRAST in MIXED and GLIMMIX: the two-row contrast spanning trt is the Type 3 test of trt (F, DF,
+    KR/Satterthwaite adjustment included); a one-row contrast is the square of the ESTIMATE t with the
+    same DF; CHISQ adds the Wald chi-square = NumDF x F (without KR scaling)."""
+    r = run_sas(CT_DATA + step + "contrast 'overall' trt 1 -1 0, trt 1 0 -1 / chisq;\n"
+                "contrast 'one' trt 1 0 -1; estimate 'one' trt 1 0 -1; run;\n")
+    assert not r.errors, r.errors
+    t3 = [row for row in _t(r, "Tests3")[0].rows if row["Effect"] == "trt"][0]
+    ct = _t(r, "Contrasts")[0].rows
+    est = _t(r, "Estimates")[0].rows[0]
+    assert ct[0]["NumDF"] == 2 and ct[0]["FValue"] == pytest.approx(t3["FValue"], rel=1e-9)
+    assert ct[0]["DenDF"] == pytest.approx(t3["DenDF"], rel=1e-9)
+    assert ct[0]["ProbF"] == pytest.approx(t3["ProbF"], rel=1e-9)
+    assert ct[1]["FValue"] == pytest.approx(est["tValue"] ** 2, rel=1e-9)
+    assert ct[1]["DenDF"] == pytest.approx(est["DF"], rel=1e-9)
+    assert ct[1]["ProbF"] == pytest.approx(est["Probt"], rel=1e-9)
+    if "ddfm=kr" not in step:
+        assert ct[0]["ChiSq"] == pytest.approx(2 * ct[0]["FValue"], rel=1e-9)
+    assert "ChiSq" not in ct[1] and ct[0]["ProbChiSq"] == pytest.approx(st.chi2.sf(ct[0]["ChiSq"], 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("ddfm", ["kr", "satterth"])
+def test_mixed_lsmeans_use_the_kr_and_satterthwaite_df(ddfm):
+    """MIXED LS-means take their DF from DDFM=KR/SATTERTHWAITE like ESTIMATE does (they used the containment
+    DF, 37 here, for every row). The LS-mean of trt 0 is the ESTIMATE intercept 1 trt 1 0 0 t .25 .25 .25 .25,
+    so both must print the same estimate and DF."""
+    r = run_sas(CT_DATA + f"proc mixed data=d; class id trt t; model y = trt t / ddfm={ddfm};\n"
+                "repeated t / subject=id type=un; lsmeans trt / diff;\n"
+                "estimate 'ls0' intercept 1 trt 1 0 0 t .25 .25 .25 .25; estimate 'd02' trt 1 0 -1; run;\n")
+    assert not r.errors, r.errors
+    ls = _t(r, "LSMeans")[0].rows[0]
+    dif = [x for x in _t(r, "Diffs")[0].rows if x["trt"] == 0 and x["_trt"] == 2][0]
+    e0, e2 = _t(r, "Estimates")[0].rows[0], _t(r, "Estimates")[1].rows[0]
+    assert ls["Estimate"] == pytest.approx(e0["Estimate"], abs=1e-10)
+    assert ls["DF"] == pytest.approx(e0["DF"], rel=1e-9) and dif["DF"] == pytest.approx(e2["DF"], rel=1e-9)
+    assert abs(ls["DF"] - 37) > 0.5                      # not the containment DF

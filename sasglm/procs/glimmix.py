@@ -50,7 +50,7 @@ def run_glimmix(session, proc):
             # the optimiser is sasglm's own (quasi-Newton with analytic gradients); TECH=, MAXITER=, ...
             # would not change it, so say so
             session.log.warning("The NLOPTIONS statement of PROC GLIMMIX is not supported yet and was ignored.")
-        elif kw in ("lsmeans", "estimate"):
+        elif kw in ("lsmeans", "estimate", "contrast"):
             hyps.append((kw, stm))
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
@@ -301,8 +301,7 @@ class GlimmixFit:
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
-        for kw, stm in getattr(self, "hyps", []):
-            self._hypothesis(kw, stm, full_beta, covb, dfs, data)
+        self._hypotheses(full_beta, covb, dfs, data)
         if ropts.has("g") or ropts.has("gcorr"):
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
         if ropts.has("solution") or ropts.has("s"):
@@ -405,8 +404,7 @@ class GlimmixFit:
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
-        for kw, stm in getattr(self, "hyps", []):
-            self._hypothesis(kw, stm, full_beta, covb, dfs, data)
+        self._hypotheses(full_beta, covb, dfs, data)
 
     def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
                 effects, r_effects, r_intercept, ropts, uniq, empirical):
@@ -504,8 +502,18 @@ class GlimmixFit:
         if self.mopts.has("oddsratio") or self.mopts.has("or") or self.popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
-        for kw, stm in getattr(self, "hyps", []):
-            self._hypothesis(kw, stm, full_beta, covb, dfs, data)
+        self._hypotheses(full_beta, covb, dfs, data)
+
+    def _hypotheses(self, beta, covb, dfs, data):
+        """CONTRAST (one table for all of them, after the Type III tests), then ESTIMATE and LSMEANS in order."""
+        hyps = getattr(self, "hyps", [])
+        ct = H.contrast_table(self.s, PROC, [stm for kw, stm in hyps if kw == "contrast"], self.design, beta, covb,
+                              dfs)
+        if ct is not None:
+            self.emit(ct)
+        for kw, stm in hyps:
+            if kw != "contrast":
+                self._hypothesis(kw, stm, beta, covb, dfs, data)
 
     def _hypothesis(self, kw, stm, beta, covb, dfs, data):
         means = {v: float(np.mean(a)) for v, a in data.items() if v not in self.classes}

@@ -40,6 +40,42 @@ def type3_table(proc, title, design, beta, covb, dfs, chisq, adjust=None) -> Tab
     return Table(proc, "Tests3", title, cols, rows)
 
 
+def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None) -> Table | None:
+    """One Contrasts table for all CONTRAST statements of a GLIMMIX or MIXED step: each statement is one
+    (possibly multi-row) hypothesis L beta = 0 tested by F = W / rank(L) with the DF of the effects it
+    involves (the smallest; DF= overrides; adjust as in type3_table)."""
+    if not stmts:
+        return None
+    rows, chisq_any = [], False
+    for stmt in stmts:
+        o = hypothesis_options(session, stmt, "contrast", {"chisq", "df", "e", "singular", "divisor"},
+                               ignored=["e", "singular"])
+        parsed = parse_rows(stmt.items, design, stmt, need_label=False)
+        if not parsed:
+            raise SasError("The CONTRAST statement needs a label and coefficients.", stmt.line, stmt.col)
+        label = parsed[0][0] or "Contrast"
+        L = np.array([Lr for _, Lr in parsed])
+        W, r = GL.wald_test(L, beta, covb)
+        used = [k for k in range(len(design.effects)) if np.any(L[:, design.effect_cols(k)] != 0)]
+        dd = min((dfs.get(k, math.inf) for k in used), default=dfs.get(-1, math.inf))
+        F = W / r if r else math.nan
+        if adjust is not None and r:
+            dd, F = adjust(L, F, dd)
+        if o.has("df"):
+            dd = float(o.get("df"))
+        row = {"Label": label, "NumDF": r, "DenDF": dd, "FValue": F,
+               "ProbF": (st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)) if r else None}
+        if o.has("chisq"):
+            chisq_any = True
+            row.update({"ChiSq": W, "ProbChiSq": st.chi2.sf(W, r) if r else None})
+        rows.append(row)
+    cols = [Column("Label"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
+            Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
+    if chisq_any:
+        cols += [Column("ChiSq", "Chi-Square", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+    return Table(proc, "Contrasts", "Contrasts", cols, rows)
+
+
 # ---------------------------------------------------------------------- coefficient lists
 def parse_rows(items, design, stmt, need_label=True):
     """'label' effect values ... [, effect values ...] -> [(label, L)]."""
@@ -204,7 +240,7 @@ def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False):
 
 
 def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov, link, df_for=None,
-                   om_default=False):
+                   om_default=False, df_of=None):
     """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables."""
     o = Options(stmt.options or [], {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
                                      "oddsratio", "or", "adjust", "at", "bylevel", "means", "cov", "corr",
@@ -253,7 +289,8 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                 continue
             est = float(L @ beta)
             se = math.sqrt(max(float(L @ cov @ L), 0.0))
-            row.update(_stat_cols(est, se, df, alpha, o.has("cl"), o.has("ilink"), link, o.has("exp")))
+            dfr = df_of(L) if df_of is not None else df
+            row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), o.has("ilink"), link, o.has("exp")))
             rows.append(row)
             ests.append((L, est, se))
         cols = [Column("Effect")] + [Column(v) for v in evars] + _stat_columns(df, o.has("cl"), o.has("ilink"),
@@ -270,9 +307,10 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                     est = float(L @ beta)
                     se = math.sqrt(max(float(L @ cov @ L), 0.0))
                     row = {"Effect": eff_name, **labels[a], **{"_" + v: labels[b][v] for v in evars}}
-                    row.update(_stat_cols(est, se, df, alpha, o.has("cl"), False, link, o.has("exp")))
+                    dfr = df_of(L) if df_of is not None else df
+                    row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), False, link, o.has("exp")))
                     if o.has("oddsratio") or o.has("or"):
-                        q = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
+                        q = st.t.ppf(1 - alpha / 2, dfr) if dfr != math.inf else st.norm.ppf(1 - alpha / 2)
                         row.update({"OddsRatio": math.exp(est), "LowerOR": math.exp(est - q * se),
                                     "UpperOR": math.exp(est + q * se)})
                     drows.append(row)

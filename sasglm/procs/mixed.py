@@ -40,7 +40,7 @@ def run_mixed(session, proc):
             randoms.append(stm)
         elif kw == "repeated":
             repeated = stm
-        elif kw in ("lsmeans", "estimate"):
+        elif kw in ("lsmeans", "estimate", "contrast"):
             hyps.append((kw, stm))
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC MIXED is not supported yet.", stm.line, stm.col,
@@ -299,12 +299,23 @@ class MixedFit:
         if mopts.has("s") or mopts.has("solution"):
             self._solution(beta, covb, dfs, kr, keep)
         self._type3(beta, covb, dfs, kr, keep)
+        ct = H.contrast_table(s, PROC, [stm for kw, stm in self.hyps if kw == "contrast"], design, beta, covb, dfs,
+                              self._ddf_adjust(kr, keep))
+        if ct is not None:
+            self.emit(ct)
         for kw, stm in self.hyps:
+            if kw == "contrast":
+                continue
             if kw == "lsmeans":
                 means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
                 ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
+                df_of = None
+                if kr is not None:
+                    df_of = lambda L: LM.LMM.kr_ddf(L[keep][None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0]
+                elif self.satt is not None:
+                    df_of = lambda L: self.satt(L[keep][None, :])
                 for t in H.lsmeans_tables(s, PROC, stm, design, classes, data, means, beta, covb, ident,
-                                          df_for=lambda k: dfs.get(k, math.inf)):
+                                          df_for=lambda k: dfs.get(k, math.inf), df_of=df_of):
                     self.emit(t)
             else:
                 o = H.hypothesis_options(s, stm, "estimate", {"cl", "alpha", "divisor", "e", "singular", "df"},
@@ -318,6 +329,8 @@ class MixedFit:
                     dfe = min((dfs.get(k, math.inf) for k in used_eff), default=dfs.get(-1, math.inf))
                     if kr is not None:
                         dfe = LM.LMM.kr_ddf(L[keep][None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0]
+                    elif self.satt is not None:
+                        dfe = self.satt(L[keep][None, :])
                     if o.has("df"):
                         dfe = float(o.get("df"))
                     r_ = {"Label": label}
@@ -407,7 +420,8 @@ class MixedFit:
             Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
         self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
 
-    def _type3(self, beta, covb, dfs, kr, keep):
+    def _ddf_adjust(self, kr, keep):
+        """Kenward-Roger or Satterthwaite replacement of (DenDF, F) for a hypothesis L beta = 0."""
         def adjust(L, F, dd):
             if kr is not None:
                 m, lam, _ = LM.LMM.kr_ddf(L[:, keep], kr[0], kr[1], kr[2], kr[3], kr[4])
@@ -415,8 +429,11 @@ class MixedFit:
             if self.satt is not None:
                 return self.satt(L[:, keep]), F
             return dd, F
+        return adjust
+
+    def _type3(self, beta, covb, dfs, kr, keep):
         self.emit(H.type3_table(PROC, "Type 3 Tests of Fixed Effects", self.design, beta, covb, dfs,
-                                self.mopts.has("chisq"), adjust))
+                                self.mopts.has("chisq"), self._ddf_adjust(kr, keep)))
 
     def _empirical(self, lmm, res, d):
         V = lmm.V(res.theta)
