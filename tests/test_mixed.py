@@ -61,3 +61,69 @@ def test_satterthwaite_balanced_compound_symmetry_is_exact():
                 "repeated visit / subject=id type=cs; run;\n")
     t3 = {row["Effect"]: row["DenDF"] for row in _t(r, "Tests3").rows}
     assert t3["trt"] == pytest.approx(18, rel=1e-4) and t3["visit"] == pytest.approx(54, rel=1e-4)
+
+
+SLOPE_DATA = ("data d; call streaminit(3);\n"
+              "do id = 1 to 40; trt = mod(id, 3); u = rand('normal'); s = rand('normal')*0.3;\n"
+              "do t = 1 to 4; y = 1 + 0.5*trt + (0.3+s)*t + u + rand('normal');\n"
+              "if not (id = 1 and t = 3) then output; end; end; run;\n")
+
+
+def test_random_slope_un_reaches_the_bounded_reml_optimum():
+    """A random intercept + slope (TYPE=UN) whose REML optimum has the slope variance on its bound 0.
+    The quasi-Newton search used to stop at its first step (-2 Res Log L 622.4). Reference: lme4 1.1.31
+    lmer(y ~ trt + t + (t | id)), run by hand, reaches 556.7836 with G forced positive semidefinite; SAS
+    only bounds the variances, so its optimum can only be lower. The fit must also be a local optimum:
+    no feasible coordinate step lowers the objective."""
+    from sasglm.stats import lmm as LM
+    seen = {}
+    orig = LM.LMM.fit
+
+    def spy(self, th0, maxiter=200):
+        out = orig(self, th0, maxiter)
+        seen.setdefault("fit", (self, out))
+        return out
+    LM.LMM.fit = spy
+    try:
+        r = run_sas(SLOPE_DATA + "proc mixed data=d; class id trt; model y = trt t;\n"
+                    "random intercept t / subject=id type=un g v; run;\n")
+    finally:
+        LM.LMM.fit = orig
+    assert not r.errors, r.errors
+    fit = {row["Descr"]: row["Value"] for row in [t for t in r.session.tables if t.name == "FitStatistics"][0].rows}
+    m2 = fit["-2 Res Log Likelihood"]
+    assert m2 <= 556.7836 and m2 > 556.6          # below lme4's PSD-constrained value, above the unbounded one
+    cp = {row["CovParm"]: row["Estimate"] for row in [t for t in r.session.tables if t.name == "CovParms"][0].rows}
+    assert cp["UN(2,2)"] == pytest.approx(0.0, abs=1e-6)
+    assert "NOTE: Estimated G matrix is not positive definite." in r.log
+    lmm, res = seen["fit"]
+    f0 = lmm.objective(res.theta)
+    for k in range(len(res.theta)):
+        for h in (1e-3, -1e-3):
+            th = res.theta.copy()
+            th[k] += h
+            if k in (0, 2, 3) and th[k] < 0:
+                continue
+            assert lmm.objective(th) >= f0 - 1e-7
+    G = [t for t in r.session.tables if t.name == "G"][0].rows
+    assert G[0]["Col2"] == pytest.approx(cp["UN(2,1)"], abs=1e-12) and G[1]["Effect"] == "t"
+    V = [t for t in r.session.tables if t.name == "V"][0]
+    assert len(V.rows) == 3 and V.title == "Estimated V Matrix for id 1"     # subject 1 has 3 visits
+    # V = Z G Z' + sigma^2 I for subject 1 (visits 1, 2, 4)
+    Z = np.array([[1, 1], [1, 2], [1, 4]], dtype=float)
+    Gm = np.array([[cp["UN(1,1)"], cp["UN(2,1)"]], [cp["UN(2,1)"], cp["UN(2,2)"]]])
+    want = Z @ Gm @ Z.T + cp["Residual"] * np.eye(3)
+    got = np.array([[row[f"Col{j + 1}"] for j in range(3)] for row in V.rows])
+    assert got == pytest.approx(want, abs=1e-10)
+
+
+def test_repeated_ar1_r_matrix_for_a_subject_with_a_missing_visit():
+    r = run_sas(SLOPE_DATA + "proc mixed data=d; class id trt t; model y = trt;\n"
+                "repeated t / subject=id type=ar(1) r rcorr; run;\n")
+    assert not r.errors, r.errors
+    cp = {row["CovParm"]: row["Estimate"] for row in [t for t in r.session.tables if t.name == "CovParms"][0].rows}
+    rho, s2 = cp["AR(1)"], cp["Residual"]
+    R = np.array([[row[f"Col{j + 1}"] for j in range(3)] for row in
+                  [t for t in r.session.tables if t.name == "R"][0].rows])
+    lag = np.abs(np.subtract.outer([1, 2, 4], [1, 2, 4]))
+    assert R == pytest.approx(s2 * rho ** lag, abs=1e-10)

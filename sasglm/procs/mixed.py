@@ -101,9 +101,9 @@ class MixedFit:
         pops = Options(rep.options or [], {"subject", "sub", "type", "r", "rcorr", "group", "local"}, "REPEATED") \
             if rep else None
         if ropts is not None:
-            warn_ignored(s, ropts, ["g", "gcorr", "solution", "s", "v", "vcorr", "cl", "alpha"], "RANDOM")
+            warn_ignored(s, ropts, ["solution", "s", "cl", "alpha"], "RANDOM")
         if pops is not None:
-            warn_ignored(s, pops, ["r", "rcorr", "local"], "REPEATED")
+            warn_ignored(s, pops, ["local"], "REPEATED")
         for o, st_ in ((ropts, rnd), (pops, rep)):
             if o is not None and o.has("group"):
                 raise SasError("GROUP= is not supported yet.", st_.line, st_.col)
@@ -171,7 +171,7 @@ class MixedFit:
         if rnd is not None:
             gk = str(ropts.get("type", "vc")).lower()
             if isinstance(ropts.get("type"), A.Group):
-                gk = f"{ropts.get('type').name.lower()}({','.join(str(x.value) for x in ropts.get('type').items)})"
+                gk = _type_text(ropts.get("type"))
             names = [c.effect for c in Zd.columns]
             try:
                 gs = LM.make_struct(gk, Zd.X.shape[1], names)
@@ -181,7 +181,7 @@ class MixedFit:
             rk = str(pops.get("type", "vc")).lower()
             if isinstance(pops.get("type"), A.Group):
                 g = pops.get("type")
-                rk = f"{g.name.lower()}({','.join(str(x.value) for x in g.items)})"
+                rk = _type_text(g)
             if rk in ("vc", "simple"):
                 rs = LM.make_struct("vc", 1, ["Residual"])
             else:
@@ -237,6 +237,9 @@ class MixedFit:
                             [{"Reason": "Convergence criteria met."}], kind="kv"))
         else:
             s.log.warning("Did not converge.")
+        if gs is not None and np.linalg.eigvalsh(gs.matrix(lmm.split(res.theta)[0])).min() <= 1e-12:
+            s.log.note("Estimated G matrix is not positive definite.")
+        self._matrices(lmm, res, ropts, pops, Zd, mask, subj_text, uniq if subj else None)
         # covariance parameters
         cp_rows = []
         se = np.sqrt(np.maximum(np.diag(res.cov_theta), 0)) if res.cov_theta is not None else [None] * len(res.theta)
@@ -340,6 +343,52 @@ class MixedFit:
                                 H._stat_columns(0, cl, False, False), rows_e))
 
     # ------------------------------------------------------------------ helpers
+    def _matrices(self, lmm, res, ropts, pops, Zd, mask, subj_text, uniq):
+        """RANDOM G/GCORR (Estimated G Matrix, per subject block) and V/VCORR, REPEATED R/RCORR: the R and V
+        matrices are those of the first subject, over its observed positions."""
+        want = lambda o, k: o is not None and o.has(k)
+        corr = lambda M: M / np.sqrt(np.outer(np.diag(M), np.diag(M)))
+        first = ""
+        if uniq is not None and len(uniq):
+            first = " ".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in uniq[0])
+        for_subj = f" for {subj_text} {first}" if subj_text else ""
+        tg, tr = lmm.split(res.theta)
+
+        def emit(name, title, M, labels=None):
+            q = M.shape[0]
+            rows = []
+            for i in range(q):
+                row = {"Row": i + 1}
+                if labels is not None:
+                    row.update({"Effect": labels[i], "Subject": first})
+                row.update({f"Col{j + 1}": float(M[i, j]) for j in range(q)})
+                rows.append(row)
+            cols = [Column("Row", None, "INT")] + ([Column("Effect"), Column("Subject")] if labels is not None else [])
+            cols += [Column(f"Col{j + 1}", None, "10.4") for j in range(q)]
+            self.emit(Table(PROC, name, title, cols, rows))
+
+        if want(pops, "r") or want(pops, "rcorr"):
+            R = lmm.V(np.concatenate([np.zeros(lmm.ng), tr])) if lmm.g is not None else lmm.V(res.theta)
+            R0 = R[0][np.ix_(mask[0], mask[0])]
+            if want(pops, "r"):
+                emit("R", f"Estimated R Matrix{for_subj}", R0)
+            if want(pops, "rcorr"):
+                emit("RCorr", f"Estimated R Correlation Matrix{for_subj}", corr(R0))
+        if lmm.g is not None and (want(ropts, "g") or want(ropts, "gcorr")):
+            G = lmm.g.matrix(tg)
+            labels = [c.effect + ("" if not c.levels else " " + " ".join(str(v) for v in c.levels.values()))
+                      for c in Zd.columns]
+            if want(ropts, "g"):
+                emit("G", "Estimated G Matrix", G, labels)
+            if want(ropts, "gcorr"):
+                emit("GCorr", "Estimated G Correlation Matrix", corr(G), labels)
+        if want(ropts, "v") or want(ropts, "vcorr"):
+            V0 = lmm.V(res.theta)[0][np.ix_(mask[0], mask[0])]
+            if want(ropts, "v"):
+                emit("V", f"Estimated V Matrix{for_subj}", V0)
+            if want(ropts, "vcorr"):
+                emit("VCorr", f"Estimated V Correlation Matrix{for_subj}", corr(V0))
+
     def _ddfm(self, mopts, has_random):
         v = str(mopts.get("ddfm", "contain" if has_random else "betwithin")).lower()
         v = {"kenwardroger": "kr", "kr": "kr", "kr2": "kr", "kenwardroger2": "kr", "bw": "betwithin",
@@ -444,6 +493,13 @@ class MixedFit:
         u = np.einsum("ktp,kts,ks->kp", d.X, Vinv, r)
         meat = u.T @ u
         return res.cov_beta @ meat @ res.cov_beta
+
+
+def _type_text(g) -> str:
+    """TYPE=AR(1) / UN(1) / FA0(2) as text, with integer arguments printed as integers."""
+    args = [str(int(x.value)) if isinstance(x.value, float) and float(x.value).is_integer() else str(x.value)
+            for x in g.items if isinstance(x, A.Word)]
+    return f"{g.name.lower()}({','.join(args)})"
 
 
 def _grid(v, codes, pos, K, T):

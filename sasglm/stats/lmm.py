@@ -226,7 +226,9 @@ class LMM:
         try:
             L = np.linalg.cholesky(V)
         except np.linalg.LinAlgError:
-            return 1e300
+            # a large but finite value: the quasi-Newton line search backtracks from it (an infinite or
+            # 1e300 value made L-BFGS-B stop at its first step and report convergence)
+            return 1e10
         logdet = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)))
         Vi_X = np.linalg.solve(V, d.X)
         Vi_y = np.linalg.solve(V, d.y[:, :, None])[:, :, 0]
