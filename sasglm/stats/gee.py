@@ -431,8 +431,17 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
     jj = np.array([a for a, b in model.pairs])
     kk = np.array([b for a, b in model.pairs])
     both = pres[:, jj] & pres[:, kk]                      # K x P
-    Z = model.per_cluster(K)                               # K x P x q
+    shared = model.Zk is None
+    Z = model.Z if shared else model.Zk                    # P x q shared, or K x P x q per cluster
     q = model.q
+
+    def zsum(a):
+        """sum over pairs of a (K x P) times Z -> K x q"""
+        return a @ Z if shared else np.einsum("kp,kpq->kq", a, Z)
+
+    def zinfo(a):
+        """sum over clusters and pairs of a (K x P) z z' -> q x q"""
+        return Z.T @ (a.sum(axis=0)[:, None] * Z) if shared else np.einsum("kp,kpq,kpr->qr", a, Z, Z)
     beta = beta0.copy()
     alpha = np.full(q, 0.01)
     y = data.yg
@@ -445,7 +454,7 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
         derivative with respect to the pair's log odds ratio, the response and the pair weight."""
         mu = data.pieces(beta)[0]
         mj, mk = mu[:, jj], mu[:, kk]
-        la = Z @ alpha                                     # K x P
+        la = np.broadcast_to(Z @ alpha, (K, len(model.pairs)))  # K x P
         psi = np.exp(la)
         m11 = _joint(mj, mk, psi)
         dm = _djoint_dpsi(mj, mk, psi) * psi               # d m11 / d log psi
@@ -466,8 +475,8 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
         Ui = np.zeros((K, q))
         for gamma, dgamma_dla, ya in offsets(beta, alpha):
             zeta = sp.expit(gamma)
-            Ui += np.einsum("kp,kpq->kq", (ya - zeta) * wgt * dgamma_dla, Z)
-            info += np.einsum("kp,kpq,kpr->qr", wgt * zeta * (1 - zeta) * dgamma_dla ** 2, Z, Z)
+            Ui += zsum((ya - zeta) * wgt * dgamma_dla)
+            info += zinfo(wgt * zeta * (1 - zeta) * dgamma_dla ** 2)
         return Ui.sum(axis=0), info, Ui
 
     def cross_info(beta, alpha):
@@ -483,12 +492,12 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
             for d, (gamma, dgamma_dla, _) in enumerate(base):
                 dgb = (up[d][0] - um[d][0]) / (2 * h)
                 zeta = sp.expit(gamma)
-                C[:, j] += np.einsum("kp,kpq->q", wgt * zeta * (1 - zeta) * dgamma_dla * dgb, Z)
+                C[:, j] += zsum(wgt * zeta * (1 - zeta) * dgamma_dla * dgb).sum(axis=0)
         return C
 
     def beta_pieces(beta, alpha):
         mu, d1, V, e, r = data.pieces(beta)
-        psi = np.exp(Z @ alpha)                            # K x P
+        psi = np.broadcast_to(np.exp(Z @ alpha), (K, len(model.pairs)))   # K x P
         Vm = np.zeros((K, T, T))
         diag = np.arange(T)
         Vm[:, diag, diag] = np.where(pres, mu * (1 - mu) / np.where(pres, data.wg, 1.0), 1.0)
