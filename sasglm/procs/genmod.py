@@ -18,7 +18,7 @@ from ..stats import glm as GL
 from ..stats.families import FAMILIES, Binomial, NegBin, make_link
 from .common import Options, by_items, dsref_from_value, input_data, statements, value_of, warn_ignored, \
     where_statements
-from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table,
+from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, make_classvars, nobs_table,
                        parse_class, parse_model_effects)
 
 PROC = "GENMOD"
@@ -497,15 +497,16 @@ class Fit:
             index.setdefault(tuple(key[:nsubj]), []).append(ci)
         pos_of = {pr: n for n, pr in enumerate(pairs)}
         seen = np.zeros((K, P), dtype=bool)
+        subj_cols = [zds.column(v).to_numpy() for v in subj] if by_subject else []
+        pair_cols = [zds.column(c).to_numpy() for c in yp[:2]]
         for r in range(zds.nobs):
             if by_subject:
-                key = tuple(zds.column(v).to_numpy()[r] for v in subj)
-                clusters = index.get(key, [])
+                clusters = index.get(tuple(c[r] for c in subj_cols), [])
             else:
                 clusters = [r // P] if r // P < K else []
             if yp:
-                a = self._zpos(zds.column(yp[0]).to_numpy()[r], labels, T)
-                b = self._zpos(zds.column(yp[1]).to_numpy()[r], labels, T)
+                a = self._zpos(pair_cols[0][r], labels, T)
+                b = self._zpos(pair_cols[1][r], labels, T)
                 pn = pos_of.get((min(a, b), max(a, b)))
             else:
                 pn = r % P
@@ -1326,8 +1327,8 @@ class Fit:
                           means={v: float(np.mean(a)) for v, a in self.data_used.items() if v not in self.classes},
                           class_data={v: a for v, a in self.data_used.items() if v in self.classes},
                           class_rows=class_level_table(PROC, self.classes, self.copts).rows if self.copts else [],
-                          fit_rows=[(r.get("Criterion"), r.get("Value")) for r in getattr(self, "_fit_table",
-                                                                                          Table("", "", "", [], [])).rows],
+                          fit_rows=[(r.get("Criterion"), r.get("Value")) for r in
+                                    (self._fit_table.rows if getattr(self, "_fit_table", None) else [])],
                           param_rows=[self._labels(j) for j in range(len(self.design.columns))])
         self.s.save_store(name, store)
         self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")

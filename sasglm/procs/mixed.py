@@ -306,17 +306,13 @@ class MixedFit:
                               self._ddf_adjust(kr, keep))
         if ct is not None:
             self.emit(ct)
+        df_of = self._df_of(kr, keep)
         for kw, stm in self.hyps:
             if kw == "contrast":
                 continue
             if kw == "lsmeans":
                 means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
                 ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
-                df_of = None
-                if kr is not None:
-                    df_of = lambda L: LM.LMM.kr_ddf(L[keep][None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0]
-                elif self.satt is not None:
-                    df_of = lambda L: self.satt(L[keep][None, :])
                 for t in H.lsmeans_tables(s, PROC, stm, design, classes, data, means, beta, covb, ident,
                                           df_for=lambda k: dfs.get(k, math.inf), df_of=df_of):
                     self.emit(t)
@@ -330,10 +326,8 @@ class MixedFit:
                     se_ = math.sqrt(max(float(L @ covb @ L), 0.0))
                     used_eff = [k for k in range(len(design.effects)) if np.any(L[design.effect_cols(k)] != 0)]
                     dfe = min((dfs.get(k, math.inf) for k in used_eff), default=dfs.get(-1, math.inf))
-                    if kr is not None:
-                        dfe = LM.LMM.kr_ddf(L[keep][None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0]
-                    elif self.satt is not None:
-                        dfe = self.satt(L[keep][None, :])
+                    if df_of is not None:
+                        dfe = df_of(L)
                     if o.has("df"):
                         dfe = float(o.get("df"))
                     r_ = {"Label": label}
@@ -468,6 +462,14 @@ class MixedFit:
             Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"), Column("DF", None, "DFMT"),
             Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
         self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
+
+    def _df_of(self, kr, keep):
+        """The KR or Satterthwaite DF of one estimable row L (ESTIMATE, LSMEANS), or None for the
+        effect-based methods."""
+        adjust = self._ddf_adjust(kr, keep)
+        if kr is None and self.satt is None:
+            return None
+        return lambda L: adjust(np.atleast_2d(L), 1.0, None)[0]
 
     def _ddf_adjust(self, kr, keep):
         """Kenward-Roger or Satterthwaite replacement of (DenDF, F) for a hypothesis L beta = 0."""

@@ -400,9 +400,6 @@ class LogOR:
     def q(self):
         return self.Z.shape[1]
 
-    def per_cluster(self, K: int) -> np.ndarray:
-        return self.Zk if self.Zk is not None else np.broadcast_to(self.Z, (K,) + self.Z.shape)
-
 
 def subcluster_Z(sub: np.ndarray, present: np.ndarray, pairs, nested_k: bool, nlev: int) -> np.ndarray:
     """Per-cluster Z for the nested log odds ratio models. ``sub`` is K x T subcluster codes (0..nlev-1).
