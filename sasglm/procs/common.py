@@ -3,7 +3,7 @@ that an option a PROC does not know is an ERROR (never silently ignored)."""
 from __future__ import annotations
 
 from .. import ast as A
-from ..data.dataset import Dataset
+from ..data.dataset import Dataset, VarMeta
 from ..datastep.compiler import numbered_range
 from ..errors import SasError
 
@@ -91,6 +91,19 @@ def input_data(session, opts: Options, proc: A.ProcStep, where_stmts=()) -> tupl
         ref = dsref_from_value(v)
     ds = session.get_dataset(ref, where=(ref.line, ref.col))
     ds, _, where_txt = session.apply_input_options(ds, ref, where_stmts)
+    fmts = {}
+    for st in proc.statements:
+        if isinstance(st, A.GenStmt) and st.keyword == "format" and proc.name.upper() in FORMAT_STMT_PROCS:
+            fmts.update(format_assignments(st))
+    if fmts:
+        # a FORMAT statement in a PROC step applies to that step only
+        meta = {k: VarMeta(**vars(v)) for k, v in ds.meta.items()}
+        for name, fmt in fmts.items():
+            m = meta.get(name.upper())
+            if m is None:
+                raise SasError(f"Variable {name.upper()} not found.", proc.line, proc.col)
+            m.format = fmt
+        ds = Dataset(ds.df, meta, ds.label, ds.sorted_by)
     ds.display_name = ref.display  # type: ignore[attr-defined]
     ds.where_text = where_txt      # type: ignore[attr-defined]
     return ds, ref
@@ -172,10 +185,32 @@ def by_items(items, ds: Dataset | None = None) -> list[tuple[str, bool]]:
     return out
 
 
+# procedures whose FORMAT statement input_data applies (PRINT and SGPLOT read theirs themselves)
+FORMAT_STMT_PROCS = {"GENMOD", "GLIMMIX", "MIXED", "FREQ", "MEANS", "SUMMARY"}
+
+
+def format_assignments(st: A.GenStmt) -> dict[str, str | None]:
+    """FORMAT a b fmt. c 8.2 d; -> {a: fmt., b: fmt., c: 8.2, d: None} (a trailing list removes formats)."""
+    out: dict[str, str | None] = {}
+    pending: list[str] = []
+    for it in st.items:
+        if isinstance(it, A.Word) and it.kind in ("format", "number"):
+            for p in pending:
+                out[p] = str(it.value)
+            pending = []
+        elif isinstance(it, A.Word):
+            pending.append(str(it.value))
+    for p in pending:
+        out[p] = None
+    return out
+
+
 def statements(proc: A.ProcStep, allowed: set[str]):
     for st in proc.statements:
         kw = st.keyword if isinstance(st, A.GenStmt) else ("model" if isinstance(st, A.ModelStmt) else
                                                            "where" if isinstance(st, A.Where) else "?")
+        if kw == "format" and proc.name.upper() in FORMAT_STMT_PROCS:
+            continue        # applied by input_data
         if kw not in allowed:
             raise SasError(f"Statement {kw.upper()} is not valid in PROC {proc.name} (or not supported yet).",
                            st.line, st.col, code="180-322")

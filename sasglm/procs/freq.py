@@ -10,7 +10,6 @@ from scipy import stats as st
 
 from .. import ast as A
 from ..data.dataset import Dataset, normalise_frame
-from ..datastep.formats import format_value
 from ..errors import SasError
 from ..ods.table import Column, Table
 from .common import Options, by_groups, by_items, dsref_from_value, input_data, statements, warn_ignored, \
@@ -103,42 +102,36 @@ def run_freq(session, proc):
 
 
 def _levels(sub: Dataset, col: str, order: str, session, missing: bool):
+    """The levels of a TABLES variable, formed (as SAS does) from formatted values: returns
+    (representative raw values, their formatted labels, per-row level index (-1 for an excluded
+    missing value), number of missing rows excluded)."""
+    from ..stats import design as D
+    from .modeling import formatted
     s = sub.df[col]
     meta = sub.var(col)
-    is_missing = (s == "") if meta.is_char else s.isna()
-    vals = s[~is_missing] if not missing else s
-    fmt = lambda v: (v if meta.is_char else format_value(v, meta.format, session.user_formats, is_char=False,
-                                                          strip=True)) if not (not meta.is_char and v != v) else "."
-    if order == "data":
-        uniq = list(pd.unique(vals))
-    elif order == "freq":
-        counts = vals.value_counts(sort=True, dropna=False)
-        uniq = list(counts.index)
-    elif order == "formatted":
-        uniq = sorted(pd.unique(vals), key=lambda v: fmt(v))
-    else:
-        uniq = sorted(pd.unique(vals), key=lambda v: (-math.inf if (not meta.is_char and v != v) else v))
-    return uniq, fmt, int(is_missing.sum()) if not missing else 0
+    is_missing = ((s == "") if meta.is_char else s.isna()).to_numpy()
+    keep = ~is_missing if not missing else np.ones(len(s), dtype=bool)
+    raw = s.to_numpy()[keep]
+    fmt = np.asarray(formatted(sub, col, session), dtype=object)[keep]
+    levels, labels, alias = D.order_levels_grouped(list(raw), list(fmt), order, False)
+    codes = np.full(len(s), -1)
+    if len(raw):
+        codes[keep] = D.ClassVar(col, levels, labels, alias=alias).codes(raw)
+    return levels, labels, codes, int(is_missing.sum()) if not missing else 0
 
 
 def _oneway(session, sub, col, topts, order, weight, byline, noprint):
     missing = topts.has("missing")
-    uniq, fmt, nmiss = _levels(sub, col, order, session, missing)
-    s = sub.df[col]
-    w = sub.df[weight].to_numpy(dtype=float) if weight else np.ones(len(s))
-    counts = []
-    for u in uniq:
-        if not sub.var(col).is_char and u != u:
-            m = s.isna().to_numpy()
-        else:
-            m = (s == u).to_numpy()
-        counts.append(float(w[m].sum()))
+    uniq, labels, codes, nmiss = _levels(sub, col, order, session, missing)
+    w = sub.df[weight].to_numpy(dtype=float) if weight else np.ones(len(codes))
+    ok = codes >= 0
+    counts = [float(c) for c in np.bincount(codes[ok], weights=w[ok], minlength=len(uniq))]
     total = sum(counts)
     rows = []
     cum = 0.0
-    for u, c in zip(uniq, counts):
+    for lab, c in zip(labels, counts):
         cum += c
-        rows.append({col: fmt(u), "Frequency": c, "Percent": 100 * c / total if total else math.nan,
+        rows.append({col: lab, "Frequency": c, "Percent": 100 * c / total if total else math.nan,
                      "CumFrequency": cum, "CumPercent": 100 * cum / total if total else math.nan})
     cols = [Column(col, sub.var(col).label or col if False else col), Column("Frequency", "Frequency", "INT")]
     if not topts.has("nopercent"):
@@ -158,33 +151,26 @@ def _oneway(session, sub, col, topts, order, weight, byline, noprint):
 
 def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint):
     missing = topts.has("missing")
-    ru, rf, rmiss = _levels(sub, rcol, order, session, missing)
-    cu, cf, cmiss = _levels(sub, ccol, order, session, missing)
+    ru, rlab, rcode, rmiss = _levels(sub, rcol, order, session, missing)
+    cu, clab, ccode, cmiss = _levels(sub, ccol, order, session, missing)
     df = sub.df
     w = df[weight].to_numpy(dtype=float) if weight else np.ones(len(df))
-    valid = np.ones(len(df), dtype=bool)
-    if not missing:
-        for c in (rcol, ccol):
-            valid &= ~((df[c] == "") if sub.var(c).is_char else df[c].isna()).to_numpy()
-    tab = np.zeros((len(ru), len(cu)))
-    rvals, cvals = df[rcol].to_numpy(), df[ccol].to_numpy()
-    rindex = {v: i for i, v in enumerate(ru)}
-    cindex = {v: i for i, v in enumerate(cu)}
-    for i in np.nonzero(valid)[0]:
-        tab[rindex[rvals[i]], cindex[cvals[i]]] += w[i]
+    valid = (rcode >= 0) & (ccode >= 0)
+    tab = np.bincount(rcode[valid] * len(cu) + ccode[valid], weights=w[valid],
+                      minlength=len(ru) * len(cu)).reshape(len(ru), len(cu)).astype(float)
     total = tab.sum()
     rs, cs = tab.sum(axis=1), tab.sum(axis=0)
     rows = []
-    for i, r in enumerate(ru):
-        for j, c in enumerate(cu):
-            rows.append({rcol: rf(r), ccol: cf(c), "Frequency": tab[i, j],
+    for i, r in enumerate(rlab):
+        for j, c in enumerate(clab):
+            rows.append({rcol: r, ccol: c, "Frequency": tab[i, j],
                          "Percent": 100 * tab[i, j] / total if total else math.nan,
                          "RowPercent": 100 * tab[i, j] / rs[i] if rs[i] else math.nan,
                          "ColPercent": 100 * tab[i, j] / cs[j] if cs[j] else math.nan})
-        rows.append({rcol: rf(r), ccol: "Total", "Frequency": rs[i],
+        rows.append({rcol: r, ccol: "Total", "Frequency": rs[i],
                      "Percent": 100 * rs[i] / total if total else math.nan, "RowPercent": None, "ColPercent": None})
-    for j, c in enumerate(cu):
-        rows.append({rcol: "Total", ccol: cf(c), "Frequency": cs[j],
+    for j, c in enumerate(clab):
+        rows.append({rcol: "Total", ccol: c, "Frequency": cs[j],
                      "Percent": 100 * cs[j] / total if total else math.nan, "RowPercent": None, "ColPercent": None})
     rows.append({rcol: "Total", ccol: "Total", "Frequency": total, "Percent": 100.0, "RowPercent": None,
                  "ColPercent": None})

@@ -159,8 +159,6 @@ class Fit:
         copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc",
                                                           "truncate", "missing"}) if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
-        if cglob.get("truncate"):
-            s.log.warning("The CLASS statement option TRUNCATE is not supported yet and was ignored.")
         # CLASS / MISSING: a missing value of a CLASS variable is a level of its own
         miss_ok = class_names if cglob.get("missing") else set()
         effects = parse_model_effects(model, ds, class_names)
@@ -334,7 +332,7 @@ class Fit:
                 pass
             else:
                 raise SasError("Unsupported response option.", self.model.line, self.model.col)
-        levels, labels = D.order_levels(list(raw), list(fmt), order, desc)
+        levels, labels, alias = D.order_levels_grouped(list(raw), list(fmt), order, desc)
         if len(levels) > 2:
             raise SasError(f"The response {yname} has more than two levels; DIST=BINOMIAL needs a binary "
                            "response (multinomial models are not supported yet).", self.model.line, self.model.col)
@@ -345,15 +343,17 @@ class Fit:
             if event not in labels:
                 raise SasError(f"EVENT='{event}' is not a level of {yname}.", self.model.line, self.model.col)
             ev_idx = labels.index(event)
-        rawarr = np.asarray(raw)
-        y = (rawarr == levels[ev_idx]).astype(float)
-        counts = [int(np.sum(rawarr == lv)) for lv in levels]
+        code = D.ClassVar(yname, levels, labels, alias=alias).codes(raw)
+        y = (code == ev_idx).astype(float)
+        counts = [int(c) for c in np.bincount(code, minlength=len(levels))]
         return y, ("binary", yname, labels, counts, float(y.sum()), labels[ev_idx])
 
     def _repeated_spec(self, class_names):
         r = self.repeated
         o = Options(list(r.items) + list(r.options or []), REPEATED_OPTS, "REPEATED")
-        warn_ignored(self.s, o, ["printmle", "v6corr", "intercept", "initial", "alpha"], "REPEATED")
+        # PRINTMLE asks for the initial maximum likelihood estimates, which are always printed here (as in
+        # SAS 9: "Analysis Of Initial Parameter Estimates")
+        warn_ignored(self.s, o, ["v6corr", "intercept", "initial", "alpha"], "REPEATED")
         subj = o.nodes.get("subject", o.nodes.get("sub"))
         if subj is None:
             raise SasError("The REPEATED statement requires SUBJECT=.", r.line, r.col)
@@ -1064,7 +1064,8 @@ class Fit:
             raise SasError(f"LINK={link_name.upper()} is not available with DIST=MULTINOMIAL (CUMLOGIT, CUMPROBIT, "
                            "CUMCLL are).", model.line, model.col)
         link = O.CumLink(link_name)
-        copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc"}) \
+        copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc",
+                                                          "truncate"}) \
             if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
         effects = parse_model_effects(model, ds, class_names)
@@ -1091,12 +1092,12 @@ class Fit:
         for o in resp[2] or []:
             if isinstance(o, A.Word) and str(o.value).lower() in ("descending", "desc"):
                 desc = not desc
-        levels, labels = D.order_levels(list(raw), list(fmt), str(self.popts.get("rorder", "formatted")).lower(), desc)
+        levels, labels, alias = D.order_levels_grouped(list(raw), list(fmt),
+                                                       str(self.popts.get("rorder", "formatted")).lower(), desc)
         k = len(levels)
         if k < 2:
             raise SasError(f"The response {yname} has only one level.", model.line, model.col)
-        index = {lv: i for i, lv in enumerate(levels)}
-        y = np.array([index[v] for v in raw], dtype=int)
+        y = D.ClassVar(yname, levels, labels, alias=alias).codes(raw).astype(int)
         counts = np.bincount(y, minlength=k)
         keep = ~design.aliased
         keep[0] = False

@@ -131,7 +131,7 @@ class GlimmixFit:
         warn_ignored(s, ropts, ["v", "vcorr", "gc", "gci", "cl", "alpha", "noiter"], "RANDOM")
         if ropts.has("group"):
             raise SasError("RANDOM ... GROUP= is not supported yet.", rnd.line, rnd.col)
-        copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "param"}) \
+        copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "param", "truncate"}) \
             if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
         effects = parse_model_effects(model, ds, class_names)
@@ -202,12 +202,13 @@ class GlimmixFit:
                         desc = True
                     else:
                         raise SasError("Unsupported response option.", model.line, model.col)
-                levels, labels = D.order_levels(list(raw), list(fmt), "formatted", desc)
+                levels, labels, alias = D.order_levels_grouped(list(raw), list(fmt), "formatted", desc)
                 if len(levels) != 2:
                     raise SasError(f"The binary response {yname} must have exactly two levels.", model.line, model.col)
                 ev_i = labels.index(event) if event is not None else 0
-                y = (np.asarray(raw) == levels[ev_i]).astype(float)
-                counts = [int(np.sum(np.asarray(raw) == lv)) for lv in levels]
+                code = D.ClassVar(yname, levels, labels, alias=alias).codes(raw)
+                y = (code == ev_i).astype(float)
+                counts = [int(c) for c in np.bincount(code, minlength=len(levels))]
                 resp_info = (yname, labels, counts, labels[ev_i])
                 self.dist = dist = "binary"
             else:

@@ -83,7 +83,7 @@ class MixedFit:
             raise SasError("PROC MIXED needs a single response variable.", model.line, model.col)
         if "outp" in mopts.values or "outpm" in mopts.values:
             raise SasError("MODEL OUTP=/OUTPM= are not supported yet.", model.line, model.col)
-        copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc"}) \
+        copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "truncate"}) \
             if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
         effects = parse_model_effects(model, ds, class_names)

@@ -159,9 +159,14 @@ def make_classvars(ds: Dataset, used: np.ndarray, copts: list[ClassOpt], glob: d
     for co in copts:
         vals = np.asarray(ds.column(co.name).to_numpy())[used]
         fmt = np.asarray(formatted(ds, co.name, session), dtype=object)[used]
+        if glob.get("truncate"):
+            # CLASS / TRUNCATE<=n>: levels come from the first n (default 16) characters of the formatted value
+            tr = glob["truncate"]
+            n = 16 if tr is True else int(float(tr))
+            fmt = np.asarray([str(v)[:n] for v in fmt], dtype=object)
         order = co.order or glob.get("order") or default_order
         desc = co.descending or bool(glob.get("descending"))
-        levels, labels = D.order_levels(list(vals), list(fmt), order, desc)
+        levels, labels, alias = D.order_levels_grouped(list(vals), list(fmt), order, desc)
         param = (co.param or glob.get("param") or default_param).lower()
         if param not in ("glm", "ref", "reference", "effect"):
             raise SasError(f"PARAM={param.upper()} is not supported (GLM, REF, EFFECT are).", co.line, co.col)
@@ -179,10 +184,12 @@ def make_classvars(ds: Dataset, used: np.ndarray, copts: list[ClassOpt], glob: d
                 ref_index = labels.index(ref)
         if param == "glm" and ref_index is not None and ref_index != len(levels) - 1:
             # GLM coding with REF=: the reference level is moved last (it becomes the aliased one)
-            levels = levels[:ref_index] + levels[ref_index + 1:] + [levels[ref_index]]
-            labels = labels[:ref_index] + labels[ref_index + 1:] + [labels[ref_index]]
+            perm = list(range(ref_index)) + list(range(ref_index + 1, len(levels))) + [ref_index]
+            levels = [levels[i] for i in perm]
+            labels = [labels[i] for i in perm]
+            alias = {k: perm.index(i) for k, i in alias.items()}
             ref_index = len(levels) - 1
-        out[co.name] = D.ClassVar(co.name, levels, labels, param, ref_index)
+        out[co.name] = D.ClassVar(co.name, levels, labels, param, ref_index, alias)
     return out
 
 

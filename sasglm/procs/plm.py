@@ -173,7 +173,7 @@ def _score(session, store, stmt):
         if v in store.classes:
             miss = np.array([is_missing_value(x, m.is_char) for x in col])
             cv = store.classes[v]
-            known = np.array([x in set(cv.levels) for x in col])
+            known = cv.codes(col) >= 0
             ok &= ~miss & known
             data[v] = col
         else:

@@ -33,19 +33,8 @@ def run_print(session, proc):
         elif kw == "sum":
             sums = var_names(st.items, ds, "SUM")
         elif kw == "format":
-            pending = []
-            from .. import ast as A
-            for it in st.items:
-                if isinstance(it, A.Word) and it.kind == "format":
-                    for p in pending:
-                        formats[p.lower()] = str(it.value)
-                    pending = []
-                elif isinstance(it, A.Word) and it.kind == "number":
-                    for p in pending:
-                        formats[p.lower()] = str(it.value)
-                    pending = []
-                elif isinstance(it, A.Word):
-                    pending.append(str(it.value))
+            from .common import format_assignments
+            formats.update({k.lower(): v for k, v in format_assignments(st).items() if v is not None})
         elif kw == "label":
             from .. import ast as A
             for it in st.items:

@@ -25,13 +25,23 @@ class ClassVar:
     labels: list[str]       # formatted labels, in level order
     param: str = "glm"      # glm | ref | effect
     ref_index: int | None = None   # reference level index for ref/effect
+    # raw values that share a level with another raw value (their formatted values agree, as SAS
+    # forms CLASS levels from formatted values): raw value -> level index
+    alias: dict = field(default_factory=dict)
 
     def codes(self, values) -> np.ndarray:
         import pandas as pd
         vals = np.asarray(values)
         if vals.dtype.kind in "OUS":
-            return pd.Index(self.levels, dtype=object).get_indexer(vals.astype(object))
-        return pd.Index(np.asarray(self.levels, dtype=float)).get_indexer(vals.astype(float))
+            out = pd.Index(self.levels, dtype=object).get_indexer(vals.astype(object))
+        else:
+            out = pd.Index(np.asarray(self.levels, dtype=float)).get_indexer(vals.astype(float))
+        alias = getattr(self, "alias", None)      # item stores written before aliases existed lack it
+        if alias and (out < 0).any():
+            miss = np.nonzero(out < 0)[0]
+            keys = vals[miss].astype(object) if vals.dtype.kind in "OUS" else vals[miss].astype(float)
+            out[miss] = [alias.get(k, -1) for k in keys]
+        return out
 
 
 def _key(v):
@@ -98,6 +108,17 @@ class Design:
 
 def order_levels(values, formatted, order: str = "formatted", descending: bool = False):
     """Return (levels, labels) in SAS order.  ``values`` raw, ``formatted`` their formatted text."""
+    levels, labels, _ = order_levels_grouped(values, formatted, order, descending)
+    return levels, labels
+
+
+def order_levels_grouped(values, formatted, order: str = "formatted", descending: bool = False):
+    """Return (levels, labels, alias) in SAS order.  ``values`` raw, ``formatted`` their formatted text.
+
+    SAS forms levels from formatted values: raw values that format alike are one level.  Each level is
+    represented by its smallest raw value; ``alias`` maps the other raw values of a level to its index.
+    ORDER=INTERNAL sorts by that smallest raw value, DATA by first appearance, FREQ by descending count,
+    FORMATTED by the formatted text (numeric values printed without a format sort by value)."""
     import pandas as pd
     vals = np.asarray(values)
     is_char = vals.dtype.kind in "OUS"
@@ -108,24 +129,35 @@ def order_levels(values, formatted, order: str = "formatted", descending: bool =
     order_idx = np.unique(codes, return_index=True)
     first_pos[order_idx[0]] = order_idx[1]
     cnt = np.bincount(codes, minlength=len(uniq))
-    first = [uniq[i] if not isinstance(uniq[i], np.floating) else float(uniq[i]) for i in range(len(uniq))]
-    seen = {k: fmt[first_pos[i]] for i, k in enumerate(first)}
-    counts = {k: int(cnt[i]) for i, k in enumerate(first)}
-    levels = list(first)
+    raw = [uniq[i] if not isinstance(uniq[i], np.floating) else float(uniq[i]) for i in range(len(uniq))]
+    # group the distinct raw values by formatted text
+    groups: dict[str, list[int]] = {}
+    for i in range(len(raw)):
+        groups.setdefault(str(fmt[first_pos[i]]), []).append(i)
+    reps = []          # (representative raw, label, first position, count, members)
+    for lab, members in groups.items():
+        rep = min(members, key=lambda i: _sort_key(raw[i]))
+        reps.append((raw[rep], lab, min(first_pos[i] for i in members), int(sum(cnt[i] for i in members)),
+                     [raw[i] for i in members]))
     if order == "data":
-        pass
+        reps.sort(key=lambda r: r[2])
     elif order == "freq":
-        levels.sort(key=lambda k: -counts[k])
+        reps.sort(key=lambda r: (-r[3], r[2]))
     elif order == "internal":
-        levels.sort(key=_sort_key)
+        reps.sort(key=lambda r: _sort_key(r[0]))
     else:   # formatted: by formatted value; numeric without a format sorts by value
-        if all(isinstance(k, float) for k in levels) and all(seen[k] == _plain(k) for k in levels):
-            levels.sort(key=_sort_key)
+        if all(isinstance(r[0], float) and len(r[4]) == 1 and r[1] == _plain(r[0]) for r in reps):
+            reps.sort(key=lambda r: _sort_key(r[0]))
         else:
-            levels.sort(key=lambda k: seen[k])
+            reps.sort(key=lambda r: r[1])
     if descending:
-        levels.reverse()
-    return levels, [seen[k] for k in levels]
+        reps.reverse()
+    alias = {}
+    for k, r in enumerate(reps):
+        for m in r[4]:
+            if m is not r[0] and not (m == r[0]):
+                alias[m] = k
+    return [r[0] for r in reps], [r[1] for r in reps], alias
 
 
 def _plain(v):
