@@ -23,7 +23,8 @@ from .modeling import (type_level_columns, complete_cases, class_level_table, fo
 
 PROC = "GENMOD"
 DIST_NAMES = {"binomial": "Binomial", "poisson": "Poisson", "normal": "Normal", "gamma": "Gamma",
-              "igaussian": "Inverse Gaussian", "negbin": "Negative Binomial"}
+              "igaussian": "Inverse Gaussian", "negbin": "Negative Binomial", "zip": "Zero Inflated Poisson",
+              "zinb": "Zero Inflated Negative Binomial"}
 MODEL_OPTS = {"dist", "d", "error", "link", "l", "offset", "noint", "scale", "noscale", "pscale", "dscale",
               "type1", "type3", "wald", "cl", "lrci", "covb", "corrb", "maxiter", "converge", "alpha",
               "obstats", "itprint", "waldci", "initial", "intercept", "aggregate", "expected", "ssize"}
@@ -62,7 +63,7 @@ def _power_of(node, model) -> float:
 def run_genmod(session, proc):
     popts = Options(proc.options, {"data", "descending", "desc", "descend", "order", "namelen", "plots", "rorder",
                                    "noprint", "exactonly", "plot"}, "PROC GENMOD")
-    class_stmt = model = repeated = None
+    class_stmt = model = repeated = zeromodel = None
     store = None
     output = None
     by = []
@@ -70,13 +71,15 @@ def run_genmod(session, proc):
     wf = {}
     for kw, stm in statements(proc, {"class", "model", "repeated", "store", "output", "by", "where", "weight",
                                      "freq", "estimate", "contrast", "lsmeans", "title", "ods", "effectplot",
-                                     "slice", "lsmestimate", "scwgt", "frequency"}):
+                                     "slice", "lsmestimate", "scwgt", "frequency", "zeromodel"}):
         if kw == "class":
             class_stmt = stm
         elif kw == "model":
             model = stm
         elif kw == "repeated":
             repeated = stm
+        elif kw == "zeromodel":
+            zeromodel = stm
         elif kw == "store":
             store = stm
         elif kw == "output":
@@ -101,6 +104,7 @@ def run_genmod(session, proc):
         raise SasError("BY processing in PROC GENMOD is not supported yet.", by.line, by.col)
     f = Fit(session, popts, ds, ref, class_stmt, model, repeated, store, output)
     f.hyps = hyps
+    f.zeromodel = zeromodel
     f.weight_freq = {}
     for key, (name, stm) in wf.items():
         col = ds.colname(name)
@@ -140,6 +144,13 @@ class Fit:
             if self.weight_freq:
                 raise SasError("WEIGHT and FREQ are not supported with DIST=MULTINOMIAL yet.", model.line, model.col)
             return self._run_multinomial()
+        zi = {"zip": "zip", "zinb": "zinb"}.get(dist)
+        if zi is None and getattr(self, "zeromodel", None) is not None:
+            raise SasError("The ZEROMODEL statement needs DIST=ZIP or DIST=ZINB in the MODEL statement.",
+                           self.zeromodel.line, self.zeromodel.col)
+        if zi:
+            self._zi_check()
+            dist = "poisson" if zi == "zip" else "negbin"
         if dist not in FAMILIES:
             raise SasError(f"DIST={dist.upper()} is not supported.", model.line, model.col)
         fam = FAMILIES[dist]()
@@ -162,6 +173,7 @@ class Fit:
         # CLASS / MISSING: a missing value of a CLASS variable is a level of its own
         miss_ok = class_names if cglob.get("missing") else set()
         effects = parse_model_effects(model, ds, class_names)
+        zeffects = self._zero_effects(ds, class_names) if zi else None
         # response
         offset_var = mopts.get("offset")
         if offset_var is not None:
@@ -171,9 +183,12 @@ class Fit:
             offset_var = c
         rep = self._repeated_spec(class_names) if self.repeated is not None else None
         needed = set()
-        for e in effects:
+        for e in effects + (zeffects or []):
             needed |= set(e.all_vars())
         if resp[0] == "events":
+            if zi:
+                raise SasError("DIST=ZIP/ZINB needs a single count response, not events/trials.", model.line,
+                               model.col)
             ev, tr = ds.colname(resp[1]), ds.colname(resp[2])
             if ev is None or tr is None:
                 raise SasError(f"Variable {(resp[1] if ev is None else resp[2]).upper()} not found.", model.line,
@@ -251,6 +266,10 @@ class Fit:
         self.data_used = data
         self.resp_info, self.offset_var = resp_info, offset_var
         # ---------------- tables before the fit
+        if zi:
+            self.zero_link = self._zero_link()
+            self.zdesign = D.build(data, classes, zeffects, intercept=True)
+            dist = zi
         self._model_info(dist, link)
         if copts:
             self.emit(class_level_table(PROC, classes, copts))
@@ -265,6 +284,8 @@ class Fit:
         self.emit(nobs_table(PROC, self.ds.nobs, int(used.sum()), extra))
         if resp_info[0] == "binary":
             self._response_profile(resp_info)
+        if zi:
+            return self._run_zeroinfl(zi)
         # ---------------- GLM fit
         scale_opt = None
         if mopts.has("noscale"):
@@ -314,6 +335,148 @@ class Fit:
             self._store(final)
         if self.output_stmt is not None:
             self._output(final)
+
+    # ------------------------------------------------------------------ zero-inflated models
+    def _zi_check(self):
+        """What DIST=ZIP/ZINB does not support yet: an ERROR naming it."""
+        bad = []
+        if self.repeated is not None:
+            bad.append("the REPEATED statement")
+        if getattr(self, "hyps", None):
+            bad.append(f"the {self.hyps[0][0].upper()} statement")
+        if self.output_stmt is not None:
+            bad.append("the OUTPUT statement")
+        if self.store_stmt is not None:
+            bad.append("the STORE statement")
+        if self.weight_freq.get("weight"):
+            bad.append("the WEIGHT statement")
+        for o in ("type1", "type3", "lrci", "obstats", "scale", "pscale", "dscale", "noscale", "covb", "corrb"):
+            if self.mopts.has(o):
+                bad.append(f"the MODEL option {o.upper()}")
+        if bad:
+            raise SasError(f"With DIST=ZIP or DIST=ZINB, {bad[0]} is not supported yet.", self.model.line,
+                           self.model.col)
+
+    def _zero_effects(self, ds, class_names):
+        from .modeling import effect_tokens
+        z = self.zeromodel
+        if z is None:
+            return []       # no ZEROMODEL statement: an intercept-only zero-inflation model
+        try:
+            eff = D.parse_effects(effect_tokens(z.items), class_names)
+        except ValueError as e:
+            raise SasError(f"Invalid effect specification: {e}.", z.line, z.col, code="22-322")
+        for e in eff:
+            for lst in (e.factors, e.nested):
+                for i, v in enumerate(lst):
+                    c = ds.colname(v)
+                    if c is None:
+                        raise SasError(f"Variable {v.upper()} not found.", z.line, z.col)
+                    lst[i] = c
+        return eff
+
+    def _zero_link(self):
+        z = self.zeromodel
+        name = "logit"
+        if z is not None:
+            o = Options(z.options, {"link", "l"}, "ZEROMODEL")
+            name = str(o.get("link", o.get("l", "logit"))).lower()
+        name = {"cll": "cloglog"}.get(name, name)
+        if name not in ("logit", "probit", "cloglog"):
+            raise SasError(f"ZEROMODEL LINK={name.upper()} is not supported (LOGIT, PROBIT and CLOGLOG are).",
+                           z.line, z.col)
+        return make_link(name)
+
+    def _run_zeroinfl(self, zi):
+        from ..stats import zeroinfl as ZI
+        X = self.design.X[:, ~self.design.aliased]
+        Z = self.zdesign.X[:, ~self.zdesign.aliased]
+        y = self.y
+        # (FREQ has already expanded the rows)
+        model = ZI.ZeroInflated(X, Z, y, self.offset, self.link, self.zero_link, zi == "zinb")
+        # start: the count GLM for beta, the share of zeros for the zero-inflation intercept
+        try:
+            glm = GL.fit(X, y, np.ones(len(y)), self.offset, FAMILIES["poisson"](), self.link,
+                         np.zeros(X.shape[1], dtype=bool), None)
+            b0 = glm.beta
+        except (GL.FitError, np.linalg.LinAlgError, FloatingPointError):
+            b0 = np.zeros(X.shape[1])
+        g0 = np.zeros(Z.shape[1])
+        try:
+            res = model.fit(b0, g0)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
+            raise SasError(f"The model fit failed: {e}", self.model.line, self.model.col)
+        self.zres = res
+        p, q = X.shape[1], Z.shape[1]
+        npar = p + q + (1 if zi == "zinb" else 0)
+        n = res.n
+        df = n - p - q
+        pear = model.pearson(res)
+        dev = -2 * res.loglik_full
+        rows = [{"Criterion": "Deviance", "DF": None, "Value": dev, "ValueDF": None},
+                {"Criterion": "Scaled Deviance", "DF": None, "Value": dev, "ValueDF": None},
+                {"Criterion": "Pearson Chi-Square", "DF": df, "Value": pear, "ValueDF": pear / df if df > 0 else None},
+                {"Criterion": "Scaled Pearson X2", "DF": df, "Value": pear, "ValueDF": pear / df if df > 0 else None},
+                {"Criterion": "Log Likelihood", "DF": None, "Value": res.loglik, "ValueDF": None},
+                {"Criterion": "Full Log Likelihood", "DF": None, "Value": res.loglik_full, "ValueDF": None}]
+        aic = dev + 2 * npar
+        rows += [{"Criterion": "AIC (smaller is better)", "DF": None, "Value": aic, "ValueDF": None},
+                 {"Criterion": "AICC (smaller is better)", "DF": None,
+                  "Value": aic + 2 * npar * (npar + 1) / (n - npar - 1) if n - npar - 1 > 0 else None, "ValueDF": None},
+                 {"Criterion": "BIC (smaller is better)", "DF": None, "Value": dev + npar * math.log(n), "ValueDF": None}]
+        self.emit(Table(PROC, "ModelFit", "Criteria For Assessing Goodness Of Fit",
+                        [Column("Criterion"), Column("DF", None, "INT"), Column("Value", None, "12.4"),
+                         Column("ValueDF", "Value/DF", "10.4")], rows))
+        if res.converged:
+            self.s.log.note("Algorithm converged.")
+        else:
+            self.s.log.warning("The maximum number of iterations was reached; the estimates may not have converged.")
+        se = np.sqrt(np.maximum(np.diag(res.cov), 0.0))
+        z = st.norm.ppf(0.975)
+        foot = []
+        extra = []
+        if zi == "zinb":
+            k, sk = res.k, se[-1]
+            extra.append({"Parameter": "Dispersion", "DF": 1, "Estimate": k, "StdErr": sk,
+                          "LowerWaldCL": k * math.exp(-z * sk / k), "UpperWaldCL": k * math.exp(z * sk / k),
+                          "WaldChiSq": None, "ProbChiSq": None})
+            foot.append("The negative binomial dispersion parameter was estimated by maximum likelihood.")
+        else:
+            extra.append({"Parameter": "Scale", "DF": 0, "Estimate": 1.0, "StdErr": 0.0, "LowerWaldCL": 1.0,
+                          "UpperWaldCL": 1.0, "WaldChiSq": None, "ProbChiSq": None})
+            foot.append("The scale parameter was held fixed.")
+        self._wald_table("ParameterEstimates", "Analysis Of Maximum Likelihood Parameter Estimates", self.design,
+                         res.beta, se[:p], extra, foot)
+        self._wald_table("ZeroParameterEstimates", "Analysis Of Maximum Likelihood Zero Inflation Parameter Estimates",
+                         self.zdesign, res.gamma, se[p:p + q], [], [])
+
+    def _wald_table(self, name, title, design, est, se, extra, foot):
+        """A parameter table with Wald limits and chi-squares; aliased columns print as 0 with DF 0."""
+        z = st.norm.ppf(0.975)
+        nlev = max((len(c.levels) for c in design.columns), default=0)
+        rows = []
+        j = 0
+        for c, al in zip(design.columns, design.aliased):
+            r = {"Parameter": c.effect, **{f"Level{i}": "" for i in range(1, nlev + 1)}}
+            for i, lab in enumerate(c.levels.values(), 1):
+                r[f"Level{i}"] = lab
+            if al:
+                r.update({"DF": 0, "Estimate": 0.0, "StdErr": 0.0, "LowerWaldCL": 0.0, "UpperWaldCL": 0.0,
+                          "WaldChiSq": None, "ProbChiSq": None})
+            else:
+                b, s_ = float(est[j]), float(se[j])
+                chi = (b / s_) ** 2 if s_ > 0 else math.nan
+                r.update({"DF": 1, "Estimate": b, "StdErr": s_, "LowerWaldCL": b - z * s_, "UpperWaldCL": b + z * s_,
+                          "WaldChiSq": chi, "ProbChiSq": st.chi2.sf(chi, 1)})
+                j += 1
+            rows.append(r)
+        blank = {f"Level{i}": "" for i in range(1, nlev + 1)}
+        rows += [{**blank, **r} for r in extra]
+        cols = [Column("Parameter")] + [Column(f"Level{i}", "") for i in range(1, nlev + 1)] + [
+            Column("DF", None, "INT"), Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"),
+            Column("LowerWaldCL", "Wald 95%\nLower", "10.4"), Column("UpperWaldCL", "Confidence Limits\nUpper", "10.4"),
+            Column("WaldChiSq", "Wald\nChi-Square", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+        self.emit(Table(PROC, name, title, cols, rows, footnotes=foot))
 
     def _binary_response(self, ds, yname, used, raw, ropts):
         """Order the response levels; the first ordered level is the event (DESCENDING reverses)."""
@@ -546,6 +709,8 @@ class Fit:
         else:
             rows.append(("Response Variable (Events)", self.ds.colname(self.model.response[1])))
             rows.append(("Response Variable (Trials)", self.ds.colname(self.model.response[2])))
+        if dist in ("zip", "zinb"):
+            rows.insert(3, ("Zero Inflation Link Function", self.zero_link.sas))
         if self.offset_var:
             rows.append(("Offset Variable", self.offset_var))
         if self.weight_freq.get("weight"):
