@@ -93,7 +93,9 @@ def run_genmod(session, proc):
             if len(names) != 1 or stm.options:
                 raise SasError(f"The {kw.upper()} statement needs exactly one numeric variable.", stm.line, stm.col)
             wf["weight" if kw in ("weight", "scwgt") else "freq"] = (names[0], stm)
-        elif kw in ("effectplot", "slice", "lsmestimate"):
+        elif kw == "effectplot":
+            hyps.append((kw, stm))
+        elif kw in ("slice", "lsmestimate"):
             raise SasError(f"The {kw.upper()} statement of PROC GENMOD is not supported yet.", stm.line, stm.col,
                            code="180-322")
     if model is None:
@@ -326,6 +328,10 @@ class Fit:
         else:
             final = self._gee(rep, res)
         for kw, stm in getattr(self, "hyps", []):
+            if kw == "effectplot":
+                from .effectplot import effect_plot
+                effect_plot(self.s, PROC, stm, self._fitted_record(final))
+                continue
             self._hypothesis(kw, stm, final, scale_opt)
         if mopts.has("obstats"):
             self._obstats(final)
@@ -1479,6 +1485,11 @@ class Fit:
                 name = str(it.value)
         if name is None:
             raise SasError("STORE requires an item-store name.", self.store_stmt.line, self.store_stmt.col)
+        self.s.save_store(name, self._fitted_record(final))
+        self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
+
+    def _fitted_record(self, final):
+        """The fitted model as an item store (what STORE saves, PLM reads and EFFECTPLOT draws)."""
         if final[0] == "glm":
             beta, cov = final[1].beta, final[1].cov
         else:
@@ -1495,9 +1506,10 @@ class Fit:
                           class_rows=class_level_table(PROC, self.classes, self.copts).rows if self.copts else [],
                           fit_rows=[(r.get("Criterion"), r.get("Value")) for r in
                                     (self._fit_table.rows if getattr(self, "_fit_table", None) else [])],
-                          param_rows=[self._labels(j) for j in range(len(self.design.columns))])
-        self.s.save_store(name, store)
-        self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
+                          param_rows=[self._labels(j) for j in range(len(self.design.columns))],
+                          ranges={v: (float(np.min(a)), float(np.max(a))) for v, a in self.data_used.items()
+                                  if v not in self.classes})
+        return store
 
     def _row_statistics(self, final, alpha):
         """Per input row: the predicted mean, linear predictor and its SE, confidence limits of the mean

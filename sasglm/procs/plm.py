@@ -31,7 +31,7 @@ def run_plm(session, proc):
         raise SasError("PROC PLM requires SOURCE=.", proc.line, proc.col)
     name = str(src.value) if isinstance(src, A.Word) else str(src)
     store = session.get_store(name, (proc.line, proc.col))
-    stmts = list(statements(proc, {"score", "show", "estimate", "lsmeans"}))
+    stmts = list(statements(proc, {"score", "show", "estimate", "lsmeans", "effectplot"}))
     alpha = float(opts.get("alpha", 0.05))
     if not opts.has("noinfo"):
         rows = [("Item Store", name.upper() if "." in name else f"WORK.{name.upper()}"),
@@ -53,6 +53,9 @@ def run_plm(session, proc):
                            f"information; {kw.upper()} needs the model to be stored again.", st_.line, st_.col)
         elif kw == "estimate":
             _estimate(session, store, st_, alpha)
+        elif kw == "effectplot":
+            from .effectplot import effect_plot
+            effect_plot(session, "PLM", st_, store)
         else:
             for t in H.lsmeans_tables(session, "PLM", _with_alpha(st_, alpha), store.design, store.classes,
                                       store.class_data, store.means, store.beta, store.cov, store.link):

@@ -32,6 +32,7 @@ class ItemStore:
     class_rows: list = field(default_factory=list)   # Class Level Information rows
     fit_rows: list = field(default_factory=list)     # (criterion, value) of the fit table
     param_rows: list = field(default_factory=list)   # parameter labels per design column
+    ranges: dict = field(default_factory=dict)       # covariate (min, max) over the rows used (EFFECTPLOT)
 
     def design_for(self, data: dict) -> np.ndarray:
         dz = D.build(data, self.classes, self.effects, self.intercept)
