@@ -245,9 +245,14 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
     o = Options(stmt.options or [], {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
                                      "oddsratio", "or", "adjust", "at", "bylevel", "means", "cov", "corr",
                                      "lines", "plots", "slice", "slicediff", "stepdown"}, "LSMEANS")
-    for bad in ("adjust", "at", "bylevel", "slice", "slicediff", "lines", "stepdown"):
-        if o.has(bad) and not (bad == "adjust" and str(o.get("adjust")).lower() in ("t", "none")):
+    for bad in ("at", "bylevel", "slice", "slicediff", "lines", "stepdown"):
+        if o.has(bad):
             raise SasError(f"The LSMEANS option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
+    adjust = str(o.get("adjust", "t")).lower()
+    adjust = {"bon": "bonferroni", "tukey-kramer": "tukey", "sid": "sidak", "sch": "scheffe"}.get(adjust, adjust)
+    if adjust not in ("t", "none", "bonferroni", "tukey", "sidak", "scheffe"):
+        raise SasError(f"LSMEANS ADJUST={adjust.upper()} is not supported yet (BON, TUKEY, SIDAK, SCHEFFE and T are).",
+                       stmt.line, stmt.col)
     warn_ignored(session, o, ["cov", "corr", "e", "plots"], "LSMEANS")
     alpha = float(o.get("alpha", 0.05))
     om = o.has("om") or o.has("obsmargins") or om_default
@@ -316,11 +321,51 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                     drows.append(row)
             dcols = [Column("Effect")] + [Column(v) for v in evars] + [Column("_" + v, "_" + v) for v in evars] + \
                 _stat_columns(df, o.has("cl"), False, o.has("exp"))
+            if adjust not in ("t", "none") and drows:
+                k_means = sum(1 for e in ests if e is not None)
+                dcols += _adjust_rows(drows, adjust, k_means, alpha, o.has("cl"))
             if o.has("oddsratio") or o.has("or"):
                 dcols += [Column("OddsRatio", "Odds Ratio", "8.3"), Column("LowerOR", "Lower\nOdds Ratio", "8.3"),
                           Column("UpperOR", "Upper\nOdds Ratio", "8.3")]
             out.append(Table(proc, "Diffs", f"Differences of {eff_name} Least Squares Means", dcols, drows))
     return out
+
+
+def _adjust_rows(drows, adjust, k, alpha, cl):
+    """Multiple-comparison adjustment of all pairwise differences (k LS-means, m = k(k-1)/2 pairs):
+    Bonferroni, Sidak, Scheffe, and Tukey(-Kramer) by the studentized range, per row's DF. Adds the
+    Adjustment, Adj P (and, with CL, AdjLower, AdjUpper) columns; returns those columns."""
+    m = len(drows)
+    ses = [r["StdErr"] for r in drows]
+    name = {"bonferroni": "Bonferroni", "sidak": "Sidak", "scheffe": "Scheffe",
+            "tukey": "Tukey" if max(ses) - min(ses) <= 1e-8 * max(ses) else "Tukey-Kramer"}[adjust]
+    for r in drows:
+        df = r.get("DF", math.inf)
+        df = math.inf if df is None else df
+        t = abs(r["Estimate"] / r["StdErr"]) if r["StdErr"] > 0 else math.nan
+        p = r.get("Probt", r.get("Probz"))
+        if adjust == "bonferroni":
+            adj = min(1.0, m * p)
+            q = st.t.ppf(1 - alpha / (2 * m), df) if df != math.inf else st.norm.ppf(1 - alpha / (2 * m))
+        elif adjust == "sidak":
+            adj = 1 - (1 - p) ** m
+            a1 = 1 - (1 - alpha) ** (1 / m)
+            q = st.t.ppf(1 - a1 / 2, df) if df != math.inf else st.norm.ppf(1 - a1 / 2)
+        elif adjust == "scheffe":
+            adj = float(st.f.sf(t * t / (k - 1), k - 1, df if df != math.inf else 1e12))
+            q = math.sqrt((k - 1) * st.f.ppf(1 - alpha, k - 1, df if df != math.inf else 1e12))
+        else:
+            adj = float(st.studentized_range.sf(math.sqrt(2) * t, k, df))
+            q = float(st.studentized_range.ppf(1 - alpha, k, df)) / math.sqrt(2)
+        r["Adjustment"] = name
+        r["Adjp"] = min(max(adj, 0.0), 1.0)
+        if cl:
+            r["AdjLower"] = r["Estimate"] - q * r["StdErr"]
+            r["AdjUpper"] = r["Estimate"] + q * r["StdErr"]
+    cols = [Column("Adjustment"), Column("Adjp", "Adj P", "PVALUE6.4")]
+    if cl:
+        cols += [Column("AdjLower", "Adj Lower", "10.4"), Column("AdjUpper", "Adj Upper", "10.4")]
+    return cols
 
 
 def _stat_cols(est, se, df, alpha, cl, ilink, link, exp):
