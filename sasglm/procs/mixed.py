@@ -27,7 +27,7 @@ PROC = "MIXED"
 def run_mixed(session, proc):
     popts = Options(proc.options, {"data", "method", "covtest", "empirical", "noclprint", "order", "noitprint",
                                    "ic", "cl", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf",
-                                   "convg", "namelen", "info", "asycov", "nobound"}, "PROC MIXED")
+                                   "convg", "namelen", "info", "asycov", "nobound", "alpha"}, "PROC MIXED")
     class_stmt = model = None
     randoms, repeated, hyps = [], None, []
     for kw, stm in statements(proc, {"class", "model", "random", "repeated", "where", "lsmeans", "estimate",
@@ -48,7 +48,7 @@ def run_mixed(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
-    warn_ignored(session, popts, ["ic", "cl", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf", "convg",
+    warn_ignored(session, popts, ["ic", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf", "convg",
                                   "namelen", "info", "asycov", "nobound"], "PROC MIXED")
     MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps).run()
 
@@ -77,12 +77,11 @@ class MixedFit:
         mopts = Options(model.options, {"s", "solution", "cl", "ddfm", "noint", "chisq", "outp", "outpm", "covb",
                                         "alpha", "htype", "e", "e3", "corrb", "influence", "residual", "vciry",
                                         "intercept"}, "MODEL")
-        warn_ignored(s, mopts, ["cl", "covb", "alpha", "htype", "e", "e3", "corrb", "influence", "residual", "vciry",
+        warn_ignored(s, mopts, ["cl", "covb"] + ([] if ("outp" in mopts.values or "outpm" in mopts.values) else
+                                                ["alpha"]) + ["htype", "e", "e3", "corrb", "influence", "residual", "vciry",
                                 "intercept"], "MODEL")
         if model.response[0] != "var":
             raise SasError("PROC MIXED needs a single response variable.", model.line, model.col)
-        if "outp" in mopts.values or "outpm" in mopts.values:
-            raise SasError("MODEL OUTP=/OUTPM= are not supported yet.", model.line, model.col)
         copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "truncate"}) \
             if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
@@ -100,8 +99,7 @@ class MixedFit:
         rep = self.repeated
         pops = Options(rep.options or [], {"subject", "sub", "type", "r", "rcorr", "group", "local"}, "REPEATED") \
             if rep else None
-        if ropts is not None:
-            warn_ignored(s, ropts, ["solution", "s", "cl", "alpha"], "RANDOM")
+
         if pops is not None:
             warn_ignored(s, pops, ["local"], "REPEATED")
         for o, st_ in ((ropts, rnd), (pops, rep)):
@@ -255,6 +253,23 @@ class MixedFit:
         if popts.has("covtest"):
             cols += [Column("StdErr", "Standard\nError", "10.4"), Column("ZValue", "Z\nValue", "8.2"),
                      Column("ProbZ", "Pr > Z" if True else "", "PVALUE6.4")]
+        if popts.has("cl"):
+            # PROC MIXED CL: Satterthwaite limits nu*est/chi2 (nu = 2 Z^2) for variances, Wald limits otherwise
+            a = float(popts.get("alpha", 0.05)) if isinstance(popts.get("alpha"), float) else 0.05
+            for k, row in enumerate(cp_rows):
+                est, sek = row["Estimate"], se[k]
+                row["Alpha"] = a
+                if sek is None or not sek > 0:
+                    row["Lower"] = row["Upper"] = None
+                elif str(popts.get("cl")).lower() != "wald" and (row["CovParm"] == "Residual" or
+                                                                 _variance_name(row["CovParm"])):
+                    nu = 2 * (est / sek) ** 2
+                    row["Lower"] = nu * est / st.chi2.ppf(1 - a / 2, nu)
+                    row["Upper"] = nu * est / st.chi2.ppf(a / 2, nu)
+                else:
+                    q = st.norm.ppf(1 - a / 2)
+                    row["Lower"], row["Upper"] = est - q * sek, est + q * sek
+            cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
         if not any(r["Subject"] for r in cp_rows):
             cols = [c for c in cols if c.name != "Subject"]
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates", cols, cp_rows))
@@ -301,6 +316,16 @@ class MixedFit:
                         r_intercept, subj or [], kr, keep)
         if mopts.has("s") or mopts.has("solution"):
             self._solution(beta, covb, dfs, kr, keep)
+        # the DF of random-effect solutions and predictions: the residual containment DF, N - rank[X Z]
+        Zall = Zd.X if Zd is not None else np.zeros((n, 0))
+        self.df_pred = n - _block_rank(Zall, Xk, codes, K) if ddfm != "residual" else n - p
+        blup = None
+        if gs is not None and (ropts.has("solution") or ropts.has("s") or "outp" in mopts.values):
+            blup = lmm.random_effects(res.theta, res.beta, res.cov_beta)
+        if blup is not None and (ropts.has("solution") or ropts.has("s")):
+            self._random_solution(blup, Zd, subj, uniq, ropts)
+        if "outp" in mopts.values or "outpm" in mopts.values:
+            self._outp(mopts, ds, used, design, keep, res, covk, blup, Zd, codes, r_effects, r_intercept, data)
         self._type3(beta, covb, dfs, kr, keep)
         ct = H.contrast_table(s, PROC, [stm for kw, stm in self.hyps if kw == "contrast"], design, beta, covb, dfs,
                               self._ddf_adjust(kr, keep))
@@ -382,6 +407,66 @@ class MixedFit:
                 emit("V", f"Estimated V Matrix{for_subj}", V0)
             if want(ropts, "vcorr"):
                 emit("VCorr", f"Estimated V Correlation Matrix{for_subj}", corr(V0))
+
+    def _random_solution(self, blup, Zd, subj, uniq, ropts):
+        """Solution for Random Effects: the BLUPs with their prediction standard errors, per subject."""
+        b, Cbb, _ = blup
+        a = float(ropts.get("alpha", 0.05))
+        cl = ropts.has("cl")
+        df = self.df_pred
+        lev_vars = [v.name for v in self.copts if any(v.name in c.levels for c in Zd.columns)]
+        rows = []
+        for k, key in enumerate(uniq):
+            for j, c in enumerate(Zd.columns):
+                est = float(b[k, j])
+                se = math.sqrt(max(float(Cbb[k, j, j]), 0.0))
+                t = est / se if se > 0 else math.nan
+                r = {"Effect": c.effect, **{v: c.levels.get(v, "") for v in lev_vars}}
+                r.update({sv: (val if not isinstance(val, float) else float(val)) for sv, val in zip(subj, key)})
+                r.update({"Estimate": est, "StdErrPred": se, "DF": df, "tValue": t,
+                          "Probt": 2 * st.t.sf(abs(t), df) if se > 0 else None})
+                if cl:
+                    q = st.t.ppf(1 - a / 2, df)
+                    r.update({"Alpha": a, "Lower": est - q * se, "Upper": est + q * se})
+                rows.append(r)
+        cols = [Column("Effect")] + [Column(v) for v in lev_vars] + [Column(v) for v in subj] + [
+            Column("Estimate", None, "10.4"), Column("StdErrPred", "Std Err\nPred", "10.4"), Column("DF", None, "DFMT"),
+            Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
+        if cl:
+            cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
+        self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
+
+    def _outp(self, mopts, ds, used, design, keep, res, covk, blup, Zd, codes, r_effects, r_intercept, data):
+        """MODEL OUTPM= (marginal X beta) and OUTP= (conditional X beta + Z b): the input data with Pred,
+        StdErrPred, DF, Alpha, Lower, Upper and Resid for the observations used."""
+        from ..data.dataset import Dataset, normalise_frame
+        from .common import dsref_from_value
+        a = float(mopts.get("alpha", 0.05)) if isinstance(mopts.get("alpha"), float) else 0.05
+        df = self.df_pred
+        q = st.t.ppf(1 - a / 2, df)
+        X = design.X[:, keep]
+        y = data[self.ds.colname(self.model.response[1])]
+        idx = np.nonzero(used)[0]
+        for key in ("outpm", "outp"):
+            if key not in mopts.values:
+                continue
+            pred = X @ res.beta
+            var = np.einsum("np,pq,nq->n", X, covk, X)
+            if key == "outp" and blup is not None:
+                b, Cbb, Cxb = blup
+                Z = Zd.X
+                pred = pred + np.einsum("nq,nq->n", Z, b[codes])
+                var = var + 2 * np.einsum("np,npq,nq->n", X, Cxb[codes], Z) + np.einsum("nq,nqr,nr->n", Z, Cbb[codes], Z)
+            se = np.sqrt(np.maximum(var, 0.0))
+            df_out = ds.df.copy()
+            cols = {"Pred": pred, "StdErrPred": se, "DF": np.full(len(pred), float(df)),
+                    "Alpha": np.full(len(pred), a), "Lower": pred - q * se, "Upper": pred + q * se, "Resid": y - pred}
+            for c, v in cols.items():
+                full = np.full(ds.nobs, np.nan)
+                full[idx] = v
+                df_out[c] = full
+            self.s.put_dataset(dsref_from_value(mopts.nodes[key]), Dataset(normalise_frame(df_out),
+                                                                          {k: v for k, v in ds.meta.items()}))
 
     def _ddfm(self, mopts, has_random):
         v = str(mopts.get("ddfm", "contain" if has_random else "betwithin")).lower()

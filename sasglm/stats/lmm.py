@@ -265,6 +265,24 @@ class LMM:
         Vr = np.linalg.solve(V, r[:, :, None])[:, :, 0]
         return np.einsum("qr,ktr,kt->kq", G, self.d.Z, Vr)
 
+    def random_effects(self, th, beta, Phi):
+        """BLUPs and their prediction-error covariances per subject:
+        b_i = G Z_i' V_i^-1 (y_i - X_i beta);
+        Var(b_i hat - b_i) = G - G Z_i' V_i^-1 Z_i G + G Z_i' V_i^-1 X_i Phi X_i' V_i^-1 Z_i G;
+        Cov(beta hat, b_i hat - b_i) = -Phi X_i' V_i^-1 Z_i G.  Returns (b K x q, Cbb K x q x q, Cbb K x p x q)."""
+        d = self.d
+        G = self.g.matrix(self.split(th)[0])
+        V = self.V(th)
+        Vinv = np.linalg.inv(V)
+        GZV = np.einsum("qr,ktr,kts->kqs", G, d.Z, Vinv, optimize=True)            # G Z' V^-1
+        r = d.y - np.einsum("ktp,p->kt", d.X, beta)
+        b = np.einsum("kqs,ks->kq", GZV, r)
+        GZVZG = np.einsum("kqs,ksr,rm->kqm", GZV, d.Z, G, optimize=True)
+        GZVX = np.einsum("kqs,ksp->kqp", GZV, d.X)
+        Cbb = G[None] - GZVZG + np.einsum("kqp,pr,kmr->kqm", GZVX, Phi, GZVX, optimize=True)
+        Cxb = -np.einsum("pr,kqr->kpq", Phi, GZVX)
+        return b, Cbb, Cxb
+
     def fit(self, th0, maxiter=200) -> LMMResult:
         bounds = (self.g.bounds() if self.g is not None else []) + self.r.bounds()
         history = []
