@@ -182,11 +182,14 @@ class MixedFit:
                 rk = _type_text(g)
             if rk in ("vc", "simple"):
                 rs = LM.make_struct("vc", 1, ["Residual"])
+            elif rk == "un(1)":     # heterogeneous variances, no correlation
+                rs = LM.make_struct("vc", T, [f"Var({i + 1})" for i in range(T)])
             else:
                 try:
                     rs = LM.make_struct(rk, T)
                 except ValueError:
-                    raise SasError(f"REPEATED TYPE={rk.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN are).",
+                    raise SasError(f"REPEATED TYPE={rk.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, UN(1), "
+                                   "CSH, ARH(1) are).",
                                    rep.line, rep.col)
         else:
             rk = "vc"
@@ -599,12 +602,15 @@ def _grid(v, codes, pos, K, T):
 def _struct_label(s, stmt):
     if s is None:
         return None
+    if s.sas == "VC" and s.names() and s.names()[0] == "Var(1)":
+        return "Banded"                 # UN(1), SAS's name for the banded unstructured family
     return {"VC": "Variance Components", "UN": "Unstructured", "CS": "Compound Symmetry",
-            "AR(1)": "Autoregressive", "TOEP": "Toeplitz"}.get(s.sas, s.sas)
+            "AR(1)": "Autoregressive", "TOEP": "Toeplitz", "CSH": "Heterogeneous Compound Symmetry",
+            "ARH(1)": "Heterogeneous Autoregressive"}.get(s.sas, s.sas)
 
 
 def _variance_name(nm):
     if nm.startswith("UN("):
         i, j = nm[3:-1].split(",")
         return i == j
-    return nm not in ("CS", "AR(1)") and not nm.startswith("TOEP(")
+    return nm not in ("CS", "AR(1)", "CSH", "ARH(1)") and not nm.startswith("TOEP(")

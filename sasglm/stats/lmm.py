@@ -133,6 +133,33 @@ class TOEPs(Struct):
         return [(None, None)] * (self.d - 1) + [(0.0, None)]
 
 
+class HeteroCorr(Struct):
+    """CSH and ARH(1): heterogeneous variances Var(1..d) with a common correlation rho
+    (CSH: rho off the diagonal; ARH(1): rho^|i-j|).  Sigma_ij = sigma_i sigma_j corr_ij."""
+
+    def __init__(self, d, ar: bool):
+        super().__init__(d)
+        self.ar = ar
+        self.sas = "ARH(1)" if ar else "CSH"
+
+    def names(self):
+        return [f"Var({i + 1})" for i in range(self.d)] + [self.sas]
+
+    def matrix(self, th):
+        sd = np.sqrt(np.maximum(np.asarray(th[:self.d], dtype=float), 0.0))
+        t = np.arange(self.d)
+        lag = np.abs(t[:, None] - t[None, :])
+        C = th[-1] ** lag if self.ar else np.where(lag == 0, 1.0, th[-1])
+        return np.outer(sd, sd) * C
+
+    def start(self, var):
+        return np.concatenate([np.full(self.d, var), [0.3]])
+
+    def bounds(self):
+        lo = -0.999999 if self.ar else -1.0 / max(self.d - 1, 1) + 1e-6
+        return [(1e-10, None)] * self.d + [(lo, 0.999999)]
+
+
 def make_struct(kind: str, d: int, labels=None) -> Struct:
     kind = kind.lower()
     if kind in ("vc", "simple", "sim", "un(1)"):
@@ -145,6 +172,10 @@ def make_struct(kind: str, d: int, labels=None) -> Struct:
         return AR1s(d)
     if kind == "toep":
         return TOEPs(d)
+    if kind == "csh":
+        return HeteroCorr(d, False)
+    if kind in ("arh(1)", "arh1"):
+        return HeteroCorr(d, True)
     raise ValueError(kind)
 
 
