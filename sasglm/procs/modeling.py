@@ -166,7 +166,9 @@ def make_classvars(ds: Dataset, used: np.ndarray, copts: list[ClassOpt], glob: d
             fmt = np.asarray([str(v)[:n] for v in fmt], dtype=object)
         order = co.order or glob.get("order") or default_order
         desc = co.descending or bool(glob.get("descending"))
-        levels, labels, alias = D.order_levels_grouped(list(vals), list(fmt), order, desc)
+        meta = ds.var(co.name)
+        levels, labels, alias = D.order_levels_grouped(list(vals), list(fmt), order, desc,
+                                                       plain=(not meta.is_char and not meta.format) or None)
         param = (co.param or glob.get("param") or default_param).lower()
         if param not in ("glm", "ref", "reference", "effect"):
             raise SasError(f"PARAM={param.upper()} is not supported (GLM, REF, EFFECT are).", co.line, co.col)

@@ -112,13 +112,14 @@ def order_levels(values, formatted, order: str = "formatted", descending: bool =
     return levels, labels
 
 
-def order_levels_grouped(values, formatted, order: str = "formatted", descending: bool = False):
+def order_levels_grouped(values, formatted, order: str = "formatted", descending: bool = False, plain=None):
     """Return (levels, labels, alias) in SAS order.  ``values`` raw, ``formatted`` their formatted text.
 
     SAS forms levels from formatted values: raw values that format alike are one level.  Each level is
     represented by its smallest raw value; ``alias`` maps the other raw values of a level to its index.
     ORDER=INTERNAL sorts by that smallest raw value, DATA by first appearance, FREQ by descending count,
-    FORMATTED by the formatted text (numeric values printed without a format sort by value)."""
+    FORMATTED by the formatted text (numeric values printed without a format sort by value; ``plain``
+    says so up front for a numeric variable without a format, None checks the labels)."""
     import pandas as pd
     vals = np.asarray(values)
     is_char = vals.dtype.kind in "OUS"
@@ -129,7 +130,27 @@ def order_levels_grouped(values, formatted, order: str = "formatted", descending
     order_idx = np.unique(codes, return_index=True)
     first_pos[order_idx[0]] = order_idx[1]
     cnt = np.bincount(codes, minlength=len(uniq))
-    raw = [uniq[i] if not isinstance(uniq[i], np.floating) else float(uniq[i]) for i in range(len(uniq))]
+    raw = np.asarray(uniq, dtype=object if is_char else float).tolist()
+    first_labels = fmt[first_pos]
+    if len(pd.unique(first_labels)) == len(raw):
+        # the usual case: every raw value formats differently, so each is a level of its own
+        seen = dict(zip(raw, first_labels))
+        levels = list(raw)
+        if order == "freq":
+            levels = [raw[i] for i in sorted(range(len(raw)), key=lambda i: (-cnt[i], first_pos[i]))]
+        elif order == "internal":
+            levels.sort(key=_sort_key)
+        elif order != "data":
+            if plain or (plain is None and all(isinstance(k, float) for k in levels)
+                         and all(seen[k] == _plain(k) for k in levels)):
+                levels.sort(key=_sort_key)
+            else:
+                levels.sort(key=lambda k: seen[k])
+        if order == "data":
+            levels = [raw[i] for i in np.argsort(first_pos, kind="stable")]
+        if descending:
+            levels.reverse()
+        return levels, [seen[k] for k in levels], {}
     # group the distinct raw values by formatted text
     groups: dict[str, list[int]] = {}
     for i in range(len(raw)):
