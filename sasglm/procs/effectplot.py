@@ -135,19 +135,22 @@ def effect_plot(session, proc_name: str, stmt, store) -> None:
     ylab = ("Predicted Mean" if ilink else "Linear Predictor")
     groups = classes[by].labels if by is not None else [None]
     curves = {}         # group label -> (x values, [(pred, lower, upper)]) as drawn
+    def along(xvalues, g):
+        """Predictions (with limits) at each x value, for slice level g (None: no slice)."""
+        out = []
+        for xv in xvalues:
+            setting = dict(base)
+            setting[x] = xv
+            if g is not None:
+                setting[by] = g
+            out.append(predict(setting))
+        return np.array(out)
     if kind in ("fit", "slicefit"):
         if x not in ranges:
             raise SasError(f"The data range of {x} is not known (store the model again).", stmt.line, stmt.col)
         grid = np.linspace(ranges[x][0], ranges[x][1], 200)
         for g in groups:
-            vals = []
-            for xv in grid:
-                s = dict(base)
-                s[x] = xv
-                if g is not None:
-                    s[by] = g
-                vals.append(predict(s))
-            v = np.array(vals)
+            v = along(grid, g)
             curves[g] = (grid, v)
             line, = ax.plot(grid, v[:, 0], label=None if g is None else f"{by}={g}", linewidth=1.8)
             if clm:
@@ -158,14 +161,7 @@ def effect_plot(session, proc_name: str, stmt, store) -> None:
         xl = classes[x].labels
         pos = np.arange(len(xl))
         for k, g in enumerate(groups):
-            vals = []
-            for lab in xl:
-                s = dict(base)
-                s[x] = lab
-                if g is not None:
-                    s[by] = g
-                vals.append(predict(s))
-            v = np.array(vals)
+            v = along(xl, g)
             curves[g] = (list(xl), v)
             off = (k - (len(groups) - 1) / 2) * 0.05
             if clm:

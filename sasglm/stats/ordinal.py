@@ -89,15 +89,8 @@ def loglik_grad(theta, X, y, w, off, k, link):
 
 
 def hessian(theta, X, y, w, off, k, link):
-    n = len(theta)
-    H = np.zeros((n, n))
-    for j in range(n):
-        h = 1e-6 * max(1.0, abs(theta[j]))
-        e = np.zeros(n)
-        e[j] = h
-        H[:, j] = (loglik_grad(theta + e, X, y, w, off, k, link)[1].sum(0)
-                   - loglik_grad(theta - e, X, y, w, off, k, link)[1].sum(0)) / (2 * h)
-    return (H + H.T) / 2
+    from .numdiff import jacobian_of_gradient
+    return jacobian_of_gradient(lambda t: loglik_grad(t, X, y, w, off, k, link)[1].sum(0), theta, 1e-6)
 
 
 def fit(X, y, w, off, k, link: CumLink) -> OrdinalResult:

@@ -103,14 +103,8 @@ class ZeroInflated:
 
     def hessian(self, theta_k):
         """Observed information's negative: central differences of the analytic gradient, k scale."""
-        m = len(theta_k)
-        H = np.zeros((m, m))
-        for j in range(m):
-            h = 1e-5 * max(1.0, abs(theta_k[j]))
-            e = np.zeros(m)
-            e[j] = h
-            H[:, j] = (self.grad(theta_k + e, logk=False) - self.grad(theta_k - e, logk=False)) / (2 * h)
-        return 0.5 * (H + H.T)
+        from .numdiff import jacobian_of_gradient
+        return jacobian_of_gradient(lambda t: self.grad(t, logk=False), theta_k, 1e-5)
 
     def fit(self, beta0, gamma0, k0=1.0, maxiter=200) -> ZIResult:
         th = np.concatenate([beta0, gamma0] + ([np.array([np.log(k0)])] if self.negbin else []))
