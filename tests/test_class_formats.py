@@ -80,3 +80,14 @@ def test_freq_counts_formatted_levels():
     b = run_sas(DATA + "proc freq data=d; tables b*y; run;")
     ref = [row for row in _tables(b, "CrossTabFreqs")[0].rows if row["b"] == "low" and row["y"] != "Total"]
     assert [row["Frequency"] for row in low] == [row["Frequency"] for row in ref]
+
+
+def test_means_class_groups_by_formatted_value():
+    r = run_sas(DATA + "proc means data=d n mean; class a; var x; format a band.; run;\n"
+                "proc means data=d n mean; class b; var x; run;")
+    assert not r.errors, r.log
+    t_fmt, t_raw = [t for t in r.session.tables if t.proc == "MEANS"][:2]
+    got = [(row["a"], row["NObs"]) for row in t_fmt.rows]
+    assert got == [("low", 30), ("high", 30)]
+    by_b = {row["b"]: row for row in t_raw.rows}
+    assert t_fmt.rows[0]["Mean"] == pytest.approx(by_b["low"]["Mean"], abs=1e-12)

@@ -152,6 +152,7 @@ def _run(session, proc, name):
     for v in varlist:
         if ds.var(v).is_char:
             raise SasError(f"Variable {v} in list does not match type prescribed for this list.", proc.line, proc.col)
+    ds = _group_by_format(ds, classes, session)
     maxdec = opts.get("maxdec")
     printing = (name == "MEANS" and not opts.has("noprint")) or opts.has("print")
     out_frames = []
@@ -218,6 +219,26 @@ def _run(session, proc, name):
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         from ..data.dataset import normalise_frame
         session.put_dataset(ref_out, Dataset(normalise_frame(df)))
+
+
+def _group_by_format(ds, classes, session):
+    """SAS forms CLASS groups from formatted values: a formatted CLASS variable's raw values are
+    replaced (in a copy) by the smallest raw value of their formatted group."""
+    from ..data.dataset import Dataset
+    from .modeling import formatted
+    fmt_classes = [c for c in classes if ds.var(c).format]
+    if not fmt_classes:
+        return ds
+    df = ds.df.copy()
+    for c in fmt_classes:
+        lab = pd.Series(formatted(ds, c, session), index=df.index)
+        col = df[ds.colname(c)]
+        rep = col.groupby(lab).transform("min")
+        df[ds.colname(c)] = rep.where(col.notna(), col)
+    out = Dataset(df, ds.meta, ds.label, ds.sorted_by)
+    out.display_name = getattr(ds, "display_name", "")
+    out.where_text = getattr(ds, "where_text", None)
+    return out
 
 
 def _fmt_class(v, meta, session):
