@@ -73,6 +73,8 @@ class Session:
         self._echoed = 0
         self.syscc = 0
         self.graph_counter = 0
+        self.graph_names: dict[str, int] = {}     # ODS graph name -> images written (EFFECTPLOT)
+        self.effectplot_data: list[dict] = []     # what each EFFECTPLOT drew
         self.images: list[str] = []
         self.current_proc: str | None = None
         self.step_timeout = step_timeout

@@ -182,16 +182,15 @@ def effect_plot(session, proc_name: str, stmt, store) -> None:
         ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     base_name = PLOT_TYPES[kind]
-    counters = session.__dict__.setdefault("graph_names", {})
-    n = counters.get(base_name, 0)
-    counters[base_name] = n + 1
+    n = session.graph_names.get(base_name, 0)
+    session.graph_names[base_name] = n + 1
     session.outdir.mkdir(parents=True, exist_ok=True)
     path = session.outdir / (f"{base_name}.png" if n == 0 else f"{base_name}{n}.png")
     fig.savefig(path)
     plt.close(fig)
     session.add_image(str(path))
     # what was drawn, for callers and tests that check the numbers behind the picture
-    session.__dict__.setdefault("effectplot_data", []).append(
+    session.effectplot_data.append(
         {"name": base_name, "path": str(path), "x": x, "sliceby": by, "held": dict(base), "ilink": ilink,
          "curves": curves})
     session.log.note(f"The graph was written to {path}.")

@@ -459,13 +459,10 @@ class Fit:
     def _wald_table(self, name, title, design, est, se, extra, foot):
         """A parameter table with Wald limits and chi-squares; aliased columns print as 0 with DF 0."""
         z = st.norm.ppf(0.975)
-        nlev = max((len(c.levels) for c in design.columns), default=0)
         rows = []
         j = 0
-        for c, al in zip(design.columns, design.aliased):
-            r = {"Parameter": c.effect, **{f"Level{i}": "" for i in range(1, nlev + 1)}}
-            for i, lab in enumerate(c.levels.values(), 1):
-                r[f"Level{i}"] = lab
+        for col, al in enumerate(design.aliased):
+            r = self._labels(col, design)
             if al:
                 r.update({"DF": 0, "Estimate": 0.0, "StdErr": 0.0, "LowerWaldCL": 0.0, "UpperWaldCL": 0.0,
                           "WaldChiSq": None, "ProbChiSq": None})
@@ -476,9 +473,10 @@ class Fit:
                           "WaldChiSq": chi, "ProbChiSq": st.chi2.sf(chi, 1)})
                 j += 1
             rows.append(r)
-        blank = {f"Level{i}": "" for i in range(1, nlev + 1)}
+        level_cols = self._level_cols(design)
+        blank = {c.name: "" for c in level_cols}
         rows += [{**blank, **r} for r in extra]
-        cols = [Column("Parameter")] + [Column(f"Level{i}", "") for i in range(1, nlev + 1)] + [
+        cols = [Column("Parameter")] + level_cols + [
             Column("DF", None, "INT"), Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"),
             Column("LowerWaldCL", "Wald 95%\nLower", "10.4"), Column("UpperWaldCL", "Confidence Limits\nUpper", "10.4"),
             Column("WaldChiSq", "Wald\nChi-Square", "10.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
@@ -756,16 +754,17 @@ class Fit:
                         [Column("Criterion"), Column("DF", None, "INT"), Column("Value", None, "12.4"),
                          Column("ValueDF", "Value/DF", "10.4")], rows))
 
-    def _labels(self, j):
-        c = self.design.columns[j]
-        nlev = max((len(cc.levels) for cc in self.design.columns), default=0)
+    def _labels(self, j, design=None):
+        design = design or self.design
+        c = design.columns[j]
+        nlev = max((len(cc.levels) for cc in design.columns), default=0)
         out = {"Parameter": c.effect, **{f"Level{i}": "" for i in range(1, nlev + 1)}}
         for i, (v, lab) in enumerate(c.levels.items(), 1):
             out[f"Level{i}"] = lab
         return out
 
-    def _level_cols(self):
-        nlev = max((len(c.levels) for c in self.design.columns), default=0)
+    def _level_cols(self, design=None):
+        nlev = max((len(c.levels) for c in (design or self.design).columns), default=0)
         return [Column(f"Level{i}", "") for i in range(1, nlev + 1)]
 
     def _param_table(self, res: GL.GLMResult, title, scale_opt, initial: bool):

@@ -131,54 +131,39 @@ def order_levels_grouped(values, formatted, order: str = "formatted", descending
     first_pos[order_idx[0]] = order_idx[1]
     cnt = np.bincount(codes, minlength=len(uniq))
     raw = np.asarray(uniq, dtype=object if is_char else float).tolist()
-    first_labels = fmt[first_pos]
-    if len(pd.unique(first_labels)) == len(raw):
-        # the usual case: every raw value formats differently, so each is a level of its own
-        seen = dict(zip(raw, first_labels))
-        levels = list(raw)
-        if order == "freq":
-            levels = [raw[i] for i in sorted(range(len(raw)), key=lambda i: (-cnt[i], first_pos[i]))]
-        elif order == "internal":
-            levels.sort(key=_sort_key)
-        elif order != "data":
-            if plain or (plain is None and all(isinstance(k, float) for k in levels)
-                         and all(seen[k] == _plain(k) for k in levels)):
-                levels.sort(key=_sort_key)
-            else:
-                levels.sort(key=lambda k: seen[k])
-        if order == "data":
-            levels = [raw[i] for i in np.argsort(first_pos, kind="stable")]
-        if descending:
-            levels.reverse()
-        return levels, [seen[k] for k in levels], {}
-    # group the distinct raw values by formatted text
-    groups: dict[str, list[int]] = {}
-    for i in range(len(raw)):
-        groups.setdefault(str(fmt[first_pos[i]]), []).append(i)
-    reps = []          # (representative raw, label, first position, count, members)
-    for lab, members in groups.items():
-        rep = min(members, key=lambda i: _sort_key(raw[i]))
-        reps.append((raw[rep], lab, min(first_pos[i] for i in members), int(sum(cnt[i] for i in members)),
-                     [raw[i] for i in members]))
+    # group the distinct raw values by formatted text (usually one raw value per label)
+    gcode, glab = pd.factorize(pd.Series(fmt[first_pos], dtype=object), use_na_sentinel=False)
+    G = len(glab)
+    grouped = G != len(raw)
+    if not grouped:
+        rep = np.arange(G)          # labels are distinct, so gcode is the identity
+    else:
+        rep = np.full(G, -1)
+        for i in sorted(range(len(raw)), key=lambda i: _sort_key(raw[i])):
+            if rep[gcode[i]] < 0:
+                rep[gcode[i]] = i   # the smallest raw value of each group represents it
+    gpos = np.full(G, len(vals))
+    np.minimum.at(gpos, gcode, first_pos)
+    gcnt = np.bincount(gcode, weights=cnt, minlength=G)
+    levels = [raw[r] for r in rep]
+    labels = [str(x) for x in glab]
     if order == "data":
-        reps.sort(key=lambda r: r[2])
+        idx = list(np.argsort(gpos, kind="stable"))
     elif order == "freq":
-        reps.sort(key=lambda r: (-r[3], r[2]))
-    elif order == "internal":
-        reps.sort(key=lambda r: _sort_key(r[0]))
-    else:   # formatted: by formatted value; numeric without a format sorts by value
-        if all(isinstance(r[0], float) and len(r[4]) == 1 and r[1] == _plain(r[0]) for r in reps):
-            reps.sort(key=lambda r: _sort_key(r[0]))
-        else:
-            reps.sort(key=lambda r: r[1])
+        idx = list(np.lexsort((gpos, -gcnt)))
+    elif order == "internal" or (not grouped and (plain or (
+            plain is None and all(isinstance(k, float) for k in levels)
+            and all(lab == _plain(k) for k, lab in zip(levels, labels))))):
+        # INTERNAL, or FORMATTED for numeric values printed without a format: by value
+        idx = sorted(range(G), key=lambda g: _sort_key(levels[g]))
+    else:
+        idx = sorted(range(G), key=lambda g: labels[g])
     if descending:
-        reps.reverse()
-    alias = {}
-    for k, r in enumerate(reps):
-        for m in r[4]:
-            if m is not r[0] and not (m == r[0]):
-                alias[m] = k
-    return [r[0] for r in reps], [r[1] for r in reps], alias
+        idx.reverse()
+    where = np.empty(G, dtype=int)
+    where[idx] = np.arange(G)
+    alias = {raw[i]: int(where[gcode[i]]) for i in range(len(raw)) if grouped and rep[gcode[i]] != i}
+    return [levels[g] for g in idx], [labels[g] for g in idx], alias
 
 
 def _plain(v):
