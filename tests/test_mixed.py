@@ -79,8 +79,8 @@ def test_random_slope_un_reaches_the_bounded_reml_optimum():
     seen = {}
     orig = LM.LMM.fit
 
-    def spy(self, th0, maxiter=200):
-        out = orig(self, th0, maxiter)
+    def spy(self, th0, maxiter=200, **kw):
+        out = orig(self, th0, maxiter, **kw)
         seen.setdefault("fit", (self, out))
         return out
     LM.LMM.fit = spy

@@ -796,7 +796,8 @@ def _is_variance(name: str) -> bool:
 
 
 def _block_rank(Zcols: np.ndarray, X: np.ndarray, codes: np.ndarray, K: int) -> int:
-    """rank([X, Z]) where Z's columns are replicated per subject block: rank(Z_blocks) + rank(X resid)."""
+    """rank([X, Z]) where Z's columns are replicated per subject block: rank(Z_blocks) + rank(X resid).
+    Blocks of the same size are decomposed together (batched SVD)."""
     n = X.shape[0]
     q = Zcols.shape[1]
     if q == 0:
@@ -806,15 +807,17 @@ def _block_rank(Zcols: np.ndarray, X: np.ndarray, codes: np.ndarray, K: int) -> 
     rz = 0
     starts = np.searchsorted(codes[order], np.arange(K))
     ends = np.append(starts[1:], n)
-    for a, b in zip(starts, ends):
-        idx = order[a:b]
-        Zi = Zcols[idx]
-        if Zi.size == 0:
+    sizes = ends - starts
+    for size in np.unique(sizes):
+        if size == 0:
             continue
-        u, sv, vt = np.linalg.svd(Zi, full_matrices=False)
-        r = int((sv > 1e-10 * max(sv.max(), 1e-300)).sum())
-        rz += r
-        if r:
-            U = u[:, :r]
-            Xr[idx] -= U @ (U.T @ Xr[idx])
+        which = np.nonzero(sizes == size)[0]
+        idx = order[starts[which][:, None] + np.arange(size)[None, :]]          # blocks x size
+        Zi = Zcols[idx]                                                          # blocks x size x q
+        u, sv, _ = np.linalg.svd(Zi, full_matrices=False)
+        keep = sv > 1e-10 * np.maximum(sv.max(axis=1, keepdims=True), 1e-300)
+        rz += int(keep.sum())
+        U = u * keep[:, None, :]
+        Xi = Xr[idx]                                                             # blocks x size x p
+        Xr[idx] = Xi - np.einsum("bsr,btr,btp->bsp", U, U, Xi, optimize=True)
     return rz + int(np.linalg.matrix_rank(Xr, tol=1e-8 * max(1.0, np.abs(X).max())))

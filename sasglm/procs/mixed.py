@@ -27,9 +27,9 @@ PROC = "MIXED"
 def run_mixed(session, proc):
     popts = Options(proc.options, {"data", "method", "covtest", "empirical", "noclprint", "order", "noitprint",
                                    "ic", "cl", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf",
-                                   "convg", "namelen", "info", "asycov", "nobound", "alpha"}, "PROC MIXED")
+                                   "convg", "namelen", "info", "asycov", "nobound", "alpha", "noprofile"}, "PROC MIXED")
     class_stmt = model = None
-    randoms, repeated, hyps = [], None, []
+    randoms, repeated, hyps, others = [], None, [], []
     for kw, stm in statements(proc, {"class", "model", "random", "repeated", "where", "lsmeans", "estimate",
                                      "contrast", "parms", "by", "id", "weight", "freq", "ods"}):
         if kw == "class":
@@ -42,6 +42,10 @@ def run_mixed(session, proc):
             repeated = stm
         elif kw in ("lsmeans", "estimate", "contrast"):
             hyps.append((kw, stm))
+        elif kw == "parms":
+            if others:
+                raise SasError("Only one PARMS statement is allowed.", stm.line, stm.col)
+            others.append((kw, stm))
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC MIXED is not supported yet.", stm.line, stm.col,
                            code="180-322")
@@ -50,13 +54,14 @@ def run_mixed(session, proc):
     ds, ref = input_data(session, popts, proc, where_statements(proc))
     warn_ignored(session, popts, ["ic", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf", "convg",
                                   "namelen", "info", "asycov", "nobound"], "PROC MIXED")
-    MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps).run()
+    MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others).run()
 
 
 class MixedFit:
-    def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps):
+    def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others=()):
         self.s, self.proc, self.popts, self.ds, self.ref = session, proc, popts, ds, ref
         self.class_stmt, self.model, self.randoms, self.repeated, self.hyps = class_stmt, model, randoms, repeated, hyps
+        self.others = list(others)
 
     def emit(self, t):
         self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
@@ -71,8 +76,8 @@ class MixedFit:
     def run(self):
         s, ds, model, popts = self.s, self.ds, self.model, self.popts
         method = str(popts.get("method", "reml")).lower()
-        if method not in ("reml", "ml"):
-            raise SasError(f"METHOD={method.upper()} is not supported (REML and ML are).", self.proc.line,
+        if method not in ("reml", "ml", "mivque0"):
+            raise SasError(f"METHOD={method.upper()} is not supported (REML, ML and MIVQUE0 are).", self.proc.line,
                            self.proc.col)
         mopts = Options(model.options, {"s", "solution", "cl", "ddfm", "noint", "chisq", "outp", "outpm", "covb",
                                         "alpha", "htype", "e", "e3", "corrb", "influence", "residual", "vciry",
@@ -90,48 +95,39 @@ class MixedFit:
         if yname is None:
             raise SasError(f"Variable {model.response[1].upper()} not found.", model.line, model.col)
         # RANDOM and REPEATED
-        if len(self.randoms) > 1:
-            raise SasError("Several RANDOM statements are not supported yet.", self.randoms[1].line,
-                           self.randoms[1].col)
-        rnd = self.randoms[0] if self.randoms else None
-        ropts = Options(rnd.options or [], {"subject", "sub", "type", "g", "gcorr", "solution", "s", "v", "vcorr",
-                                            "group", "cl", "alpha"}, "RANDOM") if rnd else None
+        specs = [self._random_spec(r, ds, class_names) for r in self.randoms]
         rep = self.repeated
         pops = Options(rep.options or [], {"subject", "sub", "type", "r", "rcorr", "group", "local"}, "REPEATED") \
             if rep else None
-
         if pops is not None:
             warn_ignored(s, pops, ["local"], "REPEATED")
-        for o, st_ in ((ropts, rnd), (pops, rep)):
-            if o is not None and o.has("group"):
-                raise SasError("GROUP= is not supported yet.", st_.line, st_.col)
-        subj_r, subj_text_r = self._subject(ropts, rnd) if ropts else (None, None)
         subj_p, subj_text_p = self._subject(pops, rep) if pops else (None, None)
-        if rnd is not None and subj_r is None:
-            raise SasError("RANDOM without SUBJECT= is not supported yet.", rnd.line, rnd.col)
-        if subj_r and subj_p and [c.lower() for c in subj_r] != [c.lower() for c in subj_p]:
-            raise SasError("RANDOM and REPEATED must use the same SUBJECT= here.", rep.line, rep.col)
-        subj = subj_r or subj_p
-        subj_text = subj_text_r or subj_text_p
-        r_intercept, r_effects = False, []
-        if rnd is not None:
-            r_items = [it for it in rnd.items]
-            r_intercept = any(isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int") for it in r_items)
-            rest = [it for it in r_items if not (isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int"))]
-            r_effects = D.parse_effects(effect_tokens(rest), class_names) if rest else []
-            for e in r_effects:
-                e.factors = [ds.colname(v) or v for v in e.factors]
         rep_var = None
         if rep is not None and rep.items:
             w = rep.items[0]
             rep_var = ds.colname(str(w.value)) if isinstance(w, A.Word) else None
             if rep_var is None or rep_var not in class_names:
                 raise SasError("The REPEATED effect must be a CLASS variable.", rep.line, rep.col)
-        needed = set(class_names) | {yname}
-        for e in effects + r_effects:
+        rk, sp_vars, group_var = "vc", [], None
+        if rep is not None:
+            rk = str(pops.get("type", "vc")).lower()
+            if isinstance(pops.get("type"), A.Group):
+                rk = _type_text(pops.get("type"))
+            if rk == "sp(pow)":
+                sp_vars = self._sp_coords(pops, rep, ds)
+            if pops.has("group"):
+                group_var = ds.colname(str(pops.get("group")))
+                if group_var is None:
+                    raise SasError(f"Variable {str(pops.get('group')).upper()} not found.", rep.line, rep.col)
+        needed = set(class_names) | {yname} | set(sp_vars) | ({group_var} if group_var else set())
+        for e in effects:
             needed |= set(e.all_vars())
-        if subj:
-            needed |= set(subj)
+        for sp in specs:
+            needed |= set(sp.subj or [])
+            for e in sp.effects:
+                needed |= set(e.all_vars())
+        if subj_p:
+            needed |= set(subj_p)
         used = complete_cases(ds, needed, model.line, model.col)
         n = int(used.sum())
         classes = make_classvars(ds, used, copts, cglob, s, str(popts.get("order", "formatted")).lower(), "glm")
@@ -139,14 +135,15 @@ class MixedFit:
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}
         design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
-        Zd = D.build(data, classes, r_effects, intercept=r_intercept) if rnd is not None else None
-        y = data[yname]
+        raw = {v: ds.column(v).to_numpy()[used] for v in needed}
+        subj, subj_text = self._processing_unit(specs, subj_p, subj_text_p, raw, rep)
         if subj:
-            keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj]))
+            keys = list(zip(*[raw[v] for v in subj]))
             codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
         else:
-            codes = np.zeros(n, dtype=int)
-        K = int(codes.max()) + 1
+            codes, uniq = np.zeros(n, dtype=int), None
+        K = int(codes.max()) + 1 if n else 0
+        Z, zcols = self._z_matrix(specs, data, classes, raw, codes, n)
         if rep_var is not None:
             cv = classes[rep_var]
             pos = cv.codes(data[rep_var])
@@ -163,53 +160,45 @@ class MixedFit:
         grid = lambda v: _grid(v, codes, pos, K, T)
         mask = np.zeros((K, T), dtype=bool)
         mask[codes, pos] = True
-        Zg = grid(Zd.X) if Zd is not None else np.zeros((K, T, 0))
-        ldata = LM.LMMData(grid(Xk), Zg, grid(y), mask, n)
-        gs = None
-        if rnd is not None:
-            gk = str(ropts.get("type", "vc")).lower()
-            if isinstance(ropts.get("type"), A.Group):
-                gk = _type_text(ropts.get("type"))
-            names = [c.effect for c in Zd.columns]
-            try:
-                gs = LM.make_struct(gk, Zd.X.shape[1], names)
-            except ValueError:
-                raise SasError(f"RANDOM TYPE={gk.upper()} is not supported yet (VC, UN, CS are).", rnd.line, rnd.col)
-        if rep is not None:
-            rk = str(pops.get("type", "vc")).lower()
-            if isinstance(pops.get("type"), A.Group):
-                g = pops.get("type")
-                rk = _type_text(g)
-            if rk in ("vc", "simple"):
-                rs = LM.make_struct("vc", 1, ["Residual"])
-            elif rk == "un(1)":     # heterogeneous variances, no correlation
-                rs = LM.make_struct("vc", T, [f"Var({i + 1})" for i in range(T)])
-            else:
-                try:
-                    rs = LM.make_struct(rk, T)
-                except ValueError:
-                    raise SasError(f"REPEATED TYPE={rk.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, UN(1), "
-                                   "CSH, ARH(1) are).",
-                                   rep.line, rep.col)
-        else:
-            rk = "vc"
-            rs = LM.make_struct("vc", 1, ["Residual"])
+        Zg = grid(Z)
+        ldata = LM.LMMData(grid(Xk), Zg, grid(y := data[yname]), mask, n)
+        gs = self._g_struct(specs)
+        rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
         ols = np.linalg.lstsq(Xk, y, rcond=None)[0]
         var0 = float(np.var(y - Xk @ ols, ddof=p)) if n > p else 1.0
         th0 = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
-        lmm = LM.LMM(ldata, gs, rs, method)
-        res = lmm.fit(th0)
+        lmm = LM.LMM(ldata, gs, rs, "reml" if method == "mivque0" else method)
+        hold, noiter = None, False
+        parms = [stm for kw, stm in self.others if kw == "parms"]
+        if method == "mivque0":
+            self._check_linear(gs, rs)
+            th0 = lmm.mivque0()
+            noiter = True
+        if parms:
+            th0, hold, noiter_p = self._parms(parms[0], lmm, th0)
+            noiter = noiter or noiter_p
+        self.noiter, self.hold = noiter, hold
+        res = lmm.fit(th0, hold=hold, noiter=noiter)
         # ---------------- tables
-        ddfm = self._ddfm(mopts, rnd is not None)
+        has_rnd = bool(specs)
+        ddfm = self._ddfm(mopts, has_rnd)
+        labels = []
+        for lab in [_struct_label(sp.struct, sp.stmt) for sp in specs] + \
+                   ([_struct_label(rs.base if isinstance(rs, LM.Grouped) else rs, rep)] if rep is not None else []):
+            if lab not in labels:
+                labels.append(lab)
+        subj_texts = [sp.subj_text for sp in specs if sp.subj_text] + ([subj_text_p] if subj_text_p else [])
         rows = [("Data Set", getattr(ds, "display_name", self.ref.display)), ("Dependent Variable", yname),
-                ("Covariance Structure" + ("s" if rnd is not None and rep is not None else ""),
-                 ", ".join(x for x in [_struct_label(gs, rnd) if rnd else None,
-                                       _struct_label(rs, rep) if rep is not None else None] if x) or "Diagonal")]
-        if subj_text:
-            rows.append(("Subject Effect" + ("s" if rnd is not None and rep is not None else ""),
-                         subj_text if not (rnd is not None and rep is not None) else f"{subj_text}, {subj_text}"))
+                ("Covariance Structure" + ("s" if len(labels) > 1 or (has_rnd and rep is not None) else ""),
+                 ", ".join(labels) or "Diagonal")]
+        if subj_texts:
+            rows.append(("Subject Effect" + ("s" if len(subj_texts) > 1 else ""), ", ".join(subj_texts)))
+        if group_var:
+            rows.append(("Group Effect", group_var))
+        profiled = rk in ("vc", "cs", "ar(1)", "toep", "sp(pow)") and not group_var and method != "mivque0"
         rows += [("Estimation Method", method.upper()),
-                 ("Residual Variance Method", "Profile" if rk in ("vc", "cs", "ar(1)", "toep") else "None"),
+                 ("Residual Variance Method", "Parameter" if popts.has("noprofile") else
+                  ("Profile" if profiled else "None")),
                  ("Fixed Effects SE Method", "Kenward-Roger" if ddfm == "kr" else
                   ("Empirical" if popts.has("empirical") else "Model-Based")),
                  ("Degrees of Freedom Method", {"contain": "Containment", "betwithin": "Between-Within",
@@ -228,31 +217,40 @@ class MixedFit:
                         [{"Label": "Number of Observations Read", "N": ds.nobs},
                          {"Label": "Number of Observations Used", "N": n},
                          {"Label": "Number of Observations Not Used", "N": ds.nobs - n}], kind="kv"))
-        if not popts.has("noitprint"):
+        if not popts.has("noitprint") and not self.noiter:
             self.emit(Table(PROC, "IterHistory", "Iteration History",
                             [Column("Iteration", None, "INT"), Column("Objective", "-2 Res Log Like" if method == "reml"
                                                                       else "-2 Log Like", "14.8")],
                             [{"Iteration": i, "Objective": v} for i, v in res.history]))
-        if res.converged:
+        if self.noiter:
+            pass
+        elif res.converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
                             [{"Reason": "Convergence criteria met."}], kind="kv"))
         else:
             s.log.warning("Did not converge.")
         if gs is not None and np.linalg.eigvalsh(gs.matrix(lmm.split(res.theta)[0])).min() <= 1e-12:
             s.log.note("Estimated G matrix is not positive definite.")
-        self._matrices(lmm, res, ropts, pops, Zd, mask, subj_text, uniq if subj else None)
+        self._matrices(lmm, res, specs, pops, mask, subj_text, uniq if subj else None)
         # covariance parameters
         cp_rows = []
-        se = np.sqrt(np.maximum(np.diag(res.cov_theta), 0)) if res.cov_theta is not None else [None] * len(res.theta)
+        se = list(np.sqrt(np.maximum(np.diag(res.cov_theta), 0))) if res.cov_theta is not None else \
+            [None] * len(res.theta)
+        held = np.zeros(len(res.theta), dtype=bool) if self.hold is None else self.hold
         for k, (nm, est) in enumerate(zip(res.names, res.theta)):
-            subject = subj_text if (k < lmm.ng or (nm != "Residual")) else ""
-            row = {"CovParm": nm, "Subject": subject, "Estimate": est}
+            row = {"CovParm": nm, "Subject": self.param_subjects[k]}
+            if group_var:
+                row["Group"] = self.param_groups[k]
+            row["Estimate"] = est
+            if held[k]:
+                se[k] = None
             if popts.has("covtest"):
                 z = est / se[k] if se[k] else math.nan
                 row.update({"StdErr": se[k], "ZValue": z,
                             "ProbZ": (st.norm.sf(z) if nm in ("Residual",) or _variance_name(nm) else 2 * st.norm.sf(abs(z)))})
             cp_rows.append(row)
-        cols = [Column("CovParm", "Cov Parm"), Column("Subject"), Column("Estimate", None, "10.4")]
+        cols = [Column("CovParm", "Cov Parm"), Column("Subject")] + ([Column("Group")] if group_var else []) + \
+            [Column("Estimate", None, "10.4")]
         if popts.has("covtest"):
             cols += [Column("StdErr", "Standard\nError", "10.4"), Column("ZValue", "Z\nValue", "8.2"),
                      Column("ProbZ", "Pr > Z" if True else "", "PVALUE6.4")]
@@ -276,18 +274,19 @@ class MixedFit:
         if not any(r["Subject"] for r in cp_rows):
             cols = [c for c in cols if c.name != "Subject"]
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates", cols, cp_rows))
-        # fit statistics
+        # fit statistics (none for MIVQUE0, which has no likelihood to report)
         dcov = len(res.theta)
-        npar = dcov + (p if method == "ml" else 0)
+        npar = dcov - int(held.sum()) + (p if method == "ml" else 0)
         nstar = n - p if method == "reml" else n
         m2 = res.m2ll
         fit = [("-2 Res Log Likelihood" if method == "reml" else "-2 Log Likelihood", m2),
                ("AIC (Smaller is Better)", m2 + 2 * npar),
                ("AICC (Smaller is Better)", m2 + 2 * npar * nstar / (nstar - npar - 1) if nstar - npar - 1 > 0 else math.nan),
                ("BIC (Smaller is Better)", m2 + npar * math.log(K if subj else n))]
-        self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.1")],
-                        [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
-        if dcov > 1:
+        if method != "mivque0":
+            self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.1")],
+                            [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
+        if dcov > 1 and method != "mivque0":
             null = LM.LMM(ldata, None, LM.make_struct("vc", 1, ["Residual"]), method)
             r0 = null.fit(np.array([var0]))
             chi = max(r0.m2ll - m2, 0.0)
@@ -315,20 +314,19 @@ class MixedFit:
         covb = np.zeros((design.X.shape[1],) * 2)
         covb[np.ix_(keep, keep)] = covk
         self.design, self.classes, self.copts, self.mopts = design, classes, copts, mopts
-        dfs = self._dfs(ddfm, design, Zd.X if Zd is not None else np.zeros((n, 0)), codes, K, n, effects, r_effects,
-                        r_intercept, subj or [], kr, keep)
+        dfs = self._dfs(ddfm, design, Z, codes, K, n, effects, zcols, kr, keep)
         if mopts.has("s") or mopts.has("solution"):
             self._solution(beta, covb, dfs, kr, keep)
         # the DF of random-effect solutions and predictions: the residual containment DF, N - rank[X Z]
-        Zall = Zd.X if Zd is not None else np.zeros((n, 0))
-        self.df_pred = n - _block_rank(Zall, Xk, codes, K) if ddfm != "residual" else n - p
+        self.df_pred = n - _block_rank(Z, Xk, codes, K) if ddfm != "residual" else n - p
         blup = None
-        if gs is not None and (ropts.has("solution") or ropts.has("s") or "outp" in mopts.values):
+        want_sol = any(sp.opts.has("solution") or sp.opts.has("s") for sp in specs)
+        if gs is not None and (want_sol or "outp" in mopts.values):
             blup = lmm.random_effects(res.theta, res.beta, res.cov_beta)
-        if blup is not None and (ropts.has("solution") or ropts.has("s")):
-            self._random_solution(blup, Zd, subj, uniq, ropts)
+        if blup is not None and want_sol:
+            self._random_solution(blup, specs)
         if "outp" in mopts.values or "outpm" in mopts.values:
-            self._outp(mopts, ds, used, design, keep, res, covk, blup, Zd, codes, r_effects, r_intercept, data)
+            self._outp(mopts, ds, used, design, keep, res, covk, blup, Z, codes, data)
         self._type3(beta, covb, dfs, kr, keep)
         ct = H.contrast_table(s, PROC, [stm for kw, stm in self.hyps if kw == "contrast"], design, beta, covb, dfs,
                               self._ddf_adjust(kr, keep))
@@ -364,15 +362,252 @@ class MixedFit:
                 self.emit(Table(PROC, "Estimates", "Estimates", [Column("Label")] +
                                 H._stat_columns(0, cl, False, False), rows_e))
 
+    # ------------------------------------------------------------------ RANDOM / REPEATED set-up
+    def _random_spec(self, rnd, ds, class_names):
+        opts = Options(rnd.options or [], {"subject", "sub", "type", "g", "gcorr", "solution", "s", "v", "vcorr",
+                                           "group", "cl", "alpha"}, "RANDOM")
+        if opts.has("group"):
+            raise SasError("GROUP= on the RANDOM statement is not supported yet.", rnd.line, rnd.col)
+        subj, subj_text = self._subject(opts, rnd)
+        is_int = lambda it: isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int")
+        rest = [it for it in rnd.items if not is_int(it)]
+        effects = D.parse_effects(effect_tokens(rest), class_names) if rest else []
+        for e in effects:
+            e.factors = [ds.colname(v) or v for v in e.factors]
+        kind = str(opts.get("type", "vc")).lower()
+        if isinstance(opts.get("type"), A.Group):
+            kind = _type_text(opts.get("type"))
+        return _RandomSpec(rnd, opts, subj, subj_text, any(is_int(it) for it in rnd.items), effects, kind)
+
+    def _sp_coords(self, pops, rep, ds):
+        """The coordinate list of TYPE=SP(POW)(c1 c2 ...): the parenthesised group after TYPE=."""
+        for i, it in enumerate(pops.rest):
+            if isinstance(it, A.Group) and it.name is None:
+                names = [str(x.value) for x in it.items if isinstance(x, A.Word) and x.kind == "name"]
+                cols = [ds.colname(v) for v in names]
+                if not names or None in cols:
+                    break
+                return cols
+        raise SasError("TYPE=SP(POW) needs its coordinate variables, as in TYPE=SP(POW)(time).", rep.line, rep.col)
+
+    def _processing_unit(self, specs, subj_p, subj_text_p, raw, rep):
+        """The blocks V is processed by: the common SUBJECT= when every statement has the same one, else the
+        coarsest SUBJECT= in which all the others nest (SAS's processing by subjects), else the whole data."""
+        cands = [(sp.subj, sp.subj_text) for sp in specs if sp.subj] + ([(subj_p, subj_text_p)] if subj_p else [])
+        if not cands:
+            return None, None
+        if any(sp.subj is None for sp in specs):
+            if subj_p:
+                raise SasError("A RANDOM statement without SUBJECT= together with REPEATED / SUBJECT= is not "
+                               "supported yet.", rep.line, rep.col)
+            return None, None
+        lower = lambda c: [v.lower() for v in c]
+        if all(lower(c) == lower(cands[0][0]) for c, _ in cands):
+            return cands[0]
+
+        def codes_of(vs):
+            return pd.factorize(pd.Series(list(zip(*[raw[v] for v in vs])), dtype=object), sort=False)[0]
+        for c, text in sorted(cands, key=lambda ct: len(set(codes_of(ct[0])))):
+            cc = codes_of(c)
+            if all(pd.Series(cc).groupby(codes_of(o)).nunique().max() == 1 for o, _ in cands):
+                if subj_p and lower(subj_p) != lower(c):
+                    raise SasError("REPEATED / SUBJECT= must be the coarsest SUBJECT= effect when RANDOM statements "
+                                   "use different subjects; this layout is not supported yet.", rep.line, rep.col)
+                return c, text
+        raise SasError("The SUBJECT= effects of the RANDOM statements are not nested; this is not supported yet.",
+                       specs[0].stmt.line, specs[0].stmt.col)
+
+    def _z_matrix(self, specs, data, classes, raw, codes, n):
+        """Z of all RANDOM statements on the processing unit: statement j contributes m_j copies of its
+        columns (one per subject of that statement inside the unit).  Returns Z and, for the containment DF,
+        the (variables, columns) of every random effect."""
+        blocks, zcols, off = [], [], 0
+        for sp in specs:
+            Zd = D.build(data, classes, sp.effects, intercept=sp.intercept)
+            q = Zd.X.shape[1]
+            if sp.subj is None:
+                local, sc, suniq = np.zeros(n, dtype=int), np.zeros(n, dtype=int), None
+            else:
+                sc, suniq = pd.factorize(pd.Series(list(zip(*[raw[v] for v in sp.subj])), dtype=object), sort=False)
+                pair = codes.astype(np.int64) * (len(suniq) + 1) + sc
+                _, first, inv = np.unique(pair, return_index=True, return_inverse=True)
+                order = np.argsort(first, kind="stable")
+                loc_sorted = pd.Series(codes[first[order]]).groupby(codes[first[order]]).cumcount().to_numpy()
+                loc_pair = np.empty(len(first), dtype=int)
+                loc_pair[order] = loc_sorted
+                local = loc_pair[inv.ravel()]
+            m = int(local.max()) + 1 if n else 1
+            Zexp = np.zeros((n, m * q))
+            if q:
+                Zexp[np.arange(n)[:, None], local[:, None] * q + np.arange(q)[None, :]] = Zd.X
+            K = int(codes.max()) + 1 if n else 0
+            keymap = np.full((K, m), -1, dtype=int)
+            keymap[codes, local] = sc
+            sp.Zd, sp.q, sp.m, sp.col0, sp.keymap, sp.uniq = Zd, q, m, off, keymap, suniq
+            subj_vars = set(sp.subj or [])
+            for k in sorted(set(Zd.effect_of_col)):
+                within = [j for j in range(q) if Zd.effect_of_col[j] == k]
+                cols = [off + l * q + j for l in range(m) for j in within]
+                vars_ = subj_vars | (set(sp.effects[k].all_vars()) if k >= 0 else set())
+                zcols.append((vars_, cols))
+            blocks.append(Zexp)
+            off += m * q
+        Z = np.hstack(blocks) if blocks else np.zeros((n, 0))
+        return Z, zcols
+
+    def _g_struct(self, specs):
+        self.param_subjects, self.param_groups = [], []
+        if not specs:
+            return None
+        for sp in specs:
+            names = [c.effect for c in sp.Zd.columns]
+            groups = None
+            if sp.kind in ("vc", "simple", "sim"):
+                groups = np.array(sp.Zd.effect_of_col)
+                groups = pd.factorize(groups, sort=False)[0]
+            try:
+                sp.struct = LM.make_struct(sp.kind, sp.q, names, groups)
+            except ValueError:
+                raise SasError(f"RANDOM TYPE={sp.kind.upper()} is not supported yet (VC, UN, CS, AR(1), TOEP, UN(1), "
+                               "CSH, ARH(1), FA0(n) are).", sp.stmt.line, sp.stmt.col)
+            self.param_subjects += [sp.subj_text or ""] * sp.struct.npar
+            self.param_groups += [""] * sp.struct.npar
+        if len(specs) == 1 and specs[0].m == 1:
+            return specs[0].struct
+        return LM.BlockDiag([(sp.struct, sp.m) for sp in specs])
+
+    def _r_struct(self, rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text):
+        if rep is None:
+            rs = LM.make_struct("vc", 1, ["Residual"])
+        elif rk == "sp(pow)":
+            coords = grid(np.column_stack([data[v] for v in sp_vars]))
+            rs = LM.SPPow(T, coords)
+        elif rk in ("vc", "simple"):
+            rs = LM.ScalarResid(T) if group_var else LM.make_struct("vc", 1, ["Residual"])
+        elif rk == "un(1)":     # heterogeneous variances, no correlation
+            rs = LM.make_struct("vc", T, [f"Var({i + 1})" for i in range(T)])
+        else:
+            try:
+                rs = LM.make_struct(rk, T)
+            except ValueError:
+                raise SasError(f"REPEATED TYPE={rk.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, UN(1), "
+                               "CSH, ARH(1), SP(POW) are).", rep.line, rep.col)
+        if group_var:
+            if group_var in self.classes:
+                cv = self.classes[group_var]
+                gcodes = cv.codes(data[group_var])
+                glabels = [f"{group_var} {cv.labels[i] if hasattr(cv, 'labels') else cv.levels[i]}".rstrip()
+                           for i in range(len(cv.levels))]
+            else:
+                vals = raw[group_var]
+                gl, gcodes = np.unique(vals, return_inverse=True)
+                glabels = [f"{group_var} {_fmt_value(v)}" for v in gl]
+            gcodes = np.asarray(gcodes).ravel()
+            if isinstance(rs, LM.ScalarResid):
+                gk = grid(gcodes).astype(int)
+            else:
+                per = pd.Series(gcodes).groupby(codes)
+                if (per.nunique() > 1).any():
+                    raise SasError(f"GROUP={group_var} varies within a subject; this is supported only with TYPE=VC.",
+                                   rep.line, rep.col)
+                gk = per.first().to_numpy().astype(int)
+            base = rs
+            rs = LM.Grouped(base, gk, glabels)
+            self.param_subjects += [subj_text or ""] * rs.npar
+            self.param_groups += [g for g in glabels for _ in range(base.npar)]
+        else:
+            self.param_subjects += [(subj_text or "") if nm != "Residual" else "" for nm in rs.names()]
+            self.param_groups += [""] * rs.npar
+        return rs
+
+    @staticmethod
+    def _check_linear(gs, rs):
+        linear = (LM.VCs, LM.UNs, LM.CSs, LM.TOEPs, LM.ScalarResid)
+
+        def ok(s):
+            if s is None:
+                return True
+            if isinstance(s, LM.BlockDiag):
+                return all(ok(b) for b, _ in s.blocks)
+            if isinstance(s, LM.Grouped):
+                return ok(s.base)
+            return isinstance(s, linear)
+        if not (ok(gs) and ok(rs)):
+            raise SasError("METHOD=MIVQUE0 needs covariance structures that are linear in their parameters (VC, UN, "
+                           "CS, TOEP).")
+
+    def _parms(self, stm, lmm, th0):
+        """PARMS (values) ... </ HOLD= NOITER>: starting values, a grid search over several values, or
+        parameters held at given values."""
+        lists = []
+        for g in stm.items:
+            if not isinstance(g, A.Group) or g.name is not None:
+                raise SasError("PARMS expects parenthesised value lists, as in PARMS (1) (0.5);", stm.line, stm.col)
+            lists.append(_value_list(g, stm))
+        hold, noiter = None, False
+        opts = list(stm.options or [])
+        i = 0
+        while i < len(opts):
+            it = opts[i]
+            key = (it.key if isinstance(it, A.Opt) else str(getattr(it, "value", ""))).lower()
+            if isinstance(it, A.Opt) and key in ("hold", "eqcons"):
+                idx = [int(float(it.value.value))]
+                while i + 2 < len(opts) and isinstance(opts[i + 1], A.Word) and opts[i + 1].value == "," \
+                        and isinstance(opts[i + 2], A.Word) and opts[i + 2].kind == "number":
+                    idx.append(int(float(opts[i + 2].value)))
+                    i += 2
+                hold = idx
+            elif isinstance(it, A.Word) and key == "noiter":
+                noiter = True
+            elif isinstance(it, A.Word) and key == "noprofile":
+                pass
+            else:
+                raise SasError(f"The PARMS option {key.upper() or '?'} is not supported yet (HOLD=, EQCONS=, NOITER are).",
+                               getattr(it, "line", stm.line), getattr(it, "col", stm.col))
+            i += 1
+        npar = len(th0)
+        if len(lists) != npar:
+            raise SasError(f"The PARMS statement gives {len(lists)} value list(s) but the model has {npar} covariance "
+                           "parameter(s).", stm.line, stm.col)
+        mask = None
+        if hold is not None:
+            mask = np.zeros(npar, dtype=bool)
+            for h in hold:
+                if not 1 <= h <= npar:
+                    raise SasError(f"HOLD={h} does not name a covariance parameter (1 to {npar}).", stm.line, stm.col)
+                mask[h - 1] = True
+        import itertools
+        points = [np.array(pt, dtype=float) for pt in itertools.product(*lists)]
+        if len(points) == 1:
+            return points[0], mask, noiter
+        method = lmm.method
+        rows, best, best_v = [], None, math.inf
+        for pt in points:
+            v = lmm.objective(pt)
+            r = {f"CovP{j + 1}": float(x) for j, x in enumerate(pt)}
+            key = "ResLogLike" if method == "reml" else "LogLike"
+            r[key] = -0.5 * v
+            r["Neg2" + key] = v
+            rows.append(r)
+            if v < best_v:
+                best, best_v = pt, v
+        lab = "Res Log Like" if method == "reml" else "Log Like"
+        key = "ResLogLike" if method == "reml" else "LogLike"
+        self.emit(Table(PROC, "ParmSearch", "Parameter Search",
+                        [Column(f"CovP{j + 1}", None, "10.4") for j in range(npar)] +
+                        [Column(key, lab, "12.4"), Column("Neg2" + key, "-2 " + lab, "12.4")], rows))
+        return best, mask, noiter
+
     # ------------------------------------------------------------------ helpers
-    def _matrices(self, lmm, res, ropts, pops, Zd, mask, subj_text, uniq):
-        """RANDOM G/GCORR (Estimated G Matrix, per subject block) and V/VCORR, REPEATED R/RCORR: the R and V
-        matrices are those of the first subject, over its observed positions."""
+    def _matrices(self, lmm, res, specs, pops, mask, subj_text, uniq):
+        """RANDOM G/GCORR (Estimated G Matrix: one block per RANDOM statement, for one subject) and V/VCORR,
+        REPEATED R/RCORR: the R and V matrices are those of the first subject, over its observed positions."""
         want = lambda o, k: o is not None and o.has(k)
+        want_any = lambda k: any(want(sp.opts, k) for sp in specs)
         corr = lambda M: M / np.sqrt(np.outer(np.diag(M), np.diag(M)))
         first = ""
         if uniq is not None and len(uniq):
-            first = " ".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in uniq[0])
+            first = " ".join(_fmt_value(v) for v in uniq[0])
         for_subj = f" for {subj_text} {first}" if subj_text else ""
         tg, tr = lmm.split(res.theta)
 
@@ -396,50 +631,68 @@ class MixedFit:
                 emit("R", f"Estimated R Matrix{for_subj}", R0)
             if want(pops, "rcorr"):
                 emit("RCorr", f"Estimated R Correlation Matrix{for_subj}", corr(R0))
-        if lmm.g is not None and (want(ropts, "g") or want(ropts, "gcorr")):
-            G = lmm.g.matrix(tg)
-            labels = [c.effect + ("" if not c.levels else " " + " ".join(str(v) for v in c.levels.values()))
-                      for c in Zd.columns]
-            if want(ropts, "g"):
+        if lmm.g is not None and (want_any("g") or want_any("gcorr")):
+            mats, labels, o = [], [], 0
+            for sp in specs:
+                mats.append(sp.struct.matrix(tg[o:o + sp.struct.npar]))
+                o += sp.struct.npar
+                labels += [c.effect + ("" if not c.levels else " " + " ".join(str(v) for v in c.levels.values()))
+                           for c in sp.Zd.columns]
+            from scipy.linalg import block_diag
+            G = block_diag(*mats)
+            if want_any("g"):
                 emit("G", "Estimated G Matrix", G, labels)
-            if want(ropts, "gcorr"):
+            if want_any("gcorr"):
                 emit("GCorr", "Estimated G Correlation Matrix", corr(G), labels)
-        if want(ropts, "v") or want(ropts, "vcorr"):
+        if want_any("v") or want_any("vcorr"):
             V0 = lmm.V(res.theta)[0][np.ix_(mask[0], mask[0])]
-            if want(ropts, "v"):
+            if want_any("v"):
                 emit("V", f"Estimated V Matrix{for_subj}", V0)
-            if want(ropts, "vcorr"):
+            if want_any("vcorr"):
                 emit("VCorr", f"Estimated V Correlation Matrix{for_subj}", corr(V0))
 
-    def _random_solution(self, blup, Zd, subj, uniq, ropts):
-        """Solution for Random Effects: the BLUPs with their prediction standard errors, per subject."""
+    def _random_solution(self, blup, specs):
+        """Solution for Random Effects: the BLUPs with their prediction standard errors, for each RANDOM
+        statement with SOLUTION, by subject."""
         b, Cbb, _ = blup
-        a = float(ropts.get("alpha", 0.05))
-        cl = ropts.has("cl")
         df = self.df_pred
-        lev_vars = [v.name for v in self.copts if any(v.name in c.levels for c in Zd.columns)]
-        rows = []
-        for k, key in enumerate(uniq):
-            for j, c in enumerate(Zd.columns):
-                est = float(b[k, j])
-                se = math.sqrt(max(float(Cbb[k, j, j]), 0.0))
-                t = est / se if se > 0 else math.nan
-                r = {"Effect": c.effect, **{v: c.levels.get(v, "") for v in lev_vars}}
-                r.update({sv: (val if not isinstance(val, float) else float(val)) for sv, val in zip(subj, key)})
-                r.update({"Estimate": est, "StdErrPred": se, "DF": df, "tValue": t,
-                          "Probt": 2 * st.t.sf(abs(t), df) if se > 0 else None})
-                if cl:
-                    q = st.t.ppf(1 - a / 2, df)
-                    r.update({"Alpha": a, "Lower": est - q * se, "Upper": est + q * se})
-                rows.append(r)
-        cols = [Column("Effect")] + [Column(v) for v in lev_vars] + [Column(v) for v in subj] + [
-            Column("Estimate", None, "10.4"), Column("StdErrPred", "Std Err\nPred", "10.4"), Column("DF", None, "DFMT"),
-            Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
-        if cl:
-            cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
-        self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
+        for sp in specs:
+            if not (sp.opts.has("solution") or sp.opts.has("s")):
+                continue
+            a = float(sp.opts.get("alpha", 0.05))
+            cl = sp.opts.has("cl")
+            lev_vars = [v.name for v in self.copts if any(v.name in c.levels for c in sp.Zd.columns)]
+            subj = sp.subj or []
+            entries = []
+            for k in range(sp.keymap.shape[0]):
+                for l in range(sp.m):
+                    if sp.keymap[k, l] >= 0:
+                        entries.append((sp.keymap[k, l], k, l))
+            entries.sort(key=lambda e: e[0])
+            rows = []
+            for s_idx, k, l in entries:
+                key = sp.uniq[s_idx] if sp.uniq is not None else ()
+                for j, c in enumerate(sp.Zd.columns):
+                    col = sp.col0 + l * sp.q + j
+                    est = float(b[k, col])
+                    se = math.sqrt(max(float(Cbb[k, col, col]), 0.0))
+                    t = est / se if se > 0 else math.nan
+                    r = {"Effect": c.effect, **{v: c.levels.get(v, "") for v in lev_vars}}
+                    r.update({sv: (val if not isinstance(val, float) else float(val)) for sv, val in zip(subj, key)})
+                    r.update({"Estimate": est, "StdErrPred": se, "DF": df, "tValue": t,
+                              "Probt": 2 * st.t.sf(abs(t), df) if se > 0 else None})
+                    if cl:
+                        q = st.t.ppf(1 - a / 2, df)
+                        r.update({"Alpha": a, "Lower": est - q * se, "Upper": est + q * se})
+                    rows.append(r)
+            cols = [Column("Effect")] + [Column(v) for v in lev_vars] + [Column(v) for v in subj] + [
+                Column("Estimate", None, "10.4"), Column("StdErrPred", "Std Err\nPred", "10.4"),
+                Column("DF", None, "DFMT"), Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
+            if cl:
+                cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
+            self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
 
-    def _outp(self, mopts, ds, used, design, keep, res, covk, blup, Zd, codes, r_effects, r_intercept, data):
+    def _outp(self, mopts, ds, used, design, keep, res, covk, blup, Z, codes, data):
         """MODEL OUTPM= (marginal X beta) and OUTP= (conditional X beta + Z b): the input data with Pred,
         StdErrPred, DF, Alpha, Lower, Upper and Resid for the observations used."""
         from ..data.dataset import Dataset, normalise_frame
@@ -457,7 +710,6 @@ class MixedFit:
             var = np.einsum("np,pq,nq->n", X, covk, X)
             if key == "outp" and blup is not None:
                 b, Cbb, Cxb = blup
-                Z = Zd.X
                 pred = pred + np.einsum("nq,nq->n", Z, b[codes])
                 var = var + 2 * np.einsum("np,npq,nq->n", X, Cxb[codes], Z) + np.einsum("nq,nqr,nr->n", Z, Cbb[codes], Z)
             se = np.sqrt(np.maximum(var, 0.0))
@@ -483,7 +735,7 @@ class MixedFit:
                            self.model.line, self.model.col)
         return v
 
-    def _dfs(self, ddfm, design, Z, codes, K, n, effects, r_effects, r_intercept, subj_vars, kr, keep):
+    def _dfs(self, ddfm, design, Z, codes, K, n, effects, zcols, kr, keep):
         X = design.X[:, ~design.aliased]
         rankX = X.shape[1]
         if ddfm in ("residual",):
@@ -505,14 +757,7 @@ class MixedFit:
             db = K - rank_between
             dw = n - K - (rankX - rank_between)
             return {k: (dw if within[k] else db) for k in within}
-        terms = []
-        start = 0
-        if r_intercept:
-            terms.append((set(subj_vars), Z[:, :1]))
-            start = 1
-        for e in r_effects:
-            terms.append((set(e.all_vars()) | set(subj_vars), Z[:, start:start + 1]))
-            start += 1
+        terms = [(tv, Z[:, cols]) for tv, cols in zcols]
         contrib = []
         prev = np.zeros((n, 0))
         for tv, cols in terms:
@@ -590,6 +835,56 @@ def _type_text(g) -> str:
     args = [str(int(x.value)) if isinstance(x.value, float) and float(x.value).is_integer() else str(x.value)
             for x in g.items if isinstance(x, A.Word)]
     return f"{g.name.lower()}({','.join(args)})"
+
+
+class _RandomSpec:
+    """One RANDOM statement: its options, SUBJECT=, effects and TYPE=, and (once Z is built) its columns."""
+
+    def __init__(self, stmt, opts, subj, subj_text, intercept, effects, kind):
+        self.stmt, self.opts, self.subj, self.subj_text = stmt, opts, subj, subj_text
+        self.intercept, self.effects, self.kind = intercept, effects, kind
+        self.struct = self.Zd = self.keymap = self.uniq = None
+        self.q = self.m = self.col0 = 0
+
+
+def _fmt_value(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _value_list(g, stm) -> list[float]:
+    """A PARMS value list: m | m1, m2 ... | m to n <by i>, mixed."""
+    toks = [x for x in g.items if not (isinstance(x, A.Word) and x.value == ",")]
+    out, i = [], 0
+    num = lambda t: float(t.value) if isinstance(t, A.Word) and t.kind == "number" else None
+    while i < len(toks):
+        a = num(toks[i])
+        if a is None:
+            neg = isinstance(toks[i], A.Word) and toks[i].value == "-" and i + 1 < len(toks) and num(toks[i + 1]) is not None
+            if not neg:
+                raise SasError(f"PARMS value list {g.raw} is not valid.", stm.line, stm.col)
+            a = -num(toks[i + 1])
+            i += 1
+        if i + 2 < len(toks) and isinstance(toks[i + 1], A.Word) and str(toks[i + 1].value).lower() == "to":
+            b = num(toks[i + 2])
+            step = 1.0
+            i += 3
+            if i + 1 < len(toks) and isinstance(toks[i], A.Word) and str(toks[i].value).lower() == "by":
+                step = num(toks[i + 1])
+                i += 2
+            if b is None or not step:
+                raise SasError(f"PARMS value list {g.raw} is not valid.", stm.line, stm.col)
+            k = 0
+            while (a + k * step <= b + 1e-12) if step > 0 else (a + k * step >= b - 1e-12):
+                out.append(a + k * step)
+                k += 1
+            continue
+        out.append(a)
+        i += 1
+    if not out:
+        raise SasError("A PARMS value list is empty.", stm.line, stm.col)
+    return out
 
 
 def _grid(v, codes, pos, K, T):

@@ -37,29 +37,43 @@ class Struct:
     def bounds(self) -> list:
         return [(None, None)] * len(self.names())
 
+    def full(self, th, K: int, T: int) -> np.ndarray:
+        """The matrix for every subject: T x T (the same for all) or K x T x T (structures that depend on
+        per-subject coordinates or groups)."""
+        return self.matrix(th)
+
+    def canonical(self, th) -> np.ndarray:
+        """The reported parameter vector (e.g. factor loadings with a positive diagonal)."""
+        return np.asarray(th, dtype=float)
+
     @property
     def npar(self):
         return len(self.names())
 
 
 class VCs(Struct):
+    """Variance components: a diagonal matrix whose columns share a variance by group (SAS gives one
+    variance per RANDOM effect, however many columns a CLASS effect has)."""
     sas = "VC"
 
-    def __init__(self, d, labels=None):
+    def __init__(self, d, labels=None, groups=None):
         super().__init__(d)
-        self.labels = labels or ["Variance"] * d
+        self.groups = np.arange(d) if groups is None else np.asarray(groups, dtype=int)
+        labels = labels or ["Variance"] * d
+        first = [int(np.nonzero(self.groups == g)[0][0]) for g in range(int(self.groups.max()) + 1)] if d else []
+        self.labels = [labels[i] for i in first]
 
     def names(self):
         return list(self.labels)
 
     def matrix(self, th):
-        return np.diag(np.asarray(th, dtype=float))
+        return np.diag(np.asarray(th, dtype=float)[self.groups])
 
     def start(self, var):
-        return np.full(self.d, var / 2)
+        return np.full(len(self.labels), var / 2)
 
     def bounds(self):
-        return [(0.0, None)] * self.d
+        return [(0.0, None)] * len(self.labels)
 
 
 class UNs(Struct):
@@ -160,10 +174,167 @@ class HeteroCorr(Struct):
         return [(1e-10, None)] * self.d + [(lo, 0.999999)]
 
 
-def make_struct(kind: str, d: int, labels=None) -> Struct:
+class FA0s(Struct):
+    """FA0(q): G = L L' with L lower triangular d x q (no diagonal term); reported as FA(i,j), the diagonal
+    of L made positive."""
+
+    def __init__(self, d, q):
+        super().__init__(d)
+        self.q = min(q, d)
+        self.sas = f"FA0({self.q})"
+        self.idx = [(i, j) for i in range(d) for j in range(min(i + 1, self.q))]
+
+    def names(self):
+        return [f"FA({i + 1},{j + 1})" for i, j in self.idx]
+
+    def _L(self, th):
+        L = np.zeros((self.d, self.q))
+        for k, (i, j) in enumerate(self.idx):
+            L[i, j] = th[k]
+        return L
+
+    def matrix(self, th):
+        L = self._L(th)
+        return L @ L.T
+
+    def start(self, var):
+        return np.array([math.sqrt(var) if i == j else 0.0 for i, j in self.idx])
+
+    def canonical(self, th):
+        L = self._L(th)
+        sign = np.where(np.diag(L[:self.q, :self.q]) < 0, -1.0, 1.0)
+        L = L * sign[None, :]
+        return np.array([L[i, j] for i, j in self.idx])
+
+
+class SPPow(Struct):
+    """SP(POW)(c): sigma^2 rho^d_ij with d_ij the Euclidean distance between the coordinates of two
+    observations of a subject (coords K x T x c)."""
+    sas = "SP(POW)"
+
+    def __init__(self, d, coords):
+        super().__init__(d)
+        c = np.asarray(coords, dtype=float)
+        self.dist = np.sqrt(((c[:, :, None, :] - c[:, None, :, :]) ** 2).sum(axis=-1))
+
+    def names(self):
+        return ["SP(POW)", "Residual"]
+
+    def matrix(self, th):
+        return self.full(th, 0, 0)[0]
+
+    def full(self, th, K, T):
+        return th[1] * np.power(th[0], self.dist)
+
+    def start(self, var):
+        return np.array([0.5, var])
+
+    def bounds(self):
+        return [(1e-8, 0.999999), (0.0, None)]
+
+
+class ScalarResid(Struct):
+    """sigma^2 I (the default residual)."""
+    sas = "VC"
+
+    def names(self):
+        return ["Residual"]
+
+    def matrix(self, th):
+        return np.eye(self.d) * th[0]
+
+    def start(self, var):
+        return np.array([var])
+
+    def bounds(self):
+        return [(0.0, None)]
+
+
+class Grouped(Struct):
+    """GROUP=: a separate copy of a structure's parameters for each group; gk gives each subject's group
+    (or, for a diagonal structure, each position's group, K x T)."""
+
+    def __init__(self, base: Struct, gk: np.ndarray, glabels: list[str]):
+        super().__init__(base.d)
+        self.base, self.gk, self.glabels = base, np.asarray(gk, dtype=int), glabels
+        self.m = base.npar
+        self.sas = base.sas
+
+    def names(self):
+        return [n for _ in self.glabels for n in self.base.names()]
+
+    def groups_of_params(self):
+        return [g for g in self.glabels for _ in range(self.m)]
+
+    def matrix(self, th):
+        return self.base.matrix(th[:self.m])
+
+    def full(self, th, K, T):
+        mats = np.stack([np.broadcast_to(self.base.full(th[g * self.m:(g + 1) * self.m], K, T), (K, T, T))
+                         for g in range(len(self.glabels))])            # groups x K x T x T
+        k = np.arange(K)
+        if self.gk.ndim == 1:
+            return mats[self.gk, k]
+        # per-position groups (diagonal structures): sqrt(D_g) R sqrt(D_g) built from the diagonals
+        dg = np.stack([np.diagonal(mats[g], axis1=1, axis2=2) for g in range(len(self.glabels))])  # G x K x T
+        d = np.take_along_axis(dg, self.gk[None], axis=0)[0]
+        return np.einsum("kt,ts->kts", d, np.eye(T))
+
+    def start(self, var):
+        return np.tile(self.base.start(var), len(self.glabels))
+
+    def bounds(self):
+        return self.base.bounds() * len(self.glabels)
+
+    def canonical(self, th):
+        return np.concatenate([self.base.canonical(th[g * self.m:(g + 1) * self.m]) for g in range(len(self.glabels))])
+
+
+class BlockDiag(Struct):
+    """G of several RANDOM statements: blockdiag over statements of I_m (x) G_j (m copies of statement j's
+    block, one per subject of that statement within the processing unit)."""
+
+    def __init__(self, blocks: list[tuple[Struct, int]]):
+        super().__init__(sum(s.d * m for s, m in blocks))
+        self.blocks = blocks
+        self.sas = blocks[0][0].sas if blocks else ""
+
+    def _split(self, th):
+        out, i = [], 0
+        for s, _ in self.blocks:
+            out.append(th[i:i + s.npar])
+            i += s.npar
+        return out
+
+    def names(self):
+        return [n for s, _ in self.blocks for n in s.names()]
+
+    def matrix(self, th):
+        M = np.zeros((self.d, self.d))
+        o = 0
+        for (s, m), t in zip(self.blocks, self._split(th)):
+            Gj = s.matrix(t)
+            for _ in range(m):
+                M[o:o + s.d, o:o + s.d] = Gj
+                o += s.d
+        return M
+
+    def start(self, var):
+        return np.concatenate([s.start(var) for s, _ in self.blocks])
+
+    def bounds(self):
+        return [b for s, _ in self.blocks for b in s.bounds()]
+
+    def canonical(self, th):
+        return np.concatenate([s.canonical(t) for (s, _), t in zip(self.blocks, self._split(th))])
+
+
+def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
     kind = kind.lower()
     if kind in ("vc", "simple", "sim", "un(1)"):
-        return VCs(d, labels)
+        return VCs(d, labels, groups)
+    if kind.startswith("fa0(") and kind.endswith(")") and kind[4:-1].isdigit():
+        return FA0s(d, int(kind[4:-1]))
     if kind == "un":
         return UNs(d)
     if kind == "cs":
@@ -226,28 +397,39 @@ class LMM:
     def split(self, th):
         return th[:self.ng], th[self.ng:]
 
-    def V(self, th) -> np.ndarray:
+    def R_part(self, tr) -> np.ndarray:
+        """The R-side part of V for every subject (K x T x T), weighted and zero outside the observed
+        positions."""
         d = self.d
         K, T = d.mask.shape
-        tg, tr = self.split(th)
         if isinstance(self.r, FixedResid):
             R = np.eye(T)
         else:
-            R = self.r.matrix(tr) if self.r.d == T else None
+            R = self.r.full(tr, K, T) if self.r.d == T else None
             if R is None:       # scalar residual variance sigma^2 I
                 R = np.eye(T) * tr[0]
         V = np.broadcast_to(R, (K, T, T)).copy()
         if d.rw is not None:
             sc = 1.0 / np.sqrt(np.where(d.mask, d.rw, 1.0))
             V = sc[:, :, None] * V * sc[:, None, :]
+        return np.where(self._both(), V, 0.0)
+
+    def _both(self):
+        if getattr(self, "_both_cache", None) is None:
+            m = self.d.mask
+            self._both_cache = m[:, :, None] & m[:, None, :]
+        return self._both_cache
+
+    def V(self, th) -> np.ndarray:
+        d = self.d
+        K, T = d.mask.shape
+        tg, tr = self.split(th)
+        V = self.R_part(tr)
         if self.g is not None:
             G = self.g.matrix(tg)
-            V += np.einsum("ktq,qr,ksr->kts", d.Z, G, d.Z, optimize=True)
-        m = d.mask
-        both = m[:, :, None] & m[:, None, :]
-        V = np.where(both, V, 0.0)
+            V += np.where(self._both(), np.einsum("ktq,qr,ksr->kts", d.Z, G, d.Z, optimize=True), 0.0)
         idx = np.arange(T)
-        V[:, idx, idx] = np.where(m, V[:, idx, idx], 1.0)
+        V[:, idx, idx] = np.where(d.mask, V[:, idx, idx], 1.0)
         return V
 
     def objective(self, th) -> float:
@@ -276,6 +458,65 @@ class LMM:
             sign, ld = np.linalg.slogdet(XVX)
             return (d.N - p) * math.log(2 * math.pi) + logdet + ld + rVr
         return d.N * math.log(2 * math.pi) + logdet + rVr
+
+    def objective_grad(self, th):
+        """The objective and its analytic gradient: with r = y - X beta_hat and P-terms from V^-1,
+        d/dtheta_k = tr(V^-1 V_k) - r'V^-1 V_k V^-1 r  (- tr(Phi X'V^-1 V_k V^-1 X) for REML),
+        V_k = dV/dtheta_k by central differences of V (exact for linear structures)."""
+        d = self.d
+        th = np.asarray(th, dtype=float)
+        V = self.V(th)
+        try:
+            L = np.linalg.cholesky(V)
+        except np.linalg.LinAlgError:
+            return 1e10, np.zeros(len(th))
+        logdet = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)))
+        Vinv = np.linalg.inv(V)
+        VX = np.einsum("kts,ksp->ktp", Vinv, d.X)
+        XVX = np.einsum("ktp,ktq->pq", d.X, VX)
+        XVy = np.einsum("ktp,kt->p", VX, d.y)
+        try:
+            Phi = np.linalg.inv(XVX)
+        except np.linalg.LinAlgError:
+            return 1e300, np.zeros(len(th))
+        beta = Phi @ XVy
+        r = d.y - np.einsum("ktp,p->kt", d.X, beta)
+        Vr = np.einsum("kts,ks->kt", Vinv, r)
+        rVr = float(np.einsum("kt,kt->", r, Vr))
+        p = d.X.shape[2]
+        if self.method == "reml":
+            f = (d.N - p) * math.log(2 * math.pi) + logdet + np.linalg.slogdet(XVX)[1] + rVr
+        else:
+            f = d.N * math.log(2 * math.pi) + logdet + rVr
+        g = np.zeros(len(th))
+        tg, tr = self.split(th)
+        lows = [b[0] for b in ((self.g.bounds() if self.g is not None else []) + self.r.bounds())]
+
+        def step(k, fun, sub, low):
+            """d fun / d sub_k by central differences (one-sided at a lower bound)."""
+            h = 1e-6 * max(1.0, abs(sub[k]))
+            e = np.zeros(len(sub))
+            e[k] = h
+            if low is not None and sub[k] - h < low:
+                return (fun(sub + e) - fun(sub)) / h
+            return (fun(sub + e) - fun(sub - e)) / (2 * h)
+        if self.g is not None and self.ng:
+            # G-side parameters: dV = Z dG Z', so every term is a q x q contraction
+            ZVZ = np.einsum("ktq,kts,ksr->qr", d.Z, Vinv, d.Z, optimize=True)
+            u = np.einsum("ktq,kt->kq", d.Z, Vr)
+            B = np.einsum("ktq,ktp->kqp", d.Z, VX)
+            C = np.einsum("kqp,pm,krm->qr", B, Phi, B, optimize=True) if self.method == "reml" else 0.0
+            core = ZVZ - u.T @ u - C
+            for k in range(self.ng):
+                g[k] = float(np.sum(step(k, self.g.matrix, tg, lows[k]) * core))
+        if len(tr):
+            for k in range(len(tr)):
+                dR = step(k, self.R_part, tr, lows[self.ng + k])
+                gk = np.einsum("kts,kst->", Vinv, dR) - np.einsum("kt,kts,ks->", Vr, dR, Vr)
+                if self.method == "reml":
+                    gk -= np.sum(Phi * np.einsum("ktp,kts,ksq->pq", VX, dR, VX, optimize=True))
+                g[self.ng + k] = gk
+        return float(f), g
 
     def gls(self, th):
         d = self.d
@@ -314,29 +555,79 @@ class LMM:
         Cxb = -np.einsum("pr,kqr->kpq", Phi, GZVX)
         return b, Cbb, Cxb
 
-    def fit(self, th0, maxiter=200) -> LMMResult:
+    def fit(self, th0, maxiter=200, hold=None, noiter=False) -> LMMResult:
+        """Maximise the (restricted) likelihood over the covariance parameters; `hold` marks parameters
+        kept at their starting values (PARMS HOLD=), `noiter` keeps all of them (PARMS NOITER)."""
+        th0 = np.asarray(th0, dtype=float)
         bounds = (self.g.bounds() if self.g is not None else []) + self.r.bounds()
+        free = np.ones(len(th0), dtype=bool) if hold is None else ~np.asarray(hold, dtype=bool)
+        if noiter:
+            free[:] = False
         history = []
 
-        def f(th):
-            return self.objective(th)
+        def full(x):
+            th = th0.copy()
+            th[free] = x
+            return th
+
+        def f(x):
+            return self.objective(full(x))
+
+        def fg(x):
+            v, g = self.objective_grad(full(x))
+            return v, g[free]
 
         def cb(xk):
             history.append((len(history) + 1, f(xk)))
-        if len(th0) == 0:
+        if not free.any():
             res = optimize.OptimizeResult(x=np.zeros(0), success=True, nit=0)
         else:
-            res = optimize.minimize(f, th0, method="L-BFGS-B", bounds=bounds, callback=cb,
-                                    options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-9})
-        th = res.x
+            res = optimize.minimize(fg, th0[free], jac=True, method="L-BFGS-B",
+                                    bounds=[b for b, k in zip(bounds, free) if k],
+                                    callback=cb, options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-9})
+        th = self.canonical(full(res.x))
         beta, Phi, V = self.gls(th)
         H = self.hessian(th)
+        cov_theta = np.zeros((len(th), len(th)))
         try:
-            cov_theta = 2 * np.linalg.inv(H) if len(th) else np.zeros((0, 0))
+            if free.any():
+                cov_theta[np.ix_(free, free)] = 2 * np.linalg.inv(H[np.ix_(free, free)])
+            if noiter and len(th):
+                cov_theta = 2 * np.linalg.inv(H)
         except np.linalg.LinAlgError:
             cov_theta = None
-        return LMMResult(th, (self.g.names() if self.g else []) + self.r.names(), beta, Phi, cov_theta, f(th),
-                         bool(res.success), int(res.nit), history, H)
+        return LMMResult(th, (self.g.names() if self.g else []) + self.r.names(), beta, Phi, cov_theta,
+                         self.objective(th), bool(res.success), int(res.nit), history, H)
+
+    def mivque0(self) -> np.ndarray:
+        """MIVQUE0 estimates for structures linear in their parameters (V = sum_k theta_k V_k): solve
+        sum_j tr(Q V_i Q V_j) theta_j = y'Q V_i Q y with Q = I - X (X'X)^- X' (prior V = I); negative
+        variances are set to 0, as SAS does."""
+        d = self.d
+        n = self.ng + self.r.npar
+        th1 = np.ones(n)
+        both = d.mask[:, :, None] & d.mask[:, None, :]
+        Vk = np.where(both[..., None], self.dV(th1), 0.0)                       # K x T x T x n
+        A = np.linalg.pinv(np.einsum("ktp,ktq->pq", d.X, d.X))
+        r = d.y - np.einsum("ktp,p->kt", d.X, A @ np.einsum("ktp,kt->p", d.X, d.y))
+        r = np.where(d.mask, r, 0.0)
+        M = [np.einsum("ktp,kts,ksq->pq", d.X, Vk[..., i], d.X, optimize=True) for i in range(n)]
+        S = np.zeros((n, n))
+        q = np.array([float(np.einsum("kt,kts,ks->", r, Vk[..., i], r, optimize=True)) for i in range(n)])
+        for i in range(n):
+            for j in range(i, n):
+                ViVj = np.einsum("kts,ksu->ktu", Vk[..., i], Vk[..., j], optimize=True)
+                t1 = np.einsum("ktt->", ViVj)
+                t2 = np.trace(A @ np.einsum("ktp,ktu,kuq->pq", d.X, ViVj, d.X, optimize=True))
+                t3 = np.trace(A @ M[i] @ A @ M[j])
+                S[i, j] = S[j, i] = t1 - 2 * t2 + t3
+        th = np.linalg.lstsq(S, q, rcond=None)[0]
+        bounds = (self.g.bounds() if self.g is not None else []) + self.r.bounds()
+        return np.array([max(t, lo) if lo is not None else t for t, (lo, _) in zip(th, bounds)])
+
+    def canonical(self, th):
+        tg, tr = self.split(np.asarray(th, dtype=float))
+        return np.concatenate([self.g.canonical(tg) if self.g is not None else np.zeros(0), self.r.canonical(tr)])
 
     def hessian(self, th):
         n = len(th)
@@ -393,7 +684,7 @@ class LMM:
             out.append((self.V(th + e) - self.V(th - e)) / (2 * h))
         return np.stack(out, axis=-1)
 
-    def kenward_roger(self, th, W=None):
+    def kenward_roger(self, th, W=None, second_order=True):
         """Adjusted covariance of beta (and the pieces for the DF): Kenward & Roger (1997)."""
         d = self.d
         beta, Phi, V = self.gls(th)
@@ -420,12 +711,39 @@ class LMM:
                     t3 = np.trace(Phi @ P[i] @ Phi @ P[j])
                     I[i, j] = I[j, i] = 0.5 * (t1 - t2 + t3)
             W = np.linalg.inv(I)
+        Rt = self.kr_second_order(th, VX, both) if second_order else None
         adj = np.zeros_like(Phi)
         for i in range(n):
             for j in range(n):
-                adj += W[i, j] * (Q[i][j] - P[i] @ Phi @ P[j])
+                adj += W[i, j] * (Q[i][j] - P[i] @ Phi @ P[j] - (0.25 * Rt[i][j] if Rt is not None else 0.0))
         Phi_A = Phi + 2 * Phi @ adj @ Phi
         return Phi_A, Phi, P, Q, W
+
+    def kr_second_order(self, th, VX, both):
+        """R_ij = X' V^-1 (d2 V / dtheta_i dtheta_j) V^-1 X, by central differences; None when V is linear
+        in theta (VC, UN, CS, TOEP, ...), where every R_ij is 0."""
+        n = len(th)
+        h = np.array([1e-4 * max(1.0, abs(t)) for t in th])
+        out = [[None] * n for _ in range(n)]
+        V0 = self.V(th)
+        any_nonzero = False
+        for i in range(n):
+            for j in range(i, n):
+                ei = np.zeros(n)
+                ej = np.zeros(n)
+                ei[i] = h[i]
+                ej[j] = h[j]
+                if i == j:
+                    d2 = (self.V(th + ei) - 2 * V0 + self.V(th - ei)) / h[i] ** 2
+                else:
+                    d2 = (self.V(th + ei + ej) - self.V(th + ei - ej) - self.V(th - ei + ej)
+                          + self.V(th - ei - ej)) / (4 * h[i] * h[j])
+                d2 = np.where(both, d2, 0.0)
+                scale = max(float(np.abs(V0).max()), 1e-300)
+                if np.abs(d2).max() > 1e-5 * scale:
+                    any_nonzero = True
+                out[i][j] = out[j][i] = np.einsum("ktp,kts,ksq->pq", VX, d2, VX, optimize=True)
+        return out if any_nonzero else None
 
     @staticmethod
     def kr_ddf(L, Phi, Phi_A, P, Q, W):
