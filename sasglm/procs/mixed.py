@@ -52,7 +52,7 @@ def run_mixed(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
-    warn_ignored(session, popts, ["ic", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf", "convg",
+    warn_ignored(session, popts, ["ic", "noinfo", "plots", "maxiter", "convh", "convf", "convg",
                                   "namelen", "info", "asycov", "nobound"], "PROC MIXED")
     MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others).run()
 
@@ -177,6 +177,12 @@ class MixedFit:
         if parms:
             th0, hold, noiter_p = self._parms(parms[0], lmm, th0)
             noiter = noiter or noiter_p
+            if noiter_p and self._profiled(rk, group_var, method) and not popts.has("noprofile"):
+                # SAS profiles the residual variance unless NOPROFILE: the PARMS values fix the ratios and
+                # the scale is re-estimated (documented with the PARMS ... / NOITER example)
+                c = lmm.profiled_scale(th0)
+                th0 = np.array([t * (1.0 if nm in _CORR_NAMES else math.sqrt(c) if nm.startswith("FA(") else c)
+                                for t, nm in zip(th0, (gs.names() if gs else []) + rs.names())])
         self.noiter, self.hold = noiter, hold
         res = lmm.fit(th0, hold=hold, noiter=noiter)
         # ---------------- tables
@@ -195,7 +201,7 @@ class MixedFit:
             rows.append(("Subject Effect" + ("s" if len(subj_texts) > 1 else ""), ", ".join(subj_texts)))
         if group_var:
             rows.append(("Group Effect", group_var))
-        profiled = rk in ("vc", "cs", "ar(1)", "toep", "sp(pow)") and not group_var and method != "mivque0"
+        profiled = self._profiled(rk, group_var, method)
         rows += [("Estimation Method", method.upper()),
                  ("Residual Variance Method", "Parameter" if popts.has("noprofile") else
                   ("Profile" if profiled else "None")),
@@ -519,6 +525,12 @@ class MixedFit:
             self.param_subjects += [(subj_text or "") if nm != "Residual" else "" for nm in rs.names()]
             self.param_groups += [""] * rs.npar
         return rs
+
+    @staticmethod
+    def _profiled(rk, group_var, method):
+        """Whether SAS profiles the residual variance out of the optimisation (Model Information's
+        Residual Variance Method: Profile)."""
+        return rk in ("vc", "cs", "ar(1)", "toep", "sp(pow)") and not group_var and method != "mivque0"
 
     @staticmethod
     def _check_linear(gs, rs):
@@ -845,6 +857,9 @@ class _RandomSpec:
         self.intercept, self.effects, self.kind = intercept, effects, kind
         self.struct = self.Zd = self.keymap = self.uniq = None
         self.q = self.m = self.col0 = 0
+
+
+_CORR_NAMES = {"AR(1)", "SP(POW)", "CSH", "ARH(1)"}
 
 
 def _fmt_value(v) -> str:

@@ -443,8 +443,11 @@ class LMM:
             # 1e300 value made L-BFGS-B stop at its first step and report convergence)
             return 1e10
         logdet = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)))
-        Vi_X = np.linalg.solve(V, d.X)
-        Vi_y = np.linalg.solve(V, d.y[:, :, None])[:, :, 0]
+        try:
+            Vi_X = np.linalg.solve(V, d.X)
+            Vi_y = np.linalg.solve(V, d.y[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            return 1e10
         XVX = np.einsum("ktp,ktq->pq", d.X, Vi_X)
         XVy = np.einsum("ktp,kt->p", d.X, Vi_y)
         try:
@@ -471,7 +474,10 @@ class LMM:
         except np.linalg.LinAlgError:
             return 1e10, np.zeros(len(th))
         logdet = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)))
-        Vinv = np.linalg.inv(V)
+        try:
+            Vinv = np.linalg.inv(V)
+        except np.linalg.LinAlgError:
+            return 1e10, np.zeros(len(th))
         VX = np.einsum("kts,ksp->ktp", Vinv, d.X)
         XVX = np.einsum("ktp,ktq->pq", d.X, VX)
         XVy = np.einsum("ktp,kt->p", VX, d.y)
@@ -624,6 +630,15 @@ class LMM:
         th = np.linalg.lstsq(S, q, rcond=None)[0]
         bounds = (self.g.bounds() if self.g is not None else []) + self.r.bounds()
         return np.array([max(t, lo) if lo is not None else t for t, (lo, _) in zip(th, bounds)])
+
+    def profiled_scale(self, th) -> float:
+        """The residual scale that profiling gives for fixed covariance ratios: sigma^2 = r'V^-1 r / (N - p)
+        (REML) or / N (ML), with V = V(th) taken as the matrix of the ratios."""
+        d = self.d
+        beta, Phi, V = self.gls(th)
+        r = d.y - np.einsum("ktp,p->kt", d.X, beta)
+        rVr = float(np.einsum("kt,kt->", r, np.linalg.solve(V, r[:, :, None])[:, :, 0]))
+        return rVr / (d.N - d.X.shape[2] if self.method == "reml" else d.N)
 
     def canonical(self, th):
         tg, tr = self.split(np.asarray(th, dtype=float))
