@@ -37,6 +37,7 @@ def run_glimmix(session, proc):
     class_stmt = model = None
     randoms = []
     hyps = []
+    outputs = []
     for kw, stm in statements(proc, {"class", "model", "random", "where", "lsmeans", "estimate", "contrast",
                                      "output", "nloptions", "parms", "by", "freq", "weight", "covtest", "store",
                                      "id", "ods", "effect", "slice", "lsmestimate"}):
@@ -52,6 +53,8 @@ def run_glimmix(session, proc):
             session.log.warning("The NLOPTIONS statement of PROC GLIMMIX is not supported yet and was ignored.")
         elif kw in ("lsmeans", "estimate", "contrast"):
             hyps.append((kw, stm))
+        elif kw == "output":
+            outputs.append(_parse_output(stm))
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
                            code="180-322")
@@ -63,6 +66,7 @@ def run_glimmix(session, proc):
                                   "subgradient", "grad", "hess", "scoring", "outdesign", "noreml"], "PROC GLIMMIX")
     f = GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms)
     f.hyps = hyps
+    f.outputs = outputs
     f.run()
 
 
@@ -172,6 +176,7 @@ class GlimmixFit:
                 raise SasError(f"Variable {resp[1].upper()} not found.", model.line, model.col)
             needed.add(yname)
         used = complete_cases(ds, needed, model.line, model.col)
+        self.used = used
         n = int(used.sum())
         order = str(popts.get("order", "formatted")).lower()
         classes = make_classvars(ds, used, copts, cglob, s, order, "glm")
@@ -307,6 +312,8 @@ class GlimmixFit:
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
         if ropts.has("solution") or ropts.has("s"):
             self._random_solution(res, rnames, uniq, subj_vars, dfs)
+        eta_m = Xk @ res.beta + offset
+        self._write_outputs(eta_m + np.einsum("nq,nq->n", Z, res.modes[codes]), eta_m, y)
 
     def _response_profile(self, resp_info):
         if resp_info is None:
@@ -406,6 +413,8 @@ class GlimmixFit:
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
         self._hypotheses(full_beta, covb, dfs, data)
+        eta = Xk @ beta_k + offset
+        self._write_outputs(eta, eta, y)
 
     def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
                 effects, r_effects, r_intercept, ropts, uniq, empirical):
@@ -458,6 +467,7 @@ class GlimmixFit:
                 converged = True
                 break
         self.res_pl = res
+        self._pl_eta = (eta, Xk @ beta + offset, y)
         if not self.popts.has("noitprint"):
             self.emit(Table(PROC, "IterHistory", "Iteration History",
                             [Column("Iteration", None, "INT"), Column("Subiterations", None, "INT"),
@@ -504,6 +514,13 @@ class GlimmixFit:
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
         self._hypotheses(full_beta, covb, dfs, data)
+        if ropts.has("g") or ropts.has("gcorr"):
+            self._gmatrix(gs.matrix(lm.split(res.theta)[0]), rnames, ropts.has("g"), ropts.has("gcorr"))
+        if ropts.has("solution") or ropts.has("s"):
+            # BLUPs of the final pseudo linear mixed model with their prediction variances
+            b_, Cbb, _ = lm.random_effects(res.theta, res.beta, res.cov_beta)
+            self._random_solution(type("PLModes", (), {"modes": b_, "mode_var": Cbb}), rnames, uniq, subj_vars, dfs)
+        self._write_outputs(*self._pl_eta)
 
     def _hypotheses(self, beta, covb, dfs, data):
         """CONTRAST (one table for all of them, after the Type III tests), then ESTIMATE and LSMEANS in order."""
@@ -566,6 +583,27 @@ class GlimmixFit:
                 Column("StdErrPred", "Std Err\nPred", "10.4"), Column("DF", None, "DFMT"),
                 Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
         self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
+
+    def _write_outputs(self, eta_cond, eta_marg, y):
+        """OUTPUT OUT=: the input data with the requested statistics (missing for observations not used).
+        PRED is the linear predictor with the BLUPs (NOBLUP: without), ILINK on the data scale; RESID is
+        y - mu on the data scale (ILINK) or (y - mu) / (dmu/deta) on the linked scale."""
+        from ..data.dataset import Dataset, normalise_frame
+        ds = self.ds
+        idx = np.nonzero(self.used)[0]
+        for ref, stats_ in getattr(self, "outputs", []):
+            frame = ds.df.copy()
+            for kind, name, ilink, noblup in stats_:
+                eta = eta_marg if noblup else eta_cond
+                mu = self.link.inv(eta)
+                if kind == "pred":
+                    v = mu if ilink else eta
+                else:
+                    v = (y - mu) if ilink else (y - mu) / self.link.dmu_deta(eta)
+                full = np.full(ds.nobs, np.nan)
+                full[idx] = v
+                frame[name] = full
+            self.s.put_dataset(ref, Dataset(normalise_frame(frame), {k: v for k, v in ds.meta.items()}))
 
     # ------------------------------------------------------------------ helpers
     def _subject_vars(self, subj, rnd):
@@ -786,6 +824,59 @@ class GlimmixFit:
                 cands = [c for (name, tv, _), c in zip(terms, contrib) if vars_k and vars_k <= tv]
             out[k] = min(cands) if cands else resid_df
         return out
+
+
+_OUTPUT_NAMES = {"pred": "Pred", "predicted": "Pred", "p": "Pred", "resid": "Resid", "residual": "Resid",
+                 "r": "Resid"}
+
+
+def _parse_output(stm):
+    """OUTPUT OUT=ds PRED<(ILINK NOBLUP)><=name> RESID<(...)><=name> ... </ ILINK NOBLUP>."""
+    from .common import dsref_from_value
+    glob = set()
+    for o in stm.options or []:
+        k = str(getattr(o, "value", getattr(o, "key", ""))).lower()
+        if isinstance(o, A.Word) and k in ("ilink", "noblup"):
+            glob.add(k)
+        else:
+            raise SasError(f"The OUTPUT option {k.upper()} is not supported yet (ILINK, NOBLUP are).", o.line, o.col)
+    out, stats_ = None, []
+    items = list(stm.items)
+    i = 0
+    while i < len(items):
+        it = items[i]
+        if isinstance(it, A.Opt) and it.key.lower() == "out":
+            out = dsref_from_value(it.value, stm.line, stm.col)
+            i += 1
+            continue
+        mods, name, key = set(), None, None
+        if isinstance(it, A.Opt):
+            key, name = it.key.lower(), str(value_of(it.value))
+        elif isinstance(it, A.Group) and it.name:
+            key = it.name.lower()
+            mods = {str(x.value).lower() for x in it.items if isinstance(x, A.Word)}
+            if i + 2 < len(items) and isinstance(items[i + 1], A.Word) and items[i + 1].value == "=":
+                name = str(items[i + 2].value)
+                i += 2
+        elif isinstance(it, A.Word) and it.kind == "name":
+            key = str(it.value).lower()
+        if key not in _OUTPUT_NAMES:
+            raise SasError(f"The OUTPUT statistic {str(key or '?').upper()} is not supported yet (PRED, RESID are).",
+                           stm.line, stm.col)
+        bad = mods - {"ilink", "noblup"}
+        if bad:
+            raise SasError(f"The OUTPUT suboption {sorted(bad)[0].upper()} is not supported (ILINK, NOBLUP are).",
+                           stm.line, stm.col)
+        mods |= glob
+        kind = "pred" if _OUTPUT_NAMES[key] == "Pred" else "resid"
+        stats_.append((kind, name or _OUTPUT_NAMES[key], "ilink" in mods, "noblup" in mods))
+        i += 1
+    if out is None:
+        out = A.DsRef(None, "DATA" + str(stm.line), line=stm.line, col=stm.col)
+    if not stats_:
+        stats_ = [("pred", "Pred", "ilink" in glob, "noblup" in glob), ("resid", "Resid", "ilink" in glob,
+                                                                         "noblup" in glob)]
+    return out, stats_
 
 
 def _is_variance(name: str) -> bool:
