@@ -112,20 +112,24 @@ class GlimmixFit:
         if dist is None:
             dist = "binomial" if resp[0] == "events" else "normal"
         dist = {"bin": "binomial", "b": "binomial", "binary": "binary", "poi": "poisson", "p": "poisson",
-                "n": "normal", "nor": "normal", "gaussian": "normal"}.get(dist, dist)
-        if dist not in ("binary", "binomial", "poisson") and not (pl and dist == "normal"):
+                "n": "normal", "nor": "normal", "gaussian": "normal", "nb": "negbin",
+                "negbinomial": "negbin"}.get(dist, dist)
+        glm_mode = len(self.randoms) == 0
+        if dist not in ("binary", "binomial", "poisson") and not (pl and dist == "normal") and \
+                not (dist == "negbin" and (not pl or glm_mode)):
             raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL "
-                           "and POISSON are; NORMAL with pseudo-likelihood).", model.line, model.col)
-        from ..stats.families import Normal
-        fam = Poisson() if dist == "poisson" else (Normal() if dist == "normal" else Binomial())
+                           "and POISSON are; NORMAL with pseudo-likelihood; NEGBIN with QUAD, LAPLACE and without "
+                           "random effects).", model.line, model.col)
+        from ..stats.families import Normal, NegBin
+        fam = Poisson() if dist == "poisson" else (Normal() if dist == "normal" else
+                                                  (NegBin(0.5) if dist == "negbin" else Binomial()))
         link_name = mopts.get("link")
         link_name = str(link_name).lower() if link_name is not None else \
-            {"poisson": "log", "normal": "identity"}.get(dist, "logit")
+            {"poisson": "log", "normal": "identity", "negbin": "log"}.get(dist, "logit")
         if link_name not in ("logit", "probit", "cloglog", "loglog", "log", "identity", "id"):
             raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
         link = make_link(link_name)
         self.dist, self.fam, self.link = dist, fam, link
-        glm_mode = len(self.randoms) == 0
         self.glm_mode = glm_mode
         if len(self.randoms) > 1:
             raise SasError("Several RANDOM statements are not supported yet; list all effects in one RANDOM "
@@ -275,7 +279,7 @@ class GlimmixFit:
                         [{"Descr": a, "Value": b} for a, b in opt_rows], kind="kv"))
         empirical = popts.has("empirical") or "empirical" in popts.values
         try:
-            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov)
+            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov, k0=gm.negbin_k)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
         if not popts.has("noitprint"):
@@ -295,7 +299,7 @@ class GlimmixFit:
         self.res, self.cov_struct, self.K, self.n = res, cov, K, n
         # ---------------- results
         p = Xk.shape[1]
-        self._fit_stats(res, p, cov.npar, K, n, agq, method, y, w)
+        self._fit_stats(res, p, cov.npar + (1 if res.scale is not None else 0), K, n, agq, method, y, w)
         self._cov_parms(res, cov, subj_vars, p)
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = res.beta
@@ -341,7 +345,7 @@ class GlimmixFit:
                           "generalized linear model is fitted by maximum likelihood.")
         no_ddf = self._ddfm() == "none"
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
-                ("Response Distribution", {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson",
+                ("Response Distribution", {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "negbin": "Negative Binomial",
                                            "normal": "Gaussian"}[self.dist]),
                 ("Link Function", self.link.sas), ("Variance Function", "Default")]
         if offset_var:
@@ -358,7 +362,8 @@ class GlimmixFit:
         keep = ~design.aliased
         Xk = design.X[:, keep]
         p = Xk.shape[1]
-        dims = [("Covariance Parameters", 1 if normal else 0), ("Columns in X", design.X.shape[1]),
+        dims = [("Covariance Parameters", 1 if normal or self.dist == "negbin" else 0),
+                ("Columns in X", design.X.shape[1]),
                 ("Columns in Z", 0), ("Subjects (Blocks in V)", 1), ("Max Obs per Subject", n)]
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
@@ -382,7 +387,7 @@ class GlimmixFit:
             covk = gm.cov
             m2ll = -2 * gm.loglik_full
             label = "-2 Log Likelihood"
-            k, nn = p, n
+            k, nn = p + (1 if gm.negbin_k is not None else 0), n
         pear = float(np.sum(w * (y - mu) ** 2 / self.fam.variance(mu)))
         if gm.converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
@@ -407,7 +412,8 @@ class GlimmixFit:
         covb[np.ix_(keep, keep)] = covk
         dfs = {k_: (math.inf if no_ddf else dfe) for k_ in range(-1, len(design.effects))}
         # in GLM mode the parameter estimates are always displayed
-        scale = (phi, phi * math.sqrt(2.0 / dfe) if dfe > 0 else None) if normal else None
+        scale = (phi, phi * math.sqrt(2.0 / dfe) if dfe > 0 else None) if normal else \
+            ((gm.negbin_k, gm.scale_se) if gm.negbin_k is not None else None)
         self._solutions(full_beta, covb, dfs, scale=scale, title="Parameter Estimates")
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
@@ -612,7 +618,8 @@ class GlimmixFit:
         return cols
 
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
-        dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian"}[self.dist]
+        dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian",
+                     "negbin": "Negative Binomial"}[self.dist]
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", dist_name), ("Link Function", self.link.sas),
                 ("Variance Function", "Default")]
@@ -675,6 +682,8 @@ class GlimmixFit:
         se = np.sqrt(np.maximum(np.diag(res.cov)[p:], 0.0))
         for nm, est, e in zip(cov.names(), res.theta, se):
             rows.append({"CovParm": nm, "Subject": self.subject_text, "Estimate": est, "StdErr": e})
+        if res.scale is not None:
+            rows.append({"CovParm": "Scale", "Subject": "", "Estimate": res.scale, "StdErr": se[-1]})
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates",
                         [Column("CovParm", "Cov Parm"), Column("Subject"), Column("Estimate", None, "10.4"),
                          Column("StdErr", "Standard\nError", "10.4")], rows))

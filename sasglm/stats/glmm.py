@@ -218,6 +218,12 @@ def _ll_units(fam, y, mu, w):
         return w * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
     if isinstance(fam, Poisson):
         return w * (y * np.log(mu) - mu)
+    if isinstance(fam, NegBin):
+        # the full log density: its constant terms depend on k, which is estimated
+        k = fam.k
+        r = 1.0 / k
+        return w * (sp.gammaln(y + r) - sp.gammaln(r) - sp.gammaln(y + 1) + y * np.log(k * mu)
+                    - (y + r) * np.log1p(k * mu))
     raise NotImplementedError(fam.name)
 
 
@@ -423,6 +429,7 @@ class GLMMResult:
     message: str = ""
     history: list = field(default_factory=list)     # (iteration, evaluations, objective, change, max gradient)
     mode_var: np.ndarray | None = None               # K x q x q: inverse Hessian at the modes
+    scale: float | None = None                       # negative binomial k (last row/column of cov)
 
 
 def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
@@ -438,11 +445,36 @@ def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
     return maxpts
 
 
-def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_cov0=None) -> GLMMResult:
+def _nb_k_derivative(agq: AGQ, beta, theta, k):
+    """d log L_i / dk per subject for the negative binomial scale, by central differences of the quadrature
+    log likelihood (the modes are re-solved at each k)."""
+    fam = agq.d.fam
+    G = agq.cov.G(theta)
+    h = 1e-5 * k
+    fam.k = k + h
+    up = agq.subject_loglik(beta, G)
+    fam.k = k - h
+    dn = agq.subject_loglik(beta, G)
+    fam.k = k
+    return (up - dn) / (2 * h)
+
+
+def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_cov0=None, k0=None) -> GLMMResult:
+    """Maximise the quadrature log likelihood over (beta, covariance parameters[, negative binomial k])."""
     cov = agq.cov
     p = len(beta0)
     t = cov.npar
-    n = p + t
+    nb = isinstance(agq.d.fam, NegBin)
+    n = p + t + (1 if nb else 0)
+
+    def subject_grad_all(beta, theta, k=None):
+        """Per-subject (log L_i, gradient) over (beta, theta[, k])."""
+        if not nb:
+            return agq.subject_grad(beta, theta)
+        agq.d.fam.k = k
+        val, gr = agq.subject_grad(beta, theta)
+        dk = _nb_k_derivative(agq, beta, theta, k)
+        return val, np.column_stack([gr, dk])
 
     def jac_internal(xi):
         J = np.zeros((t, t))
@@ -462,21 +494,25 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         if key in cache:
             return cache[key]
         nevals[0] += 1
-        beta, xi = x[:p], x[p:]
+        beta, xi = x[:p], x[p:p + t]
         theta = cov.from_internal(xi)
-        val, gr = agq.subject_grad(beta, theta)
+        k = math.exp(x[-1]) if nb else None
+        val, gr = subject_grad_all(beta, theta, k)
         v = -float(val.sum())
         if not np.isfinite(v):
             out = (1e300, np.zeros_like(x))
         else:
             gtot = -gr.sum(axis=0)
-            gx = np.concatenate([gtot[:p], gtot[p:] @ jac_internal(xi)])
+            parts = [gtot[:p], gtot[p:p + t] @ jac_internal(xi)]
+            if nb:
+                parts.append([gtot[-1] * k])           # optimised on log k
+            gx = np.concatenate(parts)
             out = (v, gx)
         cache.clear()
         cache[key] = out
         return out
 
-    x0 = np.concatenate([beta0, cov.to_internal(theta0)])
+    x0 = np.concatenate([beta0, cov.to_internal(theta0)] + ([[math.log(k0 if k0 else 0.5)]] if nb else []))
     opts0 = {}
     if beta_cov0 is not None:
         # a scaled starting inverse Hessian (GLM covariance for beta) saves many BFGS iterations
@@ -507,11 +543,12 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     res = optimize.minimize(lambda x: f_and_g(x)[0], x0, jac=lambda x: f_and_g(x)[1], method="BFGS",
                             callback=record, options={"maxiter": maxiter, "gtol": 1e-7, **opts0})
     x = res.x
-    beta, theta = x[:p], cov.from_internal(x[p:])
-    z = np.concatenate([beta, theta])
+    beta, theta = x[:p], cov.from_internal(x[p:p + t])
+    kk = math.exp(x[-1]) if nb else None
+    z = np.concatenate([beta, theta] + ([[kk]] if nb else []))
 
     def total_grad(zz):
-        return -agq.subject_grad(zz[:p], zz[p:])[1].sum(axis=0)
+        return -subject_grad_all(zz[:p], zz[p:p + t], zz[-1] if nb else None)[1].sum(axis=0)
 
     # Hessian by forward differences of the analytic gradient (as SAS does)
     Hm = np.zeros((n, n))
@@ -526,10 +563,10 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         cov_model = np.linalg.inv(Hm)
     except np.linalg.LinAlgError:
         cov_model = np.linalg.pinv(Hm)
-    val, S = agq.subject_grad(beta, theta)
+    val, S = subject_grad_all(beta, theta, kk)
     ll = float(val.sum())
     cov_e = cov_model @ (S.T @ S) @ cov_model if empirical else cov_model
     gmax = float(np.max(np.abs(S.sum(axis=0)))) if n else 0.0
     b, H, _, _ = agq.modes(beta, cov.G(theta))
     return GLMMResult(beta, theta, ll, cov_e, cov_model, bool(res.success) or gmax < 1e-3, int(res.nit), agq.n,
-                      gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, np.linalg.inv(H))
+                      gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, np.linalg.inv(H), kk)
