@@ -18,14 +18,14 @@ from ..stats import glmm as M
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
-from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class,
+from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
                        parse_model_effects)
 
 PROC = "GLIMMIX"
 MODEL_OPTS = {"dist", "d", "error", "link", "offset", "s", "solution", "cl", "oddsratio", "or", "ddfm", "noint",
               "chisq", "covb", "e", "e3", "htype", "intercept", "alpha", "corrb", "stdcoef"}
 RANDOM_OPTS = {"subject", "sub", "type", "g", "gcorr", "solution", "s", "group", "v", "vcorr", "gc", "gci", "cl",
-               "alpha", "noiter"}
+               "alpha", "noiter", "residual", "rside", "resid"}
 
 
 def run_glimmix(session, proc):
@@ -131,11 +131,22 @@ class GlimmixFit:
         link = make_link(link_name)
         self.dist, self.fam, self.link = dist, fam, link
         self.glm_mode = glm_mode
-        if len(self.randoms) > 1:
-            raise SasError("Several RANDOM statements are not supported yet; list all effects in one RANDOM "
-                           "statement.", self.randoms[1].line, self.randoms[1].col)
-        rnd = self.randoms[0] if not glm_mode else None
-        ropts = Options((rnd.options or []) if not glm_mode else [], RANDOM_OPTS, "RANDOM")
+        g_randoms = [r for r in self.randoms if not _is_rside(r)]
+        r_randoms = [r for r in self.randoms if _is_rside(r)]
+        if len(g_randoms) > 1:
+            raise SasError("Several G-side RANDOM statements are not supported yet; list all effects in one RANDOM "
+                           "statement.", g_randoms[1].line, g_randoms[1].col)
+        if len(r_randoms) > 1:
+            raise SasError("Only one R-side (_RESIDUAL_) RANDOM statement is allowed.", r_randoms[1].line,
+                           r_randoms[1].col)
+        rside = self._rside_spec(r_randoms[0], ds) if r_randoms else None
+        if rside is not None and not pl:
+            raise SasError(f"R-side random effects (RANDOM _RESIDUAL_) are not available with METHOD={method.upper()}"
+                           "; they need a pseudo-likelihood method (RSPL, MSPL, RMPL, MMPL).",
+                           r_randoms[0].line, r_randoms[0].col)
+        self.rside = rside
+        rnd = g_randoms[0] if g_randoms else None
+        ropts = Options((rnd.options or []) if rnd is not None else [], RANDOM_OPTS, "RANDOM")
         warn_ignored(s, ropts, ["v", "vcorr", "gc", "gci", "cl", "alpha", "noiter"], "RANDOM")
         if ropts.has("group"):
             raise SasError("RANDOM ... GROUP= is not supported yet.", rnd.line, rnd.col)
@@ -145,10 +156,17 @@ class GlimmixFit:
         effects = parse_model_effects(model, ds, class_names)
         # random effects and subject
         subj = ropts.nodes.get("subject", ropts.nodes.get("sub"))
-        if subj is None and not glm_mode:
-            raise SasError("METHOD=QUAD/LAPLACE requires SUBJECT= in the RANDOM statement.", rnd.line, rnd.col)
-        subj_vars = self._subject_vars(subj, rnd) if not glm_mode else []
-        r_items = list(rnd.items) if not glm_mode else []
+        if rnd is None and rside is not None:
+            subj_vars, self.subject_text = rside["subj"] or [], rside["subj_text"] or ""
+        else:
+            if subj is None and not glm_mode:
+                raise SasError("A RANDOM statement without SUBJECT= is not supported yet.", rnd.line, rnd.col)
+            subj_vars = self._subject_vars(subj, rnd) if not glm_mode else []
+            if rside is not None and rside["subj"] and [v.lower() for v in rside["subj"]] != \
+                    [v.lower() for v in subj_vars]:
+                raise SasError("The R-side RANDOM statement must use the same SUBJECT= as the G-side one.",
+                               r_randoms[0].line, r_randoms[0].col)
+        r_items = list(rnd.items) if rnd is not None else []
         r_intercept = any(isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int") for it in r_items)
         r_rest = [it for it in r_items if not (isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int"))]
         from .modeling import effect_tokens
@@ -162,6 +180,8 @@ class GlimmixFit:
         for e in effects + r_effects:
             needed |= set(e.all_vars())
         needed |= set(subj_vars)
+        if rside is not None and rside["effect"]:
+            needed.add(rside["effect"])
         offset_var = mopts.get("offset")
         if offset_var is not None:
             offset_var = ds.colname(str(offset_var))
@@ -227,8 +247,11 @@ class GlimmixFit:
         if glm_mode:
             self.design, self.classes, self.copts = design, classes, copts
             return self._run_glm_mode(design, y, w, offset, n, data, resp_info, yname or f"{ev}/{tr}", offset_var)
-        keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_vars]))
-        codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+        if subj_vars:
+            keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_vars]))
+            codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+        else:                   # R-side only, no SUBJECT=: every observation is its own block
+            codes, uniq = np.arange(n), [(i + 1,) for i in range(n)]
         K = len(uniq)
         self.design, self.classes, self.copts = design, classes, copts
         # ---------------- tables before fitting
@@ -239,7 +262,8 @@ class GlimmixFit:
         if cov_kind not in ("un", "vc", "chol", "cs", "un(1)", "simple"):
             raise SasError(f"TYPE={cov_kind.upper()} is not supported yet (VC, UN, UN(1), CHOL, CS are).", rnd.line,
                            rnd.col)
-        cov = M.make_cov(cov_kind, q, labels=rnames)
+        cov = M.make_cov(cov_kind, q, labels=rnames) if q else None
+        rpos = self._rside_positions(rside, data, classes, codes, K, n) if rside is not None else None
         self._model_info(yname or f"{ev}/{tr}", offset_var, subj_vars, method, popts)
         if copts and not popts.has("noclprint"):
             self.emit(class_level_table(PROC, classes, copts))
@@ -248,8 +272,10 @@ class GlimmixFit:
         keep = ~design.aliased
         Xk = design.X[:, keep]
         sizes = np.bincount(codes)
-        dims = [("G-side Cov. Parameters", cov.npar), ("Columns in X", design.X.shape[1]),
-                ("Columns in Z per Subject", q), ("Subjects (Blocks in V)", K), ("Max Obs per Subject", int(sizes.max()))]
+        dims = ([("G-side Cov. Parameters", cov.npar)] if cov is not None else []) + \
+            ([("R-side Cov. Parameters", rpos[2].npar)] if rside is not None else []) + \
+            [("Columns in X", design.X.shape[1]), ("Columns in Z per Subject", q), ("Subjects (Blocks in V)", K),
+             ("Max Obs per Subject", int(sizes.max()))]
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
         # ---------------- fit
@@ -257,7 +283,7 @@ class GlimmixFit:
         if pl:
             self._fit_pl(gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
                          effects, r_effects, r_intercept, ropts, uniq, empirical=popts.has("empirical") or
-                         "empirical" in popts.values)
+                         "empirical" in popts.values, rpos=rpos)
             return
         gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
         theta0 = cov.start()
@@ -423,18 +449,24 @@ class GlimmixFit:
         self._write_outputs(eta, eta, y)
 
     def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
-                effects, r_effects, r_intercept, ropts, uniq, empirical):
-        """Pseudo-likelihood: linearise, fit the pseudo linear mixed model, update, until the parameters settle."""
+                effects, r_effects, r_intercept, ropts, uniq, empirical, rpos=None):
+        """Pseudo-likelihood: linearise, fit the pseudo linear mixed model, update, until the parameters settle.
+        With an R-side RANDOM statement the pseudo-data's residual covariance is W^-1/2 R W^-1/2 with R of the
+        requested structure (a scale parameter alone for TYPE=VC)."""
         from ..stats import lmm as LM
         method = self.method
         subject_specific = method in ("rspl", "mspl")
         q = Z.shape[1]
-        order = np.argsort(codes, kind="stable")
-        counts = np.bincount(codes, minlength=K)
-        T = int(counts.max())
-        pos = np.empty(n, dtype=int)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        pos[order] = np.arange(n) - np.repeat(starts, counts)
+        if rpos is not None:
+            pos, T, rs = rpos
+        else:
+            order = np.argsort(codes, kind="stable")
+            counts = np.bincount(codes, minlength=K)
+            T = int(counts.max())
+            pos = np.empty(n, dtype=int)
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            pos[order] = np.arange(n) - np.repeat(starts, counts)
+            rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist == "normal" else LM.FixedResid(1)
         mask = np.zeros((K, T), dtype=bool)
         mask[codes, pos] = True
 
@@ -444,8 +476,7 @@ class GlimmixFit:
             g[codes, pos] = v
             return g
         kind = "vc" if cov_kind in ("vc", "simple", "un(1)") else cov_kind
-        gs = LM.make_struct(kind, q, rnames)
-        rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist == "normal" else LM.FixedResid(1)
+        gs = LM.make_struct(kind, q, rnames) if q else None
         beta = gm.beta.copy()
         eta = Xk @ beta + offset
         theta = None
@@ -460,7 +491,8 @@ class GlimmixFit:
             wt = w * d1 ** 2 / fam.variance(mu)
             ld = LM.LMMData(Xg, Zg, grid(zz), mask, n, rw=grid(wt))
             lm = LM.LMM(ld, gs, rs, "reml" if method.startswith("r") else "ml")
-            start = theta if theta is not None else np.concatenate([gs.start(1.0), rs.start(1.0)])
+            start = theta if theta is not None else np.concatenate([gs.start(1.0) if gs is not None else [],
+                                                                    rs.start(1.0)])
             res = lm.fit(start)
             b = lm.blups(res.theta, res.beta) if subject_specific else np.zeros((K, q))
             eta_new = Xk @ res.beta + offset + (np.einsum("nq,nq->n", Z, b[codes]) if q else 0.0)
@@ -489,7 +521,7 @@ class GlimmixFit:
         r = ld.y - np.einsum("ktp,p->kt", ld.X, beta)
         Vr = np.linalg.solve(V, r[:, :, None])[:, :, 0]
         gchi = float(np.sum(np.where(mask, r * Vr, 0.0)))
-        if self.dist == "normal":
+        if res.names and res.names[-1] == "Residual":
             gchi *= float(theta[-1])          # SAS: V with the scale parameter set to 1
         p = Xk.shape[1]
         lab = "-2 Res Log Pseudo-Likelihood" if method.startswith("r") else "-2 Log Pseudo-Likelihood"
@@ -499,9 +531,13 @@ class GlimmixFit:
         se = np.sqrt(np.maximum(np.diag(res.cov_theta), 0.0)) if res.cov_theta is not None else [None] * len(theta)
         rows = [{"CovParm": nm, "Subject": self.subject_text if nm != "Residual" else "", "Estimate": est,
                  "StdErr": e} for nm, est, e in zip(res.names, theta, se)]
+        subj_col = any(r_["Subject"] for r_ in rows)
+        if not subj_col:
+            for r_ in rows:
+                r_.pop("Subject")
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates",
-                        [Column("CovParm", "Cov Parm"), Column("Subject"), Column("Estimate", None, "10.4"),
-                         Column("StdErr", "Standard\nError", "10.4")], rows))
+                        [Column("CovParm", "Cov Parm")] + ([Column("Subject")] if subj_col else []) +
+                        [Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4")], rows))
         covk = res.cov_beta
         if empirical:
             Vinv = np.linalg.inv(V)
@@ -521,7 +557,8 @@ class GlimmixFit:
         self._type3(full_beta, covb, dfs)
         self._hypotheses(full_beta, covb, dfs, data)
         if ropts.has("g") or ropts.has("gcorr"):
-            self._gmatrix(gs.matrix(lm.split(res.theta)[0]), rnames, ropts.has("g"), ropts.has("gcorr"))
+            self._gmatrix(gs.matrix(lm.split(res.theta)[0]), rnames, ropts.has("g"), ropts.has("gcorr")) \
+                if gs is not None else None
         if ropts.has("solution") or ropts.has("s"):
             # BLUPs of the final pseudo linear mixed model with their prediction variances
             b_, Cbb, _ = lm.random_effects(res.theta, res.beta, res.cov_beta)
@@ -590,6 +627,58 @@ class GlimmixFit:
                 Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
         self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
 
+    def _rside_spec(self, stm, ds):
+        """RANDOM _RESIDUAL_ / SUBJECT= TYPE= (or RANDOM effect / RESIDUAL): the R-side structure."""
+        o = Options(stm.options or [], RANDOM_OPTS, "RANDOM")
+        for k in ("g", "gcorr", "solution", "s", "group"):
+            if o.has(k):
+                raise SasError(f"The RANDOM option {k.upper()} is not available for an R-side (_RESIDUAL_) effect.",
+                               stm.line, stm.col)
+        kind = str(o.get("type", "vc")).lower()
+        if isinstance(o.get("type"), A.Group):
+            g = o.get("type")
+            kind = f"{g.name.lower()}({','.join(str(int(x.value)) if isinstance(x.value, float) else str(x.value) for x in g.items)})"
+        if kind not in ("vc", "simple", "cs", "ar(1)", "toep", "un", "csh", "arh(1)"):
+            raise SasError(f"R-side TYPE={kind.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, CSH, ARH(1) "
+                           "are).", stm.line, stm.col)
+        words = [str(it.value).lower() for it in stm.items if isinstance(it, A.Word)]
+        effect = None
+        rest = [w for w in words if w not in _RESID_WORDS]
+        if rest:
+            if len(rest) > 1:
+                raise SasError("An R-side RANDOM effect must be a single CLASS variable.", stm.line, stm.col)
+            effect = ds.colname(rest[0])
+            if effect is None:
+                raise SasError(f"Variable {rest[0].upper()} not found.", stm.line, stm.col)
+        subj, text = None, None
+        node = o.nodes.get("subject", o.nodes.get("sub"))
+        if node is not None:
+            subj, text = subject_vars(ds, node, stm)
+        if kind not in ("vc", "simple") and subj is None:
+            raise SasError(f"R-side TYPE={kind.upper()} needs SUBJECT=.", stm.line, stm.col)
+        return {"kind": "vc" if kind == "simple" else kind, "effect": effect, "subj": subj, "subj_text": text,
+                "stmt": stm}
+
+    def _rside_positions(self, rside, data, classes, codes, K, n):
+        """Grid positions of the observations within their subject (the R-side effect's level, or the order
+        of the observations) and the R structure of that size."""
+        from ..stats import lmm as LM
+        if rside["effect"] is not None:
+            cv = classes.get(rside["effect"])
+            if cv is None:
+                raise SasError(f"The R-side effect {rside['effect']} must be a CLASS variable.",
+                               rside["stmt"].line, rside["stmt"].col)
+            pos = cv.codes(data[rside["effect"]])
+            T = len(cv.levels)
+        else:
+            pos = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+            T = int(pos.max()) + 1
+        if len(np.unique(codes.astype(np.int64) * T + pos)) != n:
+            raise SasError("An R-side position occurs more than once within a subject.", rside["stmt"].line,
+                           rside["stmt"].col)
+        rs = LM.make_struct("vc", 1, ["Residual"]) if rside["kind"] == "vc" else LM.make_struct(rside["kind"], T)
+        return pos, T, rs
+
     def _write_outputs(self, eta_cond, eta_marg, y):
         """OUTPUT OUT=: the input data with the requested statistics (missing for observations not used).
         PRED is the linear predictor with the BLUPs (NOBLUP: without), ILINK on the data scale; RESID is
@@ -639,7 +728,10 @@ class GlimmixFit:
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
 
     def _ddfm(self):
-        v = str(self.mopts.get("ddfm", "contain")).lower()
+        # SAS: BETWITHIN is the default for models with only R-side random effects and a SUBJECT= option
+        rside_only = getattr(self, "rside", None) is not None and not [r for r in self.randoms if not _is_rside(r)]
+        default = "betwithin" if rside_only and self.rside["subj"] else "contain"
+        v = str(self.mopts.get("ddfm", default)).lower()
         return {"bw": "betwithin", "betwithin": "betwithin", "contain": "contain", "con": "contain",
                 "residual": "residual", "res": "residual", "none": "none"}.get(v, v)
 
@@ -803,12 +895,15 @@ class GlimmixFit:
                     varies = True
             within[k] = varies
         if method == "betwithin":
+            rs = getattr(self, "rside", None)
+            all_between = rs is not None and rs["kind"] == "un" and not [r for r in self.randoms if not _is_rside(r)]
             rank_between = sum(1 for k in within if not within[k] for j in range(design.X.shape[1])
                                if design.effect_of_col[j] == k and not design.aliased[j])
             rank_within = rankX - rank_between
             db = K - rank_between
             dw = n - K - rank_within
-            return {k: (dw if within[k] else db) for k in within}
+            # SAS: with only an R-side TYPE=UN, every fixed effect gets the between-subject DF
+            return {k: (dw if within[k] and not all_between else db) for k in within}
         # containment: the rank contribution of the random terms (effect x subject) that contain the effect
         terms = []
         if r_intercept:
@@ -833,6 +928,17 @@ class GlimmixFit:
                 cands = [c for (name, tv, _), c in zip(terms, contrib) if vars_k and vars_k <= tv]
             out[k] = min(cands) if cands else resid_df
         return out
+
+
+_RESID_WORDS = {"_residual_", "_resid_", "resid", "residual"}
+
+
+def _is_rside(stm) -> bool:
+    """An R-side RANDOM statement: _RESIDUAL_ as the effect, or the RESIDUAL (RSIDE) option."""
+    if any(isinstance(it, A.Word) and str(it.value).lower() in _RESID_WORDS for it in stm.items):
+        return True
+    return any(isinstance(o, A.Word) and str(o.value).lower() in ("residual", "rside", "resid")
+               for o in (stm.options or []))
 
 
 _OUTPUT_NAMES = {"pred": "Pred", "predicted": "Pred", "p": "Pred", "resid": "Resid", "residual": "Resid",

@@ -164,6 +164,7 @@ class MixedFit:
         ldata = LM.LMMData(grid(Xk), Zg, grid(y := data[yname]), mask, n)
         gs = self._g_struct(specs)
         rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
+        self.un_rside_only = rk == "un" and not specs and subj_p is not None
         ols = np.linalg.lstsq(Xk, y, rcond=None)[0]
         var0 = float(np.var(y - Xk @ ols, ddof=p)) if n > p else 1.0
         th0 = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
@@ -768,7 +769,10 @@ class MixedFit:
                                and not within[design.effect_of_col[j]])
             db = K - rank_between
             dw = n - K - (rankX - rank_between)
-            return {k: (dw if within[k] else db) for k in within}
+            # SAS: with only an R-side TYPE=UN (REPEATED, no RANDOM) every fixed effect gets the
+            # between-subject DF
+            all_between = ddfm == "betwithin" and getattr(self, "un_rside_only", False)
+            return {k: (dw if within[k] and not all_between else db) for k in within}
         terms = [(tv, Z[:, cols]) for tv, cols in zcols]
         contrib = []
         prev = np.zeros((n, 0))
