@@ -15,6 +15,7 @@ from ..ods.table import Column, Table
 from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import glmm as M
+from ..stats.sandwich import sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
@@ -103,6 +104,7 @@ class GlimmixFit:
             raise SasError(f"METHOD={method.upper()} is not supported (QUAD, LAPLACE, RSPL, MSPL, RMPL, MMPL are).",
                            self.proc.line, self.proc.col)
         self.method = method
+        self.empirical = _empirical_kind(popts, self.proc)
         pl = method.endswith("pl")
         mopts = Options(model.options, MODEL_OPTS, "MODEL")
         self.mopts = mopts
@@ -282,8 +284,8 @@ class GlimmixFit:
         gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(Xk.shape[1], dtype=bool))
         if pl:
             self._fit_pl(gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
-                         effects, r_effects, r_intercept, ropts, uniq, empirical=popts.has("empirical") or
-                         "empirical" in popts.values, rpos=rpos)
+                         effects, r_effects, r_intercept, ropts, uniq, empirical=self.empirical is not None,
+                         rpos=rpos)
             return
         gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
         theta0 = cov.start()
@@ -303,7 +305,10 @@ class GlimmixFit:
             opt_rows.append(("Quadrature Points", npts))
         self.emit(Table(PROC, "OptInfo", "Optimization Information", [Column("Descr", ""), Column("Value", "")],
                         [{"Descr": a, "Value": b} for a, b in opt_rows], kind="kv"))
-        empirical = popts.has("empirical") or "empirical" in popts.values
+        empirical = self.empirical is not None
+        if empirical and self.empirical[0] != "classical":
+            raise SasError(f"EMPIRICAL={self.empirical[0].upper()} is not supported yet with METHOD={method.upper()} "
+                           "(EMPIRICAL=CLASSICAL is).", self.proc.line, self.proc.col)
         try:
             res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov, k0=gm.negbin_k)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
@@ -360,10 +365,6 @@ class GlimmixFit:
         likelihood; a normal response gets the REML (least squares) fit, its scale the mean squared error.
         Inference uses t and F tests with the residual degrees of freedom (DDFM=RESIDUAL)."""
         s, popts, mopts = self.s, self.popts, self.mopts
-        for bad in ("empirical",):
-            if popts.has(bad) or bad in popts.values:
-                raise SasError("EMPIRICAL is not supported for models without random effects yet.", self.proc.line,
-                               self.proc.col)
         normal = self.dist == "normal"
         self.subject_text = None
         if self.method in ("quad", "laplace"):
@@ -379,6 +380,9 @@ class GlimmixFit:
         rows += [("Variance Matrix", "Diagonal"),
                  ("Estimation Technique", "Restricted Maximum Likelihood" if normal else "Maximum Likelihood"),
                  ("Degrees of Freedom Method", "None" if no_ddf else "Residual")]
+        if self.empirical is not None:
+            rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + {"classical": "Classical",
+                                                                          "mbn": "MBN"}[self.empirical[0]]))
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
         if self.copts and not popts.has("noclprint"):
@@ -432,6 +436,16 @@ class GlimmixFit:
                     ("Pearson Chi-Square / DF", phi)]
         self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
                         [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
+        if self.empirical is not None:
+            # every observation is its own subject: U_i = x_i w_i (y_i - mu_i) (dmu/deta) / (phi a(mu_i)),
+            # Omega = (X' diag(w (dmu/deta)^2 / (phi a(mu))) X)^-1
+            eta_ = Xk @ beta_k + offset
+            d1 = self.link.dmu_deta(eta_)
+            va = self.fam.variance(mu) * phi
+            Omega = np.linalg.inv(Xk.T @ (Xk * (w * d1 ** 2 / va)[:, None]))
+            U = Xk * (w * (y - mu) * d1 / va)[:, None]
+            kind, o = self.empirical
+            covk = sandwich(Omega, U, kind, k=p, f=n, **o)
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = beta_k
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -544,7 +558,8 @@ class GlimmixFit:
             both = mask[:, :, None] & mask[:, None, :]
             Vinv = np.where(both, Vinv, 0.0)
             u = np.einsum("ktp,kts,ks->kp", ld.X, Vinv, r)
-            covk = res.cov_beta @ (u.T @ u) @ res.cov_beta
+            kind, o = self.empirical
+            covk = sandwich(res.cov_beta, u, kind, k=Xk.shape[1], f=n, **o)
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = beta
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -722,8 +737,9 @@ class GlimmixFit:
             rows[[r[0] for r in rows].index("Estimation Technique")] = (
                 "Estimation Technique", {"rspl": "Residual PL", "mspl": "Maximum PL", "rmpl": "Residual MPL",
                                          "mmpl": "Maximum MPL"}[method])
-        if popts.has("empirical") or "empirical" in popts.values:
-            rows.append(("Fixed Effects SE Adjustment", "Sandwich - Classical"))
+        if self.empirical is not None:
+            rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + {"classical": "Classical",
+                                                                          "mbn": "MBN"}[self.empirical[0]]))
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
 
@@ -928,6 +944,33 @@ class GlimmixFit:
                 cands = [c for (name, tv, _), c in zip(terms, contrib) if vars_k and vars_k <= tv]
             out[k] = min(cands) if cands else resid_df
         return out
+
+
+def _empirical_kind(popts, proc):
+    """EMPIRICAL | EMPIRICAL=CLASSICAL | EMPIRICAL=MBN<(R= D= NODF)> -> (kind, options) or None."""
+    if not popts.has("empirical"):
+        return None
+    v = popts.values.get("empirical")
+    if v is None or v is True:
+        return "classical", {}
+    if isinstance(v, A.Group):
+        kind = v.name.lower()
+        o = {}
+        for it in v.items:
+            if isinstance(it, A.Opt) and it.key.lower() in ("r", "d"):
+                o[it.key.lower()] = float(value_of(it.value))
+            elif isinstance(it, A.Word) and str(it.value).lower() == "nodf":
+                o["nodf"] = True
+            else:
+                raise SasError(f"EMPIRICAL={v.raw.upper()}: unknown MBN option.", proc.line, proc.col)
+        if kind != "mbn":
+            raise SasError(f"EMPIRICAL={kind.upper()} is not supported yet (CLASSICAL and MBN are).", proc.line,
+                           proc.col)
+        return kind, o
+    kind = str(v).lower()
+    if kind not in ("classical", "mbn"):
+        raise SasError(f"EMPIRICAL={kind.upper()} is not supported yet (CLASSICAL and MBN are).", proc.line, proc.col)
+    return kind, {}
 
 
 _RESID_WORDS = {"_residual_", "_resid_", "resid", "residual"}
