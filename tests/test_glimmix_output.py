@@ -68,3 +68,23 @@ def test_pl_random_solution_and_g_equal_mixed_for_normal_data():
     g_g = [t for t in r.session.tables if t.name == "G" and t.proc == "GLIMMIX"][0].rows[0]["Col1"]
     m_g = [t for t in r.session.tables if t.name == "G" and t.proc == "MIXED"][0].rows[0]["Col1"]
     assert g_g == pytest.approx(m_g, rel=1e-5)
+
+
+@pytest.mark.parametrize("rtype", ["chol", "csh", "ar(1)", "un(1)"])
+def test_pl_g_side_structures_equal_mixed_for_normal_data(rtype):
+    """G-side TYPE=CHOL, CSH, AR(1), UN(1) under RSPL equal PROC MIXED's REML fit for normal data (CHOL as
+    the Cholesky factor of MIXED's UN fit)."""
+    mixed_type = "un" if rtype == "chol" else rtype
+    data2 = """data d; call streaminit(9);
+      do id=1 to 40; u = rand('normal'); v = rand('normal')*0.3;
+        do t=0 to 3; x = rand('normal'); z = 1 + x + u + v*t + rand('normal'); output; end; end; run;
+    """
+    r = run_sas(data2 + f"""proc glimmix data=d; class id; model z = x t; random intercept t / subject=id type={rtype}; run;
+      proc mixed data=d; class id; model z = x t; random intercept t / subject=id type={mixed_type}; run;""")
+    assert not r.errors, r.errors
+    g = [row["Estimate"] for row in [t for t in r.session.tables if t.name == "CovParms" and t.proc == "GLIMMIX"][0].rows]
+    m = [row["Estimate"] for row in [t for t in r.session.tables if t.name == "CovParms" and t.proc == "MIXED"][0].rows]
+    if rtype == "chol":
+        l11, l21, l22, s2 = g
+        g = [l11 ** 2, l11 * l21, l21 ** 2 + l22 ** 2, s2]
+    assert g == pytest.approx(m, rel=1e-4, abs=1e-6)

@@ -324,3 +324,17 @@ def test_parms_noiter_without_noprofile_keeps_the_ratios_and_profiles_the_residu
     Vi = np.linalg.inv(Vs)
     res = y - Xr @ np.linalg.solve(Xr.T @ Vi @ Xr, Xr.T @ Vi @ y)
     assert s2 == pytest.approx(res @ Vi @ res / (n - p), rel=1e-10)
+
+
+def test_random_csh_reaches_the_un_optimum():
+    """For two random effects CSH is a reparameterisation of UN: the fits must agree (the CSH search used to
+    stall with a variance on its bound; a second start from small G values is now tried)."""
+    src = """data d; call streaminit(9);
+      do id=1 to 40; u = rand('normal'); v = rand('normal')*0.3;
+        do t=0 to 3; x = rand('normal'); z = 1 + x + u + v*t + rand('normal'); output; end; end; run;
+    proc mixed data=d; class id; model z = x t; random intercept t / subject=id type=un; run;
+    proc mixed data=d; class id; model z = x t; random intercept t / subject=id type=csh; run;"""
+    r = run_sas(src)
+    un, csh = _cov(r, 0), _cov(r, 1)
+    assert [csh[0], csh[2] * (csh[0] * csh[1]) ** 0.5, csh[1], csh[3]] == pytest.approx([un[0], un[1], un[2], un[3]],
+                                                                                        rel=1e-4)

@@ -260,11 +260,18 @@ class GlimmixFit:
         cov_kind = str(ropts.get("type", "vc")).lower()
         if isinstance(ropts.get("type"), A.Group):
             g = ropts.get("type")
-            cov_kind = f"{g.name.lower()}({','.join(str(x.value) for x in g.items)})"
-        if cov_kind not in ("un", "vc", "chol", "cs", "un(1)", "simple"):
-            raise SasError(f"TYPE={cov_kind.upper()} is not supported yet (VC, UN, UN(1), CHOL, CS are).", rnd.line,
-                           rnd.col)
-        cov = M.make_cov(cov_kind, q, labels=rnames) if q else None
+            cov_kind = f"{g.name.lower()}({','.join(_num_text(x.value) for x in g.items)})"
+        pl_only = ("ar(1)", "toep", "csh", "arh(1)")
+        if cov_kind not in ("un", "vc", "chol", "cs", "un(1)", "simple") + (pl_only if pl else ()):
+            raise SasError(f"TYPE={cov_kind.upper()} is not supported yet with METHOD={method.upper()} (VC, UN, UN(1), "
+                           "CHOL, CS are; AR(1), TOEP, CSH, ARH(1) with pseudo-likelihood).", rnd.line, rnd.col)
+        if not q:
+            cov = None
+        elif cov_kind in pl_only:
+            from ..stats import lmm as LM
+            cov = LM.make_struct(cov_kind, q, rnames)          # PL only: the pseudo-model's structure
+        else:
+            cov = M.make_cov(cov_kind, q, labels=rnames)
         rpos = self._rside_positions(rside, data, classes, codes, K, n) if rside is not None else None
         self._model_info(yname or f"{ev}/{tr}", offset_var, subj_vars, method, popts)
         if copts and not popts.has("noclprint"):
@@ -944,6 +951,10 @@ class GlimmixFit:
                 cands = [c for (name, tv, _), c in zip(terms, contrib) if vars_k and vars_k <= tv]
             out[k] = min(cands) if cands else resid_df
         return out
+
+
+def _num_text(v) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
 
 def _empirical_kind(popts, proc):

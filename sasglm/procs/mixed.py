@@ -186,6 +186,14 @@ class MixedFit:
                                 for t, nm in zip(th0, (gs.names() if gs else []) + rs.names())])
         self.noiter, self.hold = noiter, hold
         res = lmm.fit(th0, hold=hold, noiter=noiter)
+        if not noiter and hold is None and not parms and gs is not None and _on_bound(res.theta, lmm):
+            # a variance stopped on its bound 0: a quasi-Newton search from large G starting values can stall
+            # there (heterogeneous structures, whose derivative is singular at 0); try small G starting values
+            # and keep the better optimum
+            th1 = np.concatenate([gs.start(var0 * 0.1), rs.start(var0)])
+            res1 = lmm.fit(th1)
+            if res1.m2ll < res.m2ll - 1e-9:
+                res = res1
         # ---------------- tables
         has_rnd = bool(specs)
         ddfm = self._ddfm(mopts, has_rnd)
@@ -864,6 +872,11 @@ class _RandomSpec:
 
 
 _CORR_NAMES = {"AR(1)", "SP(POW)", "CSH", "ARH(1)"}
+
+
+def _on_bound(theta, lmm) -> bool:
+    bounds = (lmm.g.bounds() if lmm.g is not None else []) + lmm.r.bounds()
+    return any(lo is not None and t <= lo + 1e-8 * max(1.0, abs(lo)) for t, (lo, _) in zip(theta, bounds))
 
 
 def _fmt_value(v) -> str:

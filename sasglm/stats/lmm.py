@@ -178,14 +178,15 @@ class FA0s(Struct):
     """FA0(q): G = L L' with L lower triangular d x q (no diagonal term); reported as FA(i,j), the diagonal
     of L made positive."""
 
-    def __init__(self, d, q):
+    def __init__(self, d, q, chol: bool = False):
         super().__init__(d)
         self.q = min(q, d)
-        self.sas = f"FA0({self.q})"
+        self.chol = chol
+        self.sas = "CHOL" if chol else f"FA0({self.q})"
         self.idx = [(i, j) for i in range(d) for j in range(min(i + 1, self.q))]
 
     def names(self):
-        return [f"FA({i + 1},{j + 1})" for i, j in self.idx]
+        return [f"{'CHOL' if self.chol else 'FA'}({i + 1},{j + 1})" for i, j in self.idx]
 
     def _L(self, th):
         L = np.zeros((self.d, self.q))
@@ -335,6 +336,8 @@ def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
         return VCs(d, labels, groups)
     if kind.startswith("fa0(") and kind.endswith(")") and kind[4:-1].isdigit():
         return FA0s(d, int(kind[4:-1]))
+    if kind == "chol":
+        return FA0s(d, d, chol=True)
     if kind == "un":
         return UNs(d)
     if kind == "cs":
@@ -348,6 +351,14 @@ def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
     if kind in ("arh(1)", "arh1"):
         return HeteroCorr(d, True)
     raise ValueError(kind)
+
+
+def _near_singular(L, V) -> bool:
+    """A Cholesky factor whose smallest pivot is negligible next to the largest variance: V is numerically
+    singular (e.g. every variance on its bound 0), and its log determinant and inverse are meaningless."""
+    piv = np.diagonal(L, axis1=1, axis2=2)
+    scale = math.sqrt(max(float(np.max(np.diagonal(V, axis1=1, axis2=2))), 1e-300))
+    return float(piv.min()) <= 1e-7 * scale
 
 
 # ---------------------------------------------------------------------- the model on a grid
@@ -442,6 +453,8 @@ class LMM:
             # a large but finite value: the quasi-Newton line search backtracks from it (an infinite or
             # 1e300 value made L-BFGS-B stop at its first step and report convergence)
             return 1e10
+        if _near_singular(L, V):
+            return 1e10
         logdet = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)))
         try:
             Vi_X = np.linalg.solve(V, d.X)
@@ -472,6 +485,8 @@ class LMM:
         try:
             L = np.linalg.cholesky(V)
         except np.linalg.LinAlgError:
+            return 1e10, np.zeros(len(th))
+        if _near_singular(L, V):
             return 1e10, np.zeros(len(th))
         logdet = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)))
         try:
