@@ -114,20 +114,20 @@ class GlimmixFit:
         if dist is None:
             dist = "binomial" if resp[0] == "events" else "normal"
         dist = {"bin": "binomial", "b": "binomial", "binary": "binary", "poi": "poisson", "p": "poisson",
-                "n": "normal", "nor": "normal", "gaussian": "normal", "nb": "negbin",
-                "negbinomial": "negbin"}.get(dist, dist)
+                "n": "normal", "nor": "normal", "gaussian": "normal", "g": "normal", "nb": "negbin",
+                "negbinomial": "negbin", "gam": "gamma"}.get(dist, dist)
         glm_mode = len(self.randoms) == 0
-        if dist not in ("binary", "binomial", "poisson") and not (pl and dist == "normal") and \
+        if dist not in ("binary", "binomial", "poisson", "gamma") and not (pl and dist == "normal") and \
                 not (dist == "negbin" and (not pl or glm_mode)):
-            raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL "
-                           "and POISSON are; NORMAL with pseudo-likelihood; NEGBIN with QUAD, LAPLACE and without "
-                           "random effects).", model.line, model.col)
-        from ..stats.families import Normal, NegBin
-        fam = Poisson() if dist == "poisson" else (Normal() if dist == "normal" else
-                                                  (NegBin(0.5) if dist == "negbin" else Binomial()))
+            raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL, "
+                           "POISSON and GAMMA are; NORMAL with pseudo-likelihood; NEGBIN with QUAD, LAPLACE and "
+                           "without random effects).", model.line, model.col)
+        from ..stats.families import Gamma, Normal, NegBin
+        fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma}.get(dist, Binomial)() if dist != "negbin" \
+            else NegBin(0.5)
         link_name = mopts.get("link")
         link_name = str(link_name).lower() if link_name is not None else \
-            {"poisson": "log", "normal": "identity", "negbin": "log"}.get(dist, "logit")
+            {"poisson": "log", "normal": "identity", "negbin": "log", "gamma": "log"}.get(dist, "logit")
         if link_name not in ("logit", "probit", "cloglog", "loglog", "log", "identity", "id"):
             raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
         link = make_link(link_name)
@@ -317,7 +317,8 @@ class GlimmixFit:
             raise SasError(f"EMPIRICAL={self.empirical[0].upper()} is not supported yet with METHOD={method.upper()} "
                            "(EMPIRICAL=CLASSICAL is).", self.proc.line, self.proc.col)
         try:
-            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov, k0=gm.negbin_k)
+            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov,
+                        k0=gm.negbin_k if self.dist == "negbin" else (gm.phi if self.dist == "gamma" else None))
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
         if not popts.has("noitprint"):
@@ -380,7 +381,7 @@ class GlimmixFit:
         no_ddf = self._ddfm() == "none"
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "negbin": "Negative Binomial",
-                                           "normal": "Gaussian"}[self.dist]),
+                                           "normal": "Gaussian", "gamma": "Gamma"}[self.dist]),
                 ("Link Function", self.link.sas), ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
@@ -399,14 +400,15 @@ class GlimmixFit:
         keep = ~design.aliased
         Xk = design.X[:, keep]
         p = Xk.shape[1]
-        dims = [("Covariance Parameters", 1 if normal or self.dist == "negbin" else 0),
+        dims = [("Covariance Parameters", 1 if normal or self.dist in ("negbin", "gamma") else 0),
                 ("Columns in X", design.X.shape[1]),
                 ("Columns in Z", 0), ("Subjects (Blocks in V)", 1), ("Max Obs per Subject", n)]
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
         dfe = n - p
+        gamma = self.dist == "gamma"
         try:
-            gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(p, dtype=bool), "noscale")
+            gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(p, dtype=bool), None if gamma else "noscale")
         except (GL.FitError, np.linalg.LinAlgError, FloatingPointError) as e:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
         mu = gm.mu
@@ -420,11 +422,11 @@ class GlimmixFit:
             label = "-2 Res Log Likelihood"
             k, nn = 1, dfe
         else:
-            phi = 1.0
+            phi = gm.phi if gamma else 1.0
             covk = gm.cov
             m2ll = -2 * gm.loglik_full
             label = "-2 Log Likelihood"
-            k, nn = p + (1 if gm.negbin_k is not None else 0), n
+            k, nn = p + (1 if gm.negbin_k is not None or gamma else 0), n
         pear = float(np.sum(w * (y - mu) ** 2 / self.fam.variance(mu)))
         if gm.converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
@@ -461,6 +463,8 @@ class GlimmixFit:
         # in GLM mode the parameter estimates are always displayed
         scale = (phi, phi * math.sqrt(2.0 / dfe) if dfe > 0 else None) if normal else \
             ((gm.negbin_k, gm.scale_se) if gm.negbin_k is not None else None)
+        if gamma:       # GLIMMIX reports phi; GLM (like GENMOD) estimates nu = 1/phi by ML: delta method
+            scale = (phi, gm.scale_se * phi ** 2 if gm.scale_se is not None else None)
         self._solutions(full_beta, covb, dfs, scale=scale, title="Parameter Estimates")
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
@@ -487,7 +491,7 @@ class GlimmixFit:
             pos = np.empty(n, dtype=int)
             starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
             pos[order] = np.arange(n) - np.repeat(starts, counts)
-            rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist == "normal" else LM.FixedResid(1)
+            rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist in ("normal", "gamma") else LM.FixedResid(1)
         mask = np.zeros((K, T), dtype=bool)
         mask[codes, pos] = True
 
@@ -730,7 +734,7 @@ class GlimmixFit:
 
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
         dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian",
-                     "negbin": "Negative Binomial"}[self.dist]
+                     "negbin": "Negative Binomial", "gamma": "Gamma"}[self.dist]
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", dist_name), ("Link Function", self.link.sas),
                 ("Variance Function", "Default")]
@@ -784,7 +788,8 @@ class GlimmixFit:
         yy, ww, mm = d.y[mask], d.w[mask], mu[mask]
         if isinstance(self.fam, Binomial):
             mm = np.clip(mm, 1e-15, 1 - 1e-15)
-        cond = -2 * (self.fam.loglik_full(yy, mm, ww, 1.0))
+        phi_c = res.scale if self.dist == "gamma" else 1.0
+        cond = -2 * (self.fam.loglik_full(yy, mm, ww, phi_c))
         pear = float(np.sum(ww * (yy - mm) ** 2 / self.fam.variance(mm)))
         crow = [("-2 log L(" + (self.model.response[1] if self.model.response[0] == "var" else "y") + " | r. effects)", cond),
                 ("Pearson Chi-Square", pear), ("Pearson Chi-Square / DF", pear / n)]

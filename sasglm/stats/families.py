@@ -282,6 +282,7 @@ class Normal(Family):
 class Gamma(Family):
     name, sas, default_link = "gamma", "Gamma", "reciprocal"
     fixed_scale = False
+    phi = 1.0           # dispersion, used by the mixed-model quadrature (GLMs pass phi explicitly)
 
     def variance(self, mu):
         return mu ** 2

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special as sp
 
-from .families import Binomial, Family, Link, Normal, Poisson, NegBin
+from .families import Binomial, Family, Gamma, Link, Normal, Poisson, NegBin
 
 
 # ---------------------------------------------------------------------- covariance structures
@@ -218,6 +218,10 @@ def _ll_units(fam, y, mu, w):
         return w * (y * np.log(mu) + (1 - y) * np.log1p(-mu))
     if isinstance(fam, Poisson):
         return w * (y * np.log(mu) - mu)
+    if isinstance(fam, Gamma):
+        # the full log density with dispersion phi (Var = phi mu^2); its constants depend on phi
+        nu = w / fam.phi
+        return nu * np.log(nu * y / mu) - nu * y / mu - np.log(y) - sp.gammaln(nu)
     if isinstance(fam, NegBin):
         # the full log density: its constant terms depend on k, which is estimated
         k = fam.k
@@ -227,16 +231,30 @@ def _ll_units(fam, y, mu, w):
     raise NotImplementedError(fam.name)
 
 
+def _dispersion(fam) -> float:
+    """The multiplicative dispersion of Var(y | b) that the quadrature estimates (gamma's phi), else 1."""
+    return fam.phi if isinstance(fam, Gamma) else 1.0
+
+
+def scale_attr(fam) -> str | None:
+    """The extra distribution parameter estimated with (beta, theta): negative binomial k, gamma phi."""
+    if isinstance(fam, NegBin):
+        return "k"
+    if isinstance(fam, Gamma):
+        return "phi"
+    return None
+
+
 def _loglik_kernel(d: GLMMData, eta):
     """Kernel of log f(y | eta) on the grid (absent cells 0), plus d/deta and -d2/deta2."""
     fam, link, y, w, m = d.fam, d.link, d.y, d.w, d.mask
     mu = fam.clip(link.inv(eta))
     ll = _ll_units(fam, y, mu, w)
     d1 = link.dmu_deta(eta)
-    V = fam.variance(mu)
+    V = fam.variance(mu) * _dispersion(fam)
     g = w * (y - mu) * d1 / V
     d2 = link.d2mu_deta2(eta)
-    dV = fam.dvariance(mu)
+    dV = fam.dvariance(mu) * _dispersion(fam)
     W = w * (d1 ** 2 / V - (y - mu) * (d2 / V - d1 ** 2 * dV / V ** 2))
     return np.where(m, ll, 0.0), np.where(m, g, 0.0), np.where(m, W, 0.0)
 
@@ -399,7 +417,7 @@ def _score_nodes(d: GLMMData, eta):
     fam, link = d.fam, d.link
     y, w, m = d.y[:, None, :], d.w[:, None, :], d.mask[:, None, :]
     mu = fam.clip(link.inv(eta))
-    g = w * (y - mu) * link.dmu_deta(eta) / fam.variance(mu)
+    g = w * (y - mu) * link.dmu_deta(eta) / (fam.variance(mu) * _dispersion(fam))
     return np.where(m, g, 0.0)
 
 
@@ -445,17 +463,17 @@ def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
     return maxpts
 
 
-def _nb_k_derivative(agq: AGQ, beta, theta, k):
-    """d log L_i / dk per subject for the negative binomial scale, by central differences of the quadrature
-    log likelihood (the modes are re-solved at each k)."""
+def _scale_derivative(agq: AGQ, beta, theta, k, attr):
+    """d log L_i / dk per subject for the extra scale parameter (negative binomial k, gamma phi), by central
+    differences of the quadrature log likelihood (the modes are re-solved at each value)."""
     fam = agq.d.fam
     G = agq.cov.G(theta)
     h = 1e-5 * k
-    fam.k = k + h
+    setattr(fam, attr, k + h)
     up = agq.subject_loglik(beta, G)
-    fam.k = k - h
+    setattr(fam, attr, k - h)
     dn = agq.subject_loglik(beta, G)
-    fam.k = k
+    setattr(fam, attr, k)
     return (up - dn) / (2 * h)
 
 
@@ -464,16 +482,17 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     cov = agq.cov
     p = len(beta0)
     t = cov.npar
-    nb = isinstance(agq.d.fam, NegBin)
+    attr = scale_attr(agq.d.fam)
+    nb = attr is not None
     n = p + t + (1 if nb else 0)
 
     def subject_grad_all(beta, theta, k=None):
-        """Per-subject (log L_i, gradient) over (beta, theta[, k])."""
+        """Per-subject (log L_i, gradient) over (beta, theta[, scale])."""
         if not nb:
             return agq.subject_grad(beta, theta)
-        agq.d.fam.k = k
+        setattr(agq.d.fam, attr, k)
         val, gr = agq.subject_grad(beta, theta)
-        dk = _nb_k_derivative(agq, beta, theta, k)
+        dk = _scale_derivative(agq, beta, theta, k, attr)
         return val, np.column_stack([gr, dk])
 
     def jac_internal(xi):

@@ -1,0 +1,60 @@
+"""GLIMMIX DIST=GAMMA (LINK=LOG by default): Laplace with a random intercept, GLM mode, and RSPL.
+References (run by hand on the data this DATA step writes, values pasted): glmmTMB 1.1.5
+glmmTMB(y ~ x + trt + (1 | id), family = Gamma(link = "log")) (phi = sigma^2), and
+glm(y ~ x + trt, family = Gamma(link = "log"), control = glm.control(epsilon = 1e-14)) with MASS 7.3
+gamma.dispersion (the ML dispersion)."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_sas
+
+DATA = """data d;
+  call streaminit(31);
+  do id=1 to 50; u = rand('normal')*0.5; trt = mod(id,2);
+    do t=0 to 3; x = rand('normal');
+      mu = exp(1 + 0.3*x - 0.4*trt + u);
+      y = rand('gamma', 2) * mu / 2; output; end;
+  end;
+run;
+"""
+
+
+def _rows(r, name):
+    return [t for t in r.session.tables if t.name == name][0].rows
+
+
+def test_gamma_laplace_matches_glmmtmb():
+    r = run_sas(DATA + """proc glimmix data=d method=laplace; class id trt; model y = x trt / dist=gamma s;
+      random intercept / subject=id; run;""")
+    assert not r.errors, r.errors
+    sol = [row for row in _rows(r, "ParameterEstimates") if row["StdErr"] is not None]
+    assert [row["Estimate"] for row in sol] == pytest.approx([0.55532297, 0.25149687, 0.50143205], abs=2e-5)
+    assert [row["StdErr"] for row in sol] == pytest.approx([0.1258100, 0.0517641, 0.1772390], abs=2e-5)
+    cp = {row["CovParm"]: row["Estimate"] for row in _rows(r, "CovParms")}
+    assert cp["Intercept"] == pytest.approx(0.27049744, abs=2e-5)
+    assert cp["Scale"] == pytest.approx(0.46236689, abs=2e-5)
+    fit = {row["Descr"]: row["Value"] for row in _rows(r, "FitStatistics")}
+    assert fit["-2 Log Likelihood"] == pytest.approx(716.9410754, abs=1e-4)
+    info = {row["Label"]: row["Value"] for row in _rows(r, "ModelInfo")}
+    assert info["Response Distribution"] == "Gamma" and info["Link Function"] == "Log"
+
+
+def test_gamma_glm_mode_matches_glm_with_ml_dispersion():
+    r = run_sas(DATA + "proc glimmix data=d; class trt; model y = x trt / dist=gamma s; run;")
+    rows = _rows(r, "ParameterEstimates")
+    est = [row["Estimate"] for row in rows if row["StdErr"] is not None and row["Effect"] != "Scale"]
+    assert est == pytest.approx([0.7457130556, 0.3095982362, 0.4087917748], abs=2e-7)
+    assert [row for row in rows if row["Effect"] == "Scale"][0]["Estimate"] == pytest.approx(0.6971433216, abs=2e-7)
+    fit = {row["Descr"]: row["Value"] for row in _rows(r, "FitStatistics")}
+    assert fit["-2 Log Likelihood"] == pytest.approx(754.4031657, abs=1e-5)
+
+
+def test_gamma_pseudo_likelihood_estimates_a_residual_scale():
+    r = run_sas(DATA + """proc glimmix data=d; class id trt; model y = x trt / dist=gamma s;
+      random intercept / subject=id; run;""")
+    assert not r.errors, r.errors
+    cp = {row["CovParm"]: row["Estimate"] for row in _rows(r, "CovParms")}
+    assert set(cp) == {"Intercept", "Residual"}
+    # the pseudo-likelihood scale and G are close to the Laplace maximum likelihood values (0.462, 0.270)
+    assert cp["Residual"] == pytest.approx(0.46, abs=0.08) and cp["Intercept"] == pytest.approx(0.27, abs=0.08)
