@@ -88,3 +88,45 @@ def test_pl_g_side_structures_equal_mixed_for_normal_data(rtype):
         l11, l21, l22, s2 = g
         g = [l11 ** 2, l11 * l21, l21 ** 2 + l22 ** 2, s2]
     assert g == pytest.approx(m, rel=1e-4, abs=1e-6)
+
+
+MULTI = """data d; call streaminit(9);
+  do id=1 to 40; u = rand('normal'); v = rand('normal')*0.3; g = mod(id, 3);
+    do t=0 to 3; x = rand('normal'); y = rand('poisson', exp(0.3 + 0.3*x + u*0.5 + v*t));
+      z = 1 + x + u + v*t + rand('normal'); output; end; end; run;
+"""
+
+
+def _cp(r, proc, k=0):
+    return [row["Estimate"] for row in [t for t in r.session.tables if t.name == "CovParms" and t.proc == proc][k].rows]
+
+
+def test_several_random_statements_with_one_subject_equal_one_vc_statement():
+    """RANDOM intercept / SUBJECT=id; RANDOM t / SUBJECT=id is the same model as RANDOM intercept t /
+    SUBJECT=id TYPE=VC: under Laplace and, for normal data, under RSPL (= PROC MIXED's REML)."""
+    r = run_sas(MULTI + """proc glimmix data=d method=laplace; class id; model y = x t / dist=poisson;
+        random intercept t / subject=id; run;
+      proc glimmix data=d method=laplace; class id; model y = x t / dist=poisson;
+        random intercept / subject=id; random t / subject=id; run;
+      proc glimmix data=d; class id; model z = x t; random intercept / subject=id; random t / subject=id; run;
+      proc mixed data=d; class id; model z = x t; random intercept t / subject=id; run;""")
+    assert not r.errors, r.errors
+    assert _cp(r, "GLIMMIX", 1) == pytest.approx(_cp(r, "GLIMMIX", 0), rel=1e-6)
+    assert _cp(r, "GLIMMIX", 2) == pytest.approx(_cp(r, "MIXED", 0), rel=1e-5)
+
+
+def test_vc_class_effect_has_one_variance_in_glimmix():
+    """RANDOM g / SUBJECT=id with TYPE=VC has one variance (it had one per level); each id has one level of g
+    here, so the model is the random intercept model."""
+    r = run_sas(MULTI + """proc glimmix data=d method=laplace; class id g; model y = x / dist=poisson;
+        random g / subject=id; run;
+      proc glimmix data=d method=laplace; class id; model y = x / dist=poisson; random intercept / subject=id; run;""")
+    rows = [t for t in r.session.tables if t.name == "CovParms"][0].rows
+    assert [row["CovParm"] for row in rows] == ["g"]
+    assert _cp(r, "GLIMMIX", 0) == pytest.approx(_cp(r, "GLIMMIX", 1), rel=1e-5)
+
+
+def test_random_statements_with_different_subjects_are_an_error():
+    r = run_sas(MULTI + """proc glimmix data=d; class id g; model y = x / dist=poisson;
+        random intercept / subject=id; random intercept / subject=g; run;""")
+    assert any("different SUBJECT=" in e for e in r.errors)

@@ -135,9 +135,6 @@ class GlimmixFit:
         self.glm_mode = glm_mode
         g_randoms = [r for r in self.randoms if not _is_rside(r)]
         r_randoms = [r for r in self.randoms if _is_rside(r)]
-        if len(g_randoms) > 1:
-            raise SasError("Several G-side RANDOM statements are not supported yet; list all effects in one RANDOM "
-                           "statement.", g_randoms[1].line, g_randoms[1].col)
         if len(r_randoms) > 1:
             raise SasError("Only one R-side (_RESIDUAL_) RANDOM statement is allowed.", r_randoms[1].line,
                            r_randoms[1].col)
@@ -148,8 +145,10 @@ class GlimmixFit:
                            r_randoms[0].line, r_randoms[0].col)
         self.rside = rside
         rnd = g_randoms[0] if g_randoms else None
-        ropts = Options((rnd.options or []) if rnd is not None else [], RANDOM_OPTS, "RANDOM")
-        warn_ignored(s, ropts, ["v", "vcorr", "gc", "gci", "cl", "alpha", "noiter"], "RANDOM")
+        g_opts = [Options(r.options or [], RANDOM_OPTS, "RANDOM") for r in g_randoms]
+        ropts = _AnyOptions(g_opts)
+        for o in g_opts:
+            warn_ignored(s, o, ["v", "vcorr", "gc", "gci", "cl", "alpha", "noiter"], "RANDOM")
         if ropts.has("group"):
             raise SasError("RANDOM ... GROUP= is not supported yet.", rnd.line, rnd.col)
         copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "param", "truncate"}) \
@@ -157,7 +156,12 @@ class GlimmixFit:
         class_names = {c.name for c in copts}
         effects = parse_model_effects(model, ds, class_names)
         # random effects and subject
-        subj = ropts.nodes.get("subject", ropts.nodes.get("sub"))
+        subj = g_opts[0].nodes.get("subject", g_opts[0].nodes.get("sub")) if g_opts else None
+        for r_, o in zip(g_randoms[1:], g_opts[1:]):
+            other = o.nodes.get("subject", o.nodes.get("sub"))
+            if other is None or subject_vars(ds, other, r_)[1].lower() != subject_vars(ds, subj, rnd)[1].lower():
+                raise SasError("Several RANDOM statements with different SUBJECT= effects are not supported yet in "
+                               "PROC GLIMMIX.", r_.line, r_.col)
         if rnd is None and rside is not None:
             subj_vars, self.subject_text = rside["subj"] or [], rside["subj_text"] or ""
         else:
@@ -168,16 +172,24 @@ class GlimmixFit:
                     [v.lower() for v in subj_vars]:
                 raise SasError("The R-side RANDOM statement must use the same SUBJECT= as the G-side one.",
                                r_randoms[0].line, r_randoms[0].col)
-        r_items = list(rnd.items) if rnd is not None else []
-        r_intercept = any(isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int") for it in r_items)
-        r_rest = [it for it in r_items if not (isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int"))]
         from .modeling import effect_tokens
-        r_effects = D.parse_effects(effect_tokens(r_rest), class_names) if r_rest else []
-        for e in r_effects:
-            e.factors = [ds.colname(v) or v for v in e.factors]
-            for v in e.factors:
-                if ds.colname(v) is None:
-                    raise SasError(f"Variable {v.upper()} not found.", rnd.line, rnd.col)
+        gspecs = []
+        for r_, o in zip(g_randoms, g_opts):
+            is_int = lambda it: isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int")
+            rest = [it for it in r_.items if not is_int(it)]
+            effs = D.parse_effects(effect_tokens(rest), class_names) if rest else []
+            for e in effs:
+                e.factors = [ds.colname(v) or v for v in e.factors]
+                for v in e.factors:
+                    if ds.colname(v) is None:
+                        raise SasError(f"Variable {v.upper()} not found.", r_.line, r_.col)
+            kind = str(o.get("type", "vc")).lower()
+            if isinstance(o.get("type"), A.Group):
+                g = o.get("type")
+                kind = f"{g.name.lower()}({','.join(_num_text(x.value) for x in g.items)})"
+            gspecs.append({"stmt": r_, "intercept": any(is_int(it) for it in r_.items), "effects": effs,
+                           "kind": kind})
+        r_effects = [e for sp in gspecs for e in sp["effects"]]
         needed = set(class_names)
         for e in effects + r_effects:
             needed |= set(e.all_vars())
@@ -210,10 +222,20 @@ class GlimmixFit:
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}
         design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
-        Zd = D.build(data, classes, r_effects, intercept=r_intercept)
-        Z = Zd.X
+        zparts, rnames, terms = [], [], []
+        for sp in gspecs:
+            Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"])
+            off = sum(zp.shape[1] for zp in zparts)
+            sp["q"], sp["off"] = Zd.X.shape[1], off
+            sp["labels"] = [c.effect for c in Zd.columns]
+            sp["groups"] = pd.factorize(np.array(Zd.effect_of_col), sort=False)[0]
+            zparts.append(Zd.X)
+            rnames += [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values()) for c in Zd.columns]
+            for k_ in sorted(set(Zd.effect_of_col)):
+                cols = [off + j for j in range(Zd.X.shape[1]) if Zd.effect_of_col[j] == k_]
+                terms.append((set(sp["effects"][k_].all_vars()) if k_ >= 0 else set(), cols))
+        Z = np.hstack(zparts) if zparts else np.zeros((n, 0))
         q = Z.shape[1]
-        rnames = [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values()) for c in Zd.columns]
         # response
         w = np.ones(n)
         if resp[0] == "events":
@@ -257,21 +279,26 @@ class GlimmixFit:
         K = len(uniq)
         self.design, self.classes, self.copts = design, classes, copts
         # ---------------- tables before fitting
-        cov_kind = str(ropts.get("type", "vc")).lower()
-        if isinstance(ropts.get("type"), A.Group):
-            g = ropts.get("type")
-            cov_kind = f"{g.name.lower()}({','.join(_num_text(x.value) for x in g.items)})"
         pl_only = ("ar(1)", "toep", "csh", "arh(1)")
-        if cov_kind not in ("un", "vc", "chol", "cs", "un(1)", "simple") + (pl_only if pl else ()):
-            raise SasError(f"TYPE={cov_kind.upper()} is not supported yet with METHOD={method.upper()} (VC, UN, UN(1), "
-                           "CHOL, CS are; AR(1), TOEP, CSH, ARH(1) with pseudo-likelihood).", rnd.line, rnd.col)
+        for sp in gspecs:
+            if sp["kind"] not in ("un", "vc", "chol", "cs", "un(1)", "simple") + (pl_only if pl else ()):
+                raise SasError(f"TYPE={sp['kind'].upper()} is not supported yet with METHOD={method.upper()} (VC, UN, "
+                               "UN(1), CHOL, CS are; AR(1), TOEP, CSH, ARH(1) with pseudo-likelihood).",
+                               sp["stmt"].line, sp["stmt"].col)
+        from ..stats import lmm as LM
         if not q:
-            cov = None
-        elif cov_kind in pl_only:
-            from ..stats import lmm as LM
-            cov = LM.make_struct(cov_kind, q, rnames)          # PL only: the pseudo-model's structure
+            cov = gs_pl = None
         else:
-            cov = M.make_cov(cov_kind, q, labels=rnames)
+            # the pseudo-model's structure (PL) and the quadrature's (QUAD/LAPLACE), one block per statement
+            lm_blocks = [LM.make_struct("vc" if sp["kind"] == "simple" else sp["kind"], sp["q"], sp["labels"],
+                                        sp["groups"] if sp["kind"] in ("vc", "simple") else None) for sp in gspecs]
+            gs_pl = lm_blocks[0] if len(lm_blocks) == 1 else LM.BlockDiag([(b, 1) for b in lm_blocks])
+            if pl:
+                cov = gs_pl
+            else:
+                qb = [M.make_cov(sp["kind"], sp["q"], labels=sp["labels"],
+                                 groups=sp["groups"] if sp["kind"] in ("vc", "simple") else None) for sp in gspecs]
+                cov = qb[0] if len(qb) == 1 else M.BlockCov(qb)
         rpos = self._rside_positions(rside, data, classes, codes, K, n) if rside is not None else None
         self._model_info(yname or f"{ev}/{tr}", offset_var, subj_vars, method, popts)
         if copts and not popts.has("noclprint"):
@@ -290,9 +317,8 @@ class GlimmixFit:
         # ---------------- fit
         gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(Xk.shape[1], dtype=bool))
         if pl:
-            self._fit_pl(gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
-                         effects, r_effects, r_intercept, ropts, uniq, empirical=self.empirical is not None,
-                         rpos=rpos)
+            self._fit_pl(gm, Xk, Z, y, w, offset, codes, K, n, gs_pl, rnames, subj_vars, design, keep, data,
+                         effects, terms, ropts, uniq, empirical=self.empirical is not None, rpos=rpos)
             return
         gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
         theta0 = cov.start()
@@ -344,7 +370,7 @@ class GlimmixFit:
         full_beta[keep] = res.beta
         covb = np.zeros((design.X.shape[1],) * 2)
         covb[np.ix_(keep, keep)] = res.cov[:p, :p]
-        dfs = self._ddf(design, Z, codes, K, n, data, effects, r_effects, r_intercept, subj_vars)
+        dfs = self._ddf(design, Z, codes, K, n, data, effects, terms, subj_vars)
         if mopts.has("s") or mopts.has("solution"):
             self._solutions(full_beta, covb, dfs)
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
@@ -473,8 +499,8 @@ class GlimmixFit:
         eta = Xk @ beta_k + offset
         self._write_outputs(eta, eta, y)
 
-    def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, cov_kind, rnames, subj_vars, design, keep, data,
-                effects, r_effects, r_intercept, ropts, uniq, empirical, rpos=None):
+    def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, gs, rnames, subj_vars, design, keep, data,
+                effects, terms, ropts, uniq, empirical, rpos=None):
         """Pseudo-likelihood: linearise, fit the pseudo linear mixed model, update, until the parameters settle.
         With an R-side RANDOM statement the pseudo-data's residual covariance is W^-1/2 R W^-1/2 with R of the
         requested structure (a scale parameter alone for TYPE=VC)."""
@@ -500,8 +526,6 @@ class GlimmixFit:
             g = np.zeros((K, T) + v.shape[1:])
             g[codes, pos] = v
             return g
-        kind = "vc" if cov_kind in ("vc", "simple", "un(1)") else cov_kind
-        gs = LM.make_struct(kind, q, rnames) if q else None
         beta = gm.beta.copy()
         eta = Xk @ beta + offset
         theta = None
@@ -575,7 +599,7 @@ class GlimmixFit:
         full_beta[keep] = beta
         covb = np.zeros((design.X.shape[1],) * 2)
         covb[np.ix_(keep, keep)] = covk
-        dfs = self._ddf(design, Z, codes, K, n, data, effects, r_effects, r_intercept, subj_vars)
+        dfs = self._ddf(design, Z, codes, K, n, data, effects, terms, subj_vars)
         if self.mopts.has("s") or self.mopts.has("solution"):
             self._solutions(full_beta, covb, dfs)
         if self.mopts.has("oddsratio") or self.mopts.has("or") or self.popts.has("oddsratio"):
@@ -902,7 +926,7 @@ class GlimmixFit:
                 "Estimate": math.exp(est), "DF": df, "Lower": math.exp(est - qq * se), "Upper": math.exp(est + qq * se)}
 
     # ------------------------------------------------------------------ denominator degrees of freedom
-    def _ddf(self, design, Z, codes, K, n, data, effects, r_effects, r_intercept, subj_vars):
+    def _ddf(self, design, Z, codes, K, n, data, effects, r_terms, subj_vars):
         method = self._ddfm()
         X = design.X[:, ~design.aliased]
         rankX = X.shape[1]
@@ -933,14 +957,7 @@ class GlimmixFit:
             # SAS: with only an R-side TYPE=UN, every fixed effect gets the between-subject DF
             return {k: (dw if within[k] and not all_between else db) for k in within}
         # containment: the rank contribution of the random terms (effect x subject) that contain the effect
-        terms = []
-        if r_intercept:
-            terms.append(("Intercept", set(subj_vars), Z[:, :1]))
-        start = 1 if r_intercept else 0
-        for e in r_effects:
-            ncol = 1
-            terms.append((e.name, set(e.all_vars()) | set(subj_vars), Z[:, start:start + ncol]))
-            start += ncol
+        terms = [("", tv | set(subj_vars), Z[:, cols]) for tv, cols in r_terms]
         contrib = []
         prev = np.zeros((n, 0))
         for name, vars_, cols in terms:
@@ -987,6 +1004,22 @@ def _empirical_kind(popts, proc):
     if kind not in ("classical", "mbn"):
         raise SasError(f"EMPIRICAL={kind.upper()} is not supported yet (CLASSICAL and MBN are).", proc.line, proc.col)
     return kind, {}
+
+
+class _AnyOptions:
+    """The options of several RANDOM statements: an option is on when any statement has it."""
+
+    def __init__(self, opts):
+        self.opts = list(opts)
+
+    def has(self, k):
+        return any(o.has(k) for o in self.opts)
+
+    def get(self, k, default=None):
+        for o in self.opts:
+            if o.has(k):
+                return o.get(k, default)
+        return default
 
 
 _RESID_WORDS = {"_residual_", "_resid_", "resid", "residual"}

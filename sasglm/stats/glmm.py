@@ -107,17 +107,21 @@ class CHOL(UN):
 
 
 class VC(CovStruct):
+    """Variance components; ``groups`` maps each column to its variance (one per RANDOM effect)."""
     sas = "VC"
 
-    def __init__(self, q, labels=None):
+    def __init__(self, q, labels=None, groups=None):
         super().__init__(q)
-        self.labels = labels or [f"Var({i + 1})" for i in range(q)]
+        self.groups = np.arange(q) if groups is None else np.asarray(groups, dtype=int)
+        labels = labels or [f"Var({i + 1})" for i in range(q)]
+        self.labels = [labels[int(np.nonzero(self.groups == g)[0][0])] for g in range(int(self.groups.max()) + 1)] \
+            if q else []
 
     def names(self):
         return list(self.labels)
 
     def G(self, params):
-        return np.diag(params)
+        return np.diag(np.asarray(params, dtype=float)[self.groups])
 
     def to_internal(self, params):
         return np.sqrt(np.maximum(np.asarray(params, dtype=float), 1e-12))
@@ -126,7 +130,39 @@ class VC(CovStruct):
         return np.asarray(x, dtype=float) ** 2
 
     def start(self):
-        return np.ones(self.q)
+        return np.ones(len(self.labels))
+
+
+class BlockCov(CovStruct):
+    """G of several RANDOM statements with the same subject: block diagonal, one block per statement."""
+
+    def __init__(self, blocks):
+        super().__init__(sum(b.q for b in blocks))
+        self.blocks = blocks
+        self.sas = blocks[0].sas
+
+    def _split(self, x):
+        out, i = [], 0
+        for b in self.blocks:
+            out.append(np.asarray(x[i:i + b.npar], dtype=float))
+            i += b.npar
+        return out
+
+    def names(self):
+        return [n for b in self.blocks for n in b.names()]
+
+    def G(self, params):
+        from scipy.linalg import block_diag
+        return block_diag(*[b.G(t) for b, t in zip(self.blocks, self._split(params))])
+
+    def to_internal(self, params):
+        return np.concatenate([b.to_internal(t) for b, t in zip(self.blocks, self._split(params))])
+
+    def from_internal(self, x):
+        return np.concatenate([b.from_internal(t) for b, t in zip(self.blocks, self._split(x))])
+
+    def start(self):
+        return np.concatenate([b.start() for b in self.blocks])
 
 
 class CS(CovStruct):
@@ -143,13 +179,15 @@ class CS(CovStruct):
         return np.array([0.0, 1.0])
 
 
-def make_cov(kind: str, q: int, labels=None) -> CovStruct:
+def make_cov(kind: str, q: int, labels=None, groups=None) -> CovStruct:
     kind = kind.lower()
     if kind == "un":
         return UN(q)
     if kind == "chol":
         return CHOL(q)
-    if kind in ("vc", "un(1)", "un1", "simple", "sim"):
+    if kind in ("vc", "simple", "sim"):
+        return VC(q, labels, groups)
+    if kind in ("un(1)", "un1"):
         return VC(q, labels)
     if kind == "cs":
         return CS(q)
