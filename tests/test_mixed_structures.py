@@ -338,3 +338,15 @@ def test_random_csh_reaches_the_un_optimum():
     un, csh = _cov(r, 0), _cov(r, 1)
     assert [csh[0], csh[2] * (csh[0] * csh[1]) ** 0.5, csh[1], csh[3]] == pytest.approx([un[0], un[1], un[2], un[3]],
                                                                                         rel=1e-4)
+
+
+def test_ic_table_repeats_the_fit_statistics_and_adds_hqic_caic():
+    r = run_sas(SP + STEP.format(opts=" ic", mopts="", random="random intercept A / subject=Block;", extra=""))
+    assert not r.warnings, r.warnings
+    ic = _t(r, "InfoCrit").rows[0]
+    fit = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics").rows}
+    m2, d, nb = ic["Neg2LogLike"], ic["Parms"], 4            # 4 blocks (subjects)
+    assert m2 == fit["-2 Res Log Likelihood"] and d == 3
+    assert ic["AIC"] == fit["AIC (Smaller is Better)"] and ic["BIC"] == fit["BIC (Smaller is Better)"]
+    assert ic["HQIC"] == pytest.approx(m2 + 2 * d * np.log(np.log(nb)))
+    assert ic["CAIC"] == pytest.approx(m2 + d * (np.log(nb) + 1))

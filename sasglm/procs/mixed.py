@@ -52,7 +52,7 @@ def run_mixed(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
-    warn_ignored(session, popts, ["ic", "noinfo", "plots", "maxiter", "convh", "convf", "convg",
+    warn_ignored(session, popts, ["noinfo", "plots", "maxiter", "convh", "convf", "convg",
                                   "namelen", "info", "asycov", "nobound"], "PROC MIXED")
     MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others).run()
 
@@ -301,6 +301,17 @@ class MixedFit:
         if method != "mivque0":
             self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.1")],
                             [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
+            if popts.has("ic"):
+                # PROC MIXED IC: the criteria with the same parameter count and sizes as Fit Statistics (n* for
+                # AICC; the number of subjects, or observations without SUBJECT=, for HQIC, BIC and CAIC)
+                nb = K if subj else n
+                self.emit(Table(PROC, "InfoCrit", "Information Criteria",
+                                [Column("Neg2LogLike", "Neg2LogLike", "10.1"), Column("Parms", None, "INT"),
+                                 Column("AIC", None, "10.1"), Column("AICC", None, "10.1"), Column("HQIC", None, "10.1"),
+                                 Column("BIC", None, "10.1"), Column("CAIC", None, "10.1")],
+                                [{"Neg2LogLike": m2, "Parms": npar, "AIC": fit[1][1], "AICC": fit[2][1],
+                                  "HQIC": m2 + 2 * npar * math.log(math.log(nb)) if nb > 2 else math.nan,
+                                  "BIC": fit[3][1], "CAIC": m2 + npar * (math.log(nb) + 1)}]))
         if dcov > 1 and method != "mivque0":
             null = LM.LMM(ldata, None, LM.make_struct("vc", 1, ["Residual"]), method)
             r0 = null.fit(np.array([var0]))
