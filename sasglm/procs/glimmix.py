@@ -18,7 +18,7 @@ from ..stats import glmm as M
 from ..stats.sandwich import sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
-from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
+from .common import Options, input_data, parse_parms, statements, value_of, warn_ignored, where_statements
 from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
                        parse_model_effects)
 
@@ -39,6 +39,7 @@ def run_glimmix(session, proc):
     randoms = []
     hyps = []
     outputs = []
+    parms = []
     for kw, stm in statements(proc, {"class", "model", "random", "where", "lsmeans", "estimate", "contrast",
                                      "output", "nloptions", "parms", "by", "freq", "weight", "covtest", "store",
                                      "id", "ods", "effect", "slice", "lsmestimate"}):
@@ -56,6 +57,10 @@ def run_glimmix(session, proc):
             hyps.append((kw, stm))
         elif kw == "output":
             outputs.append(_parse_output(stm))
+        elif kw == "parms":
+            if parms:
+                raise SasError("Only one PARMS statement is allowed.", stm.line, stm.col)
+            parms.append(stm)
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
                            code="180-322")
@@ -68,6 +73,7 @@ def run_glimmix(session, proc):
     f = GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms)
     f.hyps = hyps
     f.outputs = outputs
+    f.parms = parms[0] if parms else None
     f.run()
 
 
@@ -322,6 +328,10 @@ class GlimmixFit:
             return
         gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
         theta0 = cov.start()
+        k0 = gm.negbin_k if self.dist == "negbin" else (gm.phi if self.dist == "gamma" else None)
+        hold = None
+        if getattr(self, "parms", None) is not None:
+            theta0, k0, hold = self._quad_parms(gd, cov, gm.beta, theta0, k0, method, qpoints)
         if method == "laplace":
             npts = 1
         elif qpoints is not None:
@@ -343,8 +353,7 @@ class GlimmixFit:
             raise SasError(f"EMPIRICAL={self.empirical[0].upper()} is not supported yet with METHOD={method.upper()} "
                            "(EMPIRICAL=CLASSICAL is).", self.proc.line, self.proc.col)
         try:
-            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov,
-                        k0=gm.negbin_k if self.dist == "negbin" else (gm.phi if self.dist == "gamma" else None))
+            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov, k0=k0, hold=hold)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
         if not popts.has("noitprint"):
@@ -529,6 +538,7 @@ class GlimmixFit:
         beta = gm.beta.copy()
         eta = Xk @ beta + offset
         theta = None
+        p_hold, p_noiter = None, False
         history = []
         converged = False
         fam, link = self.fam, self.link
@@ -542,7 +552,9 @@ class GlimmixFit:
             lm = LM.LMM(ld, gs, rs, "reml" if method.startswith("r") else "ml")
             start = theta if theta is not None else np.concatenate([gs.start(1.0) if gs is not None else [],
                                                                     rs.start(1.0)])
-            res = lm.fit(start)
+            if theta is None and getattr(self, "parms", None) is not None:
+                start, p_hold, p_noiter = self._pl_parms(lm, len(start))
+            res = lm.fit(start, hold=p_hold, noiter=p_noiter)
             b = lm.blups(res.theta, res.beta) if subject_specific else np.zeros((K, q))
             eta_new = Xk @ res.beta + offset + (np.einsum("nq,nq->n", Z, b[codes]) if q else 0.0)
             new = np.concatenate([res.beta, res.theta])
@@ -577,7 +589,8 @@ class GlimmixFit:
         self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
                         [{"Descr": lab, "Value": res.m2ll}, {"Descr": "Generalized Chi-Square", "Value": gchi},
                          {"Descr": "Gener. Chi-Square / DF", "Value": gchi / (n - p)}], kind="kv"))
-        se = np.sqrt(np.maximum(np.diag(res.cov_theta), 0.0)) if res.cov_theta is not None else [None] * len(theta)
+        se = [float(v) if v > 0 else None for v in np.sqrt(np.maximum(np.diag(res.cov_theta), 0.0))] \
+            if res.cov_theta is not None else [None] * len(theta)
         rows = [{"CovParm": nm, "Subject": self.subject_text if nm != "Residual" else "", "Estimate": est,
                  "StdErr": e} for nm, est, e in zip(res.names, theta, se)]
         subj_col = any(r_["Subject"] for r_ in rows)
@@ -676,6 +689,52 @@ class GlimmixFit:
                 Column("StdErrPred", "Std Err\nPred", "10.4"), Column("DF", None, "DFMT"),
                 Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
         self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
+
+    def _pl_parms(self, lm, npar):
+        """PARMS under pseudo-likelihood: the grid is searched on the first pseudo linear mixed model."""
+        points, mask, noiter = parse_parms(self.parms, npar)
+        if len(points) == 1:
+            return points[0], mask, noiter
+        rows, best, best_v = [], None, math.inf
+        for pt in points:
+            v = lm.objective(pt)
+            rows.append({**{f"CovP{j + 1}": float(x) for j, x in enumerate(pt)}, "Neg2LogLike": v})
+            if v < best_v:
+                best, best_v = pt, v
+        lab = "-2 Res Log PL" if lm.method == "reml" else "-2 Log PL"
+        self.emit(Table(PROC, "ParmSearch", "Parameter Search",
+                        [Column(f"CovP{j + 1}", None, "10.4") for j in range(npar)] +
+                        [Column("Neg2LogLike", lab, "12.4")], rows))
+        return best, mask, noiter
+
+    def _quad_parms(self, gd, cov, beta, theta0, k0, method, qpoints):
+        """PARMS for quadrature: starting values (the best point of a grid, with a Parameter Search table),
+        HOLD= and NOITER (all covariance parameters held; the fixed effects are still estimated)."""
+        extra = k0 is not None
+        npar = cov.npar + (1 if extra else 0)
+        points, mask, noiter = parse_parms(self.parms, npar)
+        if noiter:
+            mask = np.ones(npar, dtype=bool)
+        if mask is not None and mask[:cov.npar].any() and not mask[:cov.npar].all() and \
+                isinstance(cov, M.UN):
+            raise SasError("HOLD= on some of the TYPE=UN parameters is not supported yet with METHOD=QUAD/LAPLACE "
+                           "(hold all of them, or use TYPE=CHOL or VC).", self.parms.line, self.parms.col)
+        if len(points) > 1:
+            agq = M.AGQ(gd, cov, 1 if method == "laplace" else (qpoints or 1))
+            rows, best, best_v = [], None, math.inf
+            for pt in points:
+                if extra:
+                    setattr(gd.fam, M.scale_attr(gd.fam), pt[-1])
+                v = -2 * float(agq.subject_loglik(beta, cov.G(pt[:cov.npar])).sum())
+                rows.append({**{f"CovP{j + 1}": float(x) for j, x in enumerate(pt)}, "Neg2LogLike": v})
+                if v < best_v:
+                    best, best_v = pt, v
+            self.emit(Table(PROC, "ParmSearch", "Parameter Search",
+                            [Column(f"CovP{j + 1}", None, "10.4") for j in range(npar)] +
+                            [Column("Neg2LogLike", "-2 Log L", "12.4")], rows))
+        else:
+            best = points[0]
+        return best[:cov.npar], (best[-1] if extra else None), mask
 
     def _rside_spec(self, stm, ds):
         """RANDOM _RESIDUAL_ / SUBJECT= TYPE= (or RANDOM effect / RESIDUAL): the R-side structure."""
@@ -823,7 +882,7 @@ class GlimmixFit:
 
     def _cov_parms(self, res, cov, subj_vars, p):
         rows = []
-        se = np.sqrt(np.maximum(np.diag(res.cov)[p:], 0.0))
+        se = [float(v) if v > 0 else None for v in np.sqrt(np.maximum(np.diag(res.cov)[p:], 0.0))]
         for nm, est, e in zip(cov.names(), res.theta, se):
             rows.append({"CovParm": nm, "Subject": self.subject_text, "Estimate": est, "StdErr": e})
         if res.scale is not None:

@@ -16,7 +16,7 @@ from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import lmm as LM
 from . import hypotheses as H
-from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
+from .common import Options, input_data, parse_parms, statements, value_of, warn_ignored, where_statements
 from .glimmix import _block_rank
 from .modeling import (type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
                        parse_model_effects)
@@ -571,45 +571,8 @@ class MixedFit:
     def _parms(self, stm, lmm, th0):
         """PARMS (values) ... </ HOLD= NOITER>: starting values, a grid search over several values, or
         parameters held at given values."""
-        lists = []
-        for g in stm.items:
-            if not isinstance(g, A.Group) or g.name is not None:
-                raise SasError("PARMS expects parenthesised value lists, as in PARMS (1) (0.5);", stm.line, stm.col)
-            lists.append(_value_list(g, stm))
-        hold, noiter = None, False
-        opts = list(stm.options or [])
-        i = 0
-        while i < len(opts):
-            it = opts[i]
-            key = (it.key if isinstance(it, A.Opt) else str(getattr(it, "value", ""))).lower()
-            if isinstance(it, A.Opt) and key in ("hold", "eqcons"):
-                idx = [int(float(it.value.value))]
-                while i + 2 < len(opts) and isinstance(opts[i + 1], A.Word) and opts[i + 1].value == "," \
-                        and isinstance(opts[i + 2], A.Word) and opts[i + 2].kind == "number":
-                    idx.append(int(float(opts[i + 2].value)))
-                    i += 2
-                hold = idx
-            elif isinstance(it, A.Word) and key == "noiter":
-                noiter = True
-            elif isinstance(it, A.Word) and key == "noprofile":
-                pass
-            else:
-                raise SasError(f"The PARMS option {key.upper() or '?'} is not supported yet (HOLD=, EQCONS=, NOITER are).",
-                               getattr(it, "line", stm.line), getattr(it, "col", stm.col))
-            i += 1
+        points, mask, noiter = parse_parms(stm, len(th0))
         npar = len(th0)
-        if len(lists) != npar:
-            raise SasError(f"The PARMS statement gives {len(lists)} value list(s) but the model has {npar} covariance "
-                           "parameter(s).", stm.line, stm.col)
-        mask = None
-        if hold is not None:
-            mask = np.zeros(npar, dtype=bool)
-            for h in hold:
-                if not 1 <= h <= npar:
-                    raise SasError(f"HOLD={h} does not name a covariance parameter (1 to {npar}).", stm.line, stm.col)
-                mask[h - 1] = True
-        import itertools
-        points = [np.array(pt, dtype=float) for pt in itertools.product(*lists)]
         if len(points) == 1:
             return points[0], mask, noiter
         method = lmm.method
@@ -894,40 +857,6 @@ def _fmt_value(v) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
-
-
-def _value_list(g, stm) -> list[float]:
-    """A PARMS value list: m | m1, m2 ... | m to n <by i>, mixed."""
-    toks = [x for x in g.items if not (isinstance(x, A.Word) and x.value == ",")]
-    out, i = [], 0
-    num = lambda t: float(t.value) if isinstance(t, A.Word) and t.kind == "number" else None
-    while i < len(toks):
-        a = num(toks[i])
-        if a is None:
-            neg = isinstance(toks[i], A.Word) and toks[i].value == "-" and i + 1 < len(toks) and num(toks[i + 1]) is not None
-            if not neg:
-                raise SasError(f"PARMS value list {g.raw} is not valid.", stm.line, stm.col)
-            a = -num(toks[i + 1])
-            i += 1
-        if i + 2 < len(toks) and isinstance(toks[i + 1], A.Word) and str(toks[i + 1].value).lower() == "to":
-            b = num(toks[i + 2])
-            step = 1.0
-            i += 3
-            if i + 1 < len(toks) and isinstance(toks[i], A.Word) and str(toks[i].value).lower() == "by":
-                step = num(toks[i + 1])
-                i += 2
-            if b is None or not step:
-                raise SasError(f"PARMS value list {g.raw} is not valid.", stm.line, stm.col)
-            k = 0
-            while (a + k * step <= b + 1e-12) if step > 0 else (a + k * step >= b - 1e-12):
-                out.append(a + k * step)
-                k += 1
-            continue
-        out.append(a)
-        i += 1
-    if not out:
-        raise SasError("A PARMS value list is empty.", stm.line, stm.col)
-    return out
 
 
 def _grid(v, codes, pos, K, T):

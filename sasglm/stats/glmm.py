@@ -515,8 +515,11 @@ def _scale_derivative(agq: AGQ, beta, theta, k, attr):
     return (up - dn) / (2 * h)
 
 
-def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_cov0=None, k0=None) -> GLMMResult:
-    """Maximise the quadrature log likelihood over (beta, covariance parameters[, negative binomial k])."""
+def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_cov0=None, k0=None,
+        hold=None) -> GLMMResult:
+    """Maximise the quadrature log likelihood over (beta, covariance parameters[, scale]); ``hold`` marks
+    covariance (and scale) parameters kept at their starting values (PARMS HOLD= / NOITER).  Held parameters
+    must have one-to-one internal coordinates (all of them, or VC/CS/CHOL/scale ones)."""
     cov = agq.cov
     p = len(beta0)
     t = cov.npar
@@ -570,6 +573,9 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         return out
 
     x0 = np.concatenate([beta0, cov.to_internal(theta0)] + ([[math.log(k0 if k0 else 0.5)]] if nb else []))
+    free = np.ones(n, dtype=bool)
+    if hold is not None:
+        free[p:] = ~np.asarray(hold, dtype=bool)
     opts0 = {}
     if beta_cov0 is not None:
         # a scaled starting inverse Hessian (GLM covariance for beta) saves many BFGS iterations
@@ -578,7 +584,21 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         H0[:p, :p] = bc * 4.0 + np.eye(p) * 1e-8
         if np.any(np.linalg.eigvalsh(H0) <= 0):
             H0 = np.eye(n) * 0.05
-        opts0 = {"hess_inv0": H0}
+        opts0 = {"hess_inv0": H0[np.ix_(free, free)]}
+    f_full = f_and_g
+    x_fixed = x0.copy()
+
+    def f_and_g(y):                      # noqa: F811 - the objective over the free coordinates
+        x = x_fixed.copy()
+        x[free] = y
+        v, gx = f_full(x)
+        return v, gx[free]
+
+    def full_x(y):
+        x = x_fixed.copy()
+        x[free] = y
+        return x
+    x0 = x0[free]
     if agq.n > 7:
         # a few-point fit is cheap and lands close to the many-point optimum: start from there
         target = agq.n
@@ -599,9 +619,14 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
 
     res = optimize.minimize(lambda x: f_and_g(x)[0], x0, jac=lambda x: f_and_g(x)[1], method="BFGS",
                             callback=record, options={"maxiter": maxiter, "gtol": 1e-7, **opts0})
-    x = res.x
+    x = full_x(res.x)
     beta, theta = x[:p], cov.from_internal(x[p:p + t])
     kk = math.exp(x[-1]) if nb else None
+    if hold is not None:                 # held values exactly as given (no round trip through the internal scale)
+        hm = np.asarray(hold, dtype=bool)
+        theta = np.where(hm[:t], np.asarray(theta0, dtype=float), theta)
+        if nb and hm[-1]:
+            kk = float(k0)
     z = np.concatenate([beta, theta] + ([[kk]] if nb else []))
 
     def total_grad(zz):
@@ -616,11 +641,14 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         e[j] = h
         Hm[:, j] = (total_grad(z + e) - g0) / h
     Hm = (Hm + Hm.T) / 2
+    cov_model = np.zeros((n, n))
+    Hf = Hm[np.ix_(free, free)]
     try:
-        cov_model = np.linalg.inv(Hm)
+        cov_model[np.ix_(free, free)] = np.linalg.inv(Hf)
     except np.linalg.LinAlgError:
-        cov_model = np.linalg.pinv(Hm)
+        cov_model[np.ix_(free, free)] = np.linalg.pinv(Hf)
     val, S = subject_grad_all(beta, theta, kk)
+    S = np.where(free[None, :], S, 0.0)
     ll = float(val.sum())
     cov_e = cov_model @ (S.T @ S) @ cov_model if empirical else cov_model
     gmax = float(np.max(np.abs(S.sum(axis=0)))) if n else 0.0
