@@ -61,3 +61,26 @@ def test_partial_hold_of_un_is_an_error_under_quadrature():
     r = run_sas(DATA + """proc glimmix data=d method=laplace; class id; model y = x t / dist=poisson;
         random intercept t / subject=id type=un; parms (0.3) (0) (0.05) / hold=1; run;""")
     assert any("HOLD=" in e for e in r.errors)
+
+
+def test_estimate_adjust_over_the_rows_of_one_statement():
+    """ESTIMATE ... / ADJUST=: Bonferroni min(1, m p), Sidak 1 - (1 - p)^m over the m rows, Scheffe with the
+    rank of the rows' L (here 2) as numerator DF (formulas from SAS's documentation, applied to the printed
+    unadjusted t statistics)."""
+    from scipy import stats
+    src = """data d; call streaminit(9);
+      do id=1 to 40; u = rand('normal'); g = mod(id,3);
+        do t=0 to 3; x = rand('normal'); y = rand('poisson', exp(0.3 + 0.3*x + u*0.5 + 0.2*g)); output; end; end; run;
+    proc glimmix data=d method=laplace; class id g; model y = x g / dist=poisson; random intercept / subject=id;
+      estimate 'a' g 1 0 -1, 'b' g 0 1 -1, 'c' g 1 -1 0 / adjust=bon;
+      estimate 'a' g 1 0 -1, 'b' g 0 1 -1, 'c' g 1 -1 0 / adjust=sidak;
+      estimate 'a' g 1 0 -1, 'b' g 0 1 -1, 'c' g 1 -1 0 / adjust=scheffe; run;"""
+    r = run_sas(src)
+    assert not r.errors, r.errors
+    bon, sid, sch = (t.rows for t in _tabs(r, "Estimates"))
+    for b, s_, c in zip(bon, sid, sch):
+        p, t, df = b["Probt"], b["tValue"], b["DF"]
+        assert b["Adjp"] == pytest.approx(min(1.0, 3 * p))
+        assert s_["Adjp"] == pytest.approx(1 - (1 - p) ** 3)
+        assert c["Adjp"] == pytest.approx(stats.f.sf(t * t / 2, 2, df))
+        assert (b["Adjustment"], s_["Adjustment"], c["Adjustment"]) == ("Bonferroni", "Sidak", "Scheffe")

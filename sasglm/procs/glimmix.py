@@ -647,9 +647,15 @@ class GlimmixFit:
                 self.emit(t)
             return
         o = H.hypothesis_options(self.s, stm, "estimate", {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular",
-                                                           "adjust"}, unsupported=["adjust"], ignored=["e", "singular"])
+                                                           "adjust"}, ignored=["e", "singular"])
         alpha = float(o.get("alpha", 0.05))
+        adjust = str(o.get("adjust", "t")).lower()
+        adjust = {"bon": "bonferroni", "sid": "sidak", "sch": "scheffe"}.get(adjust, adjust)
+        if adjust not in ("t", "none", "bonferroni", "sidak", "scheffe"):
+            raise SasError(f"ESTIMATE ADJUST={adjust.upper()} is not supported yet (BON, SIDAK, SCHEFFE and T are).",
+                           stm.line, stm.col)
         rows = []
+        Ls = []
         df = min((v for k, v in dfs.items() if k >= 0), default=math.inf)
         for label, L in H.parse_rows(stm.items, self.design, stm):
             est = float(L @ beta)
@@ -659,7 +665,12 @@ class GlimmixFit:
             r = {"Label": label}
             r.update(H._stat_cols(est, se, d, alpha, o.has("cl"), o.has("ilink"), self.link, o.has("exp")))
             rows.append(r)
+            Ls.append(L)
         cols = [Column("Label")] + H._stat_columns(0 if True else math.inf, o.has("cl"), o.has("ilink"), o.has("exp"))
+        if adjust not in ("t", "none") and rows:
+            # the adjustment is over the rows of this ESTIMATE statement (Scheffe with rank(L) numerator DF)
+            rank = int(np.linalg.matrix_rank(np.array(Ls)))
+            cols += H._adjust_rows(rows, adjust, rank + 1, alpha, o.has("cl"))
         self.emit(Table(PROC, "Estimates", "Estimates", cols, rows))
 
     def _gmatrix(self, G, rnames, g, gcorr):
