@@ -42,21 +42,21 @@ def test_case_matches_sas(name, tmp_path):
     assert matched == total, "\n".join(problems[:20])
 
 
-# lme4 1.1.31 glmer(1 - outcome ~ trtp*avisitn + (1|usubjid), binomial, nAGQ=5, bobyqa, tolPwrss=1e-10),
+# lme4 1.1.31 glmer(outcome ~ trtp*avisitn + (1|usubjid), binomial, nAGQ=5, bobyqa, tolPwrss=1e-10),
 # run by hand on resp_gee.csv (2026-11-24): the maximum of the same 5-point adaptive quadrature likelihood.
-LME4_QUAD5 = {("Intercept", None, None): 0.061728178, ("trtp", "A", None): -1.575011816,
-              ("avisitn", None, 2.0): 0.871931626, ("avisitn", None, 3.0): 0.287295899,
-              ("avisitn", None, 4.0): 0.431740476, ("trtp*avisitn", "A", 2.0): -1.043872859,
-              ("trtp*avisitn", "A", 3.0): -0.636103963, ("trtp*avisitn", "A", 4.0): 0.220020485}
+LME4_QUAD5 = {("Intercept", None, None): -0.061728178, ("trtp", "A", None): 1.575011816,
+              ("avisitn", None, 2.0): -0.871931626, ("avisitn", None, 3.0): -0.287295899,
+              ("avisitn", None, 4.0): -0.431740476, ("trtp*avisitn", "A", 2.0): 1.043872859,
+              ("trtp*avisitn", "A", 3.0): 0.636103963, ("trtp*avisitn", "A", 4.0): -0.220020485}
 LME4_QUAD5_M2LL = 469.1710966
 
 
 def test_camis_glimmix_quad5_against_sas_and_lme4(tmp_path):
-    """camis_glimmix_quad5_binary_ri_bw: SAS's standard errors and between/within DFs match to the printed
-    precision.  The program has no EVENT=, so GLIMMIX models Pr(outcome=0) (its documented default: the
-    first ordered level) and our estimates are lme4's fit of 1-outcome to 3e-5 (-2 log L to 3e-5); the CAMIS
-    table shows the opposite signs (it appears to model outcome=1) and differs from both of us by 2-3e-5 in
-    the fifth digit, where SAS's optimizer stops (GCONV)."""
+    """camis_glimmix_quad5_binary_ri_bw: DIST=BIN with the numeric 0/1 response and no response options
+    models Pr(outcome=1), as SAS printed it (CAMIS shows SAS and lme4 agreeing on outcome, 1 = event).  Our
+    estimates are lme4's to 3e-5 (-2 log L to 3e-5) and SAS's to 5e-5 (SAS's optimizer stops at GCONV,
+    2-3e-5 short of the maximum in the fifth digit); SAS's standard errors and between/within DFs match to
+    the printed precision."""
     case = tmp_path / "case"
     shutil.copytree(CASES / "camis_glimmix_quad5_binary_ri_bw", case)
     res = subprocess.run([sys.executable, "-m", "sasglm", "run", "program.sas", "--json", "produced.json"],
@@ -70,6 +70,7 @@ def test_camis_glimmix_quad5_against_sas_and_lme4(tmp_path):
     expected = json.loads((case / "expected.json").read_text())["tables"]["Solutions for Fixed Effects"]
     for e in expected:
         key = (e["Effect"], e.get("trtp"), float(e["avisitn"]) if "avisitn" in e else None)
+        assert rows[key]["Estimate"] == pytest.approx(e["Estimate"], abs=5e-5), key
         assert rows[key]["StdErr"] == pytest.approx(e["StdErr"], abs=5e-5), key
         assert rows[key]["DF"] == e["DF"], key
     fit = next(t for t in tables if t["name"] == "FitStatistics")

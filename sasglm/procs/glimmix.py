@@ -250,7 +250,16 @@ class GlimmixFit:
             resp_info = None
         else:
             raw = ds.column(yname).to_numpy()[used]
-            if dist == "binary" or (dist == "binomial"):
+            rawf = None
+            if dist == "binomial" and not resp[2] and raw.dtype.kind in "fiub":
+                rawf = raw.astype(float)
+            if rawf is not None and np.all((rawf >= 0) & (rawf <= 1)):
+                # DIST=BINOMIAL with a single numeric response and no response options: the response is the
+                # number of events in one trial (as with events/trials), so Pr(y = 1) is modelled and there is
+                # no response-level ordering (SAS output: CAMIS GLIMMIX pages, where SAS and lme4 agree)
+                y = rawf
+                resp_info = None
+            elif dist == "binary" or (dist == "binomial"):
                 fmt = np.asarray(formatted(ds, yname, s), dtype=object)[used]
                 desc = False
                 event = None
