@@ -58,3 +58,36 @@ def test_gamma_pseudo_likelihood_estimates_a_residual_scale():
     assert set(cp) == {"Intercept", "Residual"}
     # the pseudo-likelihood scale and G are close to the Laplace maximum likelihood values (0.462, 0.270)
     assert cp["Residual"] == pytest.approx(0.46, abs=0.08) and cp["Intercept"] == pytest.approx(0.27, abs=0.08)
+
+
+EXPO = """data d;
+  call streaminit(41);
+  do id=1 to 50; u = rand('normal')*0.5;
+    do t=0 to 3; x = rand('normal');
+      y = rand('exponential') * exp(1 + 0.3*x + u); output; end;
+  end;
+run;
+"""
+
+
+def test_exponential_laplace_matches_glmmtmb_with_unit_dispersion():
+    """DIST=EXPONENTIAL = gamma with phi fixed at 1.  Reference: glmmTMB 1.1.5 glmmTMB(y ~ x + (1 | id),
+    family = Gamma(link = "log"), map = list(betad = factor(NA)), start = list(betad = 0)) by hand."""
+    r = run_sas(EXPO + """proc glimmix data=d method=laplace; class id; model y = x / dist=exponential s;
+      random intercept / subject=id; run;""")
+    assert not r.errors, r.errors
+    sol = _rows(r, "ParameterEstimates")
+    assert [row["Estimate"] for row in sol] == pytest.approx([0.96549284, 0.34077451], abs=2e-5)
+    assert [row["StdErr"] for row in sol] == pytest.approx([0.1008028, 0.0715703], abs=2e-5)
+    assert [row["CovParm"] for row in _rows(r, "CovParms")] == ["Intercept"]
+    assert _rows(r, "CovParms")[0]["Estimate"] == pytest.approx(0.22796026, abs=2e-5)
+    fit = {row["Descr"]: row["Value"] for row in _rows(r, "FitStatistics")}
+    assert fit["-2 Log Likelihood"] == pytest.approx(826.9053614, abs=1e-4)
+
+
+def test_exponential_glm_mode_matches_glm():
+    r = run_sas(EXPO + "proc glimmix data=d; model y = x / dist=expo s; run;")
+    est = [row["Estimate"] for row in _rows(r, "ParameterEstimates")]
+    assert est == pytest.approx([1.0822329291, 0.3332304113], abs=2e-7)
+    fit = {row["Descr"]: row["Value"] for row in _rows(r, "FitStatistics")}
+    assert fit["-2 Log Likelihood"] == pytest.approx(842.412323684, abs=1e-5)

@@ -121,19 +121,20 @@ class GlimmixFit:
             dist = "binomial" if resp[0] == "events" else "normal"
         dist = {"bin": "binomial", "b": "binomial", "binary": "binary", "poi": "poisson", "p": "poisson",
                 "n": "normal", "nor": "normal", "gaussian": "normal", "g": "normal", "nb": "negbin",
-                "negbinomial": "negbin", "gam": "gamma"}.get(dist, dist)
+                "negbinomial": "negbin", "gam": "gamma", "expo": "exponential"}.get(dist, dist)
         glm_mode = len(self.randoms) == 0
-        if dist not in ("binary", "binomial", "poisson", "gamma") and not (pl and dist == "normal") and \
+        if dist not in ("binary", "binomial", "poisson", "gamma", "exponential") and not (pl and dist == "normal") and \
                 not (dist == "negbin" and (not pl or glm_mode)):
             raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL, "
-                           "POISSON and GAMMA are; NORMAL with pseudo-likelihood; NEGBIN with QUAD, LAPLACE and "
+                           "POISSON, GAMMA and EXPONENTIAL are; NORMAL with pseudo-likelihood; NEGBIN with QUAD, LAPLACE and "
                            "without random effects).", model.line, model.col)
-        from ..stats.families import Gamma, Normal, NegBin
-        fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma}.get(dist, Binomial)() if dist != "negbin" \
-            else NegBin(0.5)
+        from ..stats.families import Exponential, Gamma, Normal, NegBin
+        fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma, "exponential": Exponential}.get(dist, Binomial)() \
+            if dist != "negbin" else NegBin(0.5)
         link_name = mopts.get("link")
         link_name = str(link_name).lower() if link_name is not None else \
-            {"poisson": "log", "normal": "identity", "negbin": "log", "gamma": "log"}.get(dist, "logit")
+            {"poisson": "log", "normal": "identity", "negbin": "log", "gamma": "log",
+             "exponential": "log"}.get(dist, "logit")
         if link_name not in ("logit", "probit", "cloglog", "loglog", "log", "identity", "id"):
             raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
         link = make_link(link_name)
@@ -425,7 +426,8 @@ class GlimmixFit:
         no_ddf = self._ddfm() == "none"
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "negbin": "Negative Binomial",
-                                           "normal": "Gaussian", "gamma": "Gamma"}[self.dist]),
+                                           "normal": "Gaussian", "gamma": "Gamma",
+                                           "exponential": "Exponential"}[self.dist]),
                 ("Link Function", self.link.sas), ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
@@ -837,7 +839,7 @@ class GlimmixFit:
 
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
         dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian",
-                     "negbin": "Negative Binomial", "gamma": "Gamma"}[self.dist]
+                     "negbin": "Negative Binomial", "gamma": "Gamma", "exponential": "Exponential"}[self.dist]
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", dist_name), ("Link Function", self.link.sas),
                 ("Variance Function", "Default")]

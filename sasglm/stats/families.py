@@ -301,6 +301,13 @@ class Gamma(Family):
         return y.astype(float)
 
 
+class Exponential(Gamma):
+    """The gamma distribution with its dispersion fixed at 1 (GLIMMIX DIST=EXPONENTIAL)."""
+    name, sas, default_link = "exponential", "Exponential", "log"
+    fixed_scale = True
+    phi = 1.0
+
+
 class InvGauss(Family):
     name, sas, default_link = "igaussian", "Inverse Gaussian", "power(-2)"
     fixed_scale = False

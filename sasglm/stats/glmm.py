@@ -278,7 +278,7 @@ def scale_attr(fam) -> str | None:
     """The extra distribution parameter estimated with (beta, theta): negative binomial k, gamma phi."""
     if isinstance(fam, NegBin):
         return "k"
-    if isinstance(fam, Gamma):
+    if isinstance(fam, Gamma) and not fam.fixed_scale:
         return "phi"
     return None
 
