@@ -164,12 +164,29 @@ class GlimmixFit:
         effects = parse_model_effects(model, ds, class_names)
         # random effects and subject
         subj = g_opts[0].nodes.get("subject", g_opts[0].nodes.get("sub")) if g_opts else None
-        for r_, o in zip(g_randoms[1:], g_opts[1:]):
-            other = o.nodes.get("subject", o.nodes.get("sub"))
-            if other is None or subject_vars(ds, other, r_)[1].lower() != subject_vars(ds, subj, rnd)[1].lower():
-                raise SasError("Several RANDOM statements with different SUBJECT= effects are not supported yet in "
-                               "PROC GLIMMIX.", r_.line, r_.col)
-        if rnd is None and rside is not None:
+        stmt_subj = []
+        for r_, o in zip(g_randoms, g_opts):
+            node = o.nodes.get("subject", o.nodes.get("sub"))
+            stmt_subj.append(subject_vars(ds, node, r_) if node is not None else (None, None))
+        nested = len({(t or "").lower() for _, t in stmt_subj}) > 1
+        if nested:
+            # several RANDOM statements with different (nested) SUBJECT= effects: processed by the coarsest
+            # subject, as PROC MIXED does; pseudo-likelihood only
+            if not pl:
+                raise SasError("Several RANDOM statements with different SUBJECT= effects need a pseudo-likelihood "
+                               f"method; METHOD={method.upper()} is not supported with them yet.",
+                               g_randoms[1].line, g_randoms[1].col)
+            if rside is not None and rside["subj"]:
+                raise SasError("An R-side RANDOM statement with SUBJECT= together with nested G-side subjects is not "
+                               "supported yet.", r_randoms[0].line, r_randoms[0].col)
+            for k in ("solution", "s", "g", "gcorr"):
+                if ropts.has(k):
+                    raise SasError(f"RANDOM {k.upper()} with several different SUBJECT= effects is not supported yet.",
+                                   rnd.line, rnd.col)
+        if nested:
+            subj_vars = sorted({v for vs, _ in stmt_subj for v in (vs or [])})
+            self.subject_text = ""
+        elif rnd is None and rside is not None:
             subj_vars, self.subject_text = rside["subj"] or [], rside["subj_text"] or ""
         else:
             if subj is None and not glm_mode:
@@ -194,8 +211,9 @@ class GlimmixFit:
             if isinstance(o.get("type"), A.Group):
                 g = o.get("type")
                 kind = f"{g.name.lower()}({','.join(_num_text(x.value) for x in g.items)})"
-            gspecs.append({"stmt": r_, "intercept": any(is_int(it) for it in r_.items), "effects": effs,
-                           "kind": kind})
+            gspecs.append({"stmt": r_, "opts": o, "intercept": any(is_int(it) for it in r_.items), "effects": effs,
+                           "kind": kind, "subj": stmt_subj[len(gspecs)][0],
+                           "subj_text": stmt_subj[len(gspecs)][1]})
         r_effects = [e for sp in gspecs for e in sp["effects"]]
         needed = set(class_names)
         for e in effects + r_effects:
@@ -229,20 +247,6 @@ class GlimmixFit:
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}
         design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
-        zparts, rnames, terms = [], [], []
-        for sp in gspecs:
-            Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"])
-            off = sum(zp.shape[1] for zp in zparts)
-            sp["q"], sp["off"] = Zd.X.shape[1], off
-            sp["labels"] = [c.effect for c in Zd.columns]
-            sp["groups"] = pd.factorize(np.array(Zd.effect_of_col), sort=False)[0]
-            zparts.append(Zd.X)
-            rnames += [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values()) for c in Zd.columns]
-            for k_ in sorted(set(Zd.effect_of_col)):
-                cols = [off + j for j in range(Zd.X.shape[1]) if Zd.effect_of_col[j] == k_]
-                terms.append((set(sp["effects"][k_].all_vars()) if k_ >= 0 else set(), cols))
-        Z = np.hstack(zparts) if zparts else np.zeros((n, 0))
-        q = Z.shape[1]
         # response
         w = np.ones(n)
         if resp[0] == "events":
@@ -287,12 +291,43 @@ class GlimmixFit:
         if glm_mode:
             self.design, self.classes, self.copts = design, classes, copts
             return self._run_glm_mode(design, y, w, offset, n, data, resp_info, yname or f"{ev}/{tr}", offset_var)
+        if nested:
+            from .mixed import MixedFit, _RandomSpec
+            raw = {v: ds.column(v).to_numpy()[used] for v in needed}
+            mspecs = [_RandomSpec(sp["stmt"], sp["opts"], sp["subj"], sp["subj_text"], sp["intercept"],
+                                  sp["effects"], sp["kind"]) for sp in gspecs]
+            unit, unit_text = MixedFit._processing_unit(mspecs, None, None, raw, None)
+            subj_vars, self.subject_text = list(unit or []), unit_text or ""
         if subj_vars:
             keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_vars]))
             codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
         else:                   # R-side only, no SUBJECT=: every observation is its own block
             codes, uniq = np.arange(n), [(i + 1,) for i in range(n)]
         K = len(uniq)
+        if nested:
+            Z, zcols = MixedFit._z_matrix(mspecs, data, classes, raw, codes, n)
+            terms = [(tv, cols) for tv, cols in zcols]
+            rnames = [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values())
+                      for sp in mspecs for c in sp.Zd.columns]
+            for sp, m_ in zip(gspecs, mspecs):
+                sp["q"], sp["m"] = m_.q, m_.m
+                sp["labels"] = [c.effect for c in m_.Zd.columns]
+                sp["groups"] = pd.factorize(np.array(m_.Zd.effect_of_col), sort=False)[0]
+        else:
+            zparts, rnames, terms = [], [], []
+            for sp in gspecs:
+                Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"])
+                off = sum(zp.shape[1] for zp in zparts)
+                sp["q"], sp["off"] = Zd.X.shape[1], off
+                sp["labels"] = [c.effect for c in Zd.columns]
+                sp["groups"] = pd.factorize(np.array(Zd.effect_of_col), sort=False)[0]
+                zparts.append(Zd.X)
+                rnames += [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values()) for c in Zd.columns]
+                for k_ in sorted(set(Zd.effect_of_col)):
+                    cols = [off + j for j in range(Zd.X.shape[1]) if Zd.effect_of_col[j] == k_]
+                    terms.append((set(sp["effects"][k_].all_vars()) if k_ >= 0 else set(), cols))
+            Z = np.hstack(zparts) if zparts else np.zeros((n, 0))
+        q = Z.shape[1]
         self.design, self.classes, self.copts = design, classes, copts
         # ---------------- tables before fitting
         pl_only = ("ar(1)", "toep", "csh", "arh(1)")
@@ -308,7 +343,9 @@ class GlimmixFit:
             # the pseudo-model's structure (PL) and the quadrature's (QUAD/LAPLACE), one block per statement
             lm_blocks = [LM.make_struct("vc" if sp["kind"] == "simple" else sp["kind"], sp["q"], sp["labels"],
                                         sp["groups"] if sp["kind"] in ("vc", "simple") else None) for sp in gspecs]
-            gs_pl = lm_blocks[0] if len(lm_blocks) == 1 else LM.BlockDiag([(b, 1) for b in lm_blocks])
+            gs_pl = lm_blocks[0] if len(lm_blocks) == 1 else \
+                LM.BlockDiag([(b, sp.get("m", 1)) for b, sp in zip(lm_blocks, gspecs)])
+            self.param_subjects = [sp["subj_text"] or "" for sp, b in zip(gspecs, lm_blocks) for _ in range(b.npar)]
             if pl:
                 cov = gs_pl
             else:
@@ -602,8 +639,9 @@ class GlimmixFit:
                          {"Descr": "Gener. Chi-Square / DF", "Value": gchi / (n - p)}], kind="kv"))
         se = [float(v) if v > 0 else None for v in np.sqrt(np.maximum(np.diag(res.cov_theta), 0.0))] \
             if res.cov_theta is not None else [None] * len(theta)
-        rows = [{"CovParm": nm, "Subject": self.subject_text if nm != "Residual" else "", "Estimate": est,
-                 "StdErr": e} for nm, est, e in zip(res.names, theta, se)]
+        psub = getattr(self, "param_subjects", None) or []
+        rows = [{"CovParm": nm, "Subject": (psub[k] if k < len(psub) else self.subject_text) if nm != "Residual"
+                 else "", "Estimate": est, "StdErr": e} for k, (nm, est, e) in enumerate(zip(res.names, theta, se))]
         subj_col = any(r_["Subject"] for r_ in rows)
         if not subj_col:
             for r_ in rows:

@@ -416,7 +416,8 @@ class MixedFit:
                 return cols
         raise SasError("TYPE=SP(POW) needs its coordinate variables, as in TYPE=SP(POW)(time).", rep.line, rep.col)
 
-    def _processing_unit(self, specs, subj_p, subj_text_p, raw, rep):
+    @staticmethod
+    def _processing_unit(specs, subj_p, subj_text_p, raw, rep):
         """The blocks V is processed by: the common SUBJECT= when every statement has the same one, else the
         coarsest SUBJECT= in which all the others nest (SAS's processing by subjects), else the whole data."""
         cands = [(sp.subj, sp.subj_text) for sp in specs if sp.subj] + ([(subj_p, subj_text_p)] if subj_p else [])
@@ -443,7 +444,8 @@ class MixedFit:
         raise SasError("The SUBJECT= effects of the RANDOM statements are not nested; this is not supported yet.",
                        specs[0].stmt.line, specs[0].stmt.col)
 
-    def _z_matrix(self, specs, data, classes, raw, codes, n):
+    @staticmethod
+    def _z_matrix(specs, data, classes, raw, codes, n):
         """Z of all RANDOM statements on the processing unit: statement j contributes m_j copies of its
         columns (one per subject of that statement inside the unit).  Returns Z and, for the containment DF,
         the (variables, columns) of every random effect."""
