@@ -353,6 +353,17 @@ def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
     raise ValueError(kind)
 
 
+def _second_difference(fun, th, i, j, h, f0):
+    """d2 fun / dtheta_i dtheta_j by central differences (fun scalar- or array-valued; f0 = fun(th))."""
+    ei = np.zeros(len(th))
+    ej = np.zeros(len(th))
+    ei[i] = h[i]
+    ej[j] = h[j]
+    if i == j:
+        return (fun(th + ei) - 2 * f0 + fun(th - ei)) / h[i] ** 2
+    return (fun(th + ei + ej) - fun(th + ei - ej) - fun(th - ei + ej) + fun(th - ei - ej)) / (4 * h[i] * h[j])
+
+
 def _near_singular(L, V) -> bool:
     """A Cholesky factor whose smallest pivot is negligible next to the largest variance: V is numerically
     singular (e.g. every variance on its bound 0), and its log determinant and inverse are meaningless."""
@@ -666,13 +677,7 @@ class LMM:
         h = np.array([1e-4 * max(1.0, abs(t)) for t in th])
         for i in range(n):
             for j in range(i, n):
-                ei = np.zeros(n)
-                ej = np.zeros(n)
-                ei[i] = h[i]
-                ej[j] = h[j]
-                v = (self.objective(th + ei + ej) - self.objective(th + ei - ej) - self.objective(th - ei + ej)
-                     + self.objective(th - ei - ej)) / (4 * h[i] * h[j])
-                H[i, j] = H[j, i] = v
+                H[i, j] = H[j, i] = _second_difference(self.objective, th, i, j, h, f0)
         return H
 
     # ------------------------------------------------------------------ Satterthwaite
@@ -759,16 +764,7 @@ class LMM:
         any_nonzero = False
         for i in range(n):
             for j in range(i, n):
-                ei = np.zeros(n)
-                ej = np.zeros(n)
-                ei[i] = h[i]
-                ej[j] = h[j]
-                if i == j:
-                    d2 = (self.V(th + ei) - 2 * V0 + self.V(th - ei)) / h[i] ** 2
-                else:
-                    d2 = (self.V(th + ei + ej) - self.V(th + ei - ej) - self.V(th - ei + ej)
-                          + self.V(th - ei - ej)) / (4 * h[i] * h[j])
-                d2 = np.where(both, d2, 0.0)
+                d2 = np.where(both, _second_difference(self.V, th, i, j, h, V0), 0.0)
                 scale = max(float(np.abs(V0).max()), 1e-300)
                 if np.abs(d2).max() > 1e-5 * scale:
                     any_nonzero = True
