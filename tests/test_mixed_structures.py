@@ -350,3 +350,12 @@ def test_ic_table_repeats_the_fit_statistics_and_adds_hqic_caic():
     assert ic["AIC"] == fit["AIC (Smaller is Better)"] and ic["BIC"] == fit["BIC (Smaller is Better)"]
     assert ic["HQIC"] == pytest.approx(m2 + 2 * d * np.log(np.log(nb)))
     assert ic["CAIC"] == pytest.approx(m2 + d * (np.log(nb) + 1))
+
+
+def test_noclprint_number_lists_values_only_for_small_classes():
+    r = run_sas(SP + STEP.format(opts=" noclprint=4", mopts="", random="random Block A*Block;", extra=""))
+    rows = {row["Class"]: row for row in _t(r, "ClassLevels").rows}
+    assert rows["Block"]["Levels"] == 4 and rows["Block"]["Values"] == ""      # 4 levels: not fewer than 4
+    assert rows["A"]["Values"] == "1 2 3" and rows["B"]["Values"] == "1 2"
+    r2 = run_sas(SP + STEP.format(opts=" noclprint", mopts="", random="random Block A*Block;", extra=""))
+    assert not [t for t in r2.session.tables if t.name == "ClassLevels"]

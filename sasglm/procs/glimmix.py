@@ -19,7 +19,7 @@ from ..stats.sandwich import sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
 from .common import Options, input_data, parse_parms, statements, value_of, warn_ignored, where_statements
-from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
+from .modeling import (class_table_wanted, type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
                        parse_model_effects)
 
 PROC = "GLIMMIX"
@@ -354,8 +354,9 @@ class GlimmixFit:
                 cov = qb[0] if len(qb) == 1 else M.BlockCov(qb)
         rpos = self._rside_positions(rside, data, classes, codes, K, n) if rside is not None else None
         self._model_info(yname or f"{ev}/{tr}", offset_var, subj_vars, method, popts)
-        if copts and not popts.has("noclprint"):
-            self.emit(class_level_table(PROC, classes, copts))
+        want_cl, cl_max = class_table_wanted(popts)
+        if copts and want_cl:
+            self.emit(class_level_table(PROC, classes, copts, cl_max))
         self.emit(nobs_table(PROC, ds.nobs, n))
         self._response_profile(resp_info)
         keep = ~design.aliased
@@ -476,8 +477,9 @@ class GlimmixFit:
                                                                           "mbn": "MBN"}[self.empirical[0]]))
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
-        if self.copts and not popts.has("noclprint"):
-            self.emit(class_level_table(PROC, self.classes, self.copts))
+        want_cl, cl_max = class_table_wanted(popts)
+        if self.copts and want_cl:
+            self.emit(class_level_table(PROC, self.classes, self.copts, cl_max))
         self.emit(nobs_table(PROC, self.ds.nobs, n))
         self._response_profile(resp_info)
         keep = ~design.aliased

@@ -18,7 +18,7 @@ from ..stats import lmm as LM
 from . import hypotheses as H
 from .common import Options, input_data, parse_parms, statements, value_of, warn_ignored, where_statements
 from .glimmix import _block_rank
-from .modeling import (type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
+from .modeling import (class_table_wanted, type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
                        parse_model_effects)
 
 PROC = "MIXED"
@@ -221,8 +221,9 @@ class MixedFit:
                                                 "satterth": "Satterthwaite"}[ddfm])]
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
-        if copts and not popts.has("noclprint"):
-            self.emit(class_level_table(PROC, classes, copts))
+        want_cl, cl_max = class_table_wanted(popts)
+        if copts and want_cl:
+            self.emit(class_level_table(PROC, classes, copts, cl_max))
         dims = [("Covariance Parameters", len(res.theta)), ("Columns in X", design.X.shape[1]),
                 ("Columns in Z" + (" per Subject" if subj else ""), Zg.shape[2]),
                 ("Subjects", K), ("Max Obs per Subject", int(mask.sum(axis=1).max()))]

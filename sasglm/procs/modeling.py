@@ -229,11 +229,15 @@ def type_level_columns(t: Table, classes: dict | None) -> Table:
     return t
 
 
-def class_level_table(proc: str, classes: dict[str, D.ClassVar], copts: list[ClassOpt]) -> Table:
+def class_level_table(proc: str, classes: dict[str, D.ClassVar], copts: list[ClassOpt],
+                      max_levels: float | None = None) -> Table:
+    """Class Level Information; with NOCLPRINT=n the values are listed only for variables with fewer than n
+    levels."""
     rows = []
     for co in copts:
         cv = classes[co.name]
-        rows.append({"Class": co.name, "Levels": len(cv.levels), "Values": " ".join(cv.labels)})
+        shown = max_levels is None or len(cv.levels) < max_levels
+        rows.append({"Class": co.name, "Levels": len(cv.levels), "Values": " ".join(cv.labels) if shown else ""})
     return Table(proc, "ClassLevels", "Class Level Information",
                  [Column("Class"), Column("Levels", None, "INT"), Column("Values")], rows)
 
@@ -277,3 +281,13 @@ def subject_vars(ds: Dataset, node, stmt) -> tuple[list[str], str]:
         cols.append(c)
     text = cols[0] if len(cols) == 1 else f"{cols[0]}({' '.join(cols[1:])})"
     return cols, text
+
+
+def class_table_wanted(popts) -> tuple[bool, float | None]:
+    """NOCLPRINT (no Class Level Information) or NOCLPRINT=n (values only for fewer than n levels)."""
+    if not popts.has("noclprint"):
+        return True, None
+    v = popts.get("noclprint")
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return True, float(v)
+    return False, None
