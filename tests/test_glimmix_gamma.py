@@ -79,3 +79,38 @@ def test_exponential_glm_mode_matches_glm():
     assert est == pytest.approx([1.0822329291, 0.3332304113], abs=2e-7)
     fit = {row["Descr"]: row["Value"] for row in _rows(r, "FitStatistics")}
     assert fit["-2 Log Likelihood"] == pytest.approx(842.412323684, abs=1e-5)
+
+
+BETA = """data d;
+  call streaminit(51);
+  do id=1 to 50; u = rand('normal')*0.5;
+    do t=0 to 3; x = rand('normal');
+      mu = 1/(1+exp(-(-0.3 + 0.5*x + u)));
+      y = rand('beta', mu*8, (1-mu)*8); output; end;
+  end;
+run;
+"""
+
+
+def test_beta_laplace_matches_glmmtmb():
+    """DIST=BETA (Var = mu(1-mu)/(1+phi), LINK=LOGIT).  Reference: glmmTMB 1.1.5 glmmTMB(y ~ x + (1 | id),
+    family = beta_family()) by hand (its sigma is phi)."""
+    r = run_sas(BETA + """proc glimmix data=d method=laplace; class id; model y = x / dist=beta s;
+      random intercept / subject=id; run;""")
+    check_fit(r, [-0.30351223, 0.43647799], [0.0810678, 0.0577975], {"Intercept": 0.18686414, "Scale": 6.6715484},
+              -113.185007)
+
+
+def test_beta_glm_mode_matches_glmmtmb_without_random_effects():
+    r = run_sas(BETA + "proc glimmix data=d; model y = x / dist=beta s; run;")
+    assert not r.errors, r.errors
+    rows = _rows(r, "ParameterEstimates")
+    assert [row["Estimate"] for row in rows[:2]] == pytest.approx([-0.2908940721, 0.3854541492], abs=2e-6)
+    assert rows[2]["Effect"] == "Scale" and rows[2]["Estimate"] == pytest.approx(4.892558295, abs=2e-5)
+    fit = {row["Descr"]: row["Value"] for row in _rows(r, "FitStatistics")}
+    assert fit["-2 Log Likelihood"] == pytest.approx(-96.3167070572, abs=1e-5)
+
+
+def test_beta_with_pseudo_likelihood_is_an_error():
+    r = run_sas(BETA + "proc glimmix data=d; class id; model y = x / dist=beta; random intercept / subject=id; run;")
+    assert any("BETA" in e for e in r.errors)

@@ -122,15 +122,19 @@ class GlimmixFit:
         dist = {"bin": "binomial", "b": "binomial", "binary": "binary", "poi": "poisson", "p": "poisson",
                 "n": "normal", "nor": "normal", "gaussian": "normal", "g": "normal", "nb": "negbin",
                 "negbinomial": "negbin", "gam": "gamma", "expo": "exponential"}.get(dist, dist)
+        if dist == "beta" and pl and self.randoms:
+            raise SasError(f"DIST=BETA is not supported yet with METHOD={method.upper()}; use METHOD=LAPLACE or QUAD "
+                           "(or no RANDOM statement).", model.line, model.col)
         glm_mode = len(self.randoms) == 0
-        if dist not in ("binary", "binomial", "poisson", "gamma", "exponential") and not (pl and dist == "normal") and \
+        if dist not in ("binary", "binomial", "poisson", "gamma", "exponential", "beta") and \
+                not (pl and dist == "normal") and \
                 not (dist == "negbin" and (not pl or glm_mode)):
             raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL, "
-                           "POISSON, GAMMA and EXPONENTIAL are; NORMAL with pseudo-likelihood; NEGBIN with QUAD, LAPLACE and "
+                           "POISSON, GAMMA, EXPONENTIAL and BETA are; NORMAL with pseudo-likelihood; NEGBIN with QUAD, LAPLACE and "
                            "without random effects).", model.line, model.col)
-        from ..stats.families import Exponential, Gamma, Normal, NegBin
-        fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma, "exponential": Exponential}.get(dist, Binomial)() \
-            if dist != "negbin" else NegBin(0.5)
+        from ..stats.families import Beta, Exponential, Gamma, Normal, NegBin
+        fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma, "exponential": Exponential,
+               "beta": Beta}.get(dist, Binomial)() if dist != "negbin" else NegBin(0.5)
         link_name = mopts.get("link")
         link_name = str(link_name).lower() if link_name is not None else \
             {"poisson": "log", "normal": "identity", "negbin": "log", "gamma": "log",
@@ -369,14 +373,18 @@ class GlimmixFit:
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
         # ---------------- fit
-        gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(Xk.shape[1], dtype=bool))
+        gm = GL.fit(Xk, y, w, offset, Binomial() if self.dist == "beta" else self.fam, self.link,
+                    np.zeros(Xk.shape[1], dtype=bool))
+        if self.dist == "beta":         # quasi-binomial start; the precision from the moments
+            r_ = y - gm.mu
+            gm.negbin_k = max(float(np.mean(gm.mu * (1 - gm.mu)) / max(np.mean(r_ ** 2), 1e-12)) - 1.0, 0.5)
         if pl:
             self._fit_pl(gm, Xk, Z, y, w, offset, codes, K, n, gs_pl, rnames, subj_vars, design, keep, data,
                          effects, terms, ropts, uniq, empirical=self.empirical is not None, rpos=rpos)
             return
         gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
         theta0 = cov.start()
-        k0 = gm.negbin_k if self.dist == "negbin" else (gm.phi if self.dist == "gamma" else None)
+        k0 = gm.negbin_k if self.dist in ("negbin", "beta") else (gm.phi if self.dist == "gamma" else None)
         hold = None
         if getattr(self, "parms", None) is not None:
             theta0, k0, hold = self._quad_parms(gd, cov, gm.beta, theta0, k0, method, qpoints)
@@ -465,7 +473,7 @@ class GlimmixFit:
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "negbin": "Negative Binomial",
                                            "normal": "Gaussian", "gamma": "Gamma",
-                                           "exponential": "Exponential"}[self.dist]),
+                                           "exponential": "Exponential", "beta": "Beta"}[self.dist]),
                 ("Link Function", self.link.sas), ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
@@ -485,15 +493,25 @@ class GlimmixFit:
         keep = ~design.aliased
         Xk = design.X[:, keep]
         p = Xk.shape[1]
-        dims = [("Covariance Parameters", 1 if normal or self.dist in ("negbin", "gamma") else 0),
+        dims = [("Covariance Parameters", 1 if normal or self.dist in ("negbin", "gamma", "beta") else 0),
                 ("Columns in X", design.X.shape[1]),
                 ("Columns in Z", 0), ("Subjects (Blocks in V)", 1), ("Max Obs per Subject", n)]
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
         dfe = n - p
         gamma = self.dist == "gamma"
+        beta_dist = self.dist == "beta"
         try:
-            gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(p, dtype=bool), None if gamma else "noscale")
+            gm = GL.fit(Xk, y, w, offset, Binomial() if beta_dist else self.fam, self.link, np.zeros(p, dtype=bool),
+                        None if gamma else "noscale")
+            if beta_dist:       # beta regression by ML; the quasi-binomial fit gives the start
+                r_ = y - gm.mu
+                phi0 = max(float(np.mean(gm.mu * (1 - gm.mu)) / max(np.mean(r_ ** 2), 1e-12)) - 1.0, 0.5)
+                b_, phi_b, cov_b, ll_b = M.fit_beta_glm(Xk, y, w, offset, self.link, gm.beta, phi0)
+                self.fam.phi = phi_b
+                gm.beta, gm.cov, gm.loglik_full = b_, cov_b[:p, :p], ll_b
+                gm.mu = self.fam.clip(self.link.inv(Xk @ b_ + offset))
+                gm.negbin_k, gm.scale_se = phi_b, math.sqrt(max(cov_b[p, p], 0.0))
         except (GL.FitError, np.linalg.LinAlgError, FloatingPointError) as e:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
         mu = gm.mu
@@ -879,7 +897,8 @@ class GlimmixFit:
 
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
         dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian",
-                     "negbin": "Negative Binomial", "gamma": "Gamma", "exponential": "Exponential"}[self.dist]
+                     "negbin": "Negative Binomial", "gamma": "Gamma", "exponential": "Exponential",
+                     "beta": "Beta"}[self.dist]
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", dist_name), ("Link Function", self.link.sas),
                 ("Variance Function", "Default")]
@@ -933,7 +952,7 @@ class GlimmixFit:
         yy, ww, mm = d.y[mask], d.w[mask], mu[mask]
         if isinstance(self.fam, Binomial):
             mm = np.clip(mm, 1e-15, 1 - 1e-15)
-        phi_c = res.scale if self.dist == "gamma" else 1.0
+        phi_c = res.scale if self.dist in ("gamma", "beta") else 1.0
         cond = -2 * (self.fam.loglik_full(yy, mm, ww, phi_c))
         pear = float(np.sum(ww * (yy - mm) ** 2 / self.fam.variance(mm)))
         crow = [("-2 log L(" + (self.model.response[1] if self.model.response[0] == "var" else "y") + " | r. effects)", cond),

@@ -301,6 +301,43 @@ class Gamma(Family):
         return y.astype(float)
 
 
+class Beta(Family):
+    """Beta distribution for proportions in (0, 1) with precision phi: Var = mu (1 - mu) / (1 + phi)
+    (GLIMMIX DIST=BETA; not an exponential family, so its scores are its own)."""
+    name, sas, default_link = "beta", "Beta", "logit"
+    fixed_scale = False
+    phi = 1.0
+
+    def variance(self, mu):
+        return mu * (1 - mu) / (1 + self.phi)
+
+    def dvariance(self, mu):
+        return (1 - 2 * mu) / (1 + self.phi)
+
+    def clip(self, mu):
+        return np.clip(mu, 1e-12, 1 - 1e-12)
+
+    def loglik_units(self, y, mu, w):
+        a, b = mu * self.phi, (1 - mu) * self.phi
+        return w * (sp.gammaln(self.phi) - sp.gammaln(a) - sp.gammaln(b) + (a - 1) * np.log(y)
+                    + (b - 1) * np.log1p(-y))
+
+    def loglik_full(self, y, mu, w, phi=None):
+        if phi is not None:
+            self.phi = phi
+        return float(np.sum(self.loglik_units(y, self.clip(mu), w)))
+
+    def dll_dmu(self, y, mu, w):
+        """First and second derivatives of log f with respect to mu."""
+        a, b = mu * self.phi, (1 - mu) * self.phi
+        s = w * self.phi * (np.log(y) - np.log1p(-y) - sp.digamma(a) + sp.digamma(b))
+        s2 = -w * self.phi ** 2 * (sp.polygamma(1, a) + sp.polygamma(1, b))
+        return s, s2
+
+    def start_mu(self, y, w):
+        return np.clip(y.astype(float), 0.01, 0.99)
+
+
 class Exponential(Gamma):
     """The gamma distribution with its dispersion fixed at 1 (GLIMMIX DIST=EXPONENTIAL)."""
     name, sas, default_link = "exponential", "Exponential", "log"

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special as sp
 
-from .families import Binomial, Family, Gamma, Link, Normal, Poisson, NegBin
+from .families import Beta, Binomial, Family, Gamma, Link, Normal, Poisson, NegBin
 
 
 # ---------------------------------------------------------------------- covariance structures
@@ -219,7 +219,8 @@ class GLMMData:
         grid = lambda v, fill=0.0: _grid(v, subj_codes, pos, K, T, fill)
         mask = np.zeros((K, T), dtype=bool)
         mask[subj_codes, pos] = True
-        yg = grid(y)
+        # absent cells get a response inside the support (their terms are masked out anyway)
+        yg = grid(y, 0.5 if isinstance(fam, Beta) else (1.0 if isinstance(fam, Gamma) else 0.0))
         wg = grid(w, 1.0)
         logc = np.zeros(K)
         if isinstance(fam, Binomial):
@@ -260,6 +261,8 @@ def _ll_units(fam, y, mu, w):
         # the full log density with dispersion phi (Var = phi mu^2); its constants depend on phi
         nu = w / fam.phi
         return nu * np.log(nu * y / mu) - nu * y / mu - np.log(y) - sp.gammaln(nu)
+    if isinstance(fam, Beta):
+        return fam.loglik_units(y, mu, w)
     if isinstance(fam, NegBin):
         # the full log density: its constant terms depend on k, which is estimated
         k = fam.k
@@ -278,7 +281,7 @@ def scale_attr(fam) -> str | None:
     """The extra distribution parameter estimated with (beta, theta): negative binomial k, gamma phi."""
     if isinstance(fam, NegBin):
         return "k"
-    if isinstance(fam, Gamma) and not fam.fixed_scale:
+    if isinstance(fam, (Gamma, Beta)) and not fam.fixed_scale:
         return "phi"
     return None
 
@@ -289,6 +292,12 @@ def _loglik_kernel(d: GLMMData, eta):
     mu = fam.clip(link.inv(eta))
     ll = _ll_units(fam, y, mu, w)
     d1 = link.dmu_deta(eta)
+    if isinstance(fam, Beta):
+        # not an exponential family: the chain rule on d log f / d mu
+        s1, s2 = fam.dll_dmu(y, mu, w)
+        g = s1 * d1
+        W = -(s1 * link.d2mu_deta2(eta) + s2 * d1 ** 2)
+        return np.where(m, ll, 0.0), np.where(m, g, 0.0), np.where(m, W, 0.0)
     V = fam.variance(mu) * _dispersion(fam)
     g = w * (y - mu) * d1 / V
     d2 = link.d2mu_deta2(eta)
@@ -455,7 +464,10 @@ def _score_nodes(d: GLMMData, eta):
     fam, link = d.fam, d.link
     y, w, m = d.y[:, None, :], d.w[:, None, :], d.mask[:, None, :]
     mu = fam.clip(link.inv(eta))
-    g = w * (y - mu) * link.dmu_deta(eta) / (fam.variance(mu) * _dispersion(fam))
+    if isinstance(fam, Beta):
+        g = fam.dll_dmu(y, mu, w)[0] * link.dmu_deta(eta)
+    else:
+        g = w * (y - mu) * link.dmu_deta(eta) / (fam.variance(mu) * _dispersion(fam))
     return np.where(m, g, 0.0)
 
 
@@ -655,3 +667,41 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     b, H, _, _ = agq.modes(beta, cov.G(theta))
     return GLMMResult(beta, theta, ll, cov_e, cov_model, bool(res.success) or gmax < 1e-3, int(res.nit), agq.n,
                       gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, np.linalg.inv(H), kk)
+
+
+def fit_beta_glm(X, y, w, offset, link, beta0, phi0):
+    """Beta regression without random effects by maximum likelihood over (beta, phi), with the analytic
+    score; returns (beta, phi, covariance of (beta, phi) from the Hessian of the score, log likelihood)."""
+    fam = Beta()
+    p = X.shape[1]
+
+    def ll_grad(z):
+        beta, phi = z[:p], z[p]
+        fam.phi = phi
+        eta = X @ beta + offset
+        mu = fam.clip(link.inv(eta))
+        ll = float(np.sum(fam.loglik_units(y, mu, w)))
+        s1, _ = fam.dll_dmu(y, mu, w)
+        gb = X.T @ (s1 * link.dmu_deta(eta))
+        gphi = float(np.sum(w * (sp.digamma(phi) - mu * sp.digamma(mu * phi) - (1 - mu) * sp.digamma((1 - mu) * phi)
+                                 + mu * np.log(y) + (1 - mu) * np.log1p(-y))))
+        return ll, np.concatenate([gb, [gphi]])
+
+    def obj(x):
+        z = np.concatenate([x[:p], [math.exp(x[p])]])
+        ll, g = ll_grad(z)
+        return -ll, -np.concatenate([g[:p], [g[p] * z[p]]])
+    res = optimize.minimize(obj, np.concatenate([beta0, [math.log(phi0)]]), jac=True, method="BFGS",
+                            options={"gtol": 1e-9, "maxiter": 500})
+    z = np.concatenate([res.x[:p], [math.exp(res.x[p])]])
+    n = p + 1
+    H = np.zeros((n, n))
+    g0 = ll_grad(z)[1]
+    for j in range(n):
+        h = 1e-6 * max(1.0, abs(z[j]))
+        e = np.zeros(n)
+        e[j] = h
+        H[:, j] = -(ll_grad(z + e)[1] - g0) / h
+    H = (H + H.T) / 2
+    ll = ll_grad(z)[0]
+    return z[:p], z[p], np.linalg.inv(H), ll
