@@ -695,13 +695,22 @@ def fit_beta_glm(X, y, w, offset, link, beta0, phi0):
                             options={"gtol": 1e-9, "maxiter": 500})
     z = np.concatenate([res.x[:p], [math.exp(res.x[p])]])
     n = p + 1
-    H = np.zeros((n, n))
-    g0 = ll_grad(z)[1]
-    for j in range(n):
-        h = 1e-6 * max(1.0, abs(z[j]))
-        e = np.zeros(n)
-        e[j] = h
-        H[:, j] = -(ll_grad(z + e)[1] - g0) / h
-    H = (H + H.T) / 2
+
+    def neg_hessian(z):
+        H = np.zeros((n, n))
+        g0 = ll_grad(z)[1]
+        for j in range(n):
+            h = 1e-6 * max(1.0, abs(z[j]))
+            e = np.zeros(n)
+            e[j] = h
+            H[:, j] = -(ll_grad(z + e)[1] - g0) / h
+        return (H + H.T) / 2, g0
+    for _ in range(3):                  # Newton polish of the quasi-Newton optimum
+        H, g0 = neg_hessian(z)
+        step = np.linalg.solve(H, g0)
+        if z[p] + step[p] <= 0:
+            break
+        z = z + step
+    H, _ = neg_hessian(z)
     ll = ll_grad(z)[0]
     return z[:p], z[p], np.linalg.inv(H), ll
