@@ -126,7 +126,14 @@ class GlimmixFit:
             raise SasError(f"DIST=BETA is not supported yet with METHOD={method.upper()}; use METHOD=LAPLACE or QUAD "
                            "(or no RANDOM statement).", model.line, model.col)
         glm_mode = len(self.randoms) == 0
-        if dist not in ("binary", "binomial", "poisson", "gamma", "exponential", "beta") and \
+        dist = {"mult": "multinomial", "multi": "multinomial"}.get(dist, dist)
+        if dist == "multinomial":
+            if pl and not glm_mode:
+                raise SasError(f"DIST=MULTINOMIAL is not supported yet with METHOD={method.upper()}; use METHOD=LAPLACE "
+                               "or QUAD (or no RANDOM statement).", model.line, model.col)
+            if resp[0] == "events":
+                raise SasError("DIST=MULTINOMIAL needs a single response variable.", model.line, model.col)
+        if dist not in ("binary", "binomial", "poisson", "gamma", "exponential", "beta", "multinomial") and \
                 not (pl and dist == "normal") and \
                 not (dist == "negbin" and (not pl or glm_mode)):
             raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL, "
@@ -135,6 +142,16 @@ class GlimmixFit:
         from ..stats.families import Beta, Exponential, Gamma, Normal, NegBin
         fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma, "exponential": Exponential,
                "beta": Beta}.get(dist, Binomial)() if dist != "negbin" else NegBin(0.5)
+        if dist == "multinomial":
+            from ..stats.ordinal import CumLink
+            ln = str(mopts.get("link", "cumlogit")).lower()
+            ln = {"clogit": "cumlogit", "logit": "cumlogit", "cprobit": "cumprobit", "probit": "cumprobit",
+                  "ccll": "cumcll", "cumcloglog": "cumcll", "cloglog": "cumcll"}.get(ln, ln)
+            if ln not in ("cumlogit", "cumprobit", "cumcll"):
+                raise SasError(f"LINK={ln.upper()} is not supported yet with DIST=MULTINOMIAL (CUMLOGIT, CUMPROBIT and "
+                               "CUMCLL are; GLOGIT is not).", model.line, model.col)
+            self.cumlink = CumLink(ln)
+            mopts.values.pop("link", None)
         link_name = mopts.get("link")
         link_name = str(link_name).lower() if link_name is not None else \
             {"poisson": "log", "normal": "identity", "negbin": "log", "gamma": "log",
@@ -251,9 +268,33 @@ class GlimmixFit:
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}
         design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
+        if dist == "multinomial":
+            # the cutpoints play the intercept: redundant columns are found with it (GLM coding), then it goes
+            aliased = design.aliased.copy()
+            design = D.build(data, classes, effects, intercept=False)
+            design.aliased = aliased[1:] if len(aliased) == design.X.shape[1] + 1 else design.aliased
         # response
         w = np.ones(n)
-        if resp[0] == "events":
+        if dist == "multinomial":
+            raw = ds.column(yname).to_numpy()[used]
+            fmt = np.asarray(formatted(ds, yname, s), dtype=object)[used]
+            desc, order_r = False, order
+            for o in resp[2] or []:
+                if isinstance(o, A.Word) and str(o.value).lower() in ("descending", "desc"):
+                    desc = True
+                elif isinstance(o, A.Opt) and o.key == "order":
+                    order_r = str(value_of(o.value)).lower()
+                else:
+                    raise SasError("Unsupported response option for DIST=MULTINOMIAL (DESCENDING and ORDER= are).",
+                                   model.line, model.col)
+            levels, labels, alias = D.order_levels_grouped(list(raw), list(fmt), order_r, desc)
+            if len(levels) < 2:
+                raise SasError(f"The response {yname} has fewer than two levels.", model.line, model.col)
+            y = D.ClassVar(yname, levels, labels, alias=alias).codes(raw).astype(float)
+            counts = [int(c) for c in np.bincount(y.astype(int), minlength=len(levels))]
+            resp_info = ("multinomial", yname, labels, counts)
+            self.mult_labels = labels
+        elif resp[0] == "events":
             y = data[ev] / data[tr]
             w = data[tr]
             resp_info = None
@@ -294,6 +335,8 @@ class GlimmixFit:
         offset = data[offset_var] if offset_var else np.zeros(n)
         if glm_mode:
             self.design, self.classes, self.copts = design, classes, copts
+            if dist == "multinomial":
+                return self._run_multinomial_glm(design, y, w, offset, n, data, resp_info, yname, offset_var)
             return self._run_glm_mode(design, y, w, offset, n, data, resp_info, yname or f"{ev}/{tr}", offset_var)
         if nested:
             from .mixed import MixedFit, _RandomSpec
@@ -373,8 +416,19 @@ class GlimmixFit:
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
         # ---------------- fit
-        gm = GL.fit(Xk, y, w, offset, Binomial() if self.dist == "beta" else self.fam, self.link,
-                    np.zeros(Xk.shape[1], dtype=bool))
+        mult = self.dist == "multinomial"
+        if mult:                        # the cumulative model without random effects gives the start
+            from ..stats import ordinal as O
+            K_ = len(self.mult_labels)
+            o_ = O.fit(Xk, y.astype(int), w, offset, K_, self.cumlink)
+            gm = type("OrdStart", (), {"beta": o_.theta[K_ - 1:], "cov": o_.cov[K_ - 1:, K_ - 1:],
+                                       "negbin_k": o_.theta[:K_ - 1], "phi": None})()
+            self.fam = M.OrdinalFamily(self.cumlink, K_)
+            from ..stats.families import make_link as _ml
+            self.link = _ml("identity")
+        else:
+            gm = GL.fit(Xk, y, w, offset, Binomial() if self.dist == "beta" else self.fam, self.link,
+                        np.zeros(Xk.shape[1], dtype=bool))
         if self.dist == "beta":         # quasi-binomial start; the precision from the moments
             r_ = y - gm.mu
             gm.negbin_k = max(float(np.mean(gm.mu * (1 - gm.mu)) / max(np.mean(r_ ** 2), 1e-12)) - 1.0, 0.5)
@@ -384,7 +438,8 @@ class GlimmixFit:
             return
         gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
         theta0 = cov.start()
-        k0 = gm.negbin_k if self.dist in ("negbin", "beta") else (gm.phi if self.dist == "gamma" else None)
+        k0 = gm.negbin_k if self.dist in ("negbin", "beta", "multinomial") else \
+            (gm.phi if self.dist == "gamma" else None)
         hold = None
         if getattr(self, "parms", None) is not None:
             theta0, k0, hold = self._quad_parms(gd, cov, gm.beta, theta0, k0, method, qpoints)
@@ -429,15 +484,25 @@ class GlimmixFit:
         self.res, self.cov_struct, self.K, self.n = res, cov, K, n
         # ---------------- results
         p = Xk.shape[1]
-        self._fit_stats(res, p, cov.npar + (1 if res.scale is not None else 0), K, n, agq, method, y, w)
+        n_extra = 1 if res.scale is not None else (len(res.cutpoints) if res.cutpoints is not None else 0)
+        self._fit_stats(res, p, cov.npar + n_extra, K, n, agq, method, y, w)
         self._cov_parms(res, cov, subj_vars, p)
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = res.beta
         covb = np.zeros((design.X.shape[1],) * 2)
         covb[np.ix_(keep, keep)] = res.cov[:p, :p]
         dfs = self._ddf(design, Z, codes, K, n, data, effects, terms, subj_vars)
+        cut = None
+        if res.cutpoints is not None:
+            t_ = cov.npar
+            cse = [math.sqrt(max(res.cov[p + t_ + j, p + t_ + j], 0.0)) for j in range(len(res.cutpoints))]
+            cut = (list(res.cutpoints), cse, [dfs.get(-1, math.inf)] * len(cse))
         if mopts.has("s") or mopts.has("solution"):
-            self._solutions(full_beta, covb, dfs)
+            self._solutions(full_beta, covb, dfs, cutpoints=cut)
+        if mult and (mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio") or self.hyps or
+                     getattr(self, "outputs", None)):
+            raise SasError("ODDSRATIO, LSMEANS, ESTIMATE, CONTRAST and OUTPUT are not supported yet with "
+                           "DIST=MULTINOMIAL.", self.model.line, self.model.col)
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
@@ -446,11 +511,74 @@ class GlimmixFit:
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
         if ropts.has("solution") or ropts.has("s"):
             self._random_solution(res, rnames, uniq, subj_vars, dfs)
-        eta_m = Xk @ res.beta + offset
-        self._write_outputs(eta_m + np.einsum("nq,nq->n", Z, res.modes[codes]), eta_m, y)
+        if not mult:
+            eta_m = Xk @ res.beta + offset
+            self._write_outputs(eta_m + np.einsum("nq,nq->n", Z, res.modes[codes]), eta_m, y)
+
+    def _run_multinomial_glm(self, design, y, w, offset, n, data, resp_info, yname, offset_var):
+        """DIST=MULTINOMIAL without random effects: the cumulative link model by maximum likelihood, t tests on
+        the residual DF (n minus the number of parameters)."""
+        from ..stats import ordinal as O
+        s, popts, mopts = self.s, self.popts, self.mopts
+        self.subject_text = None
+        K = len(self.mult_labels)
+        keep = ~design.aliased
+        Xk = design.X[:, keep]
+        p = Xk.shape[1]
+        res = O.fit(Xk, y.astype(int), w, offset, K, self.cumlink)
+        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
+                ("Response Distribution", "Multinomial (ordered)"), ("Link Function", self.cumlink.sas),
+                ("Variance Function", "Default")]
+        if offset_var:
+            rows.append(("Offset Variable", offset_var))
+        rows += [("Variance Matrix", "Diagonal"), ("Estimation Technique", "Maximum Likelihood"),
+                 ("Degrees of Freedom Method", "Residual")]
+        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
+        want_cl, cl_max = class_table_wanted(popts)
+        if self.copts and want_cl:
+            self.emit(class_level_table(PROC, self.classes, self.copts, cl_max))
+        self.emit(nobs_table(PROC, self.ds.nobs, n))
+        self._response_profile(resp_info)
+        if res.converged:
+            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
+                            [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
+        else:
+            s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+        npar = K - 1 + p
+        m2ll = -2 * res.loglik
+        fit = [("-2 Log Likelihood", m2ll), ("AIC  (smaller is better)", m2ll + 2 * npar),
+               ("AICC (smaller is better)", m2ll + 2 * npar * n / (n - npar - 1) if n - npar - 1 > 0 else math.nan),
+               ("BIC  (smaller is better)", m2ll + npar * math.log(n)),
+               ("CAIC (smaller is better)", m2ll + npar * (math.log(n) + 1)),
+               ("HQIC (smaller is better)", m2ll + 2 * npar * math.log(math.log(n)) if n > 2 else math.nan)]
+        self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
+                        [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
+        dfe = n - npar if self._ddfm() != "none" else math.inf
+        full_beta = np.zeros(design.X.shape[1])
+        full_beta[keep] = res.theta[K - 1:]
+        covb = np.zeros((design.X.shape[1],) * 2)
+        covb[np.ix_(keep, keep)] = res.cov[K - 1:, K - 1:]
+        dfs = {k_: dfe for k_ in range(-1, len(design.effects))}
+        cut = (list(res.theta[:K - 1]), [math.sqrt(max(res.cov[j, j], 0.0)) for j in range(K - 1)], [dfe] * (K - 1))
+        self._solutions(full_beta, covb, dfs, title="Parameter Estimates", cutpoints=cut)
+        if self.hyps or getattr(self, "outputs", None) or mopts.has("oddsratio") or popts.has("oddsratio"):
+            raise SasError("ODDSRATIO, LSMEANS, ESTIMATE, CONTRAST and OUTPUT are not supported yet with "
+                           "DIST=MULTINOMIAL.", self.model.line, self.model.col)
+        self._type3(full_beta, covb, dfs)
 
     def _response_profile(self, resp_info):
         if resp_info is None:
+            return
+        if resp_info[0] == "multinomial":
+            _, yn, labels, counts = resp_info
+            self.emit(Table(PROC, "ResponseProfile", "Response Profile",
+                            [Column("OrderedValue", "Ordered\nValue", "INT"), Column(yn),
+                             Column("Count", "Total\nFrequency", "INT")],
+                            [{"OrderedValue": i + 1, yn: lab, "Count": c}
+                             for i, (lab, c) in enumerate(zip(labels, counts))],
+                            footnotes=[f"The GLIMMIX procedure is modeling the probabilities of levels of {yn} having "
+                                       "lower Ordered Values in the Response Profile table."]))
             return
         yn, labels, counts, event = resp_info
         self.emit(Table(PROC, "ResponseProfile", "Response Profile",
@@ -898,9 +1026,10 @@ class GlimmixFit:
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
         dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian",
                      "negbin": "Negative Binomial", "gamma": "Gamma", "exponential": "Exponential",
-                     "beta": "Beta"}[self.dist]
+                     "beta": "Beta", "multinomial": "Multinomial (ordered)"}[self.dist]
+        link_label = self.cumlink.sas if self.dist == "multinomial" else self.link.sas
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
-                ("Response Distribution", dist_name), ("Link Function", self.link.sas),
+                ("Response Distribution", dist_name), ("Link Function", link_label),
                 ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
@@ -943,6 +1072,8 @@ class GlimmixFit:
                 ("HQIC (smaller is better)", hqic)]
         self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
                         [{"Descr": a, "Value": b} for a, b in rows], kind="kv"))
+        if self.dist == "multinomial":
+            return
         # conditional distribution at the empirical Bayes modes
         d = agq.d
         b = res.modes
@@ -987,11 +1118,29 @@ class GlimmixFit:
                     used.append(v)
         return [Column(v, v) for v in [co.name for co in self.copts] if v in used]
 
-    def _solutions(self, beta, covb, dfs, scale=None, title="Solutions for Fixed Effects"):
+    def _solutions(self, beta, covb, dfs, scale=None, title="Solutions for Fixed Effects", cutpoints=None):
+        """The fixed-effects table; ``cutpoints`` = (estimates, standard errors, DF) of a cumulative model's
+        intercepts, printed first as Intercept rows labelled by the response level."""
         rows = []
         alpha = float(self.mopts.get("alpha", 0.05))
+        ycol = []
+        if cutpoints is not None:
+            yn = self.ds.colname(self.model.response[1])
+            ycol = [Column(yn)]
+            for lab, b, se, df in zip(self.mult_labels, *cutpoints):
+                t = b / se if se > 0 else math.nan
+                pv = 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))
+                r = {**{k: "" for k in (self._labels(0) if len(beta) else {})}, "Effect": "Intercept", yn: lab,
+                     "Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": pv}
+                ycol_name = yn
+                if self.mopts.has("cl"):
+                    qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
+                    r.update({"Alpha": alpha, "Lower": b - qq * se, "Upper": b + qq * se})
+                rows.append(r)
         for j in range(len(beta)):
             r = self._labels(j)
+            if cutpoints is not None:
+                r[ycol_name] = ""
             df = dfs[self.design.effect_of_col[j]]
             if self.design.aliased[j]:
                 r.update({"Estimate": 0.0, "StdErr": None, "DF": None, "tValue": None, "Probt": None})
@@ -1007,7 +1156,7 @@ class GlimmixFit:
         if scale is not None:                  # (estimate, standard error) of the GLM-mode Scale row
             rows.append({**{k: "" for k in self._labels(0)}, "Effect": "Scale", "Estimate": scale[0],
                          "StdErr": scale[1], "DF": None, "tValue": None, "Probt": None})
-        cols = [Column("Effect")] + self._class_cols() + [
+        cols = [Column("Effect")] + ycol + self._class_cols() + [
             Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"), Column("DF", None, "DFMT"),
             Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
         if self.mopts.has("cl"):

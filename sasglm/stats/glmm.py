@@ -261,7 +261,7 @@ def _ll_units(fam, y, mu, w):
         # the full log density with dispersion phi (Var = phi mu^2); its constants depend on phi
         nu = w / fam.phi
         return nu * np.log(nu * y / mu) - nu * y / mu - np.log(y) - sp.gammaln(nu)
-    if isinstance(fam, Beta):
+    if isinstance(fam, (Beta, OrdinalFamily)):
         return fam.loglik_units(y, mu, w)
     if isinstance(fam, NegBin):
         # the full log density: its constant terms depend on k, which is estimated
@@ -275,6 +275,49 @@ def _ll_units(fam, y, mu, w):
 def _dispersion(fam) -> float:
     """The multiplicative dispersion of Var(y | b) that the quadrature estimates (gamma's phi), else 1."""
     return fam.phi if isinstance(fam, Gamma) else 1.0
+
+
+class OrdinalFamily:
+    """Cumulative link model for an ordinal response coded 0..K-1: Pr(Y <= k) = F(alpha_k + eta) (SAS's
+    parameterisation), evaluated on eta itself (used with the identity link); alpha are the K-1 cutpoints."""
+    name, sas = "multinomial", "Multinomial"
+    fixed_scale = True
+
+    def __init__(self, cumlink, K: int):
+        self.cl = cumlink
+        self.K = K
+        self.alpha = np.arange(K - 1, dtype=float) - (K - 2) / 2.0
+
+    def clip(self, mu):
+        return mu
+
+    def _bounds(self, y, eta):
+        a = np.concatenate([[-np.inf], self.alpha, [np.inf]])
+        k = np.clip(np.asarray(y, dtype=int), 0, self.K - 1)
+        return a[k + 1] + eta, a[k] + eta
+
+    def _F(self, t):
+        return np.where(np.isposinf(t), 1.0, np.where(np.isneginf(t), 0.0, self.cl.F(np.where(np.isfinite(t), t, 0.0))))
+
+    def _fn(self, fun, t):
+        return np.where(np.isfinite(t), fun(np.where(np.isfinite(t), t, 0.0)), 0.0)
+
+    def loglik_units(self, y, eta, w):
+        up, lo = self._bounds(y, eta)
+        return w * np.log(np.maximum(self._F(up) - self._F(lo), 1e-300))
+
+    def dll_dmu(self, y, eta, w):
+        up, lo = self._bounds(y, eta)
+        P = np.maximum(self._F(up) - self._F(lo), 1e-300)
+        d1 = (self._fn(self.cl.f, up) - self._fn(self.cl.f, lo)) / P
+        d2 = (self._fn(self.cl.df, up) - self._fn(self.cl.df, lo)) / P - d1 ** 2
+        return w * d1, w * d2
+
+    def variance(self, mu):
+        return np.ones_like(mu)
+
+    def dvariance(self, mu):
+        return np.zeros_like(mu)
 
 
 def scale_attr(fam) -> str | None:
@@ -292,7 +335,7 @@ def _loglik_kernel(d: GLMMData, eta):
     mu = fam.clip(link.inv(eta))
     ll = _ll_units(fam, y, mu, w)
     d1 = link.dmu_deta(eta)
-    if isinstance(fam, Beta):
+    if isinstance(fam, (Beta, OrdinalFamily)):
         # not an exponential family: the chain rule on d log f / d mu
         s1, s2 = fam.dll_dmu(y, mu, w)
         g = s1 * d1
@@ -464,7 +507,7 @@ def _score_nodes(d: GLMMData, eta):
     fam, link = d.fam, d.link
     y, w, m = d.y[:, None, :], d.w[:, None, :], d.mask[:, None, :]
     mu = fam.clip(link.inv(eta))
-    if isinstance(fam, Beta):
+    if isinstance(fam, (Beta, OrdinalFamily)):
         g = fam.dll_dmu(y, mu, w)[0] * link.dmu_deta(eta)
     else:
         g = w * (y - mu) * link.dmu_deta(eta) / (fam.variance(mu) * _dispersion(fam))
@@ -498,6 +541,7 @@ class GLMMResult:
     history: list = field(default_factory=list)     # (iteration, evaluations, objective, change, max gradient)
     mode_var: np.ndarray | None = None               # K x q x q: inverse Hessian at the modes
     scale: float | None = None                       # negative binomial k (last row/column of cov)
+    cutpoints: np.ndarray | None = None               # cumulative models: the intercepts (last rows of cov)
 
 
 def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
@@ -513,18 +557,64 @@ def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
     return maxpts
 
 
-def _scale_derivative(agq: AGQ, beta, theta, k, attr):
-    """d log L_i / dk per subject for the extra scale parameter (negative binomial k, gamma phi), by central
-    differences of the quadrature log likelihood (the modes are re-solved at each value)."""
-    fam = agq.d.fam
-    G = agq.cov.G(theta)
-    h = 1e-5 * k
-    setattr(fam, attr, k + h)
-    up = agq.subject_loglik(beta, G)
-    setattr(fam, attr, k - h)
-    dn = agq.subject_loglik(beta, G)
-    setattr(fam, attr, k)
-    return (up - dn) / (2 * h)
+class _Extra:
+    """Distribution parameters estimated with (beta, theta): a scale (negative binomial k, gamma or beta phi;
+    optimised on the log scale) or the ordered cutpoints of a cumulative model (first cutpoint and log gaps)."""
+
+    def __init__(self, fam):
+        self.fam = fam
+        self.cut = isinstance(fam, OrdinalFamily)
+        self.attr = None if self.cut else scale_attr(fam)
+        self.n = (len(fam.alpha) if self.cut else 1) if (self.cut or self.attr) else 0
+
+    def get(self):
+        return np.array(self.fam.alpha, dtype=float) if self.cut else np.array([getattr(self.fam, self.attr)])
+
+    def set(self, v):
+        if self.cut:
+            self.fam.alpha = np.asarray(v, dtype=float)
+        else:
+            setattr(self.fam, self.attr, float(v[0]))
+
+    def to_internal(self, v):
+        v = np.asarray(v, dtype=float)
+        if self.cut:
+            return np.concatenate([v[:1], np.log(np.maximum(np.diff(v), 1e-8))])
+        return np.log(v)
+
+    def from_internal(self, x):
+        x = np.asarray(x, dtype=float)
+        if self.cut:
+            return np.concatenate([x[:1], x[0] + np.cumsum(np.exp(x[1:]))])
+        return np.exp(x)
+
+    def jacobian(self, x):
+        """d natural / d internal (n x n)."""
+        x = np.asarray(x, dtype=float)
+        if self.cut:
+            J = np.zeros((self.n, self.n))
+            J[:, 0] = 1.0
+            for j in range(1, self.n):
+                J[j:, j] = math.exp(x[j])
+            return J
+        return np.diag(np.exp(x))
+
+    def derivative(self, agq, beta, theta, v):
+        """d log L_i / d v_j per subject (K x n), by central differences of the quadrature log likelihood
+        (the modes are re-solved at each value)."""
+        G = agq.cov.G(theta)
+        out = np.zeros((agq.d.X.shape[0], self.n))
+        for j in range(self.n):
+            h = 1e-5 * max(1.0, abs(v[j]))
+            e = np.zeros(self.n)
+            e[j] = h
+            self.set(v + e)
+            up = agq.subject_loglik(beta, G)
+            self.set(v - e)
+            dn = agq.subject_loglik(beta, G)
+            out[:, j] = (up - dn) / (2 * h)
+        self.set(v)
+        return out
 
 
 def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_cov0=None, k0=None,
@@ -535,17 +625,18 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     cov = agq.cov
     p = len(beta0)
     t = cov.npar
-    attr = scale_attr(agq.d.fam)
-    nb = attr is not None
-    n = p + t + (1 if nb else 0)
+    ext = _Extra(agq.d.fam)
+    ne = ext.n
+    nb = ne > 0
+    n = p + t + ne
 
     def subject_grad_all(beta, theta, k=None):
-        """Per-subject (log L_i, gradient) over (beta, theta[, scale])."""
+        """Per-subject (log L_i, gradient) over (beta, theta[, extra parameters])."""
         if not nb:
             return agq.subject_grad(beta, theta)
-        setattr(agq.d.fam, attr, k)
+        ext.set(k)
         val, gr = agq.subject_grad(beta, theta)
-        dk = _scale_derivative(agq, beta, theta, k, attr)
+        dk = ext.derivative(agq, beta, theta, np.asarray(k, dtype=float))
         return val, np.column_stack([gr, dk])
 
     def jac_internal(xi):
@@ -568,7 +659,7 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         nevals[0] += 1
         beta, xi = x[:p], x[p:p + t]
         theta = cov.from_internal(xi)
-        k = math.exp(x[-1]) if nb else None
+        k = ext.from_internal(x[p + t:]) if nb else None
         val, gr = subject_grad_all(beta, theta, k)
         v = -float(val.sum())
         if not np.isfinite(v):
@@ -577,14 +668,16 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
             gtot = -gr.sum(axis=0)
             parts = [gtot[:p], gtot[p:p + t] @ jac_internal(xi)]
             if nb:
-                parts.append([gtot[-1] * k])           # optimised on log k
+                parts.append(gtot[p + t:] @ ext.jacobian(x[p + t:]))   # optimised on the internal scale
             gx = np.concatenate(parts)
             out = (v, gx)
         cache.clear()
         cache[key] = out
         return out
 
-    x0 = np.concatenate([beta0, cov.to_internal(theta0)] + ([[math.log(k0 if k0 else 0.5)]] if nb else []))
+    if nb:
+        k0v = np.atleast_1d(np.asarray(k0 if k0 is not None else ext.get(), dtype=float))
+    x0 = np.concatenate([beta0, cov.to_internal(theta0)] + ([ext.to_internal(k0v)] if nb else []))
     free = np.ones(n, dtype=bool)
     if hold is not None:
         free[p:] = ~np.asarray(hold, dtype=bool)
@@ -633,16 +726,16 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
                             callback=record, options={"maxiter": maxiter, "gtol": 1e-7, **opts0})
     x = full_x(res.x)
     beta, theta = x[:p], cov.from_internal(x[p:p + t])
-    kk = math.exp(x[-1]) if nb else None
+    kk = ext.from_internal(x[p + t:]) if nb else None
     if hold is not None:                 # held values exactly as given (no round trip through the internal scale)
         hm = np.asarray(hold, dtype=bool)
         theta = np.where(hm[:t], np.asarray(theta0, dtype=float), theta)
-        if nb and hm[-1]:
-            kk = float(k0)
-    z = np.concatenate([beta, theta] + ([[kk]] if nb else []))
+        if nb:
+            kk = np.where(hm[t:], k0v, kk)
+    z = np.concatenate([beta, theta] + ([kk] if nb else []))
 
     def total_grad(zz):
-        return -subject_grad_all(zz[:p], zz[p:p + t], zz[-1] if nb else None)[1].sum(axis=0)
+        return -subject_grad_all(zz[:p], zz[p:p + t], zz[p + t:] if nb else None)[1].sum(axis=0)
 
     # Hessian by forward differences of the analytic gradient (as SAS does)
     Hm = np.zeros((n, n))
@@ -666,7 +759,8 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     gmax = float(np.max(np.abs(S.sum(axis=0)))) if n else 0.0
     b, H, _, _ = agq.modes(beta, cov.G(theta))
     return GLMMResult(beta, theta, ll, cov_e, cov_model, bool(res.success) or gmax < 1e-3, int(res.nit), agq.n,
-                      gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, np.linalg.inv(H), kk)
+                      gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, np.linalg.inv(H),
+                      (float(kk[0]) if nb and not ext.cut else None), (kk if ext.cut else None))
 
 
 def fit_beta_glm(X, y, w, offset, link, beta0, phi0):
