@@ -15,7 +15,7 @@ from ..ods.table import Column, Table
 from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import glmm as M
-from ..stats.sandwich import sandwich
+from ..stats.sandwich import corrected_scores, sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
 from .common import Options, input_data, parse_parms, statements, value_of, warn_ignored, where_statements
@@ -609,8 +609,7 @@ class GlimmixFit:
                  ("Estimation Technique", "Restricted Maximum Likelihood" if normal else "Maximum Likelihood"),
                  ("Degrees of Freedom Method", "None" if no_ddf else "Residual")]
         if self.empirical is not None:
-            rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + {"classical": "Classical",
-                                                                          "mbn": "MBN"}[self.empirical[0]]))
+            rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + _EMP_LABEL[self.empirical[0]]))
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
         want_cl, cl_max = class_table_wanted(popts)
@@ -683,9 +682,12 @@ class GlimmixFit:
             d1 = self.link.dmu_deta(eta_)
             va = self.fam.variance(mu) * phi
             Omega = np.linalg.inv(Xk.T @ (Xk * (w * d1 ** 2 / va)[:, None]))
-            U = Xk * (w * (y - mu) * d1 / va)[:, None]
             kind, o = self.empirical
-            covk = sandwich(Omega, U, kind, k=p, f=n, **o)
+            # D_i = (dmu/deta) x_i, S_i = phi a(mu_i) / w_i, e_i = y_i - mu_i: one observation per subject
+            U = corrected_scores((Xk * d1[:, None])[:, None, :], (w / va)[:, None, None], (y - mu)[:, None], Omega,
+                                 kind, **({"r": o["r"]} if kind == "firoeeq" and o else {}))
+            covk = sandwich(Omega, U, "mbn" if kind == "mbn" else "classical", k=p, f=n,
+                            **(o if kind == "mbn" else {}))
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = beta_k
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -802,9 +804,11 @@ class GlimmixFit:
             Vinv = np.linalg.inv(V)
             both = mask[:, :, None] & mask[:, None, :]
             Vinv = np.where(both, Vinv, 0.0)
-            u = np.einsum("ktp,kts,ks->kp", ld.X, Vinv, r)
             kind, o = self.empirical
-            covk = sandwich(res.cov_beta, u, kind, k=Xk.shape[1], f=n, **o)
+            u = corrected_scores(ld.X, Vinv, r, res.cov_beta, kind, **({"r": o["r"]} if kind == "firoeeq" and o
+                                                                         else {}))
+            covk = sandwich(res.cov_beta, u, "mbn" if kind == "mbn" else "classical", k=Xk.shape[1], f=n,
+                            **(o if kind == "mbn" else {}))
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = beta
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -1042,8 +1046,7 @@ class GlimmixFit:
                 "Estimation Technique", {"rspl": "Residual PL", "mspl": "Maximum PL", "rmpl": "Residual MPL",
                                          "mmpl": "Maximum MPL"}[method])
         if self.empirical is not None:
-            rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + {"classical": "Classical",
-                                                                          "mbn": "MBN"}[self.empirical[0]]))
+            rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + _EMP_LABEL[self.empirical[0]]))
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
 
@@ -1264,6 +1267,9 @@ class GlimmixFit:
         return out
 
 
+_EMP_LABEL = {"classical": "Classical", "mbn": "MBN", "root": "Root", "firores": "FIRORES", "firoeeq": "FIROEEQ"}
+
+
 def _num_text(v) -> str:
     return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
@@ -1278,6 +1284,9 @@ def _empirical_kind(popts, proc):
     if isinstance(v, A.Group):
         kind = v.name.lower()
         o = {}
+        if kind == "firoeeq":
+            nums = [x for x in v.items if isinstance(x, A.Word) and x.kind == "number"]
+            return kind, ({"r": float(nums[0].value)} if nums else {})
         for it in v.items:
             if isinstance(it, A.Opt) and it.key.lower() in ("r", "d"):
                 o[it.key.lower()] = float(value_of(it.value))
@@ -1286,12 +1295,13 @@ def _empirical_kind(popts, proc):
             else:
                 raise SasError(f"EMPIRICAL={v.raw.upper()}: unknown MBN option.", proc.line, proc.col)
         if kind != "mbn":
-            raise SasError(f"EMPIRICAL={kind.upper()} is not supported yet (CLASSICAL and MBN are).", proc.line,
-                           proc.col)
+            raise SasError(f"EMPIRICAL={kind.upper()} is not supported yet (CLASSICAL, MBN, ROOT, FIRORES and FIROEEQ "
+                           "are).", proc.line, proc.col)
         return kind, o
     kind = str(v).lower()
-    if kind not in ("classical", "mbn"):
-        raise SasError(f"EMPIRICAL={kind.upper()} is not supported yet (CLASSICAL and MBN are).", proc.line, proc.col)
+    if kind not in ("classical", "mbn", "root", "firores", "firoeeq"):
+        raise SasError(f"EMPIRICAL={kind.upper()} is not supported yet (CLASSICAL, MBN, ROOT, FIRORES and FIROEEQ "
+                       "are).", proc.line, proc.col)
     return kind, {}
 
 

@@ -34,3 +34,29 @@ def sandwich(Omega: np.ndarray, U: np.ndarray, kind: str = "classical", k: int |
     phi = max(r, float(np.trace(OM)) / kstar)
     delta = k / (m - k) if m > (d + 1) * k else 1.0 / d
     return c * classical + delta * phi * Omega
+
+
+def corrected_scores(D, Sinv, e, Omega, kind: str, r: float = 0.75) -> np.ndarray:
+    """Per-subject score contributions U_i (m x p) for the classical, ROOT, FIRORES and FIROEEQ sandwiches.
+    D: m x T x p, Sinv: m x T x T (zero outside the observed positions), e: m x T."""
+    if kind in ("classical", "mbn"):
+        return np.einsum("ktp,kts,ks->kp", D, Sinv, e, optimize=True)
+    if kind == "firoeeq":
+        U = np.einsum("ktp,kts,ks->kp", D, Sinv, e, optimize=True)
+        Q = np.einsum("ktp,kts,ksq,qr->kpr", D, Sinv, D, Omega, optimize=True)
+        A = (1 - np.minimum(r, np.diagonal(Q, axis1=1, axis2=2))) ** -0.5
+        return U * A
+    T = e.shape[1]
+    H = np.einsum("ktp,pq,ksq,ksu->ktu", D, Omega, D, Sinv, optimize=True)           # D Omega D' S^-1
+    I = np.eye(T)[None]
+    if kind == "firores":
+        e_adj = np.linalg.solve(I - H, e[:, :, None])[:, :, 0]
+    elif kind == "root":
+        lam, P = np.linalg.eig(H)                      # H is similar to a symmetric matrix: real spectrum
+        lam, P = lam.real, P.real
+        Pinv = np.linalg.inv(P)
+        scale = np.clip(1 - lam, 1e-12, None) ** -0.5
+        e_adj = np.einsum("ktj,kj,kju,ku->kt", P, scale, Pinv, e, optimize=True)
+    else:
+        raise ValueError(kind)
+    return np.einsum("ktp,kts,ks->kp", D, Sinv, e_adj, optimize=True)
