@@ -124,3 +124,16 @@ def test_proc_output_data_set_options_are_applied():
     assert list(b.df.columns) == ["x", "w"] and b.df["w"].tolist() == [40.0, 30.0, 20.0]
     assert b.label == "sorted"
     assert [c.lower() for c in r.ds("f").df.columns] == ["x", "frequency"]
+
+
+def test_by_groups_form_on_formatted_values():
+    """SAS procedures form BY groups from the formatted values of a BY variable with a format."""
+    r = run_sas("""proc format; value agef low-40='young' 40<-high='old'; run;
+      data a; input age y @@; datalines;
+25 1 30 2 41 3 50 4 60 5
+;
+      proc means data=a noprint; by age; format age agef.; var y; output out=m mean=my n=ny; run;
+      proc means data=a; by age; format age agef.; var y; run;""")
+    assert not r.errors, r.errors
+    m = r.ds("m").df
+    assert list(m["ny"]) == [2, 3] and list(m["my"]) == [1.5, 4.0]

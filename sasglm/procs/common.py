@@ -233,7 +233,15 @@ def by_groups(ds: Dataset, by: list[tuple[str, bool]], session, proc_name: str):
                        f"The current BY group has {by[0][0]} = {ds.df[by[0][0]].iloc[bad - 1]} and the next "
                        f"BY group has {by[0][0]} = {ds.df[by[0][0]].iloc[bad]}.")
     cols = [b for b, _ in by]
-    keys = ds.df[cols].astype(object).where(ds.df[cols].notna(), None).itertuples(index=False, name=None)
+    from ..datastep.formats import format_value
+    keyframe = ds.df[cols].astype(object).where(ds.df[cols].notna(), None)
+    for c in cols:
+        # a BY variable with a format forms its groups from the formatted values, as SAS procedures do
+        m = ds.var(c)
+        if m.format:
+            keyframe[c] = [format_value(v if v is not None else float("nan"), m.format, session.user_formats,
+                                        is_char=m.is_char, strip=True) for v in keyframe[c]]
+    keys = keyframe.itertuples(index=False, name=None)
     groups: list[tuple] = []
     starts = []
     prev = object()
@@ -243,11 +251,12 @@ def by_groups(ds: Dataset, by: list[tuple[str, bool]], session, proc_name: str):
             groups.append(k)
             prev = k
     starts.append(ds.nobs)
-    from ..datastep.formats import format_value
     for g, (a, b) in enumerate(zip(starts[:-1], starts[1:])):
         parts = []
-        for c, v in zip(cols, groups[g]):
+        for c in cols:
             m = ds.var(c)
+            v = ds.df[c].iloc[a]
+            v = None if (v is None or (isinstance(v, float) and v != v)) else v
             txt = format_value(v if v is not None else float("nan"), m.format, session.user_formats,
                                is_char=m.is_char, strip=True)
             parts.append(f"{c}={txt}")
