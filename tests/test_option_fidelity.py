@@ -137,3 +137,16 @@ def test_by_groups_form_on_formatted_values():
     assert not r.errors, r.errors
     m = r.ds("m").df
     assert list(m["ny"]) == [2, 3] and list(m["my"]) == [1.5, 4.0]
+
+
+def test_non_estimable_estimate_rows_are_missing_with_a_note():
+    r = run_sas("""data d; call streaminit(3); do id=1 to 20; trt=mod(id,2); do t=1 to 3;
+        y=trt+t+rand('normal'); c = rand('poisson', 2); output; end; end; run;
+      proc mixed data=d; class id trt; model y = trt t; random int / subject=id; estimate 'bad' trt 1; run;
+      proc glimmix data=d; class id trt; model c = trt t / dist=poisson; random int / subject=id;
+        estimate 'bad' trt 1; run;""")
+    assert not r.errors, r.errors
+    for proc in ("MIXED", "GLIMMIX"):
+        row = _tab(r, proc, "Estimates")[0].rows[0]
+        assert row["Label"] == "bad" and row["Estimate"] is None
+    assert r.log.count("The ESTIMATE row 'bad' is not estimable.") == 2

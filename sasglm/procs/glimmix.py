@@ -859,6 +859,11 @@ class GlimmixFit:
         Ls = []
         df = min((v for k, v in dfs.items() if k >= 0), default=math.inf)
         for label, L in H.parse_rows(stm.items, self.design, stm):
+            if not H.estimable(L, self.design):
+                # SAS prints Non-est for a linear combination that is not estimable
+                self.s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
+                rows.append({"Label": label, "Estimate": None, "StdErr": None})
+                continue
             est = float(L @ beta)
             se = math.sqrt(max(float(L @ covb @ L), 0.0))
             used = [k for k in range(len(self.design.effects)) if np.any(L[self.design.effect_cols(k)] != 0)]
@@ -868,7 +873,7 @@ class GlimmixFit:
             rows.append(r)
             Ls.append(L)
         cols = [Column("Label")] + H._stat_columns(0 if True else math.inf, o.has("cl"), o.has("ilink"), o.has("exp"))
-        if adjust not in ("t", "none") and rows:
+        if adjust not in ("t", "none") and rows and all(r_.get("Estimate") is not None for r_ in rows):
             # the adjustment is over the rows of this ESTIMATE statement (Scheffe with rank(L) numerator DF)
             rank = int(np.linalg.matrix_rank(np.array(Ls)))
             cols += H._adjust_rows(rows, adjust, rank + 1, alpha, o.has("cl"))

@@ -375,6 +375,10 @@ class MixedFit:
                 alpha, cl = float(o.get("alpha", 0.05)), o.has("cl")
                 rows_e = []
                 for label, L in H.parse_rows(stm.items, design, stm):
+                    if not H.estimable(L, design):
+                        s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
+                        rows_e.append({"Label": label, "Estimate": None, "StdErr": None})
+                        continue
                     est = float(L @ beta)
                     se_ = math.sqrt(max(float(L @ covb @ L), 0.0))
                     used_eff = [k for k in range(len(design.effects)) if np.any(L[design.effect_cols(k)] != 0)]
