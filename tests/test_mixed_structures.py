@@ -359,3 +359,29 @@ def test_noclprint_number_lists_values_only_for_small_classes():
     assert rows["A"]["Values"] == "1 2 3" and rows["B"]["Values"] == "1 2"
     r2 = run_sas(SP + STEP.format(opts=" noclprint", mopts="", random="random Block A*Block;", extra=""))
     assert not [t for t in r2.session.tables if t.name == "ClassLevels"]
+
+
+def test_repeated_local_adds_a_nugget_matching_nlme():
+    """REPEATED / TYPE=SP(POW)(tm) LOCAL: Variance x rho^d + Residual x I.  Reference: nlme 3.1
+    gls(y ~ factor(trt) + tm, correlation = corExp(form = ~tm | id, nugget = TRUE), REML) by hand, mapped to
+    SAS's parameters: Variance 1.41253331, SP(POW) 0.53881618, Residual 0.34392736, -2 Res Log L 648.7670464."""
+    src = """data d;
+      call streaminit(11);
+      do id=1 to 40; trt = mod(id,2);
+        e = 0; tm = 0;
+        do j=1 to 5;
+          tm = tm + 0.5 + rand('uniform');
+          e = 0.6*e + rand('normal');
+          y = 1 + 0.5*trt + 0.3*tm + e + rand('normal')*0.7;
+          output;
+        end;
+      end;
+    run;
+    proc mixed data=d; class id trt; model y = trt tm; repeated / subject=id type=sp(pow)(tm) local; run;"""
+    r = run_sas(src)
+    assert not r.errors, r.errors
+    rows = _t(r, "CovParms").rows
+    assert [row["CovParm"] for row in rows] == ["Variance", "SP(POW)", "Residual"]
+    assert _cov(r) == pytest.approx([1.41253331, 0.53881618, 0.34392736], rel=2e-5)
+    fit = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics").rows}
+    assert fit["-2 Res Log Likelihood"] == pytest.approx(648.7670464, abs=1e-4)

@@ -99,8 +99,7 @@ class MixedFit:
         rep = self.repeated
         pops = Options(rep.options or [], {"subject", "sub", "type", "r", "rcorr", "group", "local"}, "REPEATED") \
             if rep else None
-        if pops is not None:
-            warn_ignored(s, pops, ["local"], "REPEATED")
+
         subj_p, subj_text_p = self._subject(pops, rep) if pops else (None, None)
         rep_var = None
         if rep is not None and rep.items:
@@ -164,6 +163,14 @@ class MixedFit:
         ldata = LM.LMMData(grid(Xk), Zg, grid(y := data[yname]), mask, n)
         gs = self._g_struct(specs)
         rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
+        if pops is not None and pops.has("local"):
+            if rk in ("vc", "simple") or group_var or isinstance(rs, LM.VCs):
+                raise SasError("REPEATED LOCAL is supported with TYPE=SP(POW), AR(1), CS, TOEP, UN, CSH and ARH(1) "
+                               "without GROUP=.", rep.line, rep.col)
+            rs = LM.Local(rs)
+            self.param_subjects = self.param_subjects[:len(self.param_subjects) - (rs.npar - 1)] + \
+                [(subj_text_p or "") if nm not in ("Residual",) else "" for nm in rs.names()]
+            self.param_groups += [""]
         self.un_rside_only = rk == "un" and not specs and subj_p is not None
         ols = np.linalg.lstsq(Xk, y, rcond=None)[0]
         var0 = float(np.var(y - Xk @ ols, ddof=p)) if n > p else 1.0

@@ -251,6 +251,48 @@ class ScalarResid(Struct):
         return [(0.0, None)]
 
 
+class Local(Struct):
+    """REPEATED ... LOCAL: a diagonal (nugget) variance added to an R structure.  The structure's own
+    "Residual" becomes "Variance" and is listed first (Variance, SP(POW), Residual); the nugget is
+    "Residual"."""
+
+    def __init__(self, base: Struct):
+        super().__init__(base.d)
+        self.base = base
+        self.sas = base.sas
+        names = base.names()
+        k = names.index("Residual") if "Residual" in names else None
+        self.order = ([k] if k is not None else []) + [i for i in range(len(names)) if i != k]
+
+    def _base(self, th):
+        bt = np.empty(len(self.order))
+        bt[self.order] = np.asarray(th[:-1], dtype=float)
+        return bt
+
+    def names(self):
+        names = ["Variance" if n == "Residual" else n for n in self.base.names()]
+        return [names[i] for i in self.order] + ["Residual"]
+
+    def matrix(self, th):
+        return self.base.matrix(self._base(th)) + np.eye(self.d) * th[-1]
+
+    def full(self, th, K, T):
+        return self.base.full(self._base(th), K, T) + np.eye(T) * th[-1]
+
+    def start(self, var):
+        st0 = np.asarray(self.base.start(var), dtype=float)
+        names = self.base.names()
+        st0 = np.array([v * 0.75 if names[i] == "Residual" else v for i, v in enumerate(st0)])
+        return np.concatenate([st0[self.order], [var * 0.25]])
+
+    def bounds(self):
+        b = self.base.bounds()
+        return [b[i] for i in self.order] + [(0.0, None)]
+
+    def canonical(self, th):
+        return np.concatenate([self.base.canonical(self._base(th))[self.order], th[-1:]])
+
+
 class Grouped(Struct):
     """GROUP=: a separate copy of a structure's parameters for each group; gk gives each subject's group
     (or, for a diagonal structure, each position's group, K x T)."""
