@@ -137,8 +137,8 @@ class GlimmixFit:
                 not (pl and dist == "normal") and \
                 not (dist == "negbin" and (not pl or glm_mode)):
             raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL, "
-                           "POISSON, GAMMA, EXPONENTIAL and BETA are; NORMAL with pseudo-likelihood; NEGBIN with QUAD, LAPLACE and "
-                           "without random effects).", model.line, model.col)
+                           "POISSON, GAMMA, EXPONENTIAL and BETA are; NORMAL with pseudo-likelihood; NEGBIN and MULTINOMIAL "
+                           "with QUAD, LAPLACE and without random effects).", model.line, model.col)
         from ..stats.families import Beta, Exponential, Gamma, Normal, NegBin
         fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma, "exponential": Exponential,
                "beta": Beta}.get(dist, Binomial)() if dist != "negbin" else NegBin(0.5)

@@ -179,7 +179,7 @@ class MixedFit:
         hold, noiter = None, False
         parms = [stm for kw, stm in self.others if kw == "parms"]
         if method == "mivque0":
-            self._check_linear(gs, rs)
+            self._check_linear(gs, rs, self.proc)
             th0 = lmm.mivque0()
             noiter = True
         if parms:
@@ -567,7 +567,7 @@ class MixedFit:
         return rk in ("vc", "cs", "ar(1)", "toep", "sp(pow)") and not group_var and method != "mivque0"
 
     @staticmethod
-    def _check_linear(gs, rs):
+    def _check_linear(gs, rs, proc=None):
         linear = (LM.VCs, LM.UNs, LM.CSs, LM.TOEPs, LM.ScalarResid)
 
         def ok(s):
@@ -580,7 +580,7 @@ class MixedFit:
             return isinstance(s, linear)
         if not (ok(gs) and ok(rs)):
             raise SasError("METHOD=MIVQUE0 needs covariance structures that are linear in their parameters (VC, UN, "
-                           "CS, TOEP).")
+                           "CS, TOEP).", getattr(proc, "line", None), getattr(proc, "col", None))
 
     def _parms(self, stm, lmm, th0):
         """PARMS (values) ... </ HOLD= NOITER>: starting values, a grid search over several values, or
