@@ -515,6 +515,26 @@ class GlimmixFit:
             eta_m = Xk @ res.beta + offset
             self._write_outputs(eta_m + np.einsum("nq,nq->n", Z, res.modes[codes]), eta_m, y)
 
+    def _glm_mode_header(self, yname, offset_var, link_label, technique, ddf_label, n, resp_info):
+        """Model Information, Class Level Information, Number of Observations and Response Profile of a model
+        without random effects."""
+        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
+                ("Response Distribution", _DIST_LABEL[self.dist]), ("Link Function", link_label),
+                ("Variance Function", "Default")]
+        if offset_var:
+            rows.append(("Offset Variable", offset_var))
+        rows += [("Variance Matrix", "Diagonal"), ("Estimation Technique", technique),
+                 ("Degrees of Freedom Method", ddf_label)]
+        if self.empirical is not None:
+            rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + _EMP_LABEL[self.empirical[0]]))
+        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
+                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
+        want_cl, cl_max = class_table_wanted(self.popts)
+        if self.copts and want_cl:
+            self.emit(class_level_table(PROC, self.classes, self.copts, cl_max))
+        self.emit(nobs_table(PROC, self.ds.nobs, n))
+        self._response_profile(resp_info)
+
     def _run_multinomial_glm(self, design, y, w, offset, n, data, resp_info, yname, offset_var):
         """DIST=MULTINOMIAL without random effects: the cumulative link model by maximum likelihood, t tests on
         the residual DF (n minus the number of parameters)."""
@@ -526,20 +546,7 @@ class GlimmixFit:
         Xk = design.X[:, keep]
         p = Xk.shape[1]
         res = O.fit(Xk, y.astype(int), w, offset, K, self.cumlink)
-        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
-                ("Response Distribution", "Multinomial (ordered)"), ("Link Function", self.cumlink.sas),
-                ("Variance Function", "Default")]
-        if offset_var:
-            rows.append(("Offset Variable", offset_var))
-        rows += [("Variance Matrix", "Diagonal"), ("Estimation Technique", "Maximum Likelihood"),
-                 ("Degrees of Freedom Method", "Residual")]
-        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
-                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
-        want_cl, cl_max = class_table_wanted(popts)
-        if self.copts and want_cl:
-            self.emit(class_level_table(PROC, self.classes, self.copts, cl_max))
-        self.emit(nobs_table(PROC, self.ds.nobs, n))
-        self._response_profile(resp_info)
+        self._glm_mode_header(yname, offset_var, self.cumlink.sas, "Maximum Likelihood", "Residual", n, resp_info)
         if res.converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
                             [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
@@ -598,25 +605,9 @@ class GlimmixFit:
             s.log.warning(f"METHOD={self.method.upper()} has no effect in a model without random effects; the "
                           "generalized linear model is fitted by maximum likelihood.")
         no_ddf = self._ddfm() == "none"
-        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
-                ("Response Distribution", {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "negbin": "Negative Binomial",
-                                           "normal": "Gaussian", "gamma": "Gamma",
-                                           "exponential": "Exponential", "beta": "Beta"}[self.dist]),
-                ("Link Function", self.link.sas), ("Variance Function", "Default")]
-        if offset_var:
-            rows.append(("Offset Variable", offset_var))
-        rows += [("Variance Matrix", "Diagonal"),
-                 ("Estimation Technique", "Restricted Maximum Likelihood" if normal else "Maximum Likelihood"),
-                 ("Degrees of Freedom Method", "None" if no_ddf else "Residual")]
-        if self.empirical is not None:
-            rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + _EMP_LABEL[self.empirical[0]]))
-        self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
-                        [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
-        want_cl, cl_max = class_table_wanted(popts)
-        if self.copts and want_cl:
-            self.emit(class_level_table(PROC, self.classes, self.copts, cl_max))
-        self.emit(nobs_table(PROC, self.ds.nobs, n))
-        self._response_profile(resp_info)
+        self._glm_mode_header(yname, offset_var, self.link.sas,
+                              "Restricted Maximum Likelihood" if normal else "Maximum Likelihood",
+                              "None" if no_ddf else "Residual", n, resp_info)
         keep = ~design.aliased
         Xk = design.X[:, keep]
         p = Xk.shape[1]
@@ -1033,9 +1024,7 @@ class GlimmixFit:
         return cols
 
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
-        dist_name = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian",
-                     "negbin": "Negative Binomial", "gamma": "Gamma", "exponential": "Exponential",
-                     "beta": "Beta", "multinomial": "Multinomial (ordered)"}[self.dist]
+        dist_name = _DIST_LABEL[self.dist]
         link_label = self.cumlink.sas if self.dist == "multinomial" else self.link.sas
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", dist_name), ("Link Function", link_label),
@@ -1272,6 +1261,9 @@ class GlimmixFit:
         return out
 
 
+_DIST_LABEL = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian",
+               "negbin": "Negative Binomial", "gamma": "Gamma", "exponential": "Exponential", "beta": "Beta",
+               "multinomial": "Multinomial (ordered)"}
 _EMP_LABEL = {"classical": "Classical", "mbn": "MBN", "root": "Root", "firores": "FIRORES", "firoeeq": "FIROEEQ"}
 
 
