@@ -1311,12 +1311,6 @@ class _AnyOptions:
     def has(self, k):
         return any(o.has(k) for o in self.opts)
 
-    def get(self, k, default=None):
-        for o in self.opts:
-            if o.has(k):
-                return o.get(k, default)
-        return default
-
 
 _RESID_WORDS = {"_residual_", "_resid_", "resid", "residual"}
 
