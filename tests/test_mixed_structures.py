@@ -385,3 +385,26 @@ def test_repeated_local_adds_a_nugget_matching_nlme():
     assert _cov(r) == pytest.approx([1.41253331, 0.53881618, 0.34392736], rel=2e-5)
     fit = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics").rows}
     assert fit["-2 Res Log Likelihood"] == pytest.approx(648.7670464, abs=1e-4)
+
+
+def test_random_group_gives_each_group_its_own_g_matching_nlme():
+    """RANDOM intercept / SUBJECT=id GROUP=trt: one intercept variance per treatment.  Reference: nlme 3.1
+    lme(y ~ trt + t, random = list(id = pdDiag(~ 0 + g0 + g1)), REML) by hand (g0, g1 the treatment
+    indicators): 0.1176097, 2.1482697, residual 0.9998240, -2 Res Log Likelihood 764.5716003; BLUP of id 1
+    0.0242253."""
+    src = """data d;
+      call streaminit(13);
+      do id=1 to 60; trt = mod(id,2); u = rand('normal')*(0.5 + 1.0*trt);
+        do t=1 to 4; y = 1 + 0.5*trt + 0.3*t + u + rand('normal'); output; end;
+      end;
+    run;
+    proc mixed data=d; class id trt; model y = trt t; random int / subject=id group=trt s; run;"""
+    r = run_sas(src)
+    assert not r.errors, r.errors
+    rows = _t(r, "CovParms").rows
+    assert [(row["CovParm"], row["Group"]) for row in rows] == [("Intercept", "trt 0"), ("Intercept", "trt 1"),
+                                                                ("Residual", "")]
+    assert _cov(r) == pytest.approx([0.1176097, 2.1482697, 0.9998240], rel=2e-5)
+    fit = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics").rows}
+    assert fit["-2 Res Log Likelihood"] == pytest.approx(764.5716003, abs=1e-4)
+    assert _t(r, "SolutionR").rows[0]["Estimate"] == pytest.approx(0.0242253, abs=1e-6)

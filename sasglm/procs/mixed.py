@@ -122,7 +122,7 @@ class MixedFit:
         for e in effects:
             needed |= set(e.all_vars())
         for sp in specs:
-            needed |= set(sp.subj or [])
+            needed |= set(sp.subj or []) | ({sp.group} if sp.group else set())
             for e in sp.effects:
                 needed |= set(e.all_vars())
         if subj_p:
@@ -161,6 +161,7 @@ class MixedFit:
         mask[codes, pos] = True
         Zg = grid(Z)
         ldata = LM.LMMData(grid(Xk), Zg, grid(y := data[yname]), mask, n)
+        self._data, self._raw, self._codes_unit = data, raw, codes
         gs = self._g_struct(specs)
         rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
         if pops is not None and pops.has("local"):
@@ -262,7 +263,7 @@ class MixedFit:
         held = np.zeros(len(res.theta), dtype=bool) if self.hold is None else self.hold
         for k, (nm, est) in enumerate(zip(res.names, res.theta)):
             row = {"CovParm": nm, "Subject": self.param_subjects[k]}
-            if group_var:
+            if any(self.param_groups):
                 row["Group"] = self.param_groups[k]
             row["Estimate"] = est
             if held[k]:
@@ -272,7 +273,7 @@ class MixedFit:
                 row.update({"StdErr": se[k], "ZValue": z,
                             "ProbZ": (st.norm.sf(z) if nm in ("Residual",) or _variance_name(nm) else 2 * st.norm.sf(abs(z)))})
             cp_rows.append(row)
-        cols = [Column("CovParm", "Cov Parm"), Column("Subject")] + ([Column("Group")] if group_var else []) + \
+        cols = [Column("CovParm", "Cov Parm"), Column("Subject")] + ([Column("Group")] if any(self.param_groups) else []) + \
             [Column("Estimate", None, "10.4")]
         if popts.has("covtest"):
             cols += [Column("StdErr", "Standard\nError", "10.4"), Column("ZValue", "Z\nValue", "8.2"),
@@ -404,8 +405,6 @@ class MixedFit:
     def _random_spec(self, rnd, ds, class_names):
         opts = Options(rnd.options or [], {"subject", "sub", "type", "g", "gcorr", "solution", "s", "v", "vcorr",
                                            "group", "cl", "alpha"}, "RANDOM")
-        if opts.has("group"):
-            raise SasError("GROUP= on the RANDOM statement is not supported yet.", rnd.line, rnd.col)
         subj, subj_text = self._subject(opts, rnd)
         is_int = lambda it: isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int")
         rest = [it for it in rnd.items if not is_int(it)]
@@ -415,7 +414,12 @@ class MixedFit:
         kind = str(opts.get("type", "vc")).lower()
         if isinstance(opts.get("type"), A.Group):
             kind = _type_text(opts.get("type"))
-        return _RandomSpec(rnd, opts, subj, subj_text, any(is_int(it) for it in rnd.items), effects, kind)
+        spec = _RandomSpec(rnd, opts, subj, subj_text, any(is_int(it) for it in rnd.items), effects, kind)
+        if opts.has("group"):
+            spec.group = ds.colname(str(opts.get("group")))
+            if spec.group is None:
+                raise SasError(f"Variable {str(opts.get('group')).upper()} not found.", rnd.line, rnd.col)
+        return spec
 
     def _sp_coords(self, pops, rep, ds):
         """The coordinate list of TYPE=SP(POW)(c1 c2 ...): the parenthesised group after TYPE=."""
@@ -512,9 +516,36 @@ class MixedFit:
                                "CSH, ARH(1), FA0(n) are).", sp.stmt.line, sp.stmt.col)
             self.param_subjects += [sp.subj_text or ""] * sp.struct.npar
             self.param_groups += [""] * sp.struct.npar
+        if any(sp.group for sp in specs):
+            sp = specs[0]
+            if len(specs) > 1 or sp.m != 1 or sp.subj is None:
+                raise SasError("RANDOM ... GROUP= is supported for one RANDOM statement with SUBJECT= only.",
+                               sp.stmt.line, sp.stmt.col)
+            gk, glabels = self._group_codes(sp.group, self._codes_unit, sp.stmt)
+            base = sp.struct
+            sp.struct = LM.Grouped(base, gk, glabels)
+            self.param_subjects = [sp.subj_text] * sp.struct.npar
+            self.param_groups = [g for g in glabels for _ in range(base.npar)]
+            return sp.struct
         if len(specs) == 1 and specs[0].m == 1:
             return specs[0].struct
         return LM.BlockDiag([(sp.struct, sp.m) for sp in specs])
+
+    def _group_codes(self, group_var, codes, stmt):
+        """Per-subject codes and labels ("trt 1") of a GROUP= variable, which must be constant within a subject."""
+        data, raw = self._data, self._raw
+        if group_var in self.classes:
+            cv = self.classes[group_var]
+            gcodes = np.asarray(cv.codes(data[group_var])).ravel()
+            glabels = [f"{group_var} {cv.labels[i]}".rstrip() for i in range(len(cv.levels))]
+        else:
+            gl, gcodes = np.unique(raw[group_var], return_inverse=True)
+            glabels = [f"{group_var} {_fmt_value(v)}" for v in gl]
+        per = pd.Series(np.asarray(gcodes).ravel()).groupby(codes)
+        if (per.nunique() > 1).any():
+            raise SasError(f"GROUP={group_var} varies within a subject; this is not supported on RANDOM.",
+                           stmt.line, stmt.col)
+        return per.first().to_numpy().astype(int), glabels
 
     def _r_struct(self, rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text):
         if rep is None:
@@ -857,6 +888,7 @@ class _RandomSpec:
         self.intercept, self.effects, self.kind = intercept, effects, kind
         self.struct = self.Zd = self.keymap = self.uniq = None
         self.q = self.m = self.col0 = 0
+        self.group = None
 
 
 _CORR_NAMES = {"AR(1)", "SP(POW)", "CSH", "ARH(1)"}

@@ -484,14 +484,20 @@ class LMM:
             self._both_cache = m[:, :, None] & m[:, None, :]
         return self._both_cache
 
+    def G_all(self, tg) -> np.ndarray:
+        """G (q x q), or one G per subject (K x q x q) for RANDOM ... GROUP=."""
+        K = self.d.mask.shape[0]
+        return self.g.full(tg, K, self.g.d)
+
     def V(self, th) -> np.ndarray:
         d = self.d
         K, T = d.mask.shape
         tg, tr = self.split(th)
         V = self.R_part(tr)
         if self.g is not None:
-            G = self.g.matrix(tg)
-            V += np.where(self._both(), np.einsum("ktq,qr,ksr->kts", d.Z, G, d.Z, optimize=True), 0.0)
+            G = self.G_all(tg)
+            sub = "ktq,kqr,ksr->kts" if G.ndim == 3 else "ktq,qr,ksr->kts"
+            V += np.where(self._both(), np.einsum(sub, d.Z, G, d.Z, optimize=True), 0.0)
         idx = np.arange(T)
         V[:, idx, idx] = np.where(d.mask, V[:, idx, idx], 1.0)
         return V
@@ -580,9 +586,18 @@ class LMM:
             u = np.einsum("ktq,kt->kq", d.Z, Vr)
             B = np.einsum("ktq,ktp->kqp", d.Z, VX)
             C = np.einsum("kqp,pm,krm->qr", B, Phi, B, optimize=True) if self.method == "reml" else 0.0
-            core = ZVZ - u.T @ u - C
-            for k in range(self.ng):
-                g[k] = float(np.sum(step(k, self.g.matrix, tg, lows[k]) * core))
+            if self.G_all(tg).ndim == 3:
+                # one G per subject (GROUP=): the contraction stays per subject
+                core_k = np.einsum("ktq,kts,ksr->kqr", d.Z, Vinv, d.Z, optimize=True) - \
+                    np.einsum("kq,kr->kqr", u, u)
+                if self.method == "reml":
+                    core_k = core_k - np.einsum("kqp,pm,krm->kqr", B, Phi, B, optimize=True)
+                for k in range(self.ng):
+                    g[k] = float(np.sum(step(k, self.G_all, tg, lows[k]) * core_k))
+            else:
+                core = ZVZ - u.T @ u - C
+                for k in range(self.ng):
+                    g[k] = float(np.sum(step(k, self.g.matrix, tg, lows[k]) * core))
         if len(tr):
             for k in range(len(tr)):
                 dR = step(k, self.R_part, tr, lows[self.ng + k])
@@ -605,11 +620,11 @@ class LMM:
         """b_i = G Z_i' V_i^-1 (y_i - X_i beta)."""
         if self.g is None:
             return np.zeros((self.d.X.shape[0], 0))
-        G = self.g.matrix(self.split(th)[0])
+        G = self.G_all(self.split(th)[0])
         V = self.V(th)
         r = self.d.y - np.einsum("ktp,p->kt", self.d.X, beta)
         Vr = np.linalg.solve(V, r[:, :, None])[:, :, 0]
-        return np.einsum("qr,ktr,kt->kq", G, self.d.Z, Vr)
+        return np.einsum("kqr,ktr,kt->kq" if G.ndim == 3 else "qr,ktr,kt->kq", G, self.d.Z, Vr)
 
     def random_effects(self, th, beta, Phi):
         """BLUPs and their prediction-error covariances per subject:
@@ -617,15 +632,16 @@ class LMM:
         Var(b_i hat - b_i) = G - G Z_i' V_i^-1 Z_i G + G Z_i' V_i^-1 X_i Phi X_i' V_i^-1 Z_i G;
         Cov(beta hat, b_i hat - b_i) = -Phi X_i' V_i^-1 Z_i G.  Returns (b K x q, Cbb K x q x q, Cbb K x p x q)."""
         d = self.d
-        G = self.g.matrix(self.split(th)[0])
+        G = self.G_all(self.split(th)[0])
+        Gk = G if G.ndim == 3 else np.broadcast_to(G, (d.X.shape[0],) + G.shape)
         V = self.V(th)
         Vinv = np.linalg.inv(V)
-        GZV = np.einsum("qr,ktr,kts->kqs", G, d.Z, Vinv, optimize=True)            # G Z' V^-1
+        GZV = np.einsum("kqr,ktr,kts->kqs", Gk, d.Z, Vinv, optimize=True)           # G Z' V^-1
         r = d.y - np.einsum("ktp,p->kt", d.X, beta)
         b = np.einsum("kqs,ks->kq", GZV, r)
-        GZVZG = np.einsum("kqs,ksr,rm->kqm", GZV, d.Z, G, optimize=True)
+        GZVZG = np.einsum("kqs,ksr,krm->kqm", GZV, d.Z, Gk, optimize=True)
         GZVX = np.einsum("kqs,ksp->kqp", GZV, d.X)
-        Cbb = G[None] - GZVZG + np.einsum("kqp,pr,kmr->kqm", GZVX, Phi, GZVX, optimize=True)
+        Cbb = Gk - GZVZG + np.einsum("kqp,pr,kmr->kqm", GZVX, Phi, GZVX, optimize=True)
         Cxb = -np.einsum("pr,kqr->kpq", Phi, GZVX)
         return b, Cbb, Cxb
 
