@@ -117,3 +117,33 @@ def test_beta_glm_mode_matches_glmmtmb_without_random_effects():
 def test_beta_with_pseudo_likelihood_is_an_error():
     r = run_sas(BETA + "proc glimmix data=d; class id; model y = x / dist=beta; random intercept / subject=id; run;")
     assert any("BETA" in e for e in r.errors)
+
+
+IG = """data d;
+  call streaminit(71);
+  do id=1 to 50; u = rand('normal')*0.3;
+    do t=0 to 3; x = rand('normal');
+      mu = exp(1 + 0.3*x + u);
+      y = rand('gamma', 3) * mu / 3; output; end;
+  end;
+run;
+"""
+
+
+def test_inverse_gaussian_glm_mode_matches_glm_and_laplace_with_g_held_at_zero_agrees():
+    """DIST=INVGAUSS LINK=LOG.  Reference: glm(y ~ x, family = inverse.gaussian(link = "log"), epsilon 1e-14)
+    with the ML dispersion sum(deviance residuals^2)/n, by hand: 1.0143417571, 0.4150703219, phi 0.3440527957,
+    -2 log L 810.654473233.  With G held at 1e-8 the Laplace fit is that GLM."""
+    r = run_sas(IG + """proc glimmix data=d; model y = x / dist=invgauss link=log s; run;
+      proc glimmix data=d method=laplace; class id; model y = x / dist=ig link=log s; random int / subject=id;
+        parms (1e-8) (0.25) / hold=1; run;""")
+    assert not r.errors, r.errors
+    glm = [t for t in r.session.tables if t.name == "ParameterEstimates"][0].rows
+    assert [row["Estimate"] for row in glm] == pytest.approx([1.0143417571, 0.4150703219, 0.3440527957], abs=2e-6)
+    fits = [t for t in r.session.tables if t.name == "FitStatistics"]
+    assert {row["Descr"]: row["Value"] for row in fits[0].rows}["-2 Log Likelihood"] == \
+        pytest.approx(810.654473233, abs=1e-5)
+    lap = [t for t in r.session.tables if t.name == "ParameterEstimates"][1].rows
+    assert [row["Estimate"] for row in lap] == pytest.approx([1.0143417571, 0.4150703219], abs=1e-4)
+    cp = {row["CovParm"]: row["Estimate"] for row in [t for t in r.session.tables if t.name == "CovParms"][0].rows}
+    assert cp["Scale"] == pytest.approx(0.3440527957, abs=1e-4)

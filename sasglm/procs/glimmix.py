@@ -121,7 +121,8 @@ class GlimmixFit:
             dist = "binomial" if resp[0] == "events" else "normal"
         dist = {"bin": "binomial", "b": "binomial", "binary": "binary", "poi": "poisson", "p": "poisson",
                 "n": "normal", "nor": "normal", "gaussian": "normal", "g": "normal", "nb": "negbin",
-                "negbinomial": "negbin", "gam": "gamma", "expo": "exponential"}.get(dist, dist)
+                "negbinomial": "negbin", "gam": "gamma", "expo": "exponential", "ig": "invgauss",
+                "igaussian": "invgauss"}.get(dist, dist)
         if dist == "beta" and pl and self.randoms:
             raise SasError(f"DIST=BETA is not supported yet with METHOD={method.upper()}; use METHOD=LAPLACE or QUAD "
                            "(or no RANDOM statement).", model.line, model.col)
@@ -133,15 +134,17 @@ class GlimmixFit:
                                "or QUAD (or no RANDOM statement).", model.line, model.col)
             if resp[0] == "events":
                 raise SasError("DIST=MULTINOMIAL needs a single response variable.", model.line, model.col)
-        if dist not in ("binary", "binomial", "poisson", "gamma", "exponential", "beta", "multinomial") and \
+        if dist not in ("binary", "binomial", "poisson", "gamma", "exponential", "beta", "multinomial",
+                        "invgauss") and \
                 not (pl and dist == "normal") and \
                 not (dist == "negbin" and (not pl or glm_mode)):
             raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL, "
-                           "POISSON, GAMMA, EXPONENTIAL and BETA are; NORMAL with pseudo-likelihood; NEGBIN and MULTINOMIAL "
+                           "POISSON, GAMMA, EXPONENTIAL, INVGAUSS and BETA are; NORMAL with pseudo-likelihood; NEGBIN and "
+                           "MULTINOMIAL "
                            "with QUAD, LAPLACE and without random effects).", model.line, model.col)
-        from ..stats.families import Beta, Exponential, Gamma, Normal, NegBin
+        from ..stats.families import Beta, Exponential, Gamma, InvGauss, Normal, NegBin
         fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma, "exponential": Exponential,
-               "beta": Beta}.get(dist, Binomial)() if dist != "negbin" else NegBin(0.5)
+               "beta": Beta, "invgauss": InvGauss}.get(dist, Binomial)() if dist != "negbin" else NegBin(0.5)
         if dist == "multinomial":
             from ..stats.ordinal import CumLink
             ln = str(mopts.get("link", "cumlogit")).lower()
@@ -155,10 +158,20 @@ class GlimmixFit:
         link_name = mopts.get("link")
         link_name = str(link_name).lower() if link_name is not None else \
             {"poisson": "log", "normal": "identity", "negbin": "log", "gamma": "log",
-             "exponential": "log"}.get(dist, "logit")
-        if link_name not in ("logit", "probit", "cloglog", "loglog", "log", "identity", "id"):
+             "exponential": "log", "invgauss": "power(-2)"}.get(dist, "logit")
+        lk = mopts.get("link")
+        if isinstance(lk, A.Group) and lk.name.lower() in ("power", "pow"):
+            nums = [float(x.value) for x in lk.items if isinstance(x, A.Word) and x.kind == "number"]
+            neg = any(isinstance(x, A.Word) and x.value == "-" for x in lk.items)
+            link = make_link("power", (-nums[0] if neg else nums[0]) if nums else 1.0)
+        elif link_name == "power(-2)":
+            link = make_link("power", -2.0)
+        elif link_name in ("reciprocal", "recip"):
+            link = make_link("reciprocal")
+        elif link_name not in ("logit", "probit", "cloglog", "loglog", "log", "identity", "id"):
             raise SasError(f"LINK={link_name.upper()} is not supported.", model.line, model.col)
-        link = make_link(link_name)
+        else:
+            link = make_link(link_name)
         self.dist, self.fam, self.link = dist, fam, link
         self.glm_mode = glm_mode
         g_randoms = [r for r in self.randoms if not _is_rside(r)]
@@ -439,7 +452,7 @@ class GlimmixFit:
         gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
         theta0 = cov.start()
         k0 = gm.negbin_k if self.dist in ("negbin", "beta", "multinomial") else \
-            (gm.phi if self.dist == "gamma" else None)
+            (gm.phi if self.dist in ("gamma", "invgauss") else None)
         hold = None
         if getattr(self, "parms", None) is not None:
             theta0, k0, hold = self._quad_parms(gd, cov, gm.beta, theta0, k0, method, qpoints)
@@ -611,13 +624,13 @@ class GlimmixFit:
         keep = ~design.aliased
         Xk = design.X[:, keep]
         p = Xk.shape[1]
-        dims = [("Covariance Parameters", 1 if normal or self.dist in ("negbin", "gamma", "beta") else 0),
+        dims = [("Covariance Parameters", 1 if normal or self.dist in ("negbin", "gamma", "beta", "invgauss") else 0),
                 ("Columns in X", design.X.shape[1]),
                 ("Columns in Z", 0), ("Subjects (Blocks in V)", 1), ("Max Obs per Subject", n)]
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
         dfe = n - p
-        gamma = self.dist == "gamma"
+        gamma = self.dist in ("gamma", "invgauss")
         beta_dist = self.dist == "beta"
         try:
             gm = GL.fit(Xk, y, w, offset, Binomial() if beta_dist else self.fam, self.link, np.zeros(p, dtype=bool),
@@ -687,8 +700,10 @@ class GlimmixFit:
         # in GLM mode the parameter estimates are always displayed
         scale = (phi, phi * math.sqrt(2.0 / dfe) if dfe > 0 else None) if normal else \
             ((gm.negbin_k, gm.scale_se) if gm.negbin_k is not None else None)
-        if gamma:       # GLIMMIX reports phi; GLM (like GENMOD) estimates nu = 1/phi by ML: delta method
+        if self.dist == "gamma":    # GLIMMIX reports phi; GLM (like GENMOD) estimates nu = 1/phi by ML: delta method
             scale = (phi, gm.scale_se * phi ** 2 if gm.scale_se is not None else None)
+        elif self.dist == "invgauss":   # GENMOD's scale is sqrt(phi)
+            scale = (phi, 2 * math.sqrt(phi) * gm.scale_se if gm.scale_se is not None else None)
         self._solutions(full_beta, covb, dfs, scale=scale, title="Parameter Estimates")
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
@@ -715,7 +730,8 @@ class GlimmixFit:
             pos = np.empty(n, dtype=int)
             starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
             pos[order] = np.arange(n) - np.repeat(starts, counts)
-            rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist in ("normal", "gamma") else LM.FixedResid(1)
+            rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist in ("normal", "gamma", "invgauss") else \
+                LM.FixedResid(1)
         mask = np.zeros((K, T), dtype=bool)
         mask[codes, pos] = True
 
@@ -1080,7 +1096,7 @@ class GlimmixFit:
         yy, ww, mm = d.y[mask], d.w[mask], mu[mask]
         if isinstance(self.fam, Binomial):
             mm = np.clip(mm, 1e-15, 1 - 1e-15)
-        phi_c = res.scale if self.dist in ("gamma", "beta") else 1.0
+        phi_c = res.scale if self.dist in ("gamma", "beta", "invgauss") else 1.0
         cond = -2 * (self.fam.loglik_full(yy, mm, ww, phi_c))
         pear = float(np.sum(ww * (yy - mm) ** 2 / self.fam.variance(mm)))
         crow = [("-2 log L(" + (self.model.response[1] if self.model.response[0] == "var" else "y") + " | r. effects)", cond),
@@ -1263,7 +1279,7 @@ class GlimmixFit:
 
 _DIST_LABEL = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Gaussian",
                "negbin": "Negative Binomial", "gamma": "Gamma", "exponential": "Exponential", "beta": "Beta",
-               "multinomial": "Multinomial (ordered)"}
+               "multinomial": "Multinomial (ordered)", "invgauss": "Inverse Gaussian"}
 _EMP_LABEL = {"classical": "Classical", "mbn": "MBN", "root": "Root", "firores": "FIRORES", "firoeeq": "FIROEEQ"}
 
 

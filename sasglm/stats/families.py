@@ -348,6 +348,7 @@ class Exponential(Gamma):
 class InvGauss(Family):
     name, sas, default_link = "igaussian", "Inverse Gaussian", "power(-2)"
     fixed_scale = False
+    phi = 1.0           # dispersion, used by the mixed-model quadrature (GLMs pass phi explicitly)
 
     def variance(self, mu):
         return mu ** 3

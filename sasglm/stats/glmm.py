@@ -20,7 +20,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special as sp
 
-from .families import Beta, Binomial, Family, Gamma, Link, Normal, Poisson, NegBin
+from .families import Beta, Binomial, Family, Gamma, InvGauss, Link, Normal, Poisson, NegBin
 
 
 # ---------------------------------------------------------------------- covariance structures
@@ -220,7 +220,7 @@ class GLMMData:
         mask = np.zeros((K, T), dtype=bool)
         mask[subj_codes, pos] = True
         # absent cells get a response inside the support (their terms are masked out anyway)
-        yg = grid(y, 0.5 if isinstance(fam, Beta) else (1.0 if isinstance(fam, Gamma) else 0.0))
+        yg = grid(y, 0.5 if isinstance(fam, Beta) else (1.0 if isinstance(fam, (Gamma, InvGauss)) else 0.0))
         wg = grid(w, 1.0)
         logc = np.zeros(K)
         if isinstance(fam, Binomial):
@@ -261,6 +261,8 @@ def _ll_units(fam, y, mu, w):
         # the full log density with dispersion phi (Var = phi mu^2); its constants depend on phi
         nu = w / fam.phi
         return nu * np.log(nu * y / mu) - nu * y / mu - np.log(y) - sp.gammaln(nu)
+    if isinstance(fam, InvGauss):
+        return -0.5 * (w * (y - mu) ** 2 / (fam.phi * y * mu ** 2) + np.log(2 * np.pi * fam.phi * y ** 3 / w))
     if isinstance(fam, (Beta, OrdinalFamily)):
         return fam.loglik_units(y, mu, w)
     if isinstance(fam, NegBin):
@@ -274,7 +276,7 @@ def _ll_units(fam, y, mu, w):
 
 def _dispersion(fam) -> float:
     """The multiplicative dispersion of Var(y | b) that the quadrature estimates (gamma's phi), else 1."""
-    return fam.phi if isinstance(fam, Gamma) else 1.0
+    return fam.phi if isinstance(fam, (Gamma, InvGauss)) else 1.0
 
 
 class OrdinalFamily:
@@ -324,7 +326,7 @@ def scale_attr(fam) -> str | None:
     """The extra distribution parameter estimated with (beta, theta): negative binomial k, gamma phi."""
     if isinstance(fam, NegBin):
         return "k"
-    if isinstance(fam, (Gamma, Beta)) and not fam.fixed_scale:
+    if isinstance(fam, (Gamma, Beta, InvGauss)) and not fam.fixed_scale:
         return "phi"
     return None
 
@@ -347,6 +349,15 @@ def _loglik_kernel(d: GLMMData, eta):
     dV = fam.dvariance(mu) * _dispersion(fam)
     W = w * (d1 ** 2 / V - (y - mu) * (d2 / V - d1 ** 2 * dV / V ** 2))
     return np.where(m, ll, 0.0), np.where(m, g, 0.0), np.where(m, W, 0.0)
+
+
+def _expected_weight(d: GLMMData, eta):
+    """w (dmu/deta)^2 / Var(y | b): the expected information per cell (zero outside the mask)."""
+    fam, link = d.fam, d.link
+    if isinstance(fam, (Beta, OrdinalFamily)):
+        return np.zeros_like(eta)
+    mu = fam.clip(link.inv(eta))
+    return np.where(d.mask, d.w * link.dmu_deta(eta) ** 2 / (fam.variance(mu) * _dispersion(fam)), 0.0)
 
 
 def _phi_lower(A):
@@ -388,6 +399,10 @@ class AGQ:
         for it in range(100):
             eta = eta0 + np.einsum("ktq,kq->kt", d.Z, b)
             ll, g, W = _loglik_kernel(d, eta)
+            if np.any(W < 0):
+                # the observed weight can be negative far from the mode (inverse Gaussian, non-canonical
+                # links): step with the expected weight there (Fisher scoring), which has the same mode
+                W = np.where(W > 0, W, _expected_weight(d, eta))
             grad = np.einsum("ktq,kt->kq", d.Z, g) - b @ Ginv
             H = np.einsum("ktq,kt,ktr->kqr", d.Z, W, d.Z) + Ginv
             step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
