@@ -408,3 +408,10 @@ def test_random_group_gives_each_group_its_own_g_matching_nlme():
     fit = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics").rows}
     assert fit["-2 Res Log Likelihood"] == pytest.approx(764.5716003, abs=1e-4)
     assert _t(r, "SolutionR").rows[0]["Estimate"] == pytest.approx(0.0242253, abs=1e-6)
+
+
+def test_parms_noprofile_option_keeps_the_given_values_like_proc_noprofile():
+    r = run_sas(SP + STEP.format(opts="", mopts="", random="random Block A*Block;",
+                                 extra="parms (60) (20) (6) / noiter noprofile;"))
+    assert not r.errors, r.errors
+    assert _cov(r) == [60.0, 20.0, 6.0]

@@ -265,8 +265,8 @@ def by_groups(ds: Dataset, by: list[tuple[str, bool]], session, proc_name: str):
 
 
 def parse_parms(stm, npar: int):
-    """PARMS (value-list) ... </ HOLD=list EQCONS=list NOITER>: the grid of starting points (one per
-    combination of the lists, in order), the held parameters (a mask, or None) and NOITER."""
+    """PARMS (value-list) ... </ HOLD=list EQCONS=list NOITER NOPROFILE>: the grid of starting points (one per
+    combination of the lists, in order), the held parameters (a mask, or None), NOITER and NOPROFILE."""
     import itertools
 
     import numpy as np
@@ -275,7 +275,7 @@ def parse_parms(stm, npar: int):
         if not isinstance(g, A.Group) or g.name is not None:
             raise SasError("PARMS expects parenthesised value lists, as in PARMS (1) (0.5);", stm.line, stm.col)
         lists.append(_value_list(g, stm))
-    hold, noiter = None, False
+    hold, noiter, noprofile = None, False, False
     opts = list(stm.options or [])
     i = 0
     while i < len(opts):
@@ -291,9 +291,10 @@ def parse_parms(stm, npar: int):
         elif isinstance(it, A.Word) and key == "noiter":
             noiter = True
         elif isinstance(it, A.Word) and key == "noprofile":
-            pass
+            noprofile = True
         else:
-            raise SasError(f"The PARMS option {key.upper() or '?'} is not supported yet (HOLD=, EQCONS=, NOITER are).",
+            raise SasError(f"The PARMS option {key.upper() or '?'} is not supported yet (HOLD=, EQCONS=, NOITER, NOPROFILE "
+                           "are).",
                            getattr(it, "line", stm.line), getattr(it, "col", stm.col))
         i += 1
     if len(lists) != npar:
@@ -307,7 +308,7 @@ def parse_parms(stm, npar: int):
                 raise SasError(f"HOLD={h} does not name a covariance parameter (1 to {npar}).", stm.line, stm.col)
             mask[h - 1] = True
     points = [np.array(pt, dtype=float) for pt in itertools.product(*lists)]
-    return points, mask, noiter
+    return points, mask, noiter, noprofile
 
 
 def _value_list(g, stm) -> list[float]:

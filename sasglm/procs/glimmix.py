@@ -916,7 +916,7 @@ class GlimmixFit:
 
     def _pl_parms(self, lm, npar):
         """PARMS under pseudo-likelihood: the grid is searched on the first pseudo linear mixed model."""
-        points, mask, noiter = parse_parms(self.parms, npar)
+        points, mask, noiter, _ = parse_parms(self.parms, npar)     # nothing is profiled here
         if len(points) == 1:
             return points[0], mask, noiter
         rows, best, best_v = [], None, math.inf
@@ -936,7 +936,7 @@ class GlimmixFit:
         HOLD= and NOITER (all covariance parameters held; the fixed effects are still estimated)."""
         extra = k0 is not None
         npar = cov.npar + (1 if extra else 0)
-        points, mask, noiter = parse_parms(self.parms, npar)
+        points, mask, noiter, _ = parse_parms(self.parms, npar)     # nothing is profiled here
         if noiter:
             mask = np.ones(npar, dtype=bool)
         if mask is not None and mask[:cov.npar].any() and not mask[:cov.npar].all() and \

@@ -186,7 +186,8 @@ class MixedFit:
         if parms:
             th0, hold, noiter_p = self._parms(parms[0], lmm, th0)
             noiter = noiter or noiter_p
-            if noiter_p and self._profiled(rk, group_var, method) and not popts.has("noprofile"):
+            if noiter_p and self._profiled(rk, group_var, method) and not popts.has("noprofile") and \
+                    not self.parms_noprofile:
                 # SAS profiles the residual variance unless NOPROFILE: the PARMS values fix the ratios and
                 # the scale is re-estimated (documented with the PARMS ... / NOITER example)
                 c = lmm.profiled_scale(th0)
@@ -616,7 +617,7 @@ class MixedFit:
     def _parms(self, stm, lmm, th0):
         """PARMS (values) ... </ HOLD= NOITER>: starting values, a grid search over several values, or
         parameters held at given values."""
-        points, mask, noiter = parse_parms(stm, len(th0))
+        points, mask, noiter, self.parms_noprofile = parse_parms(stm, len(th0))
         npar = len(th0)
         if len(points) == 1:
             return points[0], mask, noiter
