@@ -415,3 +415,19 @@ def test_parms_noprofile_option_keeps_the_given_values_like_proc_noprofile():
                                  extra="parms (60) (20) (6) / noiter noprofile;"))
     assert not r.errors, r.errors
     assert _cov(r) == [60.0, 20.0, 6.0]
+
+
+def test_kr_firstorder_drops_the_second_order_term_only_for_nonlinear_structures():
+    src = """data d; call streaminit(7);
+      do id=1 to 30; trt = mod(id,2); e = 0;
+        do t=1 to 4; e = 0.6*e + rand('normal'); y = 1 + 0.5*trt + 0.3*t + e; output; end; end; run;
+    proc mixed data=d; class id trt t; model y = trt t / s ddfm=kr; repeated t / subject=id type={ty}; run;
+    proc mixed data=d; class id trt t; model y = trt t / s ddfm=kr(firstorder); repeated t / subject=id type={ty};
+    run;"""
+    ar = run_sas(src.replace("{ty}", "ar(1)"))
+    un = run_sas(src.replace("{ty}", "un"))
+    assert not ar.errors and not un.errors
+    se = lambda r, k: [row["StdErr"] for row in _t(r, "SolutionF", k).rows if row["StdErr"] is not None]
+    assert se(un, 0) == pytest.approx(se(un, 1), rel=1e-10)
+    assert se(ar, 0) != pytest.approx(se(ar, 1), rel=1e-6)
+    assert se(ar, 0) == pytest.approx(se(ar, 1), rel=0.05)

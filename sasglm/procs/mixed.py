@@ -336,7 +336,7 @@ class MixedFit:
         covk = res.cov_beta
         kr = None
         if ddfm == "kr":
-            Phi_A, Phi, P, Q, W = lmm.kenward_roger(res.theta)
+            Phi_A, Phi, P, Q, W = lmm.kenward_roger(res.theta, second_order=not self.kr_first_order)
             covk = Phi_A
             kr = (Phi, Phi_A, P, Q, W)
         self.satt = None
@@ -765,7 +765,17 @@ class MixedFit:
                                                                           {k: v for k, v in ds.meta.items()}))
 
     def _ddfm(self, mopts, has_random):
-        v = str(mopts.get("ddfm", "contain" if has_random else "betwithin")).lower()
+        raw = mopts.get("ddfm", "contain" if has_random else "betwithin")
+        self.kr_first_order = False
+        if isinstance(raw, A.Group):
+            # DDFM=KR(FIRSTORDER) / KR(LINEAR): the Kenward-Roger adjustment without the second-derivative term
+            subs = {str(x.value).lower() for x in raw.items if isinstance(x, A.Word)}
+            if raw.name.lower() not in ("kr", "kenwardroger") or not subs <= {"firstorder", "linear"}:
+                raise SasError(f"DDFM={raw.raw.upper()} is not supported yet (KR(FIRSTORDER) and KR(LINEAR) are).",
+                               self.model.line, self.model.col)
+            self.kr_first_order = True
+            raw = "kr"
+        v = str(raw).lower()
         v = {"kenwardroger": "kr", "kr": "kr", "kr2": "kr", "kenwardroger2": "kr", "bw": "betwithin",
              "satterthwaite": "satterth", "satterth": "satterth", "sat": "satterth",
              "betwithin": "betwithin", "contain": "contain", "con": "contain", "residual": "residual",
