@@ -776,6 +776,9 @@ class MixedFit:
             self.kr_first_order = True
             raw = "kr"
         v = str(raw).lower()
+        if v in ("kr2", "kenwardroger2"):
+            self.s.log.warning("DDFM=KR2 is not distinguished from DDFM=KR yet: the Kenward-Roger (1997) adjustment "
+                               "is used.")
         v = {"kenwardroger": "kr", "kr": "kr", "kr2": "kr", "kenwardroger2": "kr", "bw": "betwithin",
              "satterthwaite": "satterth", "satterth": "satterth", "sat": "satterth",
              "betwithin": "betwithin", "contain": "contain", "con": "contain", "residual": "residual",
