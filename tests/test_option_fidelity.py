@@ -150,3 +150,10 @@ def test_non_estimable_estimate_rows_are_missing_with_a_note():
         row = _tab(r, proc, "Estimates")[0].rows[0]
         assert row["Label"] == "bad" and row["Estimate"] is None
     assert r.log.count("The ESTIMATE row 'bad' is not estimable.") == 2
+
+
+def test_glimmix_ddfm_kr_is_an_error_not_containment():
+    r = run_sas("""data d; call streaminit(3); do id=1 to 20; trt=mod(id,2); do t=1 to 3; c = rand('poisson', 2);
+        output; end; end; run;
+      proc glimmix data=d; class id trt; model c = trt t / dist=poisson ddfm=kr; random int / subject=id; run;""")
+    assert any("DDFM=KR is not supported yet in PROC GLIMMIX" in e for e in r.errors)

@@ -1065,8 +1065,12 @@ class GlimmixFit:
         rside_only = getattr(self, "rside", None) is not None and not [r for r in self.randoms if not _is_rside(r)]
         default = "betwithin" if rside_only and self.rside["subj"] else "contain"
         v = str(self.mopts.get("ddfm", default)).lower()
-        return {"bw": "betwithin", "betwithin": "betwithin", "contain": "contain", "con": "contain",
-                "residual": "residual", "res": "residual", "none": "none"}.get(v, v)
+        m = {"bw": "betwithin", "betwithin": "betwithin", "contain": "contain", "con": "contain",
+             "residual": "residual", "res": "residual", "none": "none"}.get(v)
+        if m is None:
+            raise SasError(f"DDFM={v.upper()} is not supported yet in PROC GLIMMIX (CONTAIN, BETWITHIN, RESIDUAL and "
+                           "NONE are).", self.model.line, self.model.col)
+        return m
 
     def _ddfm_label(self):
         return {"betwithin": "Between-Within", "contain": "Containment", "residual": "Residual",
