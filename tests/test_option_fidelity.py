@@ -152,8 +152,28 @@ def test_non_estimable_estimate_rows_are_missing_with_a_note():
     assert r.log.count("The ESTIMATE row 'bad' is not estimable.") == 2
 
 
-def test_glimmix_ddfm_kr_is_an_error_not_containment():
-    r = run_sas("""data d; call streaminit(3); do id=1 to 20; trt=mod(id,2); do t=1 to 3; c = rand('poisson', 2);
-        output; end; end; run;
-      proc glimmix data=d; class id trt; model c = trt t / dist=poisson ddfm=kr; random int / subject=id; run;""")
-    assert any("DDFM=KR is not supported yet in PROC GLIMMIX" in e for e in r.errors)
+def test_glimmix_ddfm_kr_and_satterthwaite_equal_mixed_for_normal_data_and_need_pl():
+    """DDFM=KR / SATTERTHWAITE under RSPL use the final pseudo linear mixed model: for normal data that is
+    PROC MIXED's REML fit, so estimates, SEs and DFs must agree (LS-means too); with quadrature they are an ERROR
+    (they used to be computed silently as containment DF)."""
+    src = """data d; call streaminit(7);
+      do id=1 to 30; trt = mod(id,2); u = rand('normal');
+        do t=1 to 4; y = 1 + 0.5*trt + 0.3*t + u + rand('normal'); c = rand('poisson', 2); output; end; end; run;
+    proc glimmix data=d; class id trt; model y = trt t / s ddfm={m}; random int / subject=id; lsmeans trt / diff; run;
+    proc mixed data=d; class id trt; model y = trt t / s ddfm={m}; random int / subject=id; lsmeans trt / diff; run;"""
+    for m in ("kr", "satterth"):
+        r = run_sas(src.replace("{m}", m))
+        assert not r.errors, r.errors
+        g = _tab(r, "GLIMMIX", "ParameterEstimates")[0].rows
+        x = _tab(r, "MIXED", "SolutionF")[0].rows
+        for a, b in zip(g, x):
+            if b["StdErr"] is None:
+                continue
+            assert a["StdErr"] == pytest.approx(b["StdErr"], rel=1e-5)
+            assert a["DF"] == pytest.approx(b["DF"], rel=1e-4)
+        ga = _tab(r, "GLIMMIX", "LSMeans")[0].rows
+        xa = _tab(r, "MIXED", "LSMeans")[0].rows
+        assert [q["DF"] for q in ga] == pytest.approx([q["DF"] for q in xa], rel=1e-4)
+    r = run_sas(src.split("proc glimmix")[0] + """proc glimmix data=d method=laplace; class id trt;
+      model c = trt t / dist=poisson ddfm=kr; random int / subject=id; run;""")
+    assert any("DDFM=KR needs a pseudo-likelihood method" in e for e in r.errors)

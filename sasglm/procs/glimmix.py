@@ -816,6 +816,23 @@ class GlimmixFit:
                                                                          else {}))
             covk = sandwich(res.cov_beta, u, "mbn" if kind == "mbn" else "classical", k=Xk.shape[1], f=n,
                             **(o if kind == "mbn" else {}))
+        ddfm = self._ddfm()
+        self.df_adjust = None
+        if ddfm == "kr":
+            # Kenward-Roger on the final pseudo linear mixed model: adjusted covariance and per-test DF
+            Phi_A, Phi, P_, Q_, W_ = lm.kenward_roger(res.theta)
+            if not empirical:
+                covk = Phi_A
+
+            def adj(L, F, dd, _k=(Phi, Phi_A, P_, Q_, W_)):
+                m_, lam, _ = LM.LMM.kr_ddf(L[:, keep], *_k)
+                return m_, F * lam
+            self.df_adjust = adj
+        elif ddfm == "satterth":
+            if res.cov_theta is None:
+                raise SasError("The covariance of the covariance parameters is singular; DDFM=SATTERTHWAITE is not "
+                               "available.", self.model.line, self.model.col)
+            self.df_adjust = lambda L, F, dd: (lm.satterthwaite(res.theta, res.cov_theta, L[:, keep]), F)
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = beta
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -840,7 +857,7 @@ class GlimmixFit:
         """CONTRAST (one table for all of them, after the Type III tests), then ESTIMATE and LSMEANS in order."""
         hyps = getattr(self, "hyps", [])
         ct = H.contrast_table(self.s, PROC, [stm for kw, stm in hyps if kw == "contrast"], self.design, beta, covb,
-                              dfs)
+                              dfs, getattr(self, "df_adjust", None))
         if ct is not None:
             self.emit(ct)
         for kw, stm in hyps:
@@ -850,8 +867,10 @@ class GlimmixFit:
     def _hypothesis(self, kw, stm, beta, covb, dfs, data):
         means = {v: float(np.mean(a)) for v, a in data.items() if v not in self.classes}
         if kw == "lsmeans":
+            adj = getattr(self, "df_adjust", None)
+            df_of = (lambda L: adj(np.atleast_2d(L), 1.0, None)[0]) if adj is not None else None
             for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, data, means, beta, covb, self.link,
-                                      df_for=lambda k: dfs.get(k, math.inf)):
+                                      df_for=lambda k: dfs.get(k, math.inf), df_of=df_of):
                 self.emit(t)
             return
         o = H.hypothesis_options(self.s, stm, "estimate", {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular",
@@ -875,6 +894,8 @@ class GlimmixFit:
             se = math.sqrt(max(float(L @ covb @ L), 0.0))
             used = [k for k in range(len(self.design.effects)) if np.any(L[self.design.effect_cols(k)] != 0)]
             d = min((dfs.get(k, math.inf) for k in used), default=dfs.get(-1, math.inf))
+            if getattr(self, "df_adjust", None) is not None:
+                d = self.df_adjust(np.atleast_2d(L), 1.0, d)[0]
             r = {"Label": label}
             r.update(H._stat_cols(est, se, d, alpha, o.has("cl"), o.has("ilink"), self.link, o.has("exp")))
             rows.append(r)
@@ -1057,6 +1078,8 @@ class GlimmixFit:
                                          "mmpl": "Maximum MPL"}[method])
         if self.empirical is not None:
             rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + _EMP_LABEL[self.empirical[0]]))
+        elif self._ddfm() == "kr":
+            rows.append(("Fixed Effects SE Adjustment", "Kenward-Roger"))
         self.emit(Table(PROC, "ModelInfo", "Model Information", [Column("Label", ""), Column("Value", "")],
                         [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
 
@@ -1066,15 +1089,20 @@ class GlimmixFit:
         default = "betwithin" if rside_only and self.rside["subj"] else "contain"
         v = str(self.mopts.get("ddfm", default)).lower()
         m = {"bw": "betwithin", "betwithin": "betwithin", "contain": "contain", "con": "contain",
-             "residual": "residual", "res": "residual", "none": "none"}.get(v)
+             "residual": "residual", "res": "residual", "none": "none", "kr": "kr", "kenwardroger": "kr",
+             "satterthwaite": "satterth", "satterth": "satterth", "sat": "satterth"}.get(v)
+        if m in ("kr", "satterth") and (not self.method.endswith("pl") or self.glm_mode):
+            raise SasError(f"DDFM={v.upper()} needs a pseudo-likelihood method and random effects in PROC GLIMMIX "
+                           "(as in SAS, it is not available with METHOD=QUAD/LAPLACE).", self.model.line,
+                           self.model.col)
         if m is None:
-            raise SasError(f"DDFM={v.upper()} is not supported yet in PROC GLIMMIX (CONTAIN, BETWITHIN, RESIDUAL and "
-                           "NONE are).", self.model.line, self.model.col)
+            raise SasError(f"DDFM={v.upper()} is not supported yet in PROC GLIMMIX (CONTAIN, BETWITHIN, RESIDUAL, NONE, "
+                           "KENWARDROGER and SATTERTHWAITE are).", self.model.line, self.model.col)
         return m
 
     def _ddfm_label(self):
         return {"betwithin": "Between-Within", "contain": "Containment", "residual": "Residual",
-                "none": "None"}.get(self._ddfm(), self._ddfm())
+                "none": "None", "kr": "Kenward-Roger", "satterth": "Satterthwaite"}.get(self._ddfm(), self._ddfm())
 
     def _fit_stats(self, res, p, t, K, n, agq, method, y, w):
         m2ll = -2 * res.loglik
@@ -1163,6 +1191,10 @@ class GlimmixFit:
                 r.update({"Estimate": 0.0, "StdErr": None, "DF": None, "tValue": None, "Probt": None})
             else:
                 b, se = beta[j], math.sqrt(max(covb[j, j], 0.0))
+                if getattr(self, "df_adjust", None) is not None:
+                    e_ = np.zeros((1, len(beta)))
+                    e_[0, j] = 1.0
+                    df = self.df_adjust(e_, 1.0, df)[0]
                 t = b / se if se > 0 else math.nan
                 pv = 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))
                 r.update({"Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": pv})
@@ -1182,7 +1214,7 @@ class GlimmixFit:
 
     def _type3(self, beta, covb, dfs):
         self.emit(H.type3_table(PROC, "Type III Tests of Fixed Effects", self.design, beta, covb, dfs,
-                                self.mopts.has("chisq")))
+                                self.mopts.has("chisq"), getattr(self, "df_adjust", None)))
 
     def _odds_ratios(self, beta, covb, dfs, data):
         """SAS's default odds ratios: class effects against the last level with continuous variables at their
@@ -1252,6 +1284,8 @@ class GlimmixFit:
                 if np.any(s.max().to_numpy() - s.min().to_numpy() > 1e-12):
                     varies = True
             within[k] = varies
+        if method in ("kr", "satterth"):
+            method = "betwithin"    # placeholders; every test gets its own KR / Satterthwaite DF (self.df_adjust)
         if method == "betwithin":
             rs = getattr(self, "rside", None)
             all_between = rs is not None and rs["kind"] == "un" and not [r for r in self.randoms if not _is_rside(r)]
