@@ -343,3 +343,34 @@ def _value_list(g, stm) -> list[float]:
     if not out:
         raise SasError("A PARMS value list is empty.", stm.line, stm.col)
     return out
+
+
+def type_text(g) -> str:
+    """TYPE=AR(1) / UN(1) / FA0(2) / SP(POW) as lower-case text, integer arguments printed as integers."""
+    args = [str(int(x.value)) if isinstance(x.value, float) and float(x.value).is_integer() else str(x.value)
+            for x in g.items if isinstance(x, A.Word)]
+    return f"{g.name.lower()}({','.join(args)})"
+
+
+def grid_search(proc: str, points, objective, label: str, key: str = "Neg2LogLike", half=None):
+    """PARMS with several values: evaluate objective (a -2 log likelihood) at every grid point; returns the best
+    point and the Parameter Search table (CovP1.., then `half` = (column, label) of the log likelihood itself
+    when given, then the -2 log likelihood as column `key` labelled `label`)."""
+    import math
+    from ..ods.table import Column, Table
+    rows, best, best_v = [], None, math.inf
+    for pt in points:
+        v = float(objective(pt))
+        row = {f"CovP{j + 1}": float(x) for j, x in enumerate(pt)}
+        if half is not None:
+            row[half[0]] = -0.5 * v
+        row[key] = v
+        rows.append(row)
+        if v < best_v:
+            best, best_v = pt, v
+    npar = len(points[0])
+    cols = [Column(f"CovP{j + 1}", None, "10.4") for j in range(npar)]
+    if half is not None:
+        cols.append(Column(half[0], half[1], "12.4"))
+    table = Table(proc, "ParmSearch", "Parameter Search", cols + [Column(key, label, "12.4")], rows)
+    return best, table

@@ -18,7 +18,7 @@ from ..stats import glmm as M
 from ..stats.sandwich import corrected_scores, sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
-from .common import Options, input_data, parse_parms, statements, value_of, warn_ignored, where_statements
+from .common import Options, grid_search, input_data, parse_parms, statements, type_text, value_of, warn_ignored, where_statements
 from .modeling import (class_table_wanted, type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
                        parse_model_effects)
 
@@ -244,7 +244,7 @@ class GlimmixFit:
             kind = str(o.get("type", "vc")).lower()
             if isinstance(o.get("type"), A.Group):
                 g = o.get("type")
-                kind = f"{g.name.lower()}({','.join(_num_text(x.value) for x in g.items)})"
+                kind = type_text(g)
             gspecs.append({"stmt": r_, "opts": o, "intercept": any(is_int(it) for it in r_.items), "effects": effs,
                            "kind": kind, "subj": stmt_subj[len(gspecs)][0],
                            "subj_text": stmt_subj[len(gspecs)][1]})
@@ -434,8 +434,9 @@ class GlimmixFit:
             from ..stats import ordinal as O
             K_ = len(self.mult_labels)
             o_ = O.fit(Xk, y.astype(int), w, offset, K_, self.cumlink)
-            gm = type("OrdStart", (), {"beta": o_.theta[K_ - 1:], "cov": o_.cov[K_ - 1:, K_ - 1:],
-                                       "negbin_k": o_.theta[:K_ - 1], "phi": None})()
+            from types import SimpleNamespace
+            gm = SimpleNamespace(beta=o_.theta[K_ - 1:], cov=o_.cov[K_ - 1:, K_ - 1:], negbin_k=o_.theta[:K_ - 1],
+                                 phi=None)
             self.fam = M.OrdinalFamily(self.cumlink, K_)
             from ..stats.families import make_link as _ml
             self.link = _ml("identity")
@@ -686,12 +687,9 @@ class GlimmixFit:
             d1 = self.link.dmu_deta(eta_)
             va = self.fam.variance(mu) * phi
             Omega = np.linalg.inv(Xk.T @ (Xk * (w * d1 ** 2 / va)[:, None]))
-            kind, o = self.empirical
             # D_i = (dmu/deta) x_i, S_i = phi a(mu_i) / w_i, e_i = y_i - mu_i: one observation per subject
-            U = corrected_scores((Xk * d1[:, None])[:, None, :], (w / va)[:, None, None], (y - mu)[:, None], Omega,
-                                 kind, **({"r": o["r"]} if kind == "firoeeq" and o else {}))
-            covk = sandwich(Omega, U, "mbn" if kind == "mbn" else "classical", k=p, f=n,
-                            **(o if kind == "mbn" else {}))
+            covk = self._empirical_cov(Omega, (Xk * d1[:, None])[:, None, :], (w / va)[:, None, None],
+                                       (y - mu)[:, None], n)
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = beta_k
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -811,11 +809,7 @@ class GlimmixFit:
             Vinv = np.linalg.inv(V)
             both = mask[:, :, None] & mask[:, None, :]
             Vinv = np.where(both, Vinv, 0.0)
-            kind, o = self.empirical
-            u = corrected_scores(ld.X, Vinv, r, res.cov_beta, kind, **({"r": o["r"]} if kind == "firoeeq" and o
-                                                                         else {}))
-            covk = sandwich(res.cov_beta, u, "mbn" if kind == "mbn" else "classical", k=Xk.shape[1], f=n,
-                            **(o if kind == "mbn" else {}))
+            covk = self._empirical_cov(res.cov_beta, ld.X, Vinv, r, n)
         ddfm = self._ddfm()
         self.df_adjust = None
         if ddfm == "kr":
@@ -850,7 +844,8 @@ class GlimmixFit:
         if ropts.has("solution") or ropts.has("s"):
             # BLUPs of the final pseudo linear mixed model with their prediction variances
             b_, Cbb, _ = lm.random_effects(res.theta, res.beta, res.cov_beta)
-            self._random_solution(type("PLModes", (), {"modes": b_, "mode_var": Cbb}), rnames, uniq, subj_vars, dfs)
+            from types import SimpleNamespace
+            self._random_solution(SimpleNamespace(modes=b_, mode_var=Cbb), rnames, uniq, subj_vars, dfs)
         self._write_outputs(*self._pl_eta)
 
     def _hypotheses(self, beta, covb, dfs, data):
@@ -935,21 +930,21 @@ class GlimmixFit:
                 Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
         self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
 
+    def _empirical_cov(self, Omega, D, Sinv, e, n):
+        """The EMPIRICAL= sandwich for residual-based estimation (pseudo-likelihood, GLM mode): per-subject
+        scores (bias-corrected for ROOT/FIRORES/FIROEEQ), then the classical or MBN sandwich."""
+        kind, o = self.empirical
+        U = corrected_scores(D, Sinv, e, Omega, kind, **({"r": o["r"]} if kind == "firoeeq" and o else {}))
+        return sandwich(Omega, U, "mbn" if kind == "mbn" else "classical", k=Omega.shape[0], f=n,
+                        **(o if kind == "mbn" else {}))
+
     def _pl_parms(self, lm, npar):
         """PARMS under pseudo-likelihood: the grid is searched on the first pseudo linear mixed model."""
         points, mask, noiter, _ = parse_parms(self.parms, npar)     # nothing is profiled here
         if len(points) == 1:
             return points[0], mask, noiter
-        rows, best, best_v = [], None, math.inf
-        for pt in points:
-            v = lm.objective(pt)
-            rows.append({**{f"CovP{j + 1}": float(x) for j, x in enumerate(pt)}, "Neg2LogLike": v})
-            if v < best_v:
-                best, best_v = pt, v
-        lab = "-2 Res Log PL" if lm.method == "reml" else "-2 Log PL"
-        self.emit(Table(PROC, "ParmSearch", "Parameter Search",
-                        [Column(f"CovP{j + 1}", None, "10.4") for j in range(npar)] +
-                        [Column("Neg2LogLike", lab, "12.4")], rows))
+        best, table = grid_search(PROC, points, lm.objective, "-2 Res Log PL" if lm.method == "reml" else "-2 Log PL")
+        self.emit(table)
         return best, mask, noiter
 
     def _quad_parms(self, gd, cov, beta, theta0, k0, method, qpoints):
@@ -966,17 +961,13 @@ class GlimmixFit:
                            "(hold all of them, or use TYPE=CHOL or VC).", self.parms.line, self.parms.col)
         if len(points) > 1:
             agq = M.AGQ(gd, cov, 1 if method == "laplace" else (qpoints or 1))
-            rows, best, best_v = [], None, math.inf
-            for pt in points:
+
+            def m2ll(pt):
                 if extra:
                     setattr(gd.fam, M.scale_attr(gd.fam), pt[-1])
-                v = -2 * float(agq.subject_loglik(beta, cov.G(pt[:cov.npar])).sum())
-                rows.append({**{f"CovP{j + 1}": float(x) for j, x in enumerate(pt)}, "Neg2LogLike": v})
-                if v < best_v:
-                    best, best_v = pt, v
-            self.emit(Table(PROC, "ParmSearch", "Parameter Search",
-                            [Column(f"CovP{j + 1}", None, "10.4") for j in range(npar)] +
-                            [Column("Neg2LogLike", "-2 Log L", "12.4")], rows))
+                return -2 * float(agq.subject_loglik(beta, cov.G(pt[:cov.npar])).sum())
+            best, table = grid_search(PROC, points, m2ll, "-2 Log L")
+            self.emit(table)
         else:
             best = points[0]
         return best[:cov.npar], (best[-1] if extra else None), mask
@@ -991,7 +982,7 @@ class GlimmixFit:
         kind = str(o.get("type", "vc")).lower()
         if isinstance(o.get("type"), A.Group):
             g = o.get("type")
-            kind = f"{g.name.lower()}({','.join(str(int(x.value)) if isinstance(x.value, float) else str(x.value) for x in g.items)})"
+            kind = type_text(g)
         if kind not in ("vc", "simple", "cs", "ar(1)", "toep", "un", "csh", "arh(1)"):
             raise SasError(f"R-side TYPE={kind.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, CSH, ARH(1) "
                            "are).", stm.line, stm.col)
@@ -1319,10 +1310,6 @@ _DIST_LABEL = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson",
                "negbin": "Negative Binomial", "gamma": "Gamma", "exponential": "Exponential", "beta": "Beta",
                "multinomial": "Multinomial (ordered)", "invgauss": "Inverse Gaussian"}
 _EMP_LABEL = {"classical": "Classical", "mbn": "MBN", "root": "Root", "firores": "FIRORES", "firoeeq": "FIROEEQ"}
-
-
-def _num_text(v) -> str:
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
 
 def _empirical_kind(popts, proc):

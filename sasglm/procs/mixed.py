@@ -16,7 +16,8 @@ from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import lmm as LM
 from . import hypotheses as H
-from .common import Options, input_data, parse_parms, statements, value_of, warn_ignored, where_statements
+from .common import (Options, grid_search, input_data, parse_parms, statements, type_text, value_of, warn_ignored,
+                     where_statements)
 from .glimmix import _block_rank
 from .modeling import (class_table_wanted, type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
                        parse_model_effects)
@@ -111,7 +112,7 @@ class MixedFit:
         if rep is not None:
             rk = str(pops.get("type", "vc")).lower()
             if isinstance(pops.get("type"), A.Group):
-                rk = _type_text(pops.get("type"))
+                rk = type_text(pops.get("type"))
             if rk == "sp(pow)":
                 sp_vars = self._sp_coords(pops, rep, ds)
             if pops.has("group"):
@@ -414,7 +415,7 @@ class MixedFit:
             e.factors = [ds.colname(v) or v for v in e.factors]
         kind = str(opts.get("type", "vc")).lower()
         if isinstance(opts.get("type"), A.Group):
-            kind = _type_text(opts.get("type"))
+            kind = type_text(opts.get("type"))
         spec = _RandomSpec(rnd, opts, subj, subj_text, any(is_int(it) for it in rnd.items), effects, kind)
         if opts.has("group"):
             spec.group = ds.colname(str(opts.get("group")))
@@ -532,17 +533,21 @@ class MixedFit:
             return specs[0].struct
         return LM.BlockDiag([(sp.struct, sp.m) for sp in specs])
 
-    def _group_codes(self, group_var, codes, stmt):
-        """Per-subject codes and labels ("trt 1") of a GROUP= variable, which must be constant within a subject."""
-        data, raw = self._data, self._raw
+    def _group_levels(self, group_var, data, raw):
+        """Per-observation codes and labels ("trt 1") of a GROUP= variable (its CLASS levels when it has them)."""
         if group_var in self.classes:
             cv = self.classes[group_var]
-            gcodes = np.asarray(cv.codes(data[group_var])).ravel()
+            gcodes = cv.codes(data[group_var])
             glabels = [f"{group_var} {cv.labels[i]}".rstrip() for i in range(len(cv.levels))]
         else:
             gl, gcodes = np.unique(raw[group_var], return_inverse=True)
             glabels = [f"{group_var} {_fmt_value(v)}" for v in gl]
-        per = pd.Series(np.asarray(gcodes).ravel()).groupby(codes)
+        return np.asarray(gcodes).ravel(), glabels
+
+    def _group_codes(self, group_var, codes, stmt):
+        """Per-subject codes and labels of a RANDOM GROUP= variable, which must be constant within a subject."""
+        gcodes, glabels = self._group_levels(group_var, self._data, self._raw)
+        per = pd.Series(gcodes).groupby(codes)
         if (per.nunique() > 1).any():
             raise SasError(f"GROUP={group_var} varies within a subject; this is not supported on RANDOM.",
                            stmt.line, stmt.col)
@@ -565,16 +570,7 @@ class MixedFit:
                 raise SasError(f"REPEATED TYPE={rk.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, UN(1), "
                                "CSH, ARH(1), SP(POW) are).", rep.line, rep.col)
         if group_var:
-            if group_var in self.classes:
-                cv = self.classes[group_var]
-                gcodes = cv.codes(data[group_var])
-                glabels = [f"{group_var} {cv.labels[i] if hasattr(cv, 'labels') else cv.levels[i]}".rstrip()
-                           for i in range(len(cv.levels))]
-            else:
-                vals = raw[group_var]
-                gl, gcodes = np.unique(vals, return_inverse=True)
-                glabels = [f"{group_var} {_fmt_value(v)}" for v in gl]
-            gcodes = np.asarray(gcodes).ravel()
+            gcodes, glabels = self._group_levels(group_var, data, raw)
             if isinstance(rs, LM.ScalarResid):
                 gk = grid(gcodes).astype(int)
             else:
@@ -618,25 +614,11 @@ class MixedFit:
         """PARMS (values) ... </ HOLD= NOITER>: starting values, a grid search over several values, or
         parameters held at given values."""
         points, mask, noiter, self.parms_noprofile = parse_parms(stm, len(th0))
-        npar = len(th0)
         if len(points) == 1:
             return points[0], mask, noiter
-        method = lmm.method
-        rows, best, best_v = [], None, math.inf
-        for pt in points:
-            v = lmm.objective(pt)
-            r = {f"CovP{j + 1}": float(x) for j, x in enumerate(pt)}
-            key = "ResLogLike" if method == "reml" else "LogLike"
-            r[key] = -0.5 * v
-            r["Neg2" + key] = v
-            rows.append(r)
-            if v < best_v:
-                best, best_v = pt, v
-        lab = "Res Log Like" if method == "reml" else "Log Like"
-        key = "ResLogLike" if method == "reml" else "LogLike"
-        self.emit(Table(PROC, "ParmSearch", "Parameter Search",
-                        [Column(f"CovP{j + 1}", None, "10.4") for j in range(npar)] +
-                        [Column(key, lab, "12.4"), Column("Neg2" + key, "-2 " + lab, "12.4")], rows))
+        key, lab = ("ResLogLike", "Res Log Like") if lmm.method == "reml" else ("LogLike", "Log Like")
+        best, table = grid_search(PROC, points, lmm.objective, "-2 " + lab, "Neg2" + key, (key, lab))
+        self.emit(table)
         return best, mask, noiter
 
     # ------------------------------------------------------------------ helpers
@@ -885,13 +867,6 @@ class MixedFit:
         u = np.einsum("ktp,kts,ks->kp", d.X, Vinv, r)
         meat = u.T @ u
         return res.cov_beta @ meat @ res.cov_beta
-
-
-def _type_text(g) -> str:
-    """TYPE=AR(1) / UN(1) / FA0(2) as text, with integer arguments printed as integers."""
-    args = [str(int(x.value)) if isinstance(x.value, float) and float(x.value).is_integer() else str(x.value)
-            for x in g.items if isinstance(x, A.Word)]
-    return f"{g.name.lower()}({','.join(args)})"
 
 
 class _RandomSpec:
