@@ -50,6 +50,13 @@ def run_sas(source: str, cwd: Path | None = None, **kw) -> Run:
     return r
 
 
+def assert_errors(r: Run, fragments: list[str]) -> None:
+    """Exactly one ERROR per fragment, in order, each naming its fragment."""
+    assert len(r.errors) == len(fragments), r.log
+    for err, frag in zip(r.errors, fragments):
+        assert frag in err, (frag, err)
+
+
 @pytest.fixture
 def sas():
     return run_sas

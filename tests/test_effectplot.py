@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from conftest import run_sas
+from conftest import assert_errors, run_sas
 
 DATA = """data a; input g $ x y @@; datalines;
 a 1 0 a 2 1 a 3 1 b 1 0 b 2 0 b 3 1 c 1 1 c 2 1 c 3 0 a 4 1 b 4 0 c 4 1 a 2 0 b 5 1 c 0 0
@@ -55,5 +55,4 @@ def test_effectplot_rejects_what_it_does_not_draw():
     r = run_sas(DATA + "proc genmod data=a; class g; model y = g x / dist=bin; effectplot contour(x=x y=x); run;\n"
                 "proc genmod data=a; class g; model y = g x / dist=bin; effectplot fit(x=g); run;\n"
                 "proc genmod data=a; class g; model y = g x / dist=bin; effectplot fit(x=x) / at(g='a'); run;")
-    assert len(r.errors) == 3, r.log
-    assert "CONTOUR" in r.errors[0] and "continuous" in r.errors[1] and "AT" in r.errors[2]
+    assert_errors(r, ["CONTOUR", "continuous", "AT"])
