@@ -16,7 +16,7 @@ class Options:
         self.nodes: dict[str, object] = {}
         self.flags: set[str] = set()
         self.rest: list = []
-        for it in items or []:
+        for it in _join_crossed(items or []):
             if isinstance(it, A.Opt):
                 key = it.key.lower()
                 if key not in known:
@@ -52,6 +52,27 @@ def warn_ignored(session, opts: "Options", names, what: str) -> None:
     for n in names:
         if opts.has(n):
             session.log.warning(f"The {what} option {n.upper()} is not supported yet and was ignored.")
+
+
+def _join_crossed(items) -> list:
+    """`SUBJECT=id*trt` arrives as the option `subject=id`, the operator `*` and the name `trt`: join them
+    into one crossed-effect value (kind 'cross', text 'id*trt')."""
+    out = []
+    i = 0
+    while i < len(items):
+        it = items[i]
+        if isinstance(it, A.Opt) and isinstance(it.value, A.Word) and it.value.kind == "name":
+            parts = [str(it.value.value)]
+            while i + 2 < len(items) and isinstance(items[i + 1], A.Word) and items[i + 1].kind == "op" \
+                    and items[i + 1].value == "*" and isinstance(items[i + 2], A.Word) and items[i + 2].kind == "name":
+                parts.append(str(items[i + 2].value))
+                i += 2
+            if len(parts) > 1:
+                it = A.Opt(it.key, A.Word("cross", "*".join(parts), line=it.value.line, col=it.value.col),
+                           line=it.line, col=it.col)
+        out.append(it)
+        i += 1
+    return out
 
 
 def value_of(v):

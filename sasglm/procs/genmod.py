@@ -525,7 +525,9 @@ class Fit:
         if subj is None:
             raise SasError("The REPEATED statement requires SUBJECT=.", r.line, r.col)
         subject_vars = []
-        if isinstance(subj, A.Word):
+        if isinstance(subj, A.Word) and subj.kind == "cross":
+            subject_vars = str(subj.value).split("*")
+        elif isinstance(subj, A.Word):
             subject_vars = [str(subj.value)]
         elif isinstance(subj, A.Group):
             subject_vars = [subj.name] + [str(x.value) for x in subj.items if isinstance(x, A.Word)]

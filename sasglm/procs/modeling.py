@@ -267,7 +267,9 @@ def max_levels(design: D.Design) -> int:
 
 def subject_vars(ds: Dataset, node, stmt) -> tuple[list[str], str]:
     """SUBJECT=id, SUBJECT=id(center) or SUBJECT=id*center -> (variables, the text SAS prints)."""
-    if isinstance(node, A.Word):
+    if isinstance(node, A.Word) and node.kind == "cross":
+        names = str(node.value).split("*")
+    elif isinstance(node, A.Word):
         names = [str(node.value)]
     elif isinstance(node, A.Group):
         names = [node.name] + [str(x.value) for x in node.items if isinstance(x, A.Word) and x.kind == "name"]
@@ -279,6 +281,8 @@ def subject_vars(ds: Dataset, node, stmt) -> tuple[list[str], str]:
         if c is None:
             raise SasError(f"Variable {v.upper()} not found.", stmt.line, stmt.col)
         cols.append(c)
+    if isinstance(node, A.Word) and node.kind == "cross":
+        return cols, "*".join(cols)
     text = cols[0] if len(cols) == 1 else f"{cols[0]}({' '.join(cols[1:])})"
     return cols, text
 
