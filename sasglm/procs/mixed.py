@@ -4,6 +4,7 @@ Type 3 tests, LSMEANS and ESTIMATE, with SAS's tables."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -512,7 +513,7 @@ class MixedFit:
                 groups = np.array(sp.Zd.effect_of_col)
                 groups = pd.factorize(groups, sort=False)[0]
             try:
-                sp.struct = LM.make_struct(sp.kind, sp.q, names, groups)
+                sp.struct = LM.make_gside(sp.kind, sp.q, names, groups)
             except ValueError:
                 raise SasError(f"RANDOM TYPE={sp.kind.upper()} is not supported yet (VC, UN, CS, AR(1), TOEP, UN(1), "
                                "CSH, ARH(1), FA0(n) are).", sp.stmt.line, sp.stmt.col)
@@ -592,7 +593,8 @@ class MixedFit:
     def _profiled(rk, group_var, method):
         """Whether SAS profiles the residual variance out of the optimisation (Model Information's
         Residual Variance Method: Profile)."""
-        return rk in ("vc", "cs", "ar(1)", "toep", "sp(pow)") and not group_var and method != "mivque0"
+        return (rk in ("vc", "cs", "ar(1)", "toep", "sp(pow)") or re.fullmatch(r"toep\(\d+\)", rk) is not None) \
+            and not group_var and method != "mivque0"
 
     @staticmethod
     def _check_linear(gs, rs, proc=None):
@@ -603,7 +605,7 @@ class MixedFit:
                 return True
             if isinstance(s, LM.BlockDiag):
                 return all(ok(b) for b, _ in s.blocks)
-            if isinstance(s, LM.Grouped):
+            if isinstance(s, (LM.Grouped, LM.GSide)):
                 return ok(s.base)
             return isinstance(s, linear)
         if not (ok(gs) and ok(rs)):

@@ -11,6 +11,7 @@ Kenward-Roger adjusted covariance and degrees of freedom are provided for infere
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,22 +130,27 @@ class AR1s(Struct):
 
 
 class TOEPs(Struct):
+    """Toeplitz; TOEP(q) keeps the first q bands (lags 0..q-1) and sets the others to zero."""
     sas = "TOEP"
 
+    def __init__(self, d, bands=None):
+        super().__init__(d)
+        self.bands = d if bands is None else max(1, min(int(bands), d))
+
     def names(self):
-        return [f"TOEP({k})" for k in range(2, self.d + 1)] + ["Residual"]
+        return [f"TOEP({k})" for k in range(2, self.bands + 1)] + ["Residual"]
 
     def matrix(self, th):
         t = np.arange(self.d)
         lag = np.abs(t[:, None] - t[None, :])
-        vals = np.concatenate([[th[-1]], th[:-1]])
+        vals = np.concatenate([[th[-1]], th[:-1], np.zeros(self.d - self.bands)])
         return vals[lag]
 
     def start(self, var):
-        return np.concatenate([np.zeros(self.d - 1), [var]])
+        return np.concatenate([np.zeros(self.bands - 1), [var]])
 
     def bounds(self):
-        return [(None, None)] * (self.d - 1) + [(0.0, None)]
+        return [(None, None)] * (self.bands - 1) + [(0.0, None)]
 
 
 class HeteroCorr(Struct):
@@ -333,6 +339,34 @@ class Grouped(Struct):
         return np.concatenate([self.base.canonical(th[g * self.m:(g + 1) * self.m]) for g in range(len(self.glabels))])
 
 
+class GSide(Struct):
+    """The RANDOM-statement (G-side) form of a structure whose last parameter is its overall variance (CS,
+    AR(1), TOEP): on the RANDOM statement SAS calls that parameter Variance and lists it first."""
+
+    def __init__(self, base: Struct):
+        super().__init__(base.d)
+        self.base, self.sas = base, base.sas
+
+    @staticmethod
+    def _rot(th):
+        th = np.asarray(th, dtype=float)
+        return np.concatenate([th[1:], th[:1]])
+
+    def names(self):
+        return ["Variance"] + self.base.names()[:-1]
+
+    def matrix(self, th):
+        return self.base.matrix(self._rot(th))
+
+    def start(self, var):
+        s = self.base.start(var)
+        return np.concatenate([s[-1:], s[:-1]])
+
+    def bounds(self):
+        b = self.base.bounds()
+        return b[-1:] + b[:-1]
+
+
 class BlockDiag(Struct):
     """G of several RANDOM statements: blockdiag over statements of I_m (x) G_j (m copies of statement j's
     block, one per subject of that statement within the processing unit)."""
@@ -372,6 +406,12 @@ class BlockDiag(Struct):
         return np.concatenate([s.canonical(t) for (s, _), t in zip(self.blocks, self._split(th))])
 
 
+def make_gside(kind: str, d: int, labels=None, groups=None) -> Struct:
+    """A structure for a RANDOM statement: CS, AR(1) and TOEP name their overall variance Variance."""
+    s = make_struct(kind, d, labels, groups)
+    return GSide(s) if isinstance(s, (CSs, AR1s, TOEPs)) else s
+
+
 def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
     kind = kind.lower()
     if kind in ("vc", "simple", "sim", "un(1)"):
@@ -388,6 +428,9 @@ def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
         return AR1s(d)
     if kind == "toep":
         return TOEPs(d)
+    m = re.fullmatch(r"toep\((\d+)\)", kind)
+    if m:
+        return TOEPs(d, int(m.group(1)))
     if kind == "csh":
         return HeteroCorr(d, False)
     if kind in ("arh(1)", "arh1"):
@@ -415,6 +458,39 @@ def _near_singular(L, V) -> bool:
 
 
 # ---------------------------------------------------------------------- the model on a grid
+class PseudoScale(Struct):
+    """The R-side of pseudo-data whose variance function carries a scale parameter that is not a plain
+    multiplier (pseudo-likelihood GLMMs).  The pseudo-data are weighted with the variance function without the
+    scale (Poisson: mu, binomial: mu(1 - mu)); this structure supplies the rest:
+      negative binomial, Var = mu + k mu^2:       R = diag(1 + k mu)
+      beta,              Var = mu(1 - mu)/(1 + phi): R = I / (1 + phi).
+    Its one parameter is SAS's "Scale" (k or phi)."""
+    sas = "Scale"
+
+    def __init__(self, d: int, kind: str, mu_grid=None, start=1.0):
+        super().__init__(d)
+        self.kind, self.mu, self._start = kind, mu_grid, float(start)
+
+    def names(self):
+        return ["Scale"]
+
+    def matrix(self, th):
+        if self.kind == "beta":
+            return np.eye(self.d) / (1.0 + th[0])
+        return np.eye(self.d) * (1.0 + th[0] * float(np.mean(self.mu)))
+
+    def full(self, th, K, T):
+        if self.kind == "beta":
+            return np.eye(T) / (1.0 + th[0])
+        return np.eye(T)[None, :, :] * (1.0 + th[0] * self.mu)[:, :, None]
+
+    def start(self, var):
+        return np.array([self._start])
+
+    def bounds(self):
+        return [(0.0, None)]
+
+
 @dataclass
 class LMMData:
     X: np.ndarray      # K x T x p
