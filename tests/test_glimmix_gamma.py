@@ -114,9 +114,11 @@ def test_beta_glm_mode_matches_glmmtmb_without_random_effects():
     assert fit["-2 Log Likelihood"] == pytest.approx(-96.3167070598, abs=1e-6)
 
 
-def test_beta_with_pseudo_likelihood_is_an_error():
-    r = run_sas(BETA + "proc glimmix data=d; class id; model y = x / dist=beta; random intercept / subject=id; run;")
-    assert any("BETA" in e for e in r.errors)
+def test_beta_with_pseudo_likelihood_and_an_r_side_effect_is_an_error():
+    """BETA runs under pseudo-likelihood (tests/test_glimmix_pl_scale.py); with an R-side effect it does not."""
+    r = run_sas(BETA + "proc glimmix data=d; class id; model y = x / dist=beta; random intercept / subject=id; "
+                "random _residual_ / subject=id; run;")
+    assert len(r.errors) == 1 and "DIST=BETA" in r.errors[0]
 
 
 IG = """data d;

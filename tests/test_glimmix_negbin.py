@@ -55,6 +55,8 @@ def test_negbin_glm_mode_matches_glm_nb():
     assert fit["-2 Log Likelihood"] == pytest.approx(930.7353457, abs=1e-5)
 
 
-def test_negbin_with_pseudo_likelihood_is_an_error():
-    r = run_sas(DATA + "proc glimmix data=d; class id; model y = x / dist=negbin; random intercept / subject=id; run;")
-    assert any("NEGBIN" in e for e in r.errors)
+def test_negbin_with_pseudo_likelihood_and_an_r_side_effect_is_an_error():
+    """NEGBIN runs under pseudo-likelihood (tests/test_glimmix_pl_scale.py); with an R-side effect it does not."""
+    r = run_sas(DATA + "proc glimmix data=d; class id; model y = x / dist=negbin; random intercept / subject=id; "
+                "random _residual_ / subject=id type=cs; run;")
+    assert len(r.errors) == 1 and "DIST=NEGBIN" in r.errors[0] and "R-side" in r.errors[0]

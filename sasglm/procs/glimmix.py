@@ -4,6 +4,7 @@ Type III tests and odds ratios.  Pseudo-likelihood methods are not implemented y
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -122,10 +123,13 @@ class GlimmixFit:
         dist = {"bin": "binomial", "b": "binomial", "binary": "binary", "poi": "poisson", "p": "poisson",
                 "n": "normal", "nor": "normal", "gaussian": "normal", "g": "normal", "nb": "negbin",
                 "negbinomial": "negbin", "gam": "gamma", "expo": "exponential", "ig": "invgauss",
-                "igaussian": "invgauss"}.get(dist, dist)
-        if dist == "beta" and pl and self.randoms:
-            raise SasError(f"DIST=BETA is not supported yet with METHOD={method.upper()}; use METHOD=LAPLACE or QUAD "
-                           "(or no RANDOM statement).", model.line, model.col)
+                "igaussian": "invgauss", "logn": "lognormal"}.get(dist, dist)
+        # "Lognormal": SAS fits log(Y) as normal and its log likelihood is that of log(Y), without the Jacobian
+        # of the transformation (GLIMMIX documentation, Maximum Likelihood: "the preceding density is not the
+        # density of Y"); everything else is DIST=NORMAL on log(Y)
+        self.lognormal = dist == "lognormal"
+        if self.lognormal:
+            dist = "normal"
         glm_mode = len(self.randoms) == 0
         dist = {"mult": "multinomial", "multi": "multinomial"}.get(dist, dist)
         if dist == "multinomial":
@@ -136,12 +140,10 @@ class GlimmixFit:
                 raise SasError("DIST=MULTINOMIAL needs a single response variable.", model.line, model.col)
         if dist not in ("binary", "binomial", "poisson", "gamma", "exponential", "beta", "multinomial",
                         "invgauss") and \
-                not (pl and dist == "normal") and \
-                not (dist == "negbin" and (not pl or glm_mode)):
+                not (pl and dist == "normal") and dist != "negbin":
             raise SasError(f"DIST={dist.upper()} is not supported yet with METHOD={method.upper()} (BINARY, BINOMIAL, "
-                           "POISSON, GAMMA, EXPONENTIAL, INVGAUSS and BETA are; NORMAL with pseudo-likelihood; NEGBIN and "
-                           "MULTINOMIAL "
-                           "with QUAD, LAPLACE and without random effects).", model.line, model.col)
+                           "POISSON, NEGBIN, GAMMA, EXPONENTIAL, INVGAUSS and BETA are; NORMAL with pseudo-likelihood; "
+                           "MULTINOMIAL with QUAD, LAPLACE and without random effects).", model.line, model.col)
         from ..stats.families import Beta, Exponential, Gamma, InvGauss, Normal, NegBin
         fam = {"poisson": Poisson, "normal": Normal, "gamma": Gamma, "exponential": Exponential,
                "beta": Beta, "invgauss": InvGauss}.get(dist, Binomial)() if dist != "negbin" else NegBin(0.5)
@@ -345,6 +347,11 @@ class GlimmixFit:
             else:
                 y = raw.astype(float)
                 resp_info = None
+                if self.lognormal:
+                    if np.any(y <= 0):
+                        raise SasError("DIST=LOGNORMAL needs a positive response; "
+                                       f"{int(np.sum(y <= 0))} observations have a response <= 0.", model.line, model.col)
+                    y = np.log(y)
         offset = data[offset_var] if offset_var else np.zeros(n)
         if glm_mode:
             self.design, self.classes, self.copts = design, classes, copts
@@ -390,18 +397,18 @@ class GlimmixFit:
         q = Z.shape[1]
         self.design, self.classes, self.copts = design, classes, copts
         # ---------------- tables before fitting
-        pl_only = ("ar(1)", "toep", "csh", "arh(1)")
         for sp in gspecs:
-            if sp["kind"] not in ("un", "vc", "chol", "cs", "un(1)", "simple") + (pl_only if pl else ()):
-                raise SasError(f"TYPE={sp['kind'].upper()} is not supported yet with METHOD={method.upper()} (VC, UN, "
-                               "UN(1), CHOL, CS are; AR(1), TOEP, CSH, ARH(1) with pseudo-likelihood).",
+            if sp["kind"] not in ("un", "vc", "chol", "cs", "un(1)", "simple", "ar(1)", "toep", "csh", "arh(1)") \
+                    and not re.fullmatch(r"toep\(\d+\)", sp["kind"]):
+                raise SasError(f"TYPE={sp['kind'].upper()} is not supported yet on the RANDOM statement of PROC "
+                               "GLIMMIX (VC, UN, UN(1), CHOL, CS, AR(1), TOEP, TOEP(n), CSH, ARH(1) are).",
                                sp["stmt"].line, sp["stmt"].col)
         from ..stats import lmm as LM
         if not q:
             cov = gs_pl = None
         else:
             # the pseudo-model's structure (PL) and the quadrature's (QUAD/LAPLACE), one block per statement
-            lm_blocks = [LM.make_struct("vc" if sp["kind"] == "simple" else sp["kind"], sp["q"], sp["labels"],
+            lm_blocks = [LM.make_gside("vc" if sp["kind"] == "simple" else sp["kind"], sp["q"], sp["labels"],
                                         sp["groups"] if sp["kind"] in ("vc", "simple") else None) for sp in gspecs]
             gs_pl = lm_blocks[0] if len(lm_blocks) == 1 else \
                 LM.BlockDiag([(b, sp.get("m", 1)) for b, sp in zip(lm_blocks, gspecs)])
@@ -423,7 +430,9 @@ class GlimmixFit:
         Xk = design.X[:, keep]
         sizes = np.bincount(codes)
         dims = ([("G-side Cov. Parameters", cov.npar)] if cov is not None else []) + \
-            ([("R-side Cov. Parameters", rpos[2].npar)] if rside is not None else []) + \
+            ([("R-side Cov. Parameters", rpos[2].npar)] if rside is not None else
+             [("R-side Cov. Parameters", 1)] if pl and self.dist in ("normal", "gamma", "invgauss", "negbin", "beta")
+             else []) + \
             [("Columns in X", design.X.shape[1]), ("Columns in Z per Subject", q), ("Subjects (Blocks in V)", K),
              ("Max Obs per Subject", int(sizes.max()))]
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
@@ -467,8 +476,7 @@ class GlimmixFit:
         agq = M.AGQ(gd, cov, npts)
         opt_rows = [("Optimization Technique", "Dual Quasi-Newton"),
                     ("Parameters in Optimization", Xk.shape[1] + cov.npar),
-                    ("Lower Boundaries", sum(1 for nm in cov.names() if _is_variance(nm))),
-                    ("Upper Boundaries", 0), ("Fixed Effects", "Not Profiled"), ("Starting From", "GLM estimates")]
+                    ("Lower Boundaries", _n_bounds(cov, 0)), ("Upper Boundaries", _n_bounds(cov, 1)), ("Fixed Effects", "Not Profiled"), ("Starting From", "GLM estimates")]
         if method == "quad":
             opt_rows.append(("Quadrature Points", npts))
         self.emit(Table(PROC, "OptInfo", "Optimization Information", [Column("Descr", ""), Column("Value", "")],
@@ -533,7 +541,7 @@ class GlimmixFit:
         """Model Information, Class Level Information, Number of Observations and Response Profile of a model
         without random effects."""
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
-                ("Response Distribution", _DIST_LABEL[self.dist]), ("Link Function", link_label),
+                ("Response Distribution", self._dist_label()), ("Link Function", link_label),
                 ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
@@ -730,6 +738,10 @@ class GlimmixFit:
             pos[order] = np.arange(n) - np.repeat(starts, counts)
             rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist in ("normal", "gamma", "invgauss") else \
                 LM.FixedResid(1)
+        scaled = self.dist in ("negbin", "beta")
+        if scaled and rpos is not None:
+            raise SasError(f"An R-side RANDOM statement is not supported yet with DIST={self.dist.upper()} under "
+                           "pseudo-likelihood.", self.proc.line, self.proc.col)
         mask = np.zeros((K, T), dtype=bool)
         mask[codes, pos] = True
 
@@ -750,7 +762,13 @@ class GlimmixFit:
             mu = fam.clip(link.inv(eta))
             d1 = link.dmu_deta(eta)
             zz = eta - offset + (y - mu) / d1
-            wt = w * d1 ** 2 / fam.variance(mu)
+            if scaled:
+                # weights from the variance function without its scale; PseudoScale carries the scale (SAS's
+                # Scale covariance parameter: negative binomial k, beta phi)
+                wt = w * d1 ** 2 / (mu if self.dist == "negbin" else mu * (1 - mu))
+                rs = LM.PseudoScale(T, self.dist, grid(mu), start=max(float(gm.negbin_k or 1.0), 1e-3))
+            else:
+                wt = w * d1 ** 2 / fam.variance(mu)
             ld = LM.LMMData(Xg, Zg, grid(zz), mask, n, rw=grid(wt))
             lm = LM.LMM(ld, gs, rs, "reml" if method.startswith("r") else "ml")
             start = theta if theta is not None else np.concatenate([gs.start(1.0) if gs is not None else [],
@@ -795,8 +813,9 @@ class GlimmixFit:
         se = [float(v) if v > 0 else None for v in np.sqrt(np.maximum(np.diag(res.cov_theta), 0.0))] \
             if res.cov_theta is not None else [None] * len(theta)
         psub = getattr(self, "param_subjects", None) or []
-        rows = [{"CovParm": nm, "Subject": (psub[k] if k < len(psub) else self.subject_text) if nm != "Residual"
-                 else "", "Estimate": est, "StdErr": e} for k, (nm, est, e) in enumerate(zip(res.names, theta, se))]
+        rows = [{"CovParm": nm, "Subject": (psub[k] if k < len(psub) else self.subject_text)
+                 if nm not in ("Residual", "Scale") else "", "Estimate": est, "StdErr": e}
+                for k, (nm, est, e) in enumerate(zip(res.names, theta, se))]
         subj_col = any(r_["Subject"] for r_ in rows)
         if not subj_col:
             for r_ in rows:
@@ -1046,13 +1065,16 @@ class GlimmixFit:
             self.s.put_dataset(ref, Dataset(normalise_frame(frame), {k: v for k, v in ds.meta.items()}))
 
     # ------------------------------------------------------------------ helpers
+    def _dist_label(self):
+        return "Lognormal" if getattr(self, "lognormal", False) else _DIST_LABEL[self.dist]
+
     def _subject_vars(self, subj, rnd):
         from .modeling import subject_vars
         cols, self.subject_text = subject_vars(self.ds, subj, rnd)
         return cols
 
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
-        dist_name = _DIST_LABEL[self.dist]
+        dist_name = self._dist_label()
         link_label = self.cumlink.sas if self.dist == "multinomial" else self.link.sas
         rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
                 ("Response Distribution", dist_name), ("Link Function", link_label),
@@ -1415,6 +1437,18 @@ def _parse_output(stm):
         stats_ = [("pred", "Pred", "ilink" in glob, "noblup" in glob), ("resid", "Resid", "ilink" in glob,
                                                                          "noblup" in glob)]
     return out, stats_
+
+
+def _n_bounds(cov, side: int) -> int:
+    """How many covariance parameters have a lower (side 0) or upper (side 1) boundary in the optimisation."""
+    blocks = cov.blocks if isinstance(cov, M.BlockCov) else [cov]
+    n = 0
+    for b in blocks:
+        if isinstance(b, M.FromLMM):
+            n += sum(1 for bd in b.struct.bounds() if bd[side] is not None)
+        elif side == 0:
+            n += sum(1 for nm in b.names() if _is_variance(nm))
+    return n
 
 
 def _is_variance(name: str) -> bool:

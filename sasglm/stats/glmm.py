@@ -165,18 +165,47 @@ class BlockCov(CovStruct):
         return np.concatenate([b.start() for b in self.blocks])
 
 
-class CS(CovStruct):
-    sas = "CS"
+class FromLMM(CovStruct):
+    """A linear mixed model structure (stats/lmm: AR(1), TOEP, CSH, ARH(1), ...) as the quadrature's G.  Its
+    parameters stay on SAS's scale for reporting and are kept valid inside the optimiser: a parameter bounded
+    below is lo + x^2, one bounded on both sides lo + (hi - lo)(1 + tanh x)/2, a free one is x."""
+
+    def __init__(self, struct):
+        super().__init__(struct.d)
+        self.struct, self.sas = struct, struct.sas
+        self._bounds = struct.bounds()
 
     def names(self):
-        return ["Variance", "CS"] if False else ["CS", "Variance"]
+        return self.struct.names()
 
     def G(self, params):
-        cov, var = params
-        return np.full((self.q, self.q), cov) + np.eye(self.q) * var
+        return self.struct.matrix(np.asarray(params, dtype=float))
+
+    def to_internal(self, params):
+        out = []
+        for v, (lo, hi) in zip(np.asarray(params, dtype=float), self._bounds):
+            if lo is not None and hi is not None:
+                u = min(max(2 * (v - lo) / (hi - lo) - 1, -1 + 1e-12), 1 - 1e-12)
+                out.append(math.atanh(u))
+            elif lo is not None:
+                out.append(math.sqrt(max(v - lo, 1e-12)))
+            else:
+                out.append(v)
+        return np.array(out)
+
+    def from_internal(self, x):
+        out = []
+        for v, (lo, hi) in zip(np.asarray(x, dtype=float), self._bounds):
+            if lo is not None and hi is not None:
+                out.append(lo + (hi - lo) * (1 + math.tanh(v)) / 2)
+            elif lo is not None:
+                out.append(lo + v * v)
+            else:
+                out.append(v)
+        return np.array(out)
 
     def start(self):
-        return np.array([0.0, 1.0])
+        return self.from_internal(self.to_internal(self.struct.start(1.0)))
 
 
 def make_cov(kind: str, q: int, labels=None, groups=None) -> CovStruct:
@@ -189,9 +218,8 @@ def make_cov(kind: str, q: int, labels=None, groups=None) -> CovStruct:
         return VC(q, labels, groups)
     if kind in ("un(1)", "un1"):
         return VC(q, labels)
-    if kind == "cs":
-        return CS(q)
-    raise ValueError(kind)
+    from . import lmm as LM
+    return FromLMM(LM.make_gside(kind, q, labels, groups))     # CS, AR(1), TOEP, TOEP(n), CSH, ARH(1)
 
 
 # ---------------------------------------------------------------------- data on a subject grid
