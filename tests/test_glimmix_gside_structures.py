@@ -104,3 +104,45 @@ run;
         assert not rr.errors, rr.errors
         fits.append(m2(rr))
     assert fits[1] == pytest.approx(fits[0], abs=1e-5) and fits[2] == pytest.approx(fits[0], abs=1e-5)
+
+
+# Nested random intercepts (center, id within center) under LAPLACE: one joint Laplace approximation over all
+# random effects of a center.  Reference: glmmTMB 1.1.5, y ~ x + (1|center) + (1|center:id), binomial, run by
+# hand: -2 log L 283.4256075; (Intercept) -0.05633614 (0.25725830), x 0.65606531 (0.25970835);
+# SDs 0.61095899 (center), 0.76433267 (center:id).  12 centers with 3..6 subjects, 4 visits each.
+NESTED_Y = ("1111100011000111110111111010010110100000111000100011110111111111110111101111001100010011011100100000010001"
+            "10100001000000001011111001000001011111000011100001100110001001101100000101100000010000010110110101000111101001")
+
+
+def test_nested_random_intercepts_under_laplace_match_glmmtmb():
+    r = run_sas(f"""
+data d;
+  length ys $216;
+  ys = "{NESTED_Y}";
+  k = 0;
+  do center = 1 to 12; do id = 1 to 3 + mod(center - 1, 4); do t = 1 to 4;
+    x = (mod(k * 7, 11) - 5) / 5; k + 1; y = input(substr(ys, k, 1), 1.); output;
+  end; end; end;
+  drop ys;
+run;
+proc glimmix data=d method=laplace;
+  class center id;
+  model y(event='1') = x / dist=binary s;
+  random int / subject=center;
+  random int / subject=id(center);
+run;
+""")
+    cp = rows(r, "CovParms")
+    assert [(row["CovParm"], row["Subject"]) for row in cp] == [("Intercept", "center"), ("Intercept", "id(center)")]
+    check_fit(r, [-0.05633614, 0.65606531], [0.25725830, 0.25970835], {}, 283.4256075, tol=2e-5)
+    assert [row["Estimate"] for row in cp] == pytest.approx([0.61095899 ** 2, 0.76433267 ** 2], abs=2e-5)
+    q = run_sas("""
+data d; do center = 1 to 5; do id = 1 to 3; y = mod(center + id, 2); x = id; output; end; end; run;
+proc glimmix data=d method=quad;
+  class center id;
+  model y = x / dist=binary;
+  random int / subject=center;
+  random int / subject=id(center);
+run;
+""")
+    assert len(q.errors) == 1 and "METHOD=QUAD" in q.errors[0]

@@ -207,10 +207,11 @@ class GlimmixFit:
         nested = len({(t or "").lower() for _, t in stmt_subj}) > 1
         if nested:
             # several RANDOM statements with different (nested) SUBJECT= effects: processed by the coarsest
-            # subject, as PROC MIXED does; pseudo-likelihood only
-            if not pl:
-                raise SasError("Several RANDOM statements with different SUBJECT= effects need a pseudo-likelihood "
-                               f"method; METHOD={method.upper()} is not supported with them yet.",
+            # subject, as PROC MIXED does; pseudo-likelihood or Laplace (one joint Laplace approximation over all
+            # random effects of a coarsest subject)
+            if method == "quad":
+                raise SasError("Several RANDOM statements with different SUBJECT= effects are not supported yet with "
+                               "METHOD=QUAD; use METHOD=LAPLACE or a pseudo-likelihood method.",
                                g_randoms[1].line, g_randoms[1].col)
             if rside is not None and rside["subj"]:
                 raise SasError("An R-side RANDOM statement with SUBJECT= together with nested G-side subjects is not "
@@ -418,6 +419,7 @@ class GlimmixFit:
             else:
                 qb = [M.make_cov(sp["kind"], sp["q"], labels=sp["labels"],
                                  groups=sp["groups"] if sp["kind"] in ("vc", "simple") else None) for sp in gspecs]
+                qb = [M.Repeated(b, sp["m"]) if sp.get("m", 1) > 1 else b for b, sp in zip(qb, gspecs)]
                 cov = qb[0] if len(qb) == 1 else M.BlockCov(qb)
         rpos = self._rside_positions(rside, data, classes, codes, K, n) if rside is not None else None
         self._model_info(yname or f"{ev}/{tr}", offset_var, subj_vars, method, popts)
@@ -1153,8 +1155,10 @@ class GlimmixFit:
     def _cov_parms(self, res, cov, subj_vars, p):
         rows = []
         se = [float(v) if v > 0 else None for v in np.sqrt(np.maximum(np.diag(res.cov)[p:], 0.0))]
-        for nm, est, e in zip(cov.names(), res.theta, se):
-            rows.append({"CovParm": nm, "Subject": self.subject_text, "Estimate": est, "StdErr": e})
+        psub = getattr(self, "param_subjects", None) or []
+        for k, (nm, est, e) in enumerate(zip(cov.names(), res.theta, se)):
+            rows.append({"CovParm": nm, "Subject": psub[k] if k < len(psub) and psub[k] else self.subject_text,
+                         "Estimate": est, "StdErr": e})
         if res.scale is not None:
             rows.append({"CovParm": "Scale", "Subject": "", "Estimate": res.scale, "StdErr": se[-1]})
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates",

@@ -165,6 +165,30 @@ class BlockCov(CovStruct):
         return np.concatenate([b.start() for b in self.blocks])
 
 
+class Repeated(CovStruct):
+    """m copies of one G block on the diagonal, sharing its parameters: the inner subjects of a nested RANDOM
+    statement inside the coarsest subject (random int / subject=id(center) within center)."""
+
+    def __init__(self, block: CovStruct, m: int):
+        super().__init__(block.q * m)
+        self.block, self.m, self.sas = block, m, block.sas
+
+    def names(self):
+        return self.block.names()
+
+    def G(self, params):
+        return np.kron(np.eye(self.m), self.block.G(params))
+
+    def to_internal(self, params):
+        return self.block.to_internal(params)
+
+    def from_internal(self, x):
+        return self.block.from_internal(x)
+
+    def start(self):
+        return self.block.start()
+
+
 class FromLMM(CovStruct):
     """A linear mixed model structure (stats/lmm: AR(1), TOEP, CSH, ARH(1), ...) as the quadrature's G.  Its
     parameters stay on SAS's scale for reporting and are kept valid inside the optimiser: a parameter bounded
