@@ -72,7 +72,9 @@ def format_cell(value, fmt: str | None) -> str:
         if value < 10 ** (-d):
             return "<." + "0" * (d - 1) + "1"
         s = f"{value:.{d}f}"
-        return s[1:] if s.startswith("0.") else s
+        # as the w.d format: the leading zero goes only when the value does not fit the width otherwise
+        # (PVALUE6.4 prints 0.0428, as SAS listings do)
+        return s[1:] if s.startswith("0.") and len(s) > int(w or 6) else s
     if f.startswith("BEST"):
         w = int(f[4:].rstrip(".") or 12)
         return best(float(value), w).strip()

@@ -63,3 +63,13 @@ def test_informats():
     assert F.read_numeric("12345", F.parse_format("5.2")) == pytest.approx(123.45)
     with pytest.raises(F.InvalidData):
         F.read_numeric("abc")
+
+
+def test_pvalue_format_keeps_the_leading_zero_when_it_fits():
+    """PVALUEw.d follows w.d: SAS listings print 0.6839 and <.0001 under PVALUE6.4 (e.g. a PROC MIXED listing
+    at users.stat.ufl.edu/~winner/data/dog_zylkene.lst: 'trt 1 36 0.17 0.6839')."""
+    from sasglm.ods.table import format_cell
+    assert format_cell(0.68391, "PVALUE6.4") == "0.6839"
+    assert format_cell(0.0428, "PVALUE6.4") == "0.0428"
+    assert format_cell(0.00004, "PVALUE6.4") == "<.0001"
+    assert format_cell(0.0428, "PVALUE4.3") == ".043"
