@@ -3,6 +3,8 @@
 1. The course's amenorrhea step (binary, random intercept + slope, UN, QPOINTS=5, EMPIRICAL).
 2. The course's epilepsy step (Poisson, offset, random intercept + slope, UN, QPOINTS=50, EMPIRICAL).
 3. A simulated binary random intercept + slope model, 20,000 subjects x 6 visits, QPOINTS=5.
+4. A simulated Poisson model with G-side TYPE=AR(1) over 3 periods (LAPLACE) and a negative binomial random
+   intercept model under RSPL (the default method), 5,000 subjects x 6 observations each.
 
 Each is the whole PROC step as a user runs it.  Baseline in the same run: the GLM fit (PROC GENMOD, no
 random effects) of the same data, so the ratio is comparable across machines.  Peak memory is the
@@ -63,6 +65,24 @@ def main():
     print(f"binary random intercept+slope, {K:,} subjects x {T} visits, QUAD(5): {tq:.2f}s, peak RSS "
           f"{peak / 1024:.0f} MiB (was {before / 1024:.0f} MiB before the step); GLM baseline {tg:.2f}s, "
           f"ratio {tq / tg:.0f}")
+
+    K2 = 5_000
+    rng = np.random.default_rng(6)
+    b = np.empty((K2, 3))
+    b[:, 0] = rng.normal(size=K2) * 0.8
+    for j in (1, 2):
+        b[:, j] = 0.6 * b[:, j - 1] + rng.normal(size=K2) * 0.64
+    per = np.tile(np.repeat([1.0, 2.0, 3.0], 2), K2)
+    x2 = rng.normal(size=K2 * 6)
+    mu = np.exp(0.3 + 0.4 * x2 + b[np.repeat(np.arange(K2), 6), (per - 1).astype(int)])
+    y2 = rng.poisson(mu * rng.gamma(2.0, 0.5, size=K2 * 6)).astype(float)
+    put(s, "cnt", pd.DataFrame({"id": np.repeat(np.arange(K2), 6).astype(float), "per": per, "x": x2, "y": y2}))
+    ta = timed(s, "proc glimmix data=cnt method=laplace; class id per; model y = x / dist=poisson s;"
+                  "random per / subject=id type=ar(1); run;")
+    tn = timed(s, "proc glimmix data=cnt; class id; model y = x / dist=negbin s; random int / subject=id; run;")
+    tg2 = timed(s, "proc genmod data=cnt; model y = x / dist=poisson; run;")
+    print(f"Poisson, G-side AR(1) over 3 periods, {K2:,} subjects x 6, LAPLACE: {ta:.2f}s; negative binomial "
+          f"random intercept, RSPL: {tn:.2f}s (GLM baseline {tg2:.3f}s, ratios {ta / tg2:.0f} and {tn / tg2:.0f})")
 
 
 if __name__ == "__main__":
