@@ -18,45 +18,33 @@ from scipy import optimize
 
 from conftest import run_sas
 
-NB = """
+def program(seed, subjects, visits, b_sd, response, dist):
+    """Simulated clustered data (x normal, a normal random intercept b) and the default-method GLIMMIX fit."""
+    return f"""
 data d;
-  call streaminit(11);
-  do id = 1 to 60;
-    b = rand('normal') * 0.6;
-    do j = 1 to 5;
-      x = rand('normal'); g = rand('gamma', 2) / 2;
-      y = rand('poisson', g * exp(0.5 + 0.4 * x + b));
+  call streaminit({seed});
+  do id = 1 to {subjects};
+    b = rand('normal') * {b_sd};
+    do j = 1 to {visits};
+      x = rand('normal'); {response}
       output;
     end;
   end;
 run;
 proc glimmix data=d;
   class id;
-  model y = x / dist=negbin s;
+  model y = x / dist={dist} s;
   random int / subject=id;
   output out=o pred=eta;
 run;
 """
 
-BETA = """
-data d;
-  call streaminit(12);
-  do id = 1 to 50;
-    b = rand('normal') * 0.5;
-    do j = 1 to 4;
-      x = rand('normal'); m = 1 / (1 + exp(-(0.2 + 0.5 * x + b)));
-      y = rand('beta', m * 8, (1 - m) * 8);
-      output;
-    end;
-  end;
-run;
-proc glimmix data=d;
-  class id;
-  model y = x / dist=beta s;
-  random int / subject=id;
-  output out=o pred=eta;
-run;
-"""
+
+# negative binomial: Poisson with a gamma frailty of variance 1/2 (k = 0.5)
+NB = program(11, 60, 5, 0.6, "g = rand('gamma', 2) / 2; y = rand('poisson', g * exp(0.5 + 0.4 * x + b));", "negbin")
+# beta with precision phi = 8
+BETA = program(12, 50, 4, 0.5, "m = 1 / (1 + exp(-(0.2 + 0.5 * x + b))); y = rand('beta', m * 8, (1 - m) * 8);",
+               "beta")
 
 
 def tab(r, name):

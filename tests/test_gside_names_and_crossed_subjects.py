@@ -27,6 +27,16 @@ run;
 """
 
 
+def mixed_random(type_):
+    return run_sas(DATA + f"""
+proc mixed data=d;
+  class id t;
+  model y = x;
+  random t / subject=id type={type_};
+run;
+""")
+
+
 def table(r, name):
     return [t for t in r.session.tables if t.name == name]
 
@@ -36,13 +46,7 @@ def table(r, name):
                                          ("toep", ["Variance", "TOEP(2)", "Residual"]),
                                          ("toep(1)", ["Variance", "Residual"])])
 def test_mixed_random_structure_names(type_, names):
-    r = run_sas(DATA + f"""
-proc mixed data=d;
-  class id t;
-  model y = x;
-  random t / subject=id type={type_};
-run;
-""")
+    r = mixed_random(type_)
     assert not r.errors, r.errors
     rows = table(r, "CovParms")[0].rows
     assert [row["CovParm"] for row in rows] == names
@@ -53,13 +57,7 @@ def test_mixed_random_structures_on_two_levels_agree():
     """With two levels, AR(1), CS and TOEP are all 'equal variances, one covariance'; TOEP(1) equals VC."""
     m2 = {}
     for ty in ("ar(1)", "cs", "toep", "toep(1)", "vc"):
-        r = run_sas(DATA + f"""
-proc mixed data=d;
-  class id t;
-  model y = x;
-  random t / subject=id type={ty};
-run;
-""")
+        r = mixed_random(ty)
         assert not r.errors, r.errors
         m2[ty] = table(r, "FitStatistics")[0].rows[0]["Value"]
     assert m2["cs"] == pytest.approx(m2["ar(1)"], abs=1e-6)
