@@ -478,7 +478,8 @@ class GlimmixFit:
         agq = M.AGQ(gd, cov, npts)
         opt_rows = [("Optimization Technique", "Dual Quasi-Newton"),
                     ("Parameters in Optimization", Xk.shape[1] + cov.npar),
-                    ("Lower Boundaries", _n_bounds(cov, 0)), ("Upper Boundaries", _n_bounds(cov, 1)), ("Fixed Effects", "Not Profiled"), ("Starting From", "GLM estimates")]
+                    ("Lower Boundaries", _n_bounds(cov, 0)), ("Upper Boundaries", _n_bounds(cov, 1)),
+                    ("Fixed Effects", "Not Profiled"), ("Starting From", "GLM estimates")]
         if method == "quad":
             opt_rows.append(("Quadrature Points", npts))
         self.emit(Table(PROC, "OptInfo", "Optimization Information", [Column("Descr", ""), Column("Value", "")],
@@ -1448,6 +1449,7 @@ def _n_bounds(cov, side: int) -> int:
     blocks = cov.blocks if isinstance(cov, M.BlockCov) else [cov]
     n = 0
     for b in blocks:
+        b = b.block if isinstance(b, M.Repeated) else b
         if isinstance(b, M.FromLMM):
             n += sum(1 for bd in b.struct.bounds() if bd[side] is not None)
         elif side == 0:
