@@ -91,7 +91,7 @@ run;
 """)
     m2 = lambda rr: {row["Descr"]: row["Value"] for row in rows(rr, "FitStatistics")}["-2 Log Likelihood"]
     assert m2(r1) == pytest.approx(m2(vc), abs=1e-5)
-    two = DATA.replace("do t = 1 to 3", "do t = 1 to 2").replace("yy[240]", "yy[240]")
+    two = DATA.replace("do t = 1 to 3", "do t = 1 to 2")          # the first 160 counts, two levels of t
     fits = []
     for ty in ("ar(1)", "cs", "toep"):
         rr = run_sas(two + f"""

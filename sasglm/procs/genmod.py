@@ -524,19 +524,9 @@ class Fit:
         subj = o.nodes.get("subject", o.nodes.get("sub"))
         if subj is None:
             raise SasError("The REPEATED statement requires SUBJECT=.", r.line, r.col)
-        subject_vars = []
-        if isinstance(subj, A.Word) and subj.kind == "cross":
-            subject_vars = str(subj.value).split("*")
-        elif isinstance(subj, A.Word):
-            subject_vars = [str(subj.value)]
-        elif isinstance(subj, A.Group):
-            subject_vars = [subj.name] + [str(x.value) for x in subj.items if isinstance(x, A.Word)]
-        elif isinstance(subj, str):
-            subject_vars = [subj]
-        subject_vars = [self.ds.colname(v) or v for v in subject_vars]
+        from .modeling import subject_vars as _subject_vars
+        subject_vars, _ = _subject_vars(self.ds, subj, r)       # id, id(center) or id*t; missing variables fail
         for v in subject_vars:
-            if self.ds.colname(v) is None:
-                raise SasError(f"Variable {v.upper()} not found.", r.line, r.col)
             if v not in class_names:
                 raise SasError(f"The SUBJECT effect variable {v} must be a CLASS variable.", r.line, r.col)
         within = o.get("withinsubject", o.get("within"))

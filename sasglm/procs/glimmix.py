@@ -4,7 +4,6 @@ Type III tests and odds ratios.  Pseudo-likelihood methods are not implemented y
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -398,13 +397,13 @@ class GlimmixFit:
         q = Z.shape[1]
         self.design, self.classes, self.copts = design, classes, copts
         # ---------------- tables before fitting
+        from ..stats import lmm as LM
         for sp in gspecs:
-            if sp["kind"] not in ("un", "vc", "chol", "cs", "un(1)", "simple", "ar(1)", "toep", "csh", "arh(1)") \
-                    and not re.fullmatch(r"toep\(\d+\)", sp["kind"]):
+            if sp["kind"] not in ("un", "vc", "chol", "cs", "un(1)", "simple", "ar(1)", "csh", "arh(1)") \
+                    and not LM.is_toep(sp["kind"]):
                 raise SasError(f"TYPE={sp['kind'].upper()} is not supported yet on the RANDOM statement of PROC "
                                "GLIMMIX (VC, UN, UN(1), CHOL, CS, AR(1), TOEP, TOEP(n), CSH, ARH(1) are).",
                                sp["stmt"].line, sp["stmt"].col)
-        from ..stats import lmm as LM
         if not q:
             cov = gs_pl = None
         else:

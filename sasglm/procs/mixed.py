@@ -4,7 +4,6 @@ Type 3 tests, LSMEANS and ESTIMATE, with SAS's tables."""
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -593,8 +592,7 @@ class MixedFit:
     def _profiled(rk, group_var, method):
         """Whether SAS profiles the residual variance out of the optimisation (Model Information's
         Residual Variance Method: Profile)."""
-        return (rk in ("vc", "cs", "ar(1)", "toep", "sp(pow)") or re.fullmatch(r"toep\(\d+\)", rk) is not None) \
-            and not group_var and method != "mivque0"
+        return (rk in ("vc", "cs", "ar(1)", "sp(pow)") or LM.is_toep(rk)) and not group_var and method != "mivque0"
 
     @staticmethod
     def _check_linear(gs, rs, proc=None):

@@ -406,6 +406,11 @@ class BlockDiag(Struct):
         return np.concatenate([s.canonical(t) for (s, _), t in zip(self.blocks, self._split(th))])
 
 
+def is_toep(kind: str) -> bool:
+    """TYPE=TOEP or the banded TYPE=TOEP(n)."""
+    return re.fullmatch(r"toep(\(\d+\))?", kind.lower()) is not None
+
+
 def make_gside(kind: str, d: int, labels=None, groups=None) -> Struct:
     """A structure for a RANDOM statement: CS, AR(1) and TOEP name their overall variance Variance."""
     s = make_struct(kind, d, labels, groups)
@@ -426,11 +431,8 @@ def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
         return CSs(d)
     if kind in ("ar(1)", "ar1"):
         return AR1s(d)
-    if kind == "toep":
-        return TOEPs(d)
-    m = re.fullmatch(r"toep\((\d+)\)", kind)
-    if m:
-        return TOEPs(d, int(m.group(1)))
+    if is_toep(kind):
+        return TOEPs(d, int(kind[5:-1]) if kind != "toep" else None)
     if kind == "csh":
         return HeteroCorr(d, False)
     if kind in ("arh(1)", "arh1"):
