@@ -211,13 +211,17 @@ def test_odds_ratios_of_a_main_effects_model_are_exp_of_the_solutions():
     assert not r.errors, r.errors
     # g is numeric and unformatted, so its level column is numeric (missing on rows without g), as in SAS
     sol = {(row["Effect"], row.get("g")): row for row in _tables(r, "ParameterEstimates")[0].rows}
-    ors = {(row["Effect"], row["Level"]): row for row in _tables(r, "OddsRatios")[0].rows}
-    for key_or, key_sol in [(("t", ""), ("t", None)), (("g", "0"), ("g", 0.0)), (("g", "1"), ("g", 1.0))]:
+    # rows name the two conditions in the columns g/_g and t/_t (t at its mean, t + 1 for t's own row); the
+    # numeric CLASS variable's level columns are numeric, as in the solution table
+    ors = {("t", None) if row["g"] is None else ("g", row["g"]): row for row in _tables(r, "OddsRatios")[0].rows}
+    for key_or, key_sol in [(("t", None), ("t", None)), (("g", 0.0), ("g", 0.0)), (("g", 1.0), ("g", 1.0))]:
         s, o = sol[key_sol], ors[key_or]
         assert o["Estimate"] == pytest.approx(math.exp(s["Estimate"]), rel=1e-10)
         assert o["Lower"] == pytest.approx(math.exp(s["Lower"]), rel=1e-8)
         assert o["Upper"] == pytest.approx(math.exp(s["Upper"]), rel=1e-8)
-    assert ors[("g", "0")]["RefLevel"] == "2"
+    assert ors[("g", 0.0)]["_g"] == 2.0
+    assert ors[("t", None)]["t"] == pytest.approx(ors[("t", None)]["_t"] + 1.0)
+    assert ors[("t", None)]["_t"] == pytest.approx(2.5)
 
 
 GLM_MODE_DATA = "data d; input g x y; datalines;\n" + COUNT_ROWS + "3 1.7 6\n;\n"

@@ -114,6 +114,7 @@ class GlimmixFit:
         pl = method.endswith("pl")
         mopts = Options(model.options, MODEL_OPTS, "MODEL")
         self.mopts = mopts
+        self._oddsratio_diff()          # unsupported ODDSRATIO suboptions fail before the fit
         warn_ignored(s, mopts, ["covb", "e", "e3", "htype", "intercept", "corrb", "stdcoef"], "MODEL")
         resp = model.response
         dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
@@ -523,9 +524,8 @@ class GlimmixFit:
             cut = (list(res.cutpoints), cse, [dfs.get(-1, math.inf)] * len(cse))
         if mopts.has("s") or mopts.has("solution"):
             self._solutions(full_beta, covb, dfs, cutpoints=cut)
-        if mult and (mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio") or self.hyps or
-                     getattr(self, "outputs", None)):
-            raise SasError("ODDSRATIO, LSMEANS, ESTIMATE, CONTRAST and OUTPUT are not supported yet with "
+        if mult and (self.hyps or getattr(self, "outputs", None)):
+            raise SasError("LSMEANS, ESTIMATE, CONTRAST and OUTPUT are not supported yet with "
                            "DIST=MULTINOMIAL.", self.model.line, self.model.col)
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
@@ -593,9 +593,11 @@ class GlimmixFit:
         dfs = {k_: dfe for k_ in range(-1, len(design.effects))}
         cut = (list(res.theta[:K - 1]), [math.sqrt(max(res.cov[j, j], 0.0)) for j in range(K - 1)], [dfe] * (K - 1))
         self._solutions(full_beta, covb, dfs, title="Parameter Estimates", cutpoints=cut)
-        if self.hyps or getattr(self, "outputs", None) or mopts.has("oddsratio") or popts.has("oddsratio"):
-            raise SasError("ODDSRATIO, LSMEANS, ESTIMATE, CONTRAST and OUTPUT are not supported yet with "
+        if self.hyps or getattr(self, "outputs", None):
+            raise SasError("LSMEANS, ESTIMATE, CONTRAST and OUTPUT are not supported yet with "
                            "DIST=MULTINOMIAL.", self.model.line, self.model.col)
+        if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
+            self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
 
     def _response_profile(self, resp_info):
@@ -1234,51 +1236,92 @@ class GlimmixFit:
                                 self.mopts.has("chisq"), getattr(self, "df_adjust", None)))
 
     def _odds_ratios(self, beta, covb, dfs, data):
-        """SAS's default odds ratios: class effects against the last level with continuous variables at their
-        means; continuous variables for a one-unit change, other class variables at their reference level."""
-        if not (self.dist in ("binary", "binomial") and self.link.name == "logit"):
+        """SAS's default Odds Ratio Estimates (MODEL / ODDSRATIO; logit and cumulative logit links): for a CLASS
+        main effect A, differences of A's least-squares means against its last level (other CLASS variables
+        averaged with equal weights, continuous variables at their means); for a continuous variable x, the
+        least-squares means at x-bar + 1 against x-bar, at each level combination of the CLASS variables that
+        share an effect with x.  Each row names the two conditions in the columns v and _v."""
+        import itertools
+        if not ((self.dist in ("binary", "binomial") and self.link.name == "logit") or
+                (self.dist == "multinomial" and self.cumlink.name == "cumlogit")):
+            self.s.log.note("Odds ratios are computed only for the logit and cumulative logit links; the ODDSRATIO "
+                            "option has no effect here.")
             return
-        design = self.design
-        rows = []
-        means = {v: float(np.mean(a)) for v, a in data.items() if v not in self.classes}
-        alpha = 0.05
-        main_vars = []
+        diff_first = self._oddsratio_diff()
+        design, classes = self.design, self.classes
+        order = []
         for eff in design.effects:
-            for v in eff.factors:
-                if v not in main_vars:
-                    main_vars.append(v)
+            for v in eff.all_vars():
+                if v not in order:
+                    order.append(v)
+        means = {v: float(np.mean(data[v])) for v in order if v not in classes}
 
-        def eta_row(setting):
-            """Design row for a covariate setting (class var -> level label, continuous -> value)."""
-            return design.row(lambda v, lab: (1.0 if lab == setting[v] else 0.0) if v in self.classes
-                              else setting[v])
-        base = {v: (self.classes[v].labels[-1] if v in self.classes else means.get(v, 0.0)) for v in main_vars}
-        for v in main_vars:
-            if v in self.classes:
-                cv = self.classes[v]
-                for lab in cv.labels[:-1]:
-                    s1 = dict(base)
-                    s1[v] = lab
-                    L = eta_row(s1) - eta_row(base)
-                    rows.append(self._or_row(v, lab, cv.labels[-1], L, beta, covb, dfs, alpha, continuous=False))
+        def lsm_row(setting):
+            def f(v, lab):
+                if v in classes:
+                    return (1.0 if lab == setting[v] else 0.0) if v in setting else 1.0 / len(classes[v].levels)
+                return setting.get(v, means[v])
+            return design.row(f)
+        comparisons = []            # (setting 1, setting 0)
+        mains = {e.factors[0] for e in design.effects if len(e.all_vars()) == 1}
+        for v in order:
+            if v in classes:
+                if v in mains:
+                    labs = classes[v].labels
+                    ref = labs[0] if diff_first else labs[-1]
+                    comparisons += [({v: lab}, {v: ref}) for lab in labs if lab != ref]
+                continue
+            partners = [u for u in order if u in classes and
+                        any(v in e.all_vars() and u in e.all_vars() for e in design.effects)]
+            for combo in itertools.product(*[classes[u].labels for u in partners]):
+                s0 = dict(zip(partners, combo))
+                s1 = dict(s0)
+                s0[v], s1[v] = means[v], means[v] + 1.0
+                comparisons.append((s1, s0))
+        shown = [v for v in order if any(v in s1 for s1, _ in comparisons)]
+        alpha = 0.05
+        rows = []
+        for s1, s0 in comparisons:
+            L = lsm_row(s1) - lsm_row(s0)
+            # CLASS variables not in the comparison are averaged over (blank); continuous ones sit at their means
+            row = {v: s1.get(v, "" if v in classes else means[v]) for v in shown}
+            row.update({"_" + v: s0.get(v, "" if v in classes else means[v]) for v in shown})
+            ks = {design.effect_of_col[j] for j in np.nonzero(np.abs(L) > 1e-12)[0]} - {-1}
+            if not H.estimable(L, design) or not ks:
+                row.update({"Estimate": None, "DF": None, "Lower": None, "Upper": None})
             else:
-                s1 = dict(base)
-                s1[v] = base[v] + 1.0
-                L = eta_row(s1) - eta_row(base)
-                rows.append(self._or_row(v, "", "", L, beta, covb, dfs, alpha, continuous=True))
-        cols = [Column("Effect"), Column("Level", "", None), Column("RefLevel", "", None),
-                Column("Estimate", "Estimate", "8.3"), Column("DF", None, "DFMT"),
-                Column("Lower", "95% Confidence\nLimits", "8.3"), Column("Upper", "", "8.3")]
+                est = float(L @ beta)
+                se = math.sqrt(max(float(L @ covb @ L), 0.0))
+                df = min(dfs.get(k, math.inf) for k in ks)
+                qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
+                row.update({"Estimate": math.exp(est), "DF": df, "Lower": math.exp(est - qq * se),
+                            "Upper": math.exp(est + qq * se)})
+            rows.append(row)
+        if not rows:
+            return
+        cols = [Column(v, v, None if v in classes else "BEST8.") for v in shown] + \
+            [Column("_" + v, "_" + v, None if v in classes else "BEST8.") for v in shown] + \
+            [Column("Estimate", "Estimate", "8.3"), Column("DF", None, "DFMT"),
+             Column("Lower", "95% Confidence\nLimits", "8.3"), Column("Upper", "", "8.3")]
         self.emit(Table(PROC, "OddsRatios", "Odds Ratio Estimates", cols, rows))
 
-    def _or_row(self, v, lab, ref, L, beta, covb, dfs, alpha, continuous):
-        est = float(L @ beta)
-        se = math.sqrt(max(float(L @ covb @ L), 0.0))
-        k = next((i for i, e in enumerate(self.design.effects) if v in e.factors), 0)
-        df = dfs.get(k, math.inf)
-        qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
-        return {"Effect": v, "Level": lab if not continuous else "", "RefLevel": ref,
-                "Estimate": math.exp(est), "DF": df, "Lower": math.exp(est - qq * se), "Upper": math.exp(est + qq * se)}
+    def _oddsratio_diff(self) -> bool:
+        """ODDSRATIO(DIFF=FIRST | LAST): True when the CLASS odds ratios compare against the first level.  The
+        other suboptions (AT, DIFF=ALL, LABEL, UNIT) are an ERROR naming them."""
+        first = False
+        for opts in (self.mopts, self.popts):
+            g = opts.values.get("oddsratio", opts.values.get("or"))
+            if not isinstance(g, A.Group):
+                continue
+            for it in g.items:
+                key = (it.key if isinstance(it, A.Opt) else str(getattr(it, "value", it))).lower()
+                val = str(value_of(it.value)).lower() if isinstance(it, A.Opt) else ""
+                if key == "diff" and val in ("first", "last"):
+                    first = val == "first"
+                    continue
+                raise SasError(f"The ODDSRATIO suboption {key.upper()}{'=' + val.upper() if val else ''} is not "
+                               "supported yet (DIFF=FIRST and DIFF=LAST are).", g.line, g.col)
+        return first
 
     # ------------------------------------------------------------------ denominator degrees of freedom
     def _ddf(self, design, Z, codes, K, n, data, effects, r_terms, subj_vars):

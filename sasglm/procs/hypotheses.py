@@ -191,13 +191,19 @@ def build_L(design, coefs: dict, stmt) -> np.ndarray:
 
 
 def estimable(L, design, tol=1e-6) -> bool:
-    """L is estimable when it lies in the row space of X."""
-    X = design.X
+    """L is estimable when it lies in the row space of X, i.e. is orthogonal to X's null space.  The columns
+    are scaled to unit length first, so that covariates such as time^2 do not swamp the tolerance."""
     if not design.aliased.any():
         return True
-    Xk = X
-    proj = L @ np.linalg.pinv(Xk) @ Xk
-    return bool(np.max(np.abs(proj - L)) < tol * max(1.0, np.max(np.abs(L))))
+    X = design.X
+    norms = np.sqrt(np.einsum("ij,ij->j", X, X))
+    norms[norms == 0] = 1.0
+    Ls = np.asarray(L, dtype=float) / norms
+    w, V = np.linalg.eigh((X.T @ X) / np.outer(norms, norms))
+    null = V[:, w < 1e-10 * max(float(w.max()), 1e-300)]
+    if null.shape[1] == 0:
+        return True
+    return bool(np.max(np.abs(Ls @ null)) < tol * max(1e-300, float(np.max(np.abs(Ls)))))
 
 
 # ---------------------------------------------------------------------- LS-means
