@@ -60,18 +60,37 @@ def _power_of(node, model) -> float:
     return vals[0]
 
 
-def run_genmod(session, proc):
-    popts = Options(proc.options, {"data", "descending", "desc", "descend", "order", "namelen", "plots", "rorder",
-                                   "noprint", "exactonly", "plot"}, "PROC GENMOD")
+GEE_PROC_OPTS = {"data", "descending", "desc", "descend", "order", "namelen", "plots"}
+GEE_MODEL_OPTS = {"dist", "d", "error", "link", "l", "offset", "noint", "alpha", "cl"}
+GEE_REPEATED_OPTS = REPEATED_OPTS - {"printmle", "v6corr"}
+# the tables PROC GEE prints (its ODS table list): no initial GLM fit, no Type 3 tests, no convergence table
+GEE_TABLES = {"ModelInfo", "ClassLevels", "NObs", "ResponseProfile", "GEEModInfo", "LORInfo", "GEEWCorr",
+              "GEEExchCorr", "GEEFitCriteria", "GEEEmpPEst", "GEEModPEst", "GEENCorr", "GEENCov", "GEERCorr",
+              "GEERCov", "ParmInfo", "LSMeans", "Diffs", "Estimates", "Coef"}
+
+
+def run_genmod(session, proc, variant="GENMOD"):
+    """PROC GENMOD, and PROC GEE (variant "GEE"): the same engine; GEE needs REPEATED, knows fewer options and
+    statements, and prints only the GEE tables."""
+    gee = variant == "GEE"
+    popts = Options(proc.options, GEE_PROC_OPTS if gee else
+                    {"data", "descending", "desc", "descend", "order", "namelen", "plots", "rorder", "noprint",
+                     "exactonly", "plot"}, f"PROC {variant}")
     class_stmt = model = repeated = zeromodel = None
     store = None
     output = None
     by = []
     hyps = []
     wf = {}
-    for kw, stm in statements(proc, {"class", "model", "repeated", "store", "output", "by", "where", "weight",
-                                     "freq", "estimate", "contrast", "lsmeans", "title", "ods", "effectplot",
-                                     "slice", "lsmestimate", "scwgt", "frequency", "zeromodel"}):
+    known = {"class", "model", "repeated", "store", "output", "by", "where", "weight", "freq", "estimate",
+             "contrast", "lsmeans", "title", "ods", "effectplot", "slice", "lsmestimate", "scwgt", "frequency",
+             "zeromodel"}
+    if gee:
+        known = (known - {"contrast", "scwgt", "zeromodel"}) | {"missmodel"}
+    for kw, stm in statements(proc, known):
+        if kw == "missmodel":
+            raise SasError("The MISSMODEL statement of PROC GEE (weighted GEE) is not supported yet.", stm.line,
+                           stm.col, code="180-322")
         if kw == "class":
             class_stmt = stm
         elif kw == "model":
@@ -96,15 +115,21 @@ def run_genmod(session, proc):
         elif kw == "effectplot":
             hyps.append((kw, stm))
         elif kw in ("slice", "lsmestimate"):
-            raise SasError(f"The {kw.upper()} statement of PROC GENMOD is not supported yet.", stm.line, stm.col,
+            raise SasError(f"The {kw.upper()} statement of PROC {variant} is not supported yet.", stm.line, stm.col,
                            code="180-322")
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
+    if gee:
+        if repeated is None:
+            raise SasError("PROC GEE needs a REPEATED statement (SUBJECT=).", proc.line, proc.col)
+        Options(model.options, GEE_MODEL_OPTS, "MODEL")
+        Options(repeated.options, GEE_REPEATED_OPTS, "REPEATED")
     ds, ref = input_data(session, popts, proc, where_statements(proc))
-    warn_ignored(session, popts, ["namelen", "plots", "plot", "exactonly", "noprint"], "PROC GENMOD")
+    warn_ignored(session, popts, ["namelen", "plots", "plot", "exactonly", "noprint"], f"PROC {variant}")
     if by:
-        raise SasError("BY processing in PROC GENMOD is not supported yet.", by.line, by.col)
+        raise SasError(f"BY processing in PROC {variant} is not supported yet.", by.line, by.col)
     f = Fit(session, popts, ds, ref, class_stmt, model, repeated, store, output)
+    f.variant = variant
     f.hyps = hyps
     f.zeromodel = zeromodel
     f.weight_freq = {}
@@ -126,9 +151,20 @@ class Fit:
         self.weight_freq = {}
         self.freq = None
 
+    variant = "GENMOD"
+
     def emit(self, t: Table):
         if t.name in ("ModelFit", "GEEFitCriteria"):
             self._fit_table = t
+        if self.variant == "GEE":
+            if t.name not in GEE_TABLES:
+                return
+            t.proc = "GEE"
+            if t.name in ("GEEEmpPEst", "GEEModPEst"):
+                t.title = "Parameter Estimates for Response Model with " + (
+                    "Empirical Standard Error" if t.name == "GEEEmpPEst" else "Model-Based Standard Error")
+                t.subtitle = None
+            t.footnotes = [f.replace("PROC GENMOD", "PROC GEE") for f in t.footnotes]
         self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
 
     # ------------------------------------------------------------------ setup
@@ -1225,6 +1261,24 @@ class Fit:
         if link_name not in ("cumlogit", "cumprobit", "cumcll"):
             raise SasError(f"LINK={link_name.upper()} is not available with DIST=MULTINOMIAL (CUMLOGIT, CUMPROBIT, "
                            "CUMCLL are).", model.line, model.col)
+        # statements that only add output are skipped with a WARNING (SAS documents LSMEANS as not available for
+        # ordinal multinomial models); options that would change the fit are an ERROR
+        skipped = [kw.upper() for kw, _ in getattr(self, "hyps", [])]
+        skipped += [n for n, st_ in (("OUTPUT", self.output_stmt), ("STORE", self.store_stmt)) if st_]
+        for name in dict.fromkeys(skipped):
+            s.log.warning(f"The {name} statement is not supported yet with DIST=MULTINOMIAL and was ignored.")
+        bad = [f"MODEL {o.upper()}" for o in ("offset", "noint", "type1", "lrci", "obstats", "covb", "corrb", "wald",
+                                                "scale", "pscale", "dscale", "noscale", "cl", "aggregate")
+                if mopts.has(o)]
+        if self.repeated is not None:
+            ropts = Options(self.repeated.options, REPEATED_OPTS, "REPEATED")
+            bad += [f"REPEATED {o.upper()}" for o in sorted(ropts.flags | set(ropts.values))
+                    if o not in ("subject", "sub", "type", "corr", "modelse", "logor", "maxiter", "maxit", "converge",
+                                 "printmle")]
+            if mopts.has("type3"):
+                bad.append("MODEL TYPE3 with REPEATED")
+        if bad:
+            raise SasError("Not supported yet with DIST=MULTINOMIAL: " + ", ".join(bad) + ".", model.line, model.col)
         link = O.CumLink(link_name)
         copts, cglob = parse_class(self.class_stmt, ds, {"param", "ref", "order", "descending", "desc",
                                                           "truncate"}) \
