@@ -342,7 +342,8 @@ class Fit:
         self.res = res
         self._criteria(res, dist)
         if res.converged:
-            self.s.log.note("Algorithm converged.")
+            if self.variant != "GEE":       # PROC GEE reports only the GEE iterations
+                self.s.log.note("Algorithm converged.")
         else:
             self.s.log.warning("The maximum number of iterations was reached; the estimates may not have "
                                "converged.")
@@ -1344,7 +1345,8 @@ class Fit:
                         [Column("Criterion"), Column("DF", None, "INT"), Column("Value", None, "12.4"),
                          Column("ValueDF", "Value/DF", "10.4")],
                         [{"Criterion": a, "DF": None, "Value": b, "ValueDF": None} for a, b in crit]))
-        s.log.note("Algorithm converged." if res.converged else "The maximum number of iterations was reached.")
+        if self.variant != "GEE" or not res.converged:
+            s.log.note("Algorithm converged." if res.converged else "The maximum number of iterations was reached.")
         z = st.norm.ppf(0.975)
         m = k - 1
         names = [(f"Intercept{j + 1}", {}) for j in range(m)]
