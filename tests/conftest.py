@@ -77,3 +77,26 @@ COUNT_ROWS = """1 0.5 3
 2 1.1 3
 """
 
+
+
+# The CAMIS respiratory-trial data (../shared/conformance/.../resp_gee.csv) and the DATA step the CAMIS programs
+# read it with
+RESP_CSV = SHARED / "conformance" / "camis_glimmix_quad5_binary_ri_bw" / "resp_gee.csv"
+RESP_STEP = """
+data resp;
+  length trtp $1 sex $1 usubjid $8 respnom $5;
+  infile 'resp_gee.csv' dsd firstobs=2 truncover;
+  input center id trtp $ sex $ age base visit1-visit4
+        usubjid $ avisitn outcome respord respnom $;
+run;
+"""
+needs_resp = pytest.mark.skipif(not RESP_CSV.is_file(), reason="../shared/conformance not present")
+
+
+@pytest.fixture
+def resp_dir(tmp_path, monkeypatch):
+    """A working folder holding resp_gee.csv, for programs that read it by bare name."""
+    import shutil
+    shutil.copy(RESP_CSV, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -4,12 +4,11 @@ variables they interact with), for binary logit and multinomial cumulative logit
 from __future__ import annotations
 
 import math
-import shutil
 
 import numpy as np
 import pytest
 
-from conftest import SHARED, run_sas
+from conftest import RESP_STEP, needs_resp, run_sas
 
 
 def _table(r, name):
@@ -91,13 +90,7 @@ run;
         assert o["Estimate"] == pytest.approx(math.exp(sol[(var, None)] + sol[(f"trt*{var}", lev)]), rel=1e-9)
 
 
-CAMIS_ORDINAL = """
-data resp;
-  length trtp $1 sex $1 usubjid $8 respnom $5;
-  infile 'resp_gee.csv' dsd firstobs=2 truncover;
-  input center id trtp $ sex $ age base visit1-visit4
-        usubjid $ avisitn outcome respord respnom $;
-run;
+CAMIS_ORDINAL = RESP_STEP + """
 proc glimmix data=resp method=quad(qpoints=5) empirical;
 	class trtp(ref="P") avisitn(ref='1') usubjid;
 	model respord=trtp avisitn trtp*avisitn base / dist=multinomial link=cumlogit solution oddsratio ddfm=betwithin;
@@ -118,13 +111,11 @@ CLMM_VAR = 0.1737092
 CLMM_M2LL = 962.9875311
 
 
-@pytest.mark.skipif(not (SHARED / "conformance").is_dir(), reason="../shared/conformance not present")
-def test_camis_ordinal_glmm_with_odds_ratios(tmp_path, monkeypatch):
+@needs_resp
+def test_camis_ordinal_glmm_with_odds_ratios(resp_dir):
     """The CAMIS GLMM page's ordinal program (PSIAIMS/CAMIS SAS/glmm.qmd, verbatim): cumulative logit random
     intercept by 5-point quadrature with EMPIRICAL and ODDSRATIO (which used to be an ERROR with
     DIST=MULTINOMIAL)."""
-    shutil.copy(SHARED / "conformance" / "camis_glimmix_quad5_binary_ri_bw" / "resp_gee.csv", tmp_path)
-    monkeypatch.chdir(tmp_path)
     r = run_sas(CAMIS_ORDINAL)
     assert not r.errors, r.errors
     sol = {(row["Effect"], row.get("respord") or row.get("trtp") or None, row.get("avisitn")): row

@@ -1,20 +1,10 @@
 """PROC GEE: the GEE procedure's syntax over the GENMOD engine (REPEATED required, GEE tables only)."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from conftest import SHARED, run_sas
+from conftest import RESP_STEP, needs_resp, run_sas
 
-RESP = """
-data resp;
-  length trtp $1 sex $1 usubjid $8 respnom $5;
-  infile 'resp_gee.csv' dsd firstobs=2 truncover;
-  input center id trtp $ sex $ age base visit1-visit4
-        usubjid $ avisitn outcome respord respnom $;
-run;
-"""
 # PSIAIMS/CAMIS SAS/gee.qmd, binary outcome (verbatim)
 CAMIS_GEE = """
 proc gee data=resp;
@@ -32,19 +22,9 @@ GEEPACK = {("Intercept", ""): (-0.03509131981, 0.2649472482), ("trtp", "A"): (0.
            ("trtp*avisitn", "A 3"): (0.31860622309, 0.4283901774),
            ("trtp*avisitn", "A 4"): (-0.11395068672, 0.3948459553)}
 
-needs_resp = pytest.mark.skipif(not (SHARED / "conformance").is_dir(), reason="../shared/conformance not present")
-
-
-@pytest.fixture
-def resp_dir(tmp_path, monkeypatch):
-    shutil.copy(SHARED / "conformance" / "camis_glimmix_quad5_binary_ri_bw" / "resp_gee.csv", tmp_path)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @needs_resp
 def test_camis_proc_gee_program_runs_and_matches_geepack(resp_dir):
-    r = run_sas(RESP + CAMIS_GEE)
+    r = run_sas(RESP_STEP + CAMIS_GEE)
     assert not r.errors and not r.warnings, (r.errors, r.warnings)
     gee = [t for t in r.session.tables if t.proc == "GEE"]
     names = [t.name for t in gee]
@@ -65,7 +45,7 @@ def test_camis_proc_gee_program_runs_and_matches_geepack(resp_dir):
 @needs_resp
 def test_proc_gee_equals_genmod_repeated(resp_dir):
     genmod = CAMIS_GEE.replace("proc gee", "proc genmod")
-    r = run_sas(RESP + CAMIS_GEE + genmod)
+    r = run_sas(RESP_STEP + CAMIS_GEE + genmod)
     assert not r.errors
     pes = [t for t in r.session.tables if t.name == "GEEEmpPEst"]
     assert [t.proc for t in pes] == ["GEE", "GENMOD"]
