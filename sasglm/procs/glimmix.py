@@ -114,7 +114,7 @@ class GlimmixFit:
         pl = method.endswith("pl")
         mopts = Options(model.options, MODEL_OPTS, "MODEL")
         self.mopts = mopts
-        self._oddsratio_diff()          # unsupported ODDSRATIO suboptions fail before the fit
+        self.or_diff_first = self._oddsratio_diff()     # unsupported ODDSRATIO suboptions fail before the fit
         warn_ignored(s, mopts, ["covb", "e", "e3", "htype", "intercept", "corrb", "stdcoef"], "MODEL")
         resp = model.response
         dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
@@ -1247,7 +1247,7 @@ class GlimmixFit:
             self.s.log.note("Odds ratios are computed only for the logit and cumulative logit links; the ODDSRATIO "
                             "option has no effect here.")
             return
-        diff_first = self._oddsratio_diff()
+        diff_first = self.or_diff_first
         design, classes = self.design, self.classes
         order = []
         for eff in design.effects:

@@ -195,12 +195,16 @@ def estimable(L, design, tol=1e-6) -> bool:
     are scaled to unit length first, so that covariates such as time^2 do not swamp the tolerance."""
     if not design.aliased.any():
         return True
-    X = design.X
-    norms = np.sqrt(np.einsum("ij,ij->j", X, X))
-    norms[norms == 0] = 1.0
+    cached = getattr(design, "_scaled_null", None)      # (column norms, null-space basis), once per design
+    if cached is None or cached[0].shape[0] != design.X.shape[1]:
+        X = design.X
+        norms = np.sqrt(np.einsum("ij,ij->j", X, X))
+        norms[norms == 0] = 1.0
+        w, V = np.linalg.eigh((X.T @ X) / np.outer(norms, norms))
+        cached = (norms, V[:, w < 1e-10 * max(float(w.max()), 1e-300)])
+        design._scaled_null = cached
+    norms, null = cached
     Ls = np.asarray(L, dtype=float) / norms
-    w, V = np.linalg.eigh((X.T @ X) / np.outer(norms, norms))
-    null = V[:, w < 1e-10 * max(float(w.max()), 1e-300)]
     if null.shape[1] == 0:
         return True
     return bool(np.max(np.abs(Ls @ null)) < tol * max(1e-300, float(np.max(np.abs(Ls)))))
