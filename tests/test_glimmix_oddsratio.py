@@ -165,3 +165,17 @@ def test_diff_first_compares_against_the_first_level_and_other_suboptions_are_er
     bad = run_sas(base.format("(label)"))
     assert any("ODDSRATIO suboption LABEL" in e for e in bad.errors)
     assert not _table(bad, "ParameterEstimates")           # the step stops before the fit
+
+
+def test_model_alpha_sets_the_odds_ratio_limits():
+    r90 = run_sas(INTERACTION.replace("solution oddsratio", "solution oddsratio alpha=0.1"))
+    r95 = run_sas(INTERACTION)
+    o90, o95 = _table(r90, "OddsRatios")[0], _table(r95, "OddsRatios")[0]
+    assert o90.column("Lower").label.startswith("90% Confidence")
+    for a, b in zip(o90.rows, o95.rows):
+        assert a["Estimate"] == pytest.approx(b["Estimate"], rel=1e-12)
+        # log-scale half-widths scale with the t quantiles (same DF)
+        from scipy import stats
+        ratio = stats.t.ppf(0.95, b["DF"]) / stats.t.ppf(0.975, b["DF"])
+        assert math.log(a["Upper"] / a["Estimate"]) == pytest.approx(ratio * math.log(b["Upper"] / b["Estimate"]),
+                                                                     rel=1e-9)

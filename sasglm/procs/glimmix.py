@@ -1255,13 +1255,6 @@ class GlimmixFit:
                 if v not in order:
                     order.append(v)
         means = {v: float(np.mean(data[v])) for v in order if v not in classes}
-
-        def lsm_row(setting):
-            def f(v, lab):
-                if v in classes:
-                    return (1.0 if lab == setting[v] else 0.0) if v in setting else 1.0 / len(classes[v].levels)
-                return setting.get(v, means[v])
-            return design.row(f)
         comparisons = []            # (setting 1, setting 0)
         mains = {e.factors[0] for e in design.effects if len(e.all_vars()) == 1}
         for v in order:
@@ -1279,10 +1272,10 @@ class GlimmixFit:
                 s0[v], s1[v] = means[v], means[v] + 1.0
                 comparisons.append((s1, s0))
         shown = [v for v in order if any(v in s1 for s1, _ in comparisons)]
-        alpha = 0.05
+        alpha = float(self.mopts.get("alpha", 0.05))
         rows = []
         for s1, s0 in comparisons:
-            L = lsm_row(s1) - lsm_row(s0)
+            L = H.lsm_row(design, classes, s1, means) - H.lsm_row(design, classes, s0, means)
             # CLASS variables not in the comparison are averaged over (blank); continuous ones sit at their means
             row = {v: s1.get(v, "" if v in classes else means[v]) for v in shown}
             row.update({"_" + v: s0.get(v, "" if v in classes else means[v]) for v in shown})
@@ -1302,7 +1295,7 @@ class GlimmixFit:
         cols = [Column(v, v, None if v in classes else "BEST8.") for v in shown] + \
             [Column("_" + v, "_" + v, None if v in classes else "BEST8.") for v in shown] + \
             [Column("Estimate", "Estimate", "8.3"), Column("DF", None, "DFMT"),
-             Column("Lower", "95% Confidence\nLimits", "8.3"), Column("Upper", "", "8.3")]
+             Column("Lower", f"{100 * (1 - alpha):g}% Confidence\nLimits", "8.3"), Column("Upper", "", "8.3")]
         self.emit(Table(PROC, "OddsRatios", "Odds Ratio Estimates", cols, rows))
 
     def _oddsratio_diff(self) -> bool:

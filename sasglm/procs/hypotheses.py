@@ -235,18 +235,23 @@ def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False):
     labels = []
     for combo in combos:
         setting = {v: classes[v].labels[i] for v, i in zip(evars, combo)}
-
-        def factor(v, lab):
-            if v not in classes:
-                return used_cols_means.get(v, 0.0)
-            if v in setting:
-                return 1.0 if lab == setting[v] else 0.0
-            cv = classes[v]
-            # other class variables: averaged with equal weights, or observed margins under OM
-            return freq[v][cv.labels.index(lab)] if om and v in freq else 1.0 / len(cv.levels)
-        rows.append(design.row(factor))
+        rows.append(lsm_row(design, classes, setting, used_cols_means, freq if om else None))
         labels.append(setting)
     return rows, labels, evars
+
+
+def lsm_row(design, classes, setting, means, freq=None):
+    """One LS-mean coefficient row: the CLASS variables in `setting` at their given levels, the other CLASS
+    variables averaged with equal weights (or the observed margins `freq`, for OM), continuous variables at
+    their value in `setting` or else at their mean."""
+    def factor(v, lab):
+        if v not in classes:
+            return setting.get(v, means.get(v, 0.0))
+        if v in setting:
+            return 1.0 if lab == setting[v] else 0.0
+        cv = classes[v]
+        return freq[v][cv.labels.index(lab)] if freq and v in freq else 1.0 / len(cv.levels)
+    return design.row(factor)
 
 
 def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov, link, df_for=None,
