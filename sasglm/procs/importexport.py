@@ -65,7 +65,12 @@ def run_import(session, proc):
                      skipinitialspace=True)
     used: set = set()
     if getnames:
-        df.columns = [_sas_name(str(c), used) for c in df.columns]
+        # SAS names a column with an empty header VARn (n = its position); pandas says "Unnamed: n".
+        with open(p, newline="") as fh:
+            first = next(csv.reader(fh, delimiter=sep), [])
+        first += [""] * (df.shape[1] - len(first))
+        df.columns = [_sas_name(h, used) if h.strip() else _sas_name(f"VAR{i + 1}", used)
+                      for i, h in enumerate(first[:df.shape[1]])]
     else:
         df.columns = [f"VAR{i + 1}" for i in range(df.shape[1])]
     ds = Dataset(normalise_frame(df))
