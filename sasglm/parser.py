@@ -219,12 +219,14 @@ class ToAst(Transformer):
             op = "not"
         return A.Unary(op, ch[1], **self._pos(meta))
 
-    def _binchain(self, meta, ch, normalise):
+    def _binchain(self, meta, ch, normalise, at_operator=False):
+        # arithmetic nodes sit at their operator, the column SAS's missing-value NOTEs give
         left = ch[0]
         i = 1
         while i < len(ch):
             op = normalise(str(ch[i]))
-            left = A.BinOp(op, left, ch[i + 1], **self._pos(meta))
+            where = self._pos(ch[i]) if at_operator and hasattr(ch[i], "line") else self._pos(meta)
+            left = A.BinOp(op, left, ch[i + 1], **where)
             i += 2
         return left
 
@@ -249,11 +251,11 @@ class ToAst(Transformer):
 
     @v_args(meta=True)
     def add_expr(self, meta, ch):
-        return self._binchain(meta, ch, lambda s: s)
+        return self._binchain(meta, ch, lambda s: s, True)
 
     @v_args(meta=True)
     def mul_expr(self, meta, ch):
-        return self._binchain(meta, ch, lambda s: s)
+        return self._binchain(meta, ch, lambda s: s, True)
 
     @v_args(meta=True)
     def minmax_expr(self, meta, ch):
@@ -261,7 +263,7 @@ class ToAst(Transformer):
 
     @v_args(meta=True)
     def pow_expr(self, meta, ch):
-        return A.BinOp("**", ch[0], ch[2], **self._pos(meta))
+        return A.BinOp("**", ch[0], ch[2], **self._pos(ch[1] if hasattr(ch[1], "line") else meta))
 
     @v_args(meta=True)
     def in_expr(self, meta, ch):

@@ -33,7 +33,7 @@ OUTPUT_DS_OPTIONS = {"keep", "drop", "rename", "where", "label"}
 # OPTIONS statement.  Honoured: the macro trace switches (and their NO forms) and LINESIZE=.  Page
 # layout options have nothing to act on (sasglm does not paginate or stamp pages) and are accepted
 # quietly.  Every other system option is ignored with a WARNING that names it.
-HONOURED_OPTIONS = {"ls", "linesize", "mprint", "mlogic", "symbolgen"}
+HONOURED_OPTIONS = {"ls", "linesize", "mprint", "mlogic", "symbolgen", "errors"}
 LAYOUT_OPTIONS = {
     "ps", "pagesize", "nodate", "date", "nonumber", "number", "nocenter", "center", "formdlim",
     "orientation", "papersize", "pageno", "formchar", "noxwait", "xwait", "threads", "nothreads",
@@ -172,7 +172,7 @@ class Session:
         failed = False
         head = raw.statements[0]
         outputs = []
-        datalines = None
+        datalines, datalines_line = None, None
         for st in raw.statements:
             if st.first_word in ("run",) and st is raw.statements[-1] and raw.ended:
                 continue
@@ -193,6 +193,7 @@ class Session:
             if isinstance(node, tuple):
                 if node[0] == "datalines":
                     datalines = st.datalines or []
+                    datalines_line = st.end_line + 1
                 continue
             if isinstance(node, A.Where) and False:
                 pass
@@ -202,6 +203,7 @@ class Session:
         outputs = [o for o in outputs if o.name.lower() != "_null_"] if any(
             o.name.lower() == "_null_" for o in outputs) else outputs
         step = A.DataStep(outputs, stmts, datalines, line=head.line, col=head.col)
+        step.datalines_line = datalines_line if datalines is not None else None  # type: ignore[attr-defined]
         if failed:
             self._stopped()
             self._not_replaced(outputs)

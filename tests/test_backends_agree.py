@@ -60,11 +60,24 @@ run;
     "conversion_notes": """
 data src; input c $ n; datalines;
 12 1
-ab 2
+7 2
 ;
 data out; set src; x = c + n; y = n || 'z'; z = (c = '12'); run;
 """,
 }
+
+
+def test_data_error_runs_row_by_row(monkeypatch):
+    # invalid numeric data in a vectorisable step: SAS reports it per row (NOTE, then the PDV with
+    # _ERROR_=1), so the step reruns on the row backend and both backends print the same log
+    src = ("data src; input c $ n; datalines;\n12 1\nab 2\n;\n"
+           "data out; set src; x = c + n; e = _error_; run;\n")
+    _compare(src, monkeypatch)
+    r = run_sas(src)
+    lines = r.log.splitlines()
+    i = lines.index("NOTE: Invalid numeric data, 'ab' , at line 5 column 24.")
+    assert lines[i + 1] == "c=ab n=2 x=. e=1 _ERROR_=1 _N_=2"
+    assert r.ds("out").df["x"].tolist()[0] == 13 and not r.warnings
 
 
 def _datasets(r):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from conftest import COUNT_ROWS, SHARED, SHARED_DATA, needs_shared, run_sas
+from conftest import COUNT_ROWS, SHARED, SHARED_DATA, assert_errors, needs_shared, run_sas
 from sasglm.stats import gee as G
 from sasglm.stats.families import Binomial, Logit
 
@@ -528,3 +528,21 @@ def test_class_missing_makes_missing_values_a_level():
     nobs = [t for t in r.session.tables if t.name == "NObs"]
     assert [nobs[0].rows[1]["N"], nobs[2].rows[1]["N"]] == [10, 8]
     assert not r.ds("o").df["p"].isna().any()
+
+
+def test_character_binary_response_not_in_class():
+    # a character response needs no CLASS statement (SAS orders its levels and models the first, or
+    # EVENT=); this crashed before.  Reference: the same model on the 0/1 coding, which must agree.
+    src = ("data a; do i = 1 to 60; x = mod(i * 7, 11) / 3; g = (mod(i * 13, 17) < 7 + x);\n"
+           "  length r $11; r = ifc(g = 1, 'weight_gain', 'weight_loss'); output; end; run;\n"
+           "ods output ParameterEstimates=pc;\n"
+           "proc genmod data=a; model r(event='weight_gain') = x / dist=bin link=logit; run;\n"
+           "ods output ParameterEstimates=pn;\n"
+           "proc genmod data=a descending; model g = x / dist=bin link=logit; run;\n"
+           "proc genmod data=a; model i = r / dist=poisson; run;\n")
+    r = run_sas(src)
+    assert_errors(r, ["Variable r should be either numeric or specified in the CLASS statement."])
+    pc, pn = r.ds("pc").df, r.ds("pn").df
+    np.testing.assert_allclose(pc["Estimate"], pn["Estimate"], rtol=1e-10)
+    np.testing.assert_allclose(pc["StdErr"], pn["StdErr"], rtol=1e-8)
+    assert "PROC GENMOD is modeling the probability that r='weight_gain'." in r.out

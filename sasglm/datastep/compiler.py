@@ -30,12 +30,12 @@ NUMERIC_FUNCS_N = {
     "probt", "probf", "tinv", "cinv", "cdf", "pdf", "quantile", "ranuni", "rannor", "rand", "uniform",
     "normal", "index", "find", "indexc", "length", "lengthn", "lengthc", "countw", "mdy", "today", "date",
     "year", "month", "day", "weekday", "qtr", "intck", "intnx", "datdif", "yrdif", "rank", "lag", "dif",
-    "input", "inputn", "dim", "hbound", "lbound", "symgetn",
+    "input", "inputn", "dim", "hbound", "lbound", "symgetn", "ifn",
 }
 CHAR_FUNCS = {
     "substr", "substrn", "upcase", "lowcase", "propcase", "trim", "strip", "left", "right", "cats", "catt",
     "cat", "catx", "compress", "scan", "tranwrd", "translate", "put", "putn", "putc", "reverse", "repeat",
-    "byte", "coalescec", "symget", "compbl", "inputc",
+    "byte", "coalescec", "symget", "compbl", "inputc", "ifc",
 }
 LAGGABLE = re.compile(r"^(lag|dif)(\d*)$")
 
@@ -150,6 +150,8 @@ class Compiler:
         v = self.pdv.get(k)
         if v is None and create:
             v = PdvVar(name, type_)
+            if k in ("_n_", "_error_"):
+                v.automatic = True          # assigned by the program, still never written out
             self.pdv[k] = v
         return v
 
@@ -542,7 +544,7 @@ class Compiler:
             if k == "_n_":
                 return "v__n_", "N"
             if k == "_error_":
-                return "v__error_", "N"
+                return "(1.0 if NT.error_flag else v__error_)", "N"
             if k in self.arrays and k not in self.pdv:
                 raise SasError(f"Illegal reference to the array {e.name}.", e.line, e.col, code="68-185")
             v = self.pdv.get(k)
@@ -828,6 +830,8 @@ class Compiler:
         in_loop = bool(self.loop_stack)
         if isinstance(st, A.Assign):
             self.assign_code(st.target, st.index, st.value, depth, st)
+            if st.target.lower() == "_error_" and st.index is None:
+                self.emit("if not v__error_: _errclear(R)", depth)   # _ERROR_=0: no PDV dump
         elif isinstance(st, A.SumStmt):
             val = self.as_num(st.value)
             if st.index is not None:
@@ -1180,6 +1184,7 @@ def _numeric_arg(fname: str, i: int):
         "pdf": [False, True, True, True, True], "quantile": [False, True, True, True, True],
         "rand": [False, True, True, True, True, True, True], "countw": [False, False],
         "missing": [None], "cmiss": [None] * 100, "coalescec": [False] * 100,
+        "ifc": [True, False, False, False],
     }
     if fname in ("cats", "catx", "cat", "catt"):
         return None

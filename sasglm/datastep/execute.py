@@ -147,6 +147,7 @@ class DataStepRunner:
         ctx.last = [s["last"] for s in comp.sources]
         if comp.has_reader:
             ctx.reader = self._make_reader(comp)
+            ctx.reader.notes = ctx.notes
         P = [self._initial(comp.pdv[k]) for k in self._slot_order(comp)]
         stopped_by_error = None
         try:
@@ -206,6 +207,10 @@ class DataStepRunner:
                                         for a in arrays]))
         ctx.vout = vout
         ns["_vstep"](ctx)
+        nt = ctx.notes
+        if nt.error_flag or nt.div_zero or nt.invalid_math:
+            # a data error: SAS reports it row by row (NOTE, PDV, _ERROR_), which the row backend does
+            raise vectorize.NotVectorisable
         self._runtime_notes(comp, ctx)
         self._read_notes(comp)
         results = []
@@ -465,8 +470,13 @@ class DataStepRunner:
         has_source = bool(comp.sources) or comp.has_reader
         reset = [k for k, v in comp.pdv.items()
                  if not v.retained and not v.from_input_ds and not v.automatic]
+        dump_vars = [(v.name, comp.lname(v.name)) for k, v in comp.pdv.items() if not v.automatic]
+        dump = (f"_errdump(R, ({', '.join(repr(n) for n, _ in dump_vars)}{',' if dump_vars else ''}), "
+                f"({', '.join(c for _, c in dump_vars)}{',' if dump_vars else ''}), v__n_)")
         e("    try:")
         e("        while True:")
+        e("            if v__error_ or NT.error_flag:")
+        e(f"                {dump}")
         e("            v__n_ += 1.0")
         e("            v__error_ = 0.0")
         if not has_source:
@@ -493,7 +503,8 @@ class DataStepRunner:
             e("                R.looping = True")
             e("                break")
         e("    except StopStep:")
-        e("        pass")
+        e("        if v__error_ or NT.error_flag:")
+        e(f"            {dump}")
         return "\n".join(out) + "\n"
 
     def _namespace(self, comp: Compiler) -> dict:
@@ -505,12 +516,19 @@ class DataStepRunner:
             "_c2n": _c2n, "_n2cp": R.n2c_padded, "_eqc": _eqc, "_putf": _putf, "_inputn": _inputn,
             "_inputc": _inputc, "_aix": _aix, "_put": _put, "_symput": _symput, "_symget": _symget,
             "_streaminit": R.call_streaminit, "_nowhen": _nowhen, "_badby": _badby, "_drange": _drange,
-            "_point": _point, "_abort": _abort,
+            "_point": _point, "_abort": _abort, "_errdump": _errdump, "_errclear": _errclear,
         }
         for k, v in comp.consts.items():
             if k != "_lagsizes":
                 ns[k] = v
         return ns
+
+    def _inline_reader(self, rd: Reader) -> Reader:
+        # in-stream records are numbered by their line in the program, as SAS's NOTEs do
+        first = getattr(self.step, "datalines_line", None)
+        if first is not None:
+            rd.line_base = first - 1
+        return rd
 
     def _make_reader(self, comp: Compiler) -> Reader:
         types = {k: v.type for k, v in comp.pdv.items()}
@@ -518,12 +536,12 @@ class DataStepRunner:
             lines = self.step.datalines
             if lines is None:
                 raise SasError("No DATALINES or INFILE statement.", self.step.line, self.step.col)
-            return Reader(lines, comp.input_specs, types, None, self.log, "DATALINES")
+            return self._inline_reader(Reader(lines, comp.input_specs, types, None, self.log, "DATALINES"))
         inf = comp.infile
         if inf.is_fileref:
             if inf.source.lower() in ("datalines", "cards"):
-                return Reader(self.step.datalines or [], comp.input_specs, types, inf.options, self.log,
-                              "DATALINES")
+                return self._inline_reader(Reader(self.step.datalines or [], comp.input_specs, types,
+                                                  inf.options, self.log, "DATALINES"))
             path = self.session.filerefs.get(inf.source.lower())
             if path is None:
                 raise SasError(f"No logical assign for filename {inf.source.upper()}.", inf.line, inf.col)
@@ -556,14 +574,14 @@ class DataStepRunner:
             log.note("Numeric values have been converted to character values at the places given by: "
                      f"(Line):(Column).\n      {places}")
         nt = ctx.notes
-        if nt.div_zero:
-            log.note("Division by zero detected at line " +
-                     ", ".join(f"{l} column {c}" for (l, c) in nt.div_zero) + ".")
-        if nt.invalid_math:
+        if nt.div_zero or nt.invalid_math:
+            places = dict(nt.div_zero)
+            for k, n in nt.invalid_math.items():
+                places[k] = places.get(k, 0) + n
             log.note("Mathematical operations could not be performed at the following places. The results of "
                      "the operations have been set to missing values.\n      Each place is given by: "
                      "(Number of times) at (Line):(Column).\n      " +
-                     " ".join(f"{n} at {l}:{c}" for (l, c), n in nt.invalid_math.items()))
+                     " ".join(f"{n} at {l}:{c}" for (l, c), n in sorted(places.items())))
         if nt.invalid_args:
             log.note("Invalid argument to function " + ", ".join(sorted(set(a.upper() for a in nt.invalid_args)))
                      + ". Missing values may be generated.")
@@ -651,8 +669,66 @@ def _c2n(s, R_, line, col):
     try:
         return F.read_numeric(s)
     except F.InvalidData:
-        R_.log.note(f"Invalid numeric data, '{s}' , at line {line} column {col}.")
+        R_.notes.error_flag = True
+        R_.notes.pending.append(f"Invalid numeric data, '{s}' , at line {line} column {col}.")
         return math.nan
+
+
+def _errclear(R_):
+    """The program set _ERROR_ to 0: the iteration's NOTEs stand, but no records or PDV are dumped."""
+    NT, RD = R_.notes, R_.reader
+    notes, NT.pending, NT.error_flag = NT.pending, [], False
+    if RD is not None:
+        RD.err_lines = {}
+    if not NT.quiet:
+        for msg in notes:
+            R_.log.note(msg)
+
+
+def _errdump(R_, names, values, n):
+    """End of an iteration with _ERROR_=1: SAS's NOTEs for it, the input records in error and the PDV,
+    up to ERRORS= (default 20) iterations; then one WARNING and silence."""
+    NT, RD = R_.notes, R_.reader
+    notes, NT.pending, NT.error_flag = NT.pending, [], False
+    lines = {}
+    if RD is not None:
+        lines, RD.err_lines = RD.err_lines, {}
+    if NT.quiet:
+        return
+    NT.error_obs += 1
+    log = R_.log
+    limit = R_.session.options.get("errors", 20)
+    try:
+        limit = int(limit)
+    except (TypeError, ValueError):
+        limit = 20
+    if NT.error_obs > limit:
+        NT.quiet = True
+        log.warning("Limit set by ERRORS= option reached.  Further errors of this type will not be printed.")
+        return
+    for msg in notes:
+        log.note(msg)
+    for ln in sorted(lines):
+        text = lines[ln]
+        width = max(10, -(-len(text) // 10) * 10)
+        log.write("RULE:      " + ("----+----" + "".join(str(i % 10) + "----+----" for i in range(1, 20)))[:width])
+        log.write(f"{ln:<10} {text}")
+    parts = []
+    for name, v in zip(names, values):
+        if isinstance(v, str):
+            parts.append(f"{name}={v.rstrip()}")
+        else:
+            parts.append(f"{name}={F.best(v).strip() if v == v else '.'}")
+    parts += ["_ERROR_=1", f"_N_={int(n)}"]
+    ls = getattr(getattr(R_.session, "renderer", None), "linesize", 100) or 100
+    cur = ""
+    for p in parts:
+        if cur and len(cur) + 1 + len(p) > ls:
+            log.write(cur)
+            cur = p
+        else:
+            cur = f"{cur} {p}" if cur else p
+    log.write(cur)
 
 
 def _eqc(a, b):
@@ -669,7 +745,8 @@ def _inputn(text, spec, R_, line, col):
     try:
         return F.read_numeric(text[:spec.width] if spec.width else text, spec)
     except F.InvalidData:
-        R_.log.note(f"Invalid argument to function INPUT at line {line} column {col}.")
+        R_.notes.error_flag = True
+        R_.notes.pending.append(f"Invalid argument to function INPUT at line {line} column {col}.")
         return math.nan
 
 

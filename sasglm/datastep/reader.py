@@ -32,12 +32,16 @@ class Reader:
         self.stopover = bool(opts.get("stopover"))
         self.line: str | None = None       # current record
         self.line_no = 0
+        self.line_base = 0                 # program line before the first in-stream record
         self.col = 0                       # 0-based pointer in the line
         self.hold = None                   # None | '@' | '@@'
         self.records_read = 0
         self.went_new_line = False
         self.invalid_notes = 0
         self.lost_card = False
+        self.notes = None                  # the step's run-time Notes (set by the runner)
+        self.tok_start: int | None = None  # 0-based column where the last list-input token began
+        self.err_lines: dict[int, str] = {}  # records with invalid data in this iteration
 
     # --------------------------------------------------------------- records
     def _next_record(self, at_start: bool):
@@ -47,7 +51,7 @@ class Reader:
             self.lost_card = True
             raise StopStep
         self.line = self.records[self.pos_rec]
-        self.line_no = self.pos_rec + 1
+        self.line_no = self.pos_rec + 1 + self.line_base
         self.pos_rec += 1
         self.records_read += 1
         self.col = 0
@@ -74,6 +78,7 @@ class Reader:
             if self.col > len(line) or (self.col == len(line) and not self._pending_empty):
                 return None
             self._pending_empty = False
+            self.tok_start = self.col
             if self.col < len(line) and line[self.col] == '"':
                 j = self.col + 1
                 buf = []
@@ -105,6 +110,7 @@ class Reader:
         self._skip_delims()
         if self.col >= len(line):
             return None
+        self.tok_start = self.col
         j = self.col
         seps = " \t" if self.dlm == " " else self.dlm
         while j < len(line) and line[j] not in seps:
@@ -141,6 +147,7 @@ class Reader:
                 line = self.line or ""
                 text = line[a - 1:b] if a - 1 < len(line) else ""
                 self.col = b
+                self.tok_start = None
                 values.append(self._convert(name, text, is_char or self.types.get(name.lower()) == "C", None))
             elif kind == "at":
                 self.col = item[1] - 1
@@ -187,13 +194,19 @@ class Reader:
         if is_char:
             return text.strip() if not (spec and spec.name == "CHAR") else text.rstrip()
         t = text.strip()
+        start, self.tok_start = self.tok_start, None
         if self.dsd and t == "":
             return math.nan
         try:
             return F.read_numeric(t, spec)
         except F.InvalidData:
             self.invalid_notes += 1
-            if self.log is not None and self.invalid_notes <= 20:
+            if self.notes is not None:
+                a = (start if start is not None else (self.line or "").find(t)) + 1
+                self.notes.error_flag = True
+                self.notes.pending.append(f"Invalid data for {name} in line {self.line_no} {a}-{a + len(t) - 1}.")
+                self.err_lines[self.line_no] = self.line or ""
+            elif self.log is not None and self.invalid_notes <= 20:
                 a = (self.line or "").find(t) + 1
                 self.log.note(f"Invalid data for {name} in line {self.line_no} {a}-{a + len(t) - 1}.")
                 self.log.write(f"RULE:      ----+----1----+----2----+----3----+----4----+----5")

@@ -27,7 +27,10 @@ class Notes:
         self.div_zero: dict[tuple[int, int], int] = {}
         self.invalid_math: dict[tuple[int, int], int] = {}
         self.invalid_args: list[str] = []
-        self.error_flag = False
+        self.error_flag = False            # this iteration had a data error: _ERROR_ becomes 1
+        self.pending: list[str] = []       # its NOTEs, printed with the PDV dump
+        self.error_obs = 0                 # iterations with a data error so far (for ERRORS=)
+        self.quiet = False                 # the ERRORS= limit has been reached
 
     def miss(self, where):
         self.missing_ops[where] = self.missing_ops.get(where, 0) + 1
@@ -50,6 +53,7 @@ def div(a, b, notes, where):
     if b == 0:
         notes.div_zero[where] = notes.div_zero.get(where, 0) + 1
         notes.error_flag = True
+        notes.pending.append(f"Division by zero detected at line {where[0]} column {where[1]}.")
         return NAN
     return a / b
 
@@ -65,6 +69,8 @@ def power(a, b, notes, where):
     except (OverflowError, ValueError, ZeroDivisionError):
         notes.invalid_math[where] = notes.invalid_math.get(where, 0) + 1
         notes.error_flag = True
+        notes.pending.append(f'Invalid argument(s) to the exponential operator "**" at line {where[0]} '
+                             f'column {where[1]}.')
         return NAN
 
 
@@ -214,6 +220,18 @@ def f_coalesce(*args):
         if a == a:
             return a
     return NAN
+
+
+def f_ifn(cond, when_true, when_false, when_missing=None):
+    """IFN: true is non-zero and non-missing; a missing condition gives the fourth argument if there
+    is one, else the false value."""
+    if cond != cond and when_missing is not None:
+        return when_missing
+    return when_true if (cond == cond and cond != 0) else when_false
+
+
+def f_ifc(cond, when_true, when_false, when_missing=None):
+    return f_ifn(cond, when_true, when_false, when_missing)
 
 
 def f_coalescec(*args):

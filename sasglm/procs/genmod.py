@@ -220,7 +220,7 @@ class Fit:
                 raise SasError(f"Variable {str(offset_var).upper()} not found.", model.line, model.col)
             offset_var = c
         rep = self._repeated_spec(class_names) if self.repeated is not None else None
-        needed = set()
+        needed, yname = set(), None
         for e in effects + (zeffects or []):
             needed |= set(e.all_vars())
         if resp[0] == "events":
@@ -262,7 +262,13 @@ class Fit:
         data = {}
         for v in needed:
             col = ds.column(v).to_numpy()[rows]
-            data[v] = col if v in class_names else col.astype(float)
+            if v in class_names or (v == yname and ds.var(v).is_char):
+                data[v] = col
+            elif ds.var(v).is_char:
+                raise SasError(f"Variable {v} should be either numeric or specified in the CLASS statement.",
+                               model.line, model.col)
+            else:
+                data[v] = col.astype(float)
         if not self.model.options or True:
             noint = mopts.has("noint")
         design = D.build(data, classes, effects, intercept=not noint)

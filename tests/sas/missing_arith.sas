@@ -2,7 +2,7 @@
    missing compares lower than any number; division by zero gives missing.
    expect: WORK.MV
    expect-log: NOTE: Missing values were generated as a result of performing an operation on missing values.
-   expect-log: 1 at 9:7
+   expect-log: 1 at 9:9
    expect-log: NOTE: Division by zero detected */
 data mv;
   x = .; y = 2;

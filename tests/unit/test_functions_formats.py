@@ -73,3 +73,11 @@ def test_pvalue_format_keeps_the_leading_zero_when_it_fits():
     assert format_cell(0.0428, "PVALUE6.4") == "0.0428"
     assert format_cell(0.00004, "PVALUE6.4") == "<.0001"
     assert format_cell(0.0428, "PVALUE4.3") == ".043"
+
+
+def test_ifn_ifc():
+    # SAS documentation, IFN/IFC: true = not zero and not missing; a missing condition returns the
+    # fourth argument when given, otherwise the false value
+    assert R.f_ifn(25000 > 10000, 25000 * .05, 25000 * .02) == 1250
+    assert R.f_ifn(0.0, 1.0, 2.0) == 2 and R.f_ifn(R.NAN, 1.0, 2.0) == 2 and R.f_ifn(R.NAN, 1.0, 2.0, 3.0) == 3
+    assert R.f_ifc(89 > 80, "Pass", "Needs Improvement") == "Pass" and R.f_ifc(R.NAN, "a", "b", "m") == "m"
