@@ -7,6 +7,8 @@ a column holding any non-numeric text (R's `NA`) is character. The first case is
 """
 from __future__ import annotations
 
+import numpy as np
+
 from conftest import run_sas
 
 
@@ -31,3 +33,25 @@ def test_export_then_import_round_trip(tmp_path):
     assert not r.errors, r.log
     b = r.ds("b").df
     assert b["g"].tolist() == ["abc", "de"] and b["x"].tolist() == [1.5, 2.0]
+
+
+def test_guessingrows_decides_types_and_lengths(tmp_path):
+    # SAS's PROC IMPORT types each column and sets character lengths from the first GUESSINGROWS
+    # (default 20) records: text after them in a numeric column is invalid data (missing, with the
+    # DATA-step NOTE and PDV), longer text in a character column is cut to the guessed length.
+    lines = ["id,arm,score,day"] + [f"{i},Active,{i * 2},2020-01-{i:02d}" for i in range(1, 22)]
+    lines += ["22,Placebo,NA,2020-02-01"]
+    (tmp_path / "g.csv").write_text("\n".join(lines) + "\n")
+    r = run_sas("proc import datafile='g.csv' out=g dbms=csv replace; run;\n"
+                "proc import datafile='g.csv' out=h dbms=csv replace; guessingrows=max; run;\n",
+                cwd=tmp_path)
+    assert not r.errors, r.log
+    g, h = r.ds("g"), r.ds("h")
+    assert g.var("arm").length == 6 and g.df["arm"].tolist()[-1] == "Placeb"
+    assert not g.var("score").is_char and np.isnan(g.df["score"].iloc[-1])
+    assert "NOTE: Invalid data for score in line 23 12-13." in r.log
+    assert "id=22 arm=Placeb score=. day=2020-02-01 _ERROR_=1 _N_=22" in r.log
+    # ISO dates are read as SAS dates (days since 1 Jan 1960) with format YYMMDD10.
+    assert g.var("day").format == "YYMMDD10." and g.df["day"].iloc[0] == 21915
+    assert h.var("arm").length == 7 and h.df["arm"].tolist()[-1] == "Placebo"
+    assert h.var("score").is_char and h.df["score"].tolist()[-1] == "NA"

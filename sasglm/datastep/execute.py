@@ -470,9 +470,10 @@ class DataStepRunner:
         has_source = bool(comp.sources) or comp.has_reader
         reset = [k for k, v in comp.pdv.items()
                  if not v.retained and not v.from_input_ds and not v.automatic]
-        dump_vars = [(v.name, comp.lname(v.name)) for k, v in comp.pdv.items() if not v.automatic]
-        dump = (f"_errdump(R, ({', '.join(repr(n) for n, _ in dump_vars)}{',' if dump_vars else ''}), "
-                f"({', '.join(c for _, c in dump_vars)}{',' if dump_vars else ''}), v__n_)")
+        dump_vars = [v for k, v in comp.pdv.items() if not v.automatic]
+        meta = comp.const(tuple((v.name, F.parse_format(v.format) if v.format else None) for v in dump_vars))
+        dump = (f"_errdump(R, {meta}, "
+                f"({', '.join(comp.lname(v.name) for v in dump_vars)}{',' if dump_vars else ''}), v__n_)")
         e("    try:")
         e("        while True:")
         e("            if v__error_ or NT.error_flag:")
@@ -685,7 +686,42 @@ def _errclear(R_):
             R_.log.note(msg)
 
 
-def _errdump(R_, names, values, n):
+def dump_pdv(log, meta, values, n, linesize=100, user_formats=None):
+    """SAS's PDV dump after a data error: name=value (formatted values) ... _ERROR_=1 _N_=n."""
+    parts = []
+    for (name, spec), v in zip(meta, values):
+        if spec is not None:
+            text = F.format_value(v, spec, user_formats, is_char=isinstance(v, str)).strip()
+        elif isinstance(v, str):
+            text = v.rstrip()
+        else:
+            text = F.best(v).strip() if v == v else "."
+        parts.append(f"{name}={text}")
+    parts += ["_ERROR_=1", f"_N_={int(n)}"]
+    cur = ""
+    for p in parts:
+        if cur and len(cur) + 1 + len(p) > linesize:
+            log.write(cur)
+            cur = p
+        else:
+            cur = f"{cur} {p}" if cur else p
+    log.write(cur)
+
+
+def rule_and_record(log, line_no, text):
+    width = max(10, -(-len(text) // 10) * 10)
+    log.write("RULE:      " + ("----+----" + "".join(str(i % 10) + "----+----" for i in range(1, 40)))[:width])
+    log.write(f"{line_no:<10} {text}")
+
+
+def errors_limit(session) -> int:
+    try:
+        return int(session.options.get("errors", 20))
+    except (TypeError, ValueError):
+        return 20
+
+
+def _errdump(R_, meta, values, n):
     """End of an iteration with _ERROR_=1: SAS's NOTEs for it, the input records in error and the PDV,
     up to ERRORS= (default 20) iterations; then one WARNING and silence."""
     NT, RD = R_.notes, R_.reader
@@ -697,38 +733,16 @@ def _errdump(R_, names, values, n):
         return
     NT.error_obs += 1
     log = R_.log
-    limit = R_.session.options.get("errors", 20)
-    try:
-        limit = int(limit)
-    except (TypeError, ValueError):
-        limit = 20
-    if NT.error_obs > limit:
+    if NT.error_obs > errors_limit(R_.session):
         NT.quiet = True
         log.warning("Limit set by ERRORS= option reached.  Further errors of this type will not be printed.")
         return
     for msg in notes:
         log.note(msg)
     for ln in sorted(lines):
-        text = lines[ln]
-        width = max(10, -(-len(text) // 10) * 10)
-        log.write("RULE:      " + ("----+----" + "".join(str(i % 10) + "----+----" for i in range(1, 20)))[:width])
-        log.write(f"{ln:<10} {text}")
-    parts = []
-    for name, v in zip(names, values):
-        if isinstance(v, str):
-            parts.append(f"{name}={v.rstrip()}")
-        else:
-            parts.append(f"{name}={F.best(v).strip() if v == v else '.'}")
-    parts += ["_ERROR_=1", f"_N_={int(n)}"]
+        rule_and_record(log, ln, lines[ln])
     ls = getattr(getattr(R_.session, "renderer", None), "linesize", 100) or 100
-    cur = ""
-    for p in parts:
-        if cur and len(cur) + 1 + len(p) > ls:
-            log.write(cur)
-            cur = p
-        else:
-            cur = f"{cur} {p}" if cur else p
-    log.write(cur)
+    dump_pdv(log, meta, values, n, ls, R_.session.user_formats)
 
 
 def _eqc(a, b):

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import ast as A
-from ..data.dataset import Dataset, normalise_frame
+from ..data.dataset import Dataset, VarMeta, normalise_frame
 from ..errors import SasError
 from .common import Options, dsref_from_value, input_data, statements, warn_ignored
 
@@ -27,16 +29,138 @@ def _sas_name(s: str, used: set) -> str:
     return n
 
 
+_NUM = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def _split_record(text: str, sep: str) -> list[tuple[str, int, int]]:
+    """Fields of one delimited record with their 1-based first and last columns (quotes removed)."""
+    out, i, n = [], 0, len(text)
+    while True:
+        if sep == " ":                     # a blank delimiter: runs of blanks are one delimiter
+            while i < n and text[i] == " ":
+                i += 1
+        start = i
+        if i < n and text[i] == '"':
+            j, buf = i + 1, []
+            while j < n:
+                if text[j] == '"':
+                    if j + 1 < n and text[j + 1] == '"':
+                        buf.append('"')
+                        j += 2
+                        continue
+                    j += 1
+                    break
+                buf.append(text[j])
+                j += 1
+            val = "".join(buf)
+            k = text.find(sep, j) if sep != " " else j
+            end = n if k < 0 else k
+        else:
+            k = text.find(sep, i)
+            end = n if k < 0 else k
+            val = text[i:end]
+        out.append((val.strip(), start + 1, max(end, start + 1)))
+        if end >= n:
+            return out
+        i = end + 1
+
+
+def _guessing_rows(st, nrows: int) -> int:
+    """GUESSINGROWS=n | MAX; SAS's default is 20."""
+    if st is None:
+        return 20
+    v = st.items[-1] if st.items else None
+    text = str(getattr(v, "value", "")).lower()
+    if text == "max":
+        return nrows
+    try:
+        n = int(float(text))
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise SasError("GUESSINGROWS= must be a positive number or MAX.", st.line, st.col)
+    return n
+
+
+def _typed_columns(session, names, rows, records, guess):
+    """Each column's type and length from the first GUESSINGROWS records, as SAS's PROC IMPORT
+    decides them: numeric if every non-blank value there is a number (or every one an ISO date,
+    read as a SAS date with format YYMMDD10.), else character as long as the longest value there.
+    Later records are then read with that type: text in a numeric column is invalid data (missing,
+    with SAS's NOTE), longer text in a character column is truncated."""
+    import datetime as _dt
+    cols, meta = {}, {}
+    epoch = _dt.date(1960, 1, 1)
+    bad_rows: dict[int, list[tuple[str, int, int]]] = {}
+    for j, name in enumerate(names):
+        vals = [r[j] if j < len(r) else ("", 0, 0) for r in rows]
+        sample = [v[0] for v in vals[:guess] if v[0] != ""]
+        if sample and all(_NUM.match(t) or t == "." for t in sample):
+            kind = "num"
+        elif sample and all(_ISO_DATE.match(t) for t in sample):
+            kind = "date"
+        elif not sample:
+            kind = "num" if not any(v[0] for v in vals[:guess]) else "char"
+        else:
+            kind = "char"
+        if kind == "char":
+            width = max((len(t) for t in sample), default=1) or 1
+            cols[name] = np.array([v[0][:width] for v in vals], dtype=object)
+            meta[name.upper()] = VarMeta(name, "C", width)
+            continue
+        out = np.full(len(vals), np.nan)
+        for i, (t, a, b) in enumerate(vals):
+            if t in ("", "."):
+                continue
+            if kind == "num" and _NUM.match(t):
+                out[i] = float(t)
+                continue
+            m = _ISO_DATE.match(t) if kind == "date" else None
+            if m:
+                try:
+                    out[i] = float((_dt.date(int(m[1]), int(m[2]), int(m[3])) - epoch).days)
+                    continue
+                except ValueError:
+                    pass
+            bad_rows.setdefault(i, []).append((name, a, b))
+        cols[name] = out
+        meta[name.upper()] = VarMeta(name, "N", 8, format="YYMMDD10." if kind == "date" else None,
+                                     informat="YYMMDD10." if kind == "date" else None)
+    _report_invalid(session, names, cols, meta, records, bad_rows)
+    return pd.DataFrame(cols, columns=names), meta
+
+
+def _report_invalid(session, names, cols, meta, records, bad_rows):
+    """SAS's DATA-step report of invalid data, for the records read after the guessing rows."""
+    from ..datastep import formats as F
+    from ..datastep.execute import dump_pdv, errors_limit, rule_and_record
+    limit = errors_limit(session)
+    log = session.log
+    dmeta = [(n, F.parse_format(meta[n.upper()].format) if meta[n.upper()].format else None) for n in names]
+    for k, i in enumerate(sorted(bad_rows)):
+        if k == limit:
+            log.warning("Limit set by ERRORS= option reached.  Further errors of this type will not be printed.")
+            return
+        line_no, text = records[i]
+        for name, a, b in bad_rows[i]:
+            log.note(f"Invalid data for {name} in line {line_no} {a}-{b}.")
+        rule_and_record(log, line_no, text)
+        dump_pdv(log, dmeta, [cols[n][i] for n in names], i + 1, session.renderer.linesize or 100)
+
+
 def run_import(session, proc):
     opts = Options(proc.options, {"datafile", "file", "out", "dbms", "replace"}, "PROC IMPORT")
     path = opts.get("datafile", opts.get("file"))
     if path is None:
         raise SasError("PROC IMPORT requires DATAFILE=.", proc.line, proc.col)
     dbms = str(opts.get("dbms", "csv")).lower()
-    getnames, datarow, delim = True, None, None
+    getnames, datarow, delim, guess_st = True, None, None, None
     for kw, st in statements(proc, {"getnames", "guessingrows", "datarow", "delimiter", "sheet", "range"}):
         val = st.items[-1] if st.items else None
-        if kw == "getnames":
+        if kw == "guessingrows":
+            guess_st = st
+        elif kw == "getnames":
             getnames = str(getattr(val, "value", "yes")).lower() in ("yes", "y")
         elif kw == "datarow":
             datarow = int(val.value)
@@ -57,23 +181,21 @@ def run_import(session, proc):
     if lib.exists(out_ref.name) and not opts.has("replace"):
         session.log.error(f"Import unsuccessful.  The data set {out_ref.display} already exists; use REPLACE.")
         return
-    header = 0 if getnames else None
-    skip = None
-    if datarow and datarow > (2 if getnames else 1):
-        skip = list(range(1 if getnames else 0, datarow - 1))
-    df = pd.read_csv(p, sep=sep, header=header, skiprows=skip, keep_default_na=False, na_values=["", "."],
-                     skipinitialspace=True)
+    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
+        raw_lines = fh.read().splitlines()
+    first_data = (datarow or (2 if getnames else 1)) - 1
+    header = [f[0] for f in _split_record(raw_lines[0], sep)] if getnames and raw_lines else []
+    records = [(i + 1, raw_lines[i]) for i in range(first_data, len(raw_lines)) if raw_lines[i].strip()]
+    rows = [_split_record(text, sep) for _, text in records]
+    ncol = max([len(header)] + [len(r) for r in rows]) if (rows or header) else 0
     used: set = set()
-    if getnames:
-        # SAS names a column with an empty header VARn (n = its position); pandas says "Unnamed: n".
-        with open(p, newline="") as fh:
-            first = next(csv.reader(fh, delimiter=sep), [])
-        first += [""] * (df.shape[1] - len(first))
-        df.columns = [_sas_name(h, used) if h.strip() else _sas_name(f"VAR{i + 1}", used)
-                      for i, h in enumerate(first[:df.shape[1]])]
-    else:
-        df.columns = [f"VAR{i + 1}" for i in range(df.shape[1])]
-    ds = Dataset(normalise_frame(df))
+    header += [""] * (ncol - len(header))
+    # SAS names a column with an empty header VARn (n = its position)
+    names = [_sas_name(h, used) if (getnames and h.strip()) else _sas_name(f"VAR{i + 1}", used)
+             for i, h in enumerate(header)]
+    guess = _guessing_rows(guess_st, len(rows))
+    df, meta = _typed_columns(session, names, rows, records, guess)
+    ds = Dataset(normalise_frame(df), meta)
     session.put_dataset(out_ref, ds)
     session.log.note(f"{out_ref.display} data set was successfully created.")
 
