@@ -888,7 +888,8 @@ class GlimmixFit:
             adj = getattr(self, "df_adjust", None)
             df_of = (lambda L: adj(np.atleast_2d(L), 1.0, None)[0]) if adj is not None else None
             for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, data, means, beta, covb, self.link,
-                                      df_for=lambda k: dfs.get(k, math.inf), df_of=df_of):
+                                      df_for=lambda k: dfs.get(k, math.inf), df_of=df_of, slice_adjust=adj,
+                                      slices="glimmix"):
                 self.emit(t)
             return
         o = H.hypothesis_options(self.s, stm, "estimate", {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular",

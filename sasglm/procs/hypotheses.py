@@ -254,13 +254,73 @@ def lsm_row(design, classes, setting, means, freq=None):
     return design.row(factor)
 
 
+def _slice_vars(stmt) -> list[str]:
+    """The variables of every SLICE= option (SLICE=b, SLICE=(a b), repeated SLICE= options)."""
+    out = []
+    for it in stmt.options or []:
+        if isinstance(it, A.Opt) and it.key.lower() == "slice":
+            v = it.value
+            words = v.items if isinstance(v, A.Group) else [v]
+            for w in words:
+                if isinstance(w, A.Word) and w.kind == "name":
+                    out.append(str(w.value))
+                else:
+                    raise SasError("SLICE= needs CLASS variable names.", stmt.line, stmt.col)
+        elif isinstance(it, A.Group) and it.name and it.name.lower() == "slice":
+            out.extend(str(w.value) for w in it.items if isinstance(w, A.Word) and w.kind == "name")
+    return out
+
+
+def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_adjust, per_effect_title):
+    """SLICE=: for each level of a slice variable, the F test that the LS-means of the effect's other
+    levels are equal there (rows: differences from the first estimable LS-mean of the slice; the test
+    does not depend on that choice).  DenDF is the effect's, adjusted as in CONTRAST (KR, SATTERTH)."""
+    tables = []
+    lower = [v.lower() for v in evars]
+    for sv in _slice_vars(stmt):
+        if sv.lower() not in lower:
+            raise SasError(f"The SLICE= variable {sv} is not in the LSMEANS effect {eff_name}.", stmt.line, stmt.col)
+        if len(evars) < 2:
+            raise SasError(f"SLICE= needs an interaction LSMEANS effect ({eff_name} is a main effect).",
+                           stmt.line, stmt.col)
+        v = evars[lower.index(sv.lower())]
+        rows, seen = [], []
+        for lab in labels:
+            if lab[v] not in seen:
+                seen.append(lab[v])
+        for lev in seen:
+            Ls = [e[0] for lab, e in zip(labels, ests) if lab[v] == lev and e is not None]
+            row = {"Effect": eff_name, v: lev}
+            K = np.array([L - Ls[0] for L in Ls[1:]]) if len(Ls) > 1 else np.zeros((0, len(beta)))
+            W, r = GL.wald_test(K, beta, cov) if len(K) else (0.0, 0)
+            if r == 0:
+                row.update({"NumDF": 0, "DenDF": None, "FValue": None, "ProbF": None})
+                rows.append(row)
+                continue
+            F, dd = W / r, df
+            if slice_adjust is not None:
+                dd, F = slice_adjust(K, F, dd)
+            row.update({"NumDF": r, "DenDF": dd, "FValue": F,
+                        "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)})
+            rows.append(row)
+        cols = [Column("Effect"), Column(v), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
+                Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
+        title = f"Tests of Effect Slices for {eff_name} Sliced By {v}" if per_effect_title else "Tests of Effect Slices"
+        tables.append(Table(proc, "Slices", title, cols, rows))
+    return tables
+
+
 def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov, link, df_for=None,
-                   om_default=False, df_of=None):
-    """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables."""
+                   om_default=False, df_of=None, slice_adjust=None, slices=None):
+    """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables.
+    slices: None when the procedure has no SLICE= here (an ERROR), else "mixed" or "glimmix" (the
+    title style of the Tests of Effect Slices table)."""
     o = Options(stmt.options or [], {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
                                      "oddsratio", "or", "adjust", "at", "bylevel", "means", "cov", "corr",
                                      "lines", "plots", "slice", "slicediff", "stepdown"}, "LSMEANS")
     for bad in ("at", "bylevel", "slice", "slicediff", "lines", "stepdown"):
+        if bad == "slice" and slices is not None:
+            continue
         if o.has(bad):
             raise SasError(f"The LSMEANS option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
     adjust = str(o.get("adjust", "t")).lower()
@@ -343,6 +403,9 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                 dcols += [Column("OddsRatio", "Odds Ratio", "8.3"), Column("LowerOR", "Lower\nOdds Ratio", "8.3"),
                           Column("UpperOR", "Upper\nOdds Ratio", "8.3")]
             out.append(Table(proc, "Diffs", f"Differences of {eff_name} Least Squares Means", dcols, drows))
+        if slices is not None and o.has("slice"):
+            out.extend(slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_adjust,
+                                   slices == "glimmix"))
     return out
 
 

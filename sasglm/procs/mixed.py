@@ -377,7 +377,8 @@ class MixedFit:
                 means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
                 ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
                 for t in H.lsmeans_tables(s, PROC, stm, design, classes, data, means, beta, covb, ident,
-                                          df_for=lambda k: dfs.get(k, math.inf), df_of=df_of):
+                                          df_for=lambda k: dfs.get(k, math.inf), df_of=df_of,
+                                          slice_adjust=self._ddf_adjust(kr, keep), slices="mixed"):
                     self.emit(t)
             else:
                 o = H.hypothesis_options(s, stm, "estimate", {"cl", "alpha", "divisor", "e", "singular", "df"},
