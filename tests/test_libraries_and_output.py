@@ -80,6 +80,23 @@ def test_means_statistics_against_numpy():
     assert row["Q1"] == pytest.approx(x[2]) and row["Q3"] == pytest.approx(x[8])
 
 
+def test_means_output_autoname_and_empty_names():
+    # SAS: `mean= std=` with no names names both statistics after the variable, so the second is
+    # dropped with a WARNING; AUTONAME (after the slash) gives y_Mean, y_StdDev.  It used to be ignored,
+    # leaving a variable called "std" that held the means.
+    r = run_sas("data a; do i = 1 to 10; g = mod(i, 2); y = i * i; output; end; run;\n"
+                "proc means data=a noprint nway; class g; var y; output out=m mean= std=; run;\n"
+                "proc means data=a noprint nway; class g; var y; output out=m2 mean= std= / autoname; run;\n")
+    assert r.warnings == ["WARNING: Variable y already exists on file WORK.M."]
+    ys = np.arange(1, 11) ** 2.0
+    odd, even = ys[0::2], ys[1::2]
+    assert list(r.ds("m").columns) == ["g", "_TYPE_", "_FREQ_", "y"]
+    assert r.ds("m").df["y"].tolist() == pytest.approx([even.mean(), odd.mean()])
+    m2 = r.ds("m2").df
+    assert list(m2.columns) == ["g", "_TYPE_", "_FREQ_", "y_Mean", "y_StdDev"]
+    assert m2["y_StdDev"].tolist() == pytest.approx([even.std(ddof=1), odd.std(ddof=1)])
+
+
 def test_print_by_groups_and_titles():
     r = run_sas("title 'My Title';\ndata a; input g x; datalines;\n1 5\n1 6\n2 7\n;\n"
                 "proc print data=a; by g; var x; sum x; run;\n")

@@ -216,6 +216,8 @@ def _run(session, proc, name):
                 raise SasError(f"The option {it.key.upper()} is not supported on the OUTPUT statement.",
                                it.line, it.col)
         ref_out = dsref_from_value(out_node) if out_node is not None else A.DsRef(None, session._next_dataN())
+        for n in sorted(o.__dict__.get("_dup_names", ())):
+            session.log.warning(f"Variable {n} already exists on file {ref_out.display}.")
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         from ..data.dataset import normalise_frame
         session.put_dataset(ref_out, Dataset(normalise_frame(df)))
@@ -268,6 +270,13 @@ def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
         if isinstance(it, A.Opt) and it.key in STATS:
             names = [str(it.value.value)] if isinstance(it.value, A.Word) and it.value.kind == "name" else []
             j = i + 1
+            if names and j < len(items) and isinstance(items[j], A.Word) and items[j].kind == "op" \
+                    and items[j].value == "=" and names[0].lower() in STATS:
+                # `mean= std=`: the first request has no names, the "name" is the next statistic
+                requests.append((it.key, []))
+                requests.append((names[0].lower(), []))
+                i = j + 1
+                continue
             while j < len(items) and isinstance(items[j], A.Word) and items[j].kind == "name":
                 names.append(str(items[j].value))
                 j += 1
@@ -279,9 +288,16 @@ def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
         elif isinstance(it, A.Word) and it.kind == "name" and str(it.value).lower() in STATS:
             requests.append((str(it.value).lower(), []))
         i += 1
-    autoname = any(isinstance(it, A.Word) and str(it.value).lower() == "autoname" for it in items)
+    slash = list(getattr(o, "options", None) or [])
+    autoname = any(isinstance(it, A.Word) and str(it.value).lower() == "autoname" for it in items + slash)
+    for it in slash:
+        key = str(it.value).lower() if isinstance(it, A.Word) else getattr(it, "key", "?")
+        if key != "autoname":
+            raise SasError(f"The OUTPUT statement option {key.upper()} is not supported yet (AUTONAME is).",
+                           getattr(it, "line", None), getattr(it, "col", None))
     bycols = [b for b, _ in by]
     rows = []
+    dup_names: set = set()
     levels = [()]
     if classes and not opts.has("nway"):
         levels = [()] + [tuple(c) for r in range(1, len(classes) + 1) for c in itertools.combinations(classes, r)]
@@ -306,11 +322,17 @@ def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
                         r2[v] = compute(s, g[v].to_numpy(dtype=float))
                     rows.append(r2)
                 continue
-            for s, names in requests:
+            taken: dict[str, int] = {}
+            for ri, (s, names) in enumerate(requests):
                 for k, v in enumerate(varlist):
                     if names and k >= len(names):
                         break
                     outname = names[k] if names else (f"{v}_{STATS[s][0]}" if autoname else v)
+                    if taken.setdefault(outname.lower(), ri) != ri:
+                        dup_names.add(outname)       # SAS keeps the first statistic named so
+                        continue
                     row[outname] = compute(s, g[v].to_numpy(dtype=float))
             rows.append(row)
+    if dup_names:
+        o.__dict__.setdefault("_dup_names", set()).update(dup_names)
     return pd.DataFrame(rows)
