@@ -34,6 +34,7 @@ OUTPUT_DS_OPTIONS = {"keep", "drop", "rename", "where", "label"}
 # layout options have nothing to act on (sasglm does not paginate or stamp pages) and are accepted
 # quietly.  Every other system option is ignored with a WARNING that names it.
 HONOURED_OPTIONS = {"ls", "linesize", "mprint", "mlogic", "symbolgen", "errors"}
+BY_GROUP_PROCS = {"genmod", "gee", "glimmix", "mixed"}
 LAYOUT_OPTIONS = {
     "ps", "pagesize", "nodate", "date", "nonumber", "number", "nocenter", "center", "formdlim",
     "orientation", "papersize", "pageno", "formchar", "noxwait", "xwait", "threads", "nothreads",
@@ -77,6 +78,8 @@ class Session:
         self.effectplot_data: list[dict] = []     # what each EFFECTPLOT drew
         self.images: list[str] = []
         self.current_proc: str | None = None
+        self.by_filter = None                     # (BY columns, key, byline, values) of the running group
+        self.by_written: dict | None = None       # OUT= data sets written during BY-group processing
         self.step_timeout = step_timeout
 
     def _make_renderer(self, rich: bool, linesize: int):
@@ -269,13 +272,50 @@ class Session:
         self.current_proc = name
         n_tables = len(self.tables)
         try:
-            handler(self, proc)
+            by_stmts = [st for st in stmts if isinstance(st, A.GenStmt) and st.keyword == "by"]
+            if by_stmts and name.lower() in BY_GROUP_PROCS:
+                self._run_by_groups(handler, proc, by_stmts)
+            else:
+                handler(self, proc)
         except SasError as e:
             self._report(e)
             self._stopped()
         finally:
             self.current_proc = None
+            self.by_filter = None
+            self.by_written = None
         self._ods_output_flush(n_tables)
+
+    def _run_by_groups(self, handler, proc, by_stmts) -> None:
+        """BY-group processing for the modelling procedures: the step runs once per BY group (formed
+        after WHERE, in the data's order, which must be sorted), each group's tables under its byline;
+        OUT= data sets collect every group's rows, ODS OUTPUT data sets get the BY variables first."""
+        from .procs.common import Options, by_items, input_data, where_statements
+        if len(by_stmts) > 1:
+            raise SasError("Only one BY statement is allowed.", by_stmts[1].line, by_stmts[1].col)
+        by_st = by_stmts[0]
+        rest = [st for st in proc.statements if st is not by_st]
+        if any(isinstance(st, A.GenStmt) and st.keyword == "store" for st in rest):
+            raise SasError("STORE with BY-group processing is not supported yet.", by_st.line, by_st.col)
+        popts = Options(proc.options, {o.key.lower() for o in proc.options if isinstance(o, A.Opt)} |
+                        {str(w.value).lower() for w in proc.options if isinstance(w, A.Word)}, "PROC")
+        ds, ref = input_data(self, popts, proc, where_statements(proc))
+        by = by_items(by_st.items, ds)
+        from .procs.common import by_groups
+        groups = list(by_groups(ds, by, self, proc.name))
+        sub_proc = A.ProcStep(proc.name, proc.options, rest, line=proc.line, col=proc.col)
+        cols = [b for b, _ in by]
+        self.by_written = {}
+        start = 0
+        for byline, sub in groups:
+            rng = (start, start + sub.nobs)
+            start += sub.nobs
+            self.by_filter = (ref.display, rng, byline, {c: sub.df[c].iloc[0] for c in cols})
+            try:
+                handler(self, sub_proc)
+            except SasError as e:
+                self._report(e)
+                self.log.note(f"The above message was for the following BY group:\n      {byline}")
 
     # ------------------------------------------------------------------ data sets
     def library(self, libref: str | None, where=None) -> Library:
@@ -410,6 +450,14 @@ class Session:
         if ref.options and not options_applied:
             ds = self.apply_output_options(ds, ref)
         lib = self.library(ref.libref, (ref.line, ref.col))
+        if self.by_written is not None:
+            # under BY-group processing an OUT= data set collects the rows of every group
+            key = f"{lib.name}.{ref.name.upper()}"
+            prev = self.by_written.get(key)
+            if prev is not None:
+                from .data.dataset import normalise_frame
+                ds = Dataset(normalise_frame(pd.concat([prev.df, ds.df], ignore_index=True)), prev.meta)
+            self.by_written[key] = ds
         try:
             lib.put(ref.name, ds)
         except Exception as e:
@@ -455,6 +503,9 @@ class Session:
     # ------------------------------------------------------------------ output
     def emit_table(self, table: Table) -> None:
         table.titles = [self.titles[k] for k in sorted(self.titles)]
+        if self.by_filter is not None:
+            table.byline = table.byline or self.by_filter[2]
+            table.by_values = dict(self.by_filter[3])   # type: ignore[attr-defined]
         table.proc = table.proc or (self.current_proc or "")
         if self.ods_trace:
             self.log.write(f"\nOutput Added:\n-------------\nName:       {table.name}\nLabel:      {table.title}\n"
@@ -782,4 +833,8 @@ def parse_dsname(text: str) -> A.DsRef:
 
 def table_to_frame(t: Table) -> pd.DataFrame:
     cols = [c.name for c in t.columns]
-    return pd.DataFrame([{c: r.get(c) for c in cols} for r in t.rows], columns=cols)
+    byv = getattr(t, "by_values", None) or {}
+    # SAS puts the BY variables first in ODS OUTPUT data sets made under BY-group processing
+    bycols = [b for b in byv if b not in cols]
+    return pd.DataFrame([{**{b: byv[b] for b in bycols}, **{c: r.get(c) for c in cols}} for r in t.rows],
+                        columns=bycols + cols)

@@ -278,8 +278,13 @@ class Compiler:
                 st.kind, st.var = "iter", "_i_"
                 st.specs = [A.DoSpec(A.Num(float(arr.lo)), A.Num(float(arr.lo + arr.n - 1)))]
             if st.var:
+                new = st.var.lower() not in self.pdv
                 v = self.var(st.var)
                 v.assigned = True
+                first = st.specs[0].start if st.specs else None
+                if new and isinstance(first, A.Str) and st.specs[0].stop is None:
+                    # DO c = 'a', 'b': a character index, as long as its first value (as SAS sets it)
+                    v.type, v.length = "C", max(len(first.value), 1)
             for sp in st.specs:
                 for e in (sp.start, sp.stop, sp.by, sp.while_, sp.until):
                     if e is not None:
