@@ -182,3 +182,18 @@ proc genmod data=a; class trt time; model y = trt time trt*time; lsmeans trt*tim
     assert trt0["DenDF"] == pytest.approx(c.loc["time at trt 0", "DenDF"], rel=1e-8)
     np.testing.assert_allclose(gs["FValue"], sl["FValue"].iloc[:4], rtol=1e-5)
     assert "Tests of Effect Slices for trt*time Sliced By time" in r.out
+
+
+def test_fixed_effects_only_model_uses_residual_df_and_prints_non_est():
+    # SAS: without RANDOM and REPEATED SUBJECT= there is no processing by subjects, BETWITHIN has no effect
+    # and every test uses the residual DF N - rank(X) (here 5 - 3 = 2; the intercept got 0 before).  The
+    # empty cell b*y makes its LS-mean non-estimable, which SAS prints as "Non-est".
+    r = run_sas("data a; input g $ h $ y; datalines;\na x 1\na y 2\nb x 3\nb x 4\na x 2\n;\n"
+                "ods output SolutionF=sf LSMeans=lsm;\n"
+                "proc mixed data=a; class g h; model y = g h g*h / s; lsmeans g*h; run;\n")
+    sf, lsm = r.ds("sf").df, r.ds("lsm").df
+    assert sf["DF"].dropna().tolist() == [2, 2, 2]
+    # OLS by hand: additive fit through the three observed cells, intercept = ay + bx - ax = 2 + 3.5 - 1.5
+    assert sf["Estimate"].iloc[0] == pytest.approx(4.0)
+    assert lsm["Estimate"].isna().tolist() == [False, False, False, True]
+    assert "Non-est" in r.out and "Residual" in r.out

@@ -13,7 +13,8 @@ def _cells(table: Table) -> tuple[list, list[list[str]]]:
     cols = [c for c in table.columns if not c.hidden]
     body = []
     for r in table.rows:
-        body.append([format_cell(r.get(c.name), c.format) for c in cols])
+        shown = r.get("_display") or {}      # printed text in place of a value (SAS's "Non-est")
+        body.append([shown[c.name] if c.name in shown else format_cell(r.get(c.name), c.format) for c in cols])
     return cols, body
 
 

@@ -1478,7 +1478,7 @@ class Fit:
             out = []
             for label, L in rows:
                 if not H.estimable(L, self.design):
-                    out.append({"Label": label, "LBetaEstimate": None})
+                    out.append({"Label": label, "LBetaEstimate": None, "_display": {"LBetaEstimate": "Non-est"}})
                     continue
                 est = float(L @ beta)
                 se = math.sqrt(max(float(L @ cov @ L), 0.0))

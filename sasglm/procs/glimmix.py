@@ -907,7 +907,7 @@ class GlimmixFit:
             if not H.estimable(L, self.design):
                 # SAS prints Non-est for a linear combination that is not estimable
                 self.s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
-                rows.append({"Label": label, "Estimate": None, "StdErr": None})
+                rows.append({"Label": label, "Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
                 continue
             est = float(L @ beta)
             se = math.sqrt(max(float(L @ covb @ L), 0.0))

@@ -363,7 +363,7 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
         for L, lab in zip(Ls, labels):
             row = {"Effect": eff_name, **lab}
             if not estimable(L, design):
-                row.update({"Estimate": None, "StdErr": None})
+                row.update({"Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
                 rows.append(row)
                 ests.append(None)
                 continue

@@ -207,6 +207,10 @@ class MixedFit:
         # ---------------- tables
         has_rnd = bool(specs)
         ddfm = self._ddfm(mopts, has_rnd)
+        if ddfm == "betwithin" and not has_rnd and not subj_text_p:
+            # SAS: without processing by subjects (no REPEATED SUBJECT=) BETWITHIN has no effect, and
+            # the default is then CONTAIN, which without random effects is the residual DF
+            ddfm = "residual"
         labels = []
         for lab in [_struct_label(sp.struct, sp.stmt) for sp in specs] + \
                    ([_struct_label(rs.base if isinstance(rs, LM.Grouped) else rs, rep)] if rep is not None else []):
@@ -388,7 +392,7 @@ class MixedFit:
                 for label, L in H.parse_rows(stm.items, design, stm):
                     if not H.estimable(L, design):
                         s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
-                        rows_e.append({"Label": label, "Estimate": None, "StdErr": None})
+                        rows_e.append({"Label": label, "Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
                         continue
                     est = float(L @ beta)
                     se_ = math.sqrt(max(float(L @ covb @ L), 0.0))

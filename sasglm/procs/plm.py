@@ -140,7 +140,7 @@ def _estimate(session, store, stmt, alpha):
     for label, L in H.parse_rows(stmt.items, store.design, stmt):
         r = {"Label": label}
         if not H.estimable(L, store.design):
-            r.update({"Estimate": None, "StdErr": None})
+            r.update({"Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
         else:
             est = float(L @ store.beta)
             se = math.sqrt(max(float(L @ store.cov @ L), 0.0))
