@@ -12,6 +12,7 @@ class Log:
         self.errors = 0
         self.warnings = 0
         self.lines: list[str] = []      # kept for tests and the REPL
+        self.said: set[str] | None = None   # during BY-group runs: "ignored" warnings already given
 
     def write(self, text: str = "") -> None:
         for line in text.split("\n"):
@@ -33,6 +34,11 @@ class Log:
         self.write("NOTE: " + msg)
 
     def warning(self, msg: str) -> None:
+        if self.said is not None and "ignored" in msg:
+            # an ignored option is reported once for the step, not once per BY group
+            if msg in self.said:
+                return
+            self.said.add(msg)
         self.warnings += 1
         self.write("WARNING: " + msg)
 

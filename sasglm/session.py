@@ -284,6 +284,7 @@ class Session:
             self.current_proc = None
             self.by_filter = None
             self.by_written = None
+            self.log.said = None
         self._ods_output_flush(n_tables)
 
     def _run_by_groups(self, handler, proc, by_stmts) -> None:
@@ -297,8 +298,8 @@ class Session:
         rest = [st for st in proc.statements if st is not by_st]
         if any(isinstance(st, A.GenStmt) and st.keyword == "store" for st in rest):
             raise SasError("STORE with BY-group processing is not supported yet.", by_st.line, by_st.col)
-        popts = Options(proc.options, {o.key.lower() for o in proc.options if isinstance(o, A.Opt)} |
-                        {str(w.value).lower() for w in proc.options if isinstance(w, A.Word)}, "PROC")
+        popts = Options([o for o in proc.options if isinstance(o, A.Opt) and o.key.lower() == "data"], {"data"},
+                        "PROC")
         ds, ref = input_data(self, popts, proc, where_statements(proc))
         by = by_items(by_st.items, ds)
         from .procs.common import by_groups
@@ -306,6 +307,7 @@ class Session:
         sub_proc = A.ProcStep(proc.name, proc.options, rest, line=proc.line, col=proc.col)
         cols = [b for b, _ in by]
         self.by_written = {}
+        self.log.said = set()
         start = 0
         for byline, sub in groups:
             rng = (start, start + sub.nobs)

@@ -111,3 +111,10 @@ def test_character_do_list_index():
     # DO c = 'ALB', 'HGB' makes a character index (it was numeric, so every value was invalid)
     r = run_sas("data a; do p = 'ALB', 'HG'; output; end; run;\n")
     assert not r.errors and r.ds("a").var("p").is_char and r.ds("a").df["p"].tolist() == ["ALB", "HG"]
+
+
+def test_an_ignored_option_is_reported_once_not_per_group():
+    r = run_sas(DATA + "proc glimmix data=a plots=none; by param; class id trt;\n"
+                "model c(event='1') = trt time / dist=bin; random intercept / subject=id; run;\n")
+    assert r.warnings == ["WARNING: The PROC GLIMMIX option PLOTS is not supported yet and was ignored."]
+    assert r.out.count("Type III Tests of Fixed Effects") == 2
