@@ -100,3 +100,20 @@ def resp_dir(tmp_path, monkeypatch):
     shutil.copy(RESP_CSV, tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def sim_trial(n: int = 40, visits: int = 4, seed: int = 42, params: tuple[str, ...] = ()) -> str:
+    """A DATA step (data set A) simulating a two-arm repeated-measures trial: id 1..n, trt = id mod 2,
+    time 1..visits, a normal y with a subject random intercept and a trt*time interaction, and a binary
+    c = (y above its centre); with params, one copy of the trial per value of a character BY variable
+    param (shifted by 3 for each later value)."""
+    head, tail, shift = "", "", ""
+    if params:
+        head = "  do param = " + ", ".join(f"'{p}'" for p in params) + ";\n"
+        tail = "  end;\n"
+        shift = " + 3 * (" + " + ".join(f"(param = '{p}')" for p in params[1:]) + ")" if len(params) > 1 else ""
+    return (f"data a;\n  call streaminit({seed});\n{head}"
+            f"  do id = 1 to {n};\n    trt = mod(id, 2);\n    b = rand('normal', 0, 1);\n"
+            f"    do time = 1 to {visits};\n"
+            f"      y = 10 + trt + 0.5*time + 0.3*trt*time + b + rand('normal', 0, 1){shift};\n"
+            f"      c = (y > 12{shift});\n      output;\n    end;\n  end;\n{tail}run;\n")

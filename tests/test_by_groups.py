@@ -8,64 +8,45 @@ must equal a run on that group alone (WHERE), which is what these tests check.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from conftest import assert_errors, run_sas
+from conftest import assert_errors, run_sas, sim_trial
 
-DATA = """data a;
-  call streaminit(7);
-  do param = 'ALB', 'HGB';
-    do id = 1 to 30;
-      trt = mod(id, 2);
-      b = rand('normal', 0, 1);
-      do time = 1 to 3;
-        y = 10 + trt + 0.5*time + b + rand('normal', 0, 1) + (param = 'HGB') * 3;
-        c = (y > 12 + (param = 'HGB') * 3);
-        output;
-      end;
-    end;
-  end;
+DATA = sim_trial(n=30, visits=3, seed=7, params=("ALB", "HGB"))
+
+
+def by_and_where(body: str, group: str) -> str:
+    """The same step twice: with BY param, and on one group alone with WHERE (its output data sets
+    carry the suffix 1)."""
+    by = body.replace("<BY>", "by param;").replace("<S>", "")
+    one = body.replace("<BY>", f"where param = {group!r};").replace("<S>", "1")
+    return by + one
+
+
+MIXED = """ods output LSMeans=lsm<S>;
+proc mixed data=a;
+  <BY>
+  class id trt time;
+  model y = trt time trt*time / s ddfm=kr;
+  repeated time / subject=id type=un;
+  lsmeans trt / diff cl;
+run;
+"""
+GENMOD = """ods output GEEEmpPEst=gee<S>;
+proc genmod data=a descending;
+  <BY>
+  class id trt;
+  model c = trt time / dist=bin;
+  repeated subject=id / type=exch;
+  output out=pred<S> p=phat;
 run;
 """
 
 
 def test_mixed_and_genmod_by_groups_equal_the_groups_run_alone():
-    src = DATA + """
-ods output LSMeans=lsm SolutionF=sf;
-proc mixed data=a;
-  by param;
-  class id trt time;
-  model y = trt time trt*time / s ddfm=kr;
-  repeated time / subject=id type=un;
-  lsmeans trt / diff cl;
-run;
-ods output LSMeans=one;
-proc mixed data=a;
-  where param = 'HGB';
-  class id trt time;
-  model y = trt time trt*time / s ddfm=kr;
-  repeated time / subject=id type=un;
-  lsmeans trt / diff cl;
-run;
-ods output GEEEmpPEst=gee;
-proc genmod data=a descending;
-  by param;
-  class id trt;
-  model c = trt time / dist=bin;
-  repeated subject=id / type=exch;
-  output out=pred p=phat;
-run;
-ods output GEEEmpPEst=gee1;
-proc genmod data=a descending;
-  where param = 'ALB';
-  class id trt;
-  model c = trt time / dist=bin;
-  repeated subject=id / type=exch;
-run;
-"""
+    src = DATA + by_and_where(MIXED, "HGB") + by_and_where(GENMOD, "ALB")
     r = run_sas(src)
     assert not r.errors and not r.warnings, r.log
-    lsm, one = r.ds("lsm").df, r.ds("one").df
+    lsm, one = r.ds("lsm").df, r.ds("lsm1").df
     assert list(lsm.columns)[0] == "param" and lsm["param"].tolist() == ["ALB", "ALB", "HGB", "HGB"]
     hgb = lsm[lsm["param"] == "HGB"].reset_index(drop=True)
     for c in ("Estimate", "StdErr", "DF", "Lower", "Upper"):
@@ -79,22 +60,18 @@ run;
     assert r.out.count("param=HGB") > 0 and r.out.index("param=ALB") < r.out.index("param=HGB")
 
 
+GLIMMIX = """ods output ParameterEstimates=pe<S>;
+proc glimmix data=a;
+  <BY>
+  class id trt;
+  model c(event='1') = trt time / dist=bin s;
+  random intercept / subject=id;
+run;
+"""
+
+
 def test_glimmix_by_groups_and_unsorted_data():
-    src = DATA + """
-ods output ParameterEstimates=pe;
-proc glimmix data=a;
-  by param;
-  class id trt;
-  model c(event='1') = trt time / dist=bin s;
-  random intercept / subject=id;
-run;
-ods output ParameterEstimates=pe1;
-proc glimmix data=a;
-  where param = 'ALB';
-  class id trt;
-  model c(event='1') = trt time / dist=bin s;
-  random intercept / subject=id;
-run;
+    src = DATA + by_and_where(GLIMMIX, "ALB") + """
 proc sort data=a out=b; by descending param; run;
 proc mixed data=b; by param; class id; model y = time; random intercept / subject=id; run;
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import assert_errors, run_sas
+from conftest import assert_errors, run_sas, sim_trial
 
 BAL = """data a; call streaminit(5); do id = 1 to 20; trt = mod(id, 2); b = rand('normal', 0, 1.5);
 do visit = 1 to 4; y = 10 + trt + 0.5 * visit + b + rand('normal', 0, 1); output; end; end; run;
@@ -129,18 +129,7 @@ def test_repeated_ar1_r_matrix_for_a_subject_with_a_missing_visit():
     assert R == pytest.approx(s2 * rho ** lag, abs=1e-10)
 
 
-SLICE_DATA = """data a;
-  call streaminit(42);
-  do id = 1 to 40;
-    trt = mod(id, 2);
-    b = rand('normal', 0, 1);
-    do time = 1 to 4;
-      y = 10 + trt + 0.5*time + 0.3*trt*time + b + rand('normal', 0, 1);
-      output;
-    end;
-  end;
-run;
-"""
+SLICE_DATA = sim_trial()
 
 
 def test_lsmeans_slice_is_the_contrast_of_the_simple_effect():

@@ -9,6 +9,22 @@ from . import formats as F
 from .runtime import StopStep
 
 
+def read_quoted(text: str, i: int) -> tuple[str, int]:
+    """A double-quoted DSD field starting at text[i] == '"': its value ("" inside stands for one quote)
+    and the index just after the closing quote."""
+    j, buf, n = i + 1, [], len(text)
+    while j < n:
+        if text[j] == '"':
+            if j + 1 < n and text[j + 1] == '"':
+                buf.append('"')
+                j += 2
+                continue
+            return "".join(buf), j + 1
+        buf.append(text[j])
+        j += 1
+    return "".join(buf), j
+
+
 class Reader:
     def __init__(self, records: list[str], specs: list[A.Input], pdv_types: dict[str, str],
                  options: dict | None, log, source_name: str):
@@ -80,19 +96,7 @@ class Reader:
             self._pending_empty = False
             self.tok_start = self.col
             if self.col < len(line) and line[self.col] == '"':
-                j = self.col + 1
-                buf = []
-                while j < len(line):
-                    if line[j] == '"':
-                        if j + 1 < len(line) and line[j + 1] == '"':
-                            buf.append('"')
-                            j += 2
-                            continue
-                        j += 1
-                        break
-                    buf.append(line[j])
-                    j += 1
-                tok = "".join(buf)
+                tok, j = read_quoted(line, self.col)
                 self.col = j
             else:
                 j = self.col
@@ -209,6 +213,6 @@ class Reader:
             elif self.log is not None and self.invalid_notes <= 20:
                 a = (self.line or "").find(t) + 1
                 self.log.note(f"Invalid data for {name} in line {self.line_no} {a}-{a + len(t) - 1}.")
-                self.log.write(f"RULE:      ----+----1----+----2----+----3----+----4----+----5")
+                self.log.write("RULE:      ----+----1----+----2----+----3----+----4----+----5")
                 self.log.write(f"{self.line_no:<10} {self.line}")
             return math.nan

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import ast as A
 from ..data.dataset import Dataset, VarMeta, normalise_frame
+from ..datastep.reader import read_quoted
 from ..errors import SasError
 from .common import Options, dsref_from_value, input_data, statements, warn_ignored
 
@@ -42,18 +42,7 @@ def _split_record(text: str, sep: str) -> list[tuple[str, int, int]]:
                 i += 1
         start = i
         if i < n and text[i] == '"':
-            j, buf = i + 1, []
-            while j < n:
-                if text[j] == '"':
-                    if j + 1 < n and text[j + 1] == '"':
-                        buf.append('"')
-                        j += 2
-                        continue
-                    j += 1
-                    break
-                buf.append(text[j])
-                j += 1
-            val = "".join(buf)
+            val, j = read_quoted(text, i)
             k = text.find(sep, j) if sep != " " else j
             end = n if k < 0 else k
         else:
