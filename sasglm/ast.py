@@ -258,6 +258,7 @@ class DataStep(Node):
     statements: list[Any]
     datalines: list[str] | None = None
     source_text: str = ""
+    datalines_line: int | None = None    # program line of the first in-stream record
 
 
 # ------------------------------------------------------------------ PROC and global statements

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,14 @@ OUTPUT_DS_OPTIONS = {"keep", "drop", "rename", "where", "label"}
 # quietly.  Every other system option is ignored with a WARNING that names it.
 HONOURED_OPTIONS = {"ls", "linesize", "mprint", "mlogic", "symbolgen", "errors"}
 BY_GROUP_PROCS = {"genmod", "gee", "glimmix", "mixed"}
+
+
+class ByGroup(NamedTuple):
+    """One BY group of a modelling step: its rows (start, stop) of the input data set after WHERE."""
+    data: str                  # the input data set's name, as input_data displays it
+    rows: tuple[int, int]
+    byline: str
+    values: dict
 LAYOUT_OPTIONS = {
     "ps", "pagesize", "nodate", "date", "nonumber", "number", "nocenter", "center", "formdlim",
     "orientation", "papersize", "pageno", "formchar", "noxwait", "xwait", "threads", "nothreads",
@@ -78,7 +87,7 @@ class Session:
         self.effectplot_data: list[dict] = []     # what each EFFECTPLOT drew
         self.images: list[str] = []
         self.current_proc: str | None = None
-        self.by_filter = None                     # (BY columns, key, byline, values) of the running group
+        self.by_filter: ByGroup | None = None     # the BY group being analysed
         self.by_written: dict | None = None       # OUT= data sets written during BY-group processing
         self.step_timeout = step_timeout
 
@@ -205,8 +214,7 @@ class Session:
             outputs = [A.DsRef(None, self._next_dataN(), line=head.line, col=head.col)]
         outputs = [o for o in outputs if o.name.lower() != "_null_"] if any(
             o.name.lower() == "_null_" for o in outputs) else outputs
-        step = A.DataStep(outputs, stmts, datalines, line=head.line, col=head.col)
-        step.datalines_line = datalines_line if datalines is not None else None  # type: ignore[attr-defined]
+        step = A.DataStep(outputs, stmts, datalines, datalines_line=datalines_line, line=head.line, col=head.col)
         if failed:
             self._stopped()
             self._not_replaced(outputs)
@@ -291,7 +299,7 @@ class Session:
         """BY-group processing for the modelling procedures: the step runs once per BY group (formed
         after WHERE, in the data's order, which must be sorted), each group's tables under its byline;
         OUT= data sets collect every group's rows, ODS OUTPUT data sets get the BY variables first."""
-        from .procs.common import Options, by_items, input_data, where_statements
+        from .procs.common import Options, by_groups, by_items, input_data, where_statements
         if len(by_stmts) > 1:
             raise SasError("Only one BY statement is allowed.", by_stmts[1].line, by_stmts[1].col)
         by_st = by_stmts[0]
@@ -302,7 +310,6 @@ class Session:
                         "PROC")
         ds, ref = input_data(self, popts, proc, where_statements(proc))
         by = by_items(by_st.items, ds)
-        from .procs.common import by_groups
         groups = list(by_groups(ds, by, self, proc.name))
         sub_proc = A.ProcStep(proc.name, proc.options, rest, line=proc.line, col=proc.col)
         cols = [b for b, _ in by]
@@ -312,7 +319,7 @@ class Session:
         for byline, sub in groups:
             rng = (start, start + sub.nobs)
             start += sub.nobs
-            self.by_filter = (ref.display, rng, byline, {c: sub.df[c].iloc[0] for c in cols})
+            self.by_filter = ByGroup(ref.display, rng, byline, {c: sub.df[c].iloc[0] for c in cols})
             try:
                 handler(self, sub_proc)
             except SasError as e:
@@ -506,8 +513,8 @@ class Session:
     def emit_table(self, table: Table) -> None:
         table.titles = [self.titles[k] for k in sorted(self.titles)]
         if self.by_filter is not None:
-            table.byline = table.byline or self.by_filter[2]
-            table.by_values = dict(self.by_filter[3])   # type: ignore[attr-defined]
+            table.byline = table.byline or self.by_filter.byline
+            table.by_values = dict(self.by_filter.values)
         table.proc = table.proc or (self.current_proc or "")
         if self.ods_trace:
             self.log.write(f"\nOutput Added:\n-------------\nName:       {table.name}\nLabel:      {table.title}\n"
@@ -835,7 +842,7 @@ def parse_dsname(text: str) -> A.DsRef:
 
 def table_to_frame(t: Table) -> pd.DataFrame:
     cols = [c.name for c in t.columns]
-    byv = getattr(t, "by_values", None) or {}
+    byv = t.by_values or {}
     # SAS puts the BY variables first in ODS OUTPUT data sets made under BY-group processing
     bycols = [b for b in byv if b not in cols]
     return pd.DataFrame([{**{b: byv[b] for b in bycols}, **{c: r.get(c) for c in cols}} for r in t.rows],

@@ -526,9 +526,8 @@ class DataStepRunner:
 
     def _inline_reader(self, rd: Reader) -> Reader:
         # in-stream records are numbered by their line in the program, as SAS's NOTEs do
-        first = getattr(self.step, "datalines_line", None)
-        if first is not None:
-            rd.line_base = first - 1
+        if self.step.datalines_line is not None:
+            rd.line_base = self.step.datalines_line - 1
         return rd
 
     def _make_reader(self, comp: Compiler) -> Reader:

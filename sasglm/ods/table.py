@@ -35,6 +35,7 @@ class Table:
     titles: list[str] = field(default_factory=list)   # TITLE1..10 in force, filled by the session
     byline: str | None = None
     path: str = ""
+    by_values: dict | None = None    # the BY group's values (they lead ODS OUTPUT data sets)
 
     def column(self, name: str) -> Column | None:
         for c in self.columns:

@@ -113,9 +113,10 @@ def input_data(session, opts: Options, proc: A.ProcStep, where_stmts=()) -> tupl
     ds = session.get_dataset(ref, where=(ref.line, ref.col))
     ds, _, where_txt = session.apply_input_options(ds, ref, where_stmts)
     bf = getattr(session, "by_filter", None)
-    if bf is not None and bf[0] == ref.display:
+    if bf is not None and bf.data == ref.display:
         # BY-group processing: this run sees one group's observations (rows start:stop after WHERE)
-        ds = Dataset(ds.df.iloc[bf[1][0]:bf[1][1]].reset_index(drop=True), ds.meta, ds.label, ds.sorted_by)
+        a, b = bf.rows
+        ds = Dataset(ds.df.iloc[a:b].reset_index(drop=True), ds.meta, ds.label, ds.sorted_by)
     fmts = {}
     for st in proc.statements:
         if isinstance(st, A.GenStmt) and st.keyword == "format" and proc.name.upper() in FORMAT_STMT_PROCS:

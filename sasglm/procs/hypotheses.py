@@ -284,11 +284,8 @@ def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_
             raise SasError(f"SLICE= needs an interaction LSMEANS effect ({eff_name} is a main effect).",
                            stmt.line, stmt.col)
         v = evars[lower.index(sv.lower())]
-        rows, seen = [], []
-        for lab in labels:
-            if lab[v] not in seen:
-                seen.append(lab[v])
-        for lev in seen:
+        rows = []
+        for lev in dict.fromkeys(lab[v] for lab in labels):
             Ls = [e[0] for lab, e in zip(labels, ests) if lab[v] == lev and e is not None]
             row = {"Effect": eff_name, v: lev}
             K = np.array([L - Ls[0] for L in Ls[1:]]) if len(Ls) > 1 else np.zeros((0, len(beta)))
