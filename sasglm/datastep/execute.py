@@ -669,18 +669,27 @@ def _c2n(s, R_, line, col):
     try:
         return F.read_numeric(s)
     except F.InvalidData:
-        R_.notes.error_flag = True
-        R_.notes.pending.append(f"Invalid numeric data, '{s}' , at line {line} column {col}.")
+        R_.notes.data_error(f"Invalid numeric data, '{s}' , at line {line} column {col}.")
         return math.nan
+
+
+ERRORS_LIMIT_WARNING = "Limit set by ERRORS= option reached.  Further errors of this type will not be printed."
+
+
+def _take_errors(R_):
+    """This iteration's data-error NOTEs and input records, clearing them (and the error flag)."""
+    NT, RD = R_.notes, R_.reader
+    notes, NT.pending, NT.error_flag = NT.pending, [], False
+    lines = {}
+    if RD is not None:
+        lines, RD.err_lines = RD.err_lines, {}
+    return notes, lines
 
 
 def _errclear(R_):
     """The program set _ERROR_ to 0: the iteration's NOTEs stand, but no records or PDV are dumped."""
-    NT, RD = R_.notes, R_.reader
-    notes, NT.pending, NT.error_flag = NT.pending, [], False
-    if RD is not None:
-        RD.err_lines = {}
-    if not NT.quiet:
+    notes, _ = _take_errors(R_)
+    if not R_.notes.quiet:
         for msg in notes:
             R_.log.note(msg)
 
@@ -723,18 +732,15 @@ def errors_limit(session) -> int:
 def _errdump(R_, meta, values, n):
     """End of an iteration with _ERROR_=1: SAS's NOTEs for it, the input records in error and the PDV,
     up to ERRORS= (default 20) iterations; then one WARNING and silence."""
-    NT, RD = R_.notes, R_.reader
-    notes, NT.pending, NT.error_flag = NT.pending, [], False
-    lines = {}
-    if RD is not None:
-        lines, RD.err_lines = RD.err_lines, {}
+    NT = R_.notes
+    notes, lines = _take_errors(R_)
     if NT.quiet:
         return
     NT.error_obs += 1
     log = R_.log
     if NT.error_obs > errors_limit(R_.session):
         NT.quiet = True
-        log.warning("Limit set by ERRORS= option reached.  Further errors of this type will not be printed.")
+        log.warning(ERRORS_LIMIT_WARNING)
         return
     for msg in notes:
         log.note(msg)
@@ -758,8 +764,7 @@ def _inputn(text, spec, R_, line, col):
     try:
         return F.read_numeric(text[:spec.width] if spec.width else text, spec)
     except F.InvalidData:
-        R_.notes.error_flag = True
-        R_.notes.pending.append(f"Invalid argument to function INPUT at line {line} column {col}.")
+        R_.notes.data_error(f"Invalid argument to function INPUT at line {line} column {col}.")
         return math.nan
 
 

@@ -6,7 +6,7 @@ import math
 
 from .. import ast as A
 from . import formats as F
-from .runtime import StopStep
+from .runtime import Notes, StopStep
 
 
 def read_quoted(text: str, i: int) -> tuple[str, int]:
@@ -53,9 +53,8 @@ class Reader:
         self.hold = None                   # None | '@' | '@@'
         self.records_read = 0
         self.went_new_line = False
-        self.invalid_notes = 0
         self.lost_card = False
-        self.notes = None                  # the step's run-time Notes (set by the runner)
+        self.notes = Notes()               # the step's run-time Notes (the runner passes its own)
         self.tok_start: int | None = None  # 0-based column where the last list-input token began
         self.err_lines: dict[int, str] = {}  # records with invalid data in this iteration
 
@@ -204,15 +203,7 @@ class Reader:
         try:
             return F.read_numeric(t, spec)
         except F.InvalidData:
-            self.invalid_notes += 1
-            if self.notes is not None:
-                a = (start if start is not None else (self.line or "").find(t)) + 1
-                self.notes.error_flag = True
-                self.notes.pending.append(f"Invalid data for {name} in line {self.line_no} {a}-{a + len(t) - 1}.")
-                self.err_lines[self.line_no] = self.line or ""
-            elif self.log is not None and self.invalid_notes <= 20:
-                a = (self.line or "").find(t) + 1
-                self.log.note(f"Invalid data for {name} in line {self.line_no} {a}-{a + len(t) - 1}.")
-                self.log.write("RULE:      ----+----1----+----2----+----3----+----4----+----5")
-                self.log.write(f"{self.line_no:<10} {self.line}")
+            a = (start if start is not None else (self.line or "").find(t)) + 1
+            self.notes.data_error(f"Invalid data for {name} in line {self.line_no} {a}-{a + len(t) - 1}.")
+            self.err_lines[self.line_no] = self.line or ""
             return math.nan

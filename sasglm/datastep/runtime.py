@@ -32,6 +32,11 @@ class Notes:
         self.error_obs = 0                 # iterations with a data error so far (for ERRORS=)
         self.quiet = False                 # the ERRORS= limit has been reached
 
+    def data_error(self, note: str) -> None:
+        """A data error in this iteration: _ERROR_ becomes 1 and the NOTE waits for the PDV dump."""
+        self.error_flag = True
+        self.pending.append(note)
+
     def miss(self, where):
         self.missing_ops[where] = self.missing_ops.get(where, 0) + 1
         return NAN
@@ -52,8 +57,7 @@ def div(a, b, notes, where):
         return miss_note(notes, where)
     if b == 0:
         notes.div_zero[where] = notes.div_zero.get(where, 0) + 1
-        notes.error_flag = True
-        notes.pending.append(f"Division by zero detected at line {where[0]} column {where[1]}.")
+        notes.data_error(f"Division by zero detected at line {where[0]} column {where[1]}.")
         return NAN
     return a / b
 
@@ -68,9 +72,8 @@ def power(a, b, notes, where):
         return float(r)
     except (OverflowError, ValueError, ZeroDivisionError):
         notes.invalid_math[where] = notes.invalid_math.get(where, 0) + 1
-        notes.error_flag = True
-        notes.pending.append(f'Invalid argument(s) to the exponential operator "**" at line {where[0]} '
-                             f'column {where[1]}.')
+        notes.data_error(f'Invalid argument(s) to the exponential operator "**" at line {where[0]} '
+                         f'column {where[1]}.')
         return NAN
 
 

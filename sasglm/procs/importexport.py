@@ -85,12 +85,10 @@ def _typed_columns(session, names, rows, records, guess):
     for j, name in enumerate(names):
         vals = [r[j] if j < len(r) else ("", 0, 0) for r in rows]
         sample = [v[0] for v in vals[:guess] if v[0] != ""]
-        if sample and all(_NUM.match(t) or t == "." for t in sample):
+        if all(_NUM.match(t) or t == "." for t in sample):      # (an all-blank column is numeric)
             kind = "num"
-        elif sample and all(_ISO_DATE.match(t) for t in sample):
+        elif all(_ISO_DATE.match(t) for t in sample):
             kind = "date"
-        elif not sample:
-            kind = "num" if not any(v[0] for v in vals[:guess]) else "char"
         else:
             kind = "char"
         if kind == "char":
@@ -123,13 +121,13 @@ def _typed_columns(session, names, rows, records, guess):
 def _report_invalid(session, names, cols, meta, records, bad_rows):
     """SAS's DATA-step report of invalid data, for the records read after the guessing rows."""
     from ..datastep import formats as F
-    from ..datastep.execute import dump_pdv, errors_limit, rule_and_record
+    from ..datastep.execute import ERRORS_LIMIT_WARNING, dump_pdv, errors_limit, rule_and_record
     limit = errors_limit(session)
     log = session.log
     dmeta = [(n, F.parse_format(meta[n.upper()].format) if meta[n.upper()].format else None) for n in names]
     for k, i in enumerate(sorted(bad_rows)):
         if k == limit:
-            log.warning("Limit set by ERRORS= option reached.  Further errors of this type will not be printed.")
+            log.warning(ERRORS_LIMIT_WARNING)
             return
         line_no, text = records[i]
         for name, a, b in bad_rows[i]:

@@ -216,7 +216,7 @@ def _run(session, proc, name):
                 raise SasError(f"The option {it.key.upper()} is not supported on the OUTPUT statement.",
                                it.line, it.col)
         ref_out = dsref_from_value(out_node) if out_node is not None else A.DsRef(None, session._next_dataN())
-        for n in sorted(o.__dict__.get("_dup_names", ())):
+        for n in sorted(_output_columns(o, varlist)[1]):
             session.log.warning(f"Variable {n} already exists on file {ref_out.display}.")
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         from ..data.dataset import normalise_frame
@@ -260,8 +260,9 @@ def _group_outputs(outputs, frames):
     return res
 
 
-def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
-    """OUTPUT OUT= data: one row per class combination (and the overall _TYPE_=0 row unless NWAY)."""
+def _output_columns(o, varlist):
+    """What OUTPUT OUT= computes: [(statistic, variable, output name)] in request order (empty: the
+    default _STAT_ layout), and the names two requests claimed (SAS keeps the first, with a WARNING)."""
     items = o.items
     requests = []   # (stat, [names]) ; names may be empty -> variable names
     i = 0
@@ -295,9 +296,25 @@ def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
         if key != "autoname":
             raise SasError(f"The OUTPUT statement option {key.upper()} is not supported yet (AUTONAME is).",
                            getattr(it, "line", None), getattr(it, "col", None))
+    columns, dups, taken = [], set(), set()
+    for s, names in requests:
+        for k, v in enumerate(varlist):
+            if names and k >= len(names):
+                break
+            outname = names[k] if names else (f"{v}_{STATS[s][0]}" if autoname else v)
+            if outname.lower() in taken:
+                dups.add(outname)
+                continue
+            taken.add(outname.lower())
+            columns.append((s, v, outname))
+    return columns, dups
+
+
+def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
+    """OUTPUT OUT= data: one row per class combination (and the overall _TYPE_=0 row unless NWAY)."""
+    columns, _ = _output_columns(o, varlist)
     bycols = [b for b, _ in by]
     rows = []
-    dup_names: set = set()
     levels = [()]
     if classes and not opts.has("nway"):
         levels = [()] + [tuple(c) for r in range(1, len(classes) + 1) for c in itertools.combinations(classes, r)]
@@ -314,7 +331,7 @@ def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
                 row[c] = key[lev.index(c)] if c in lev else (None if not sub.var(c).is_char else "")
             row["_TYPE_"] = float(typ)
             row["_FREQ_"] = float(len(g))
-            if not requests:
+            if not columns:
                 for s in ["n", "min", "max", "mean", "std"]:
                     r2 = dict(row)
                     r2["_STAT_"] = {"n": "N", "min": "MIN", "max": "MAX", "mean": "MEAN", "std": "STD"}[s]
@@ -322,17 +339,7 @@ def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
                         r2[v] = compute(s, g[v].to_numpy(dtype=float))
                     rows.append(r2)
                 continue
-            taken: dict[str, int] = {}
-            for ri, (s, names) in enumerate(requests):
-                for k, v in enumerate(varlist):
-                    if names and k >= len(names):
-                        break
-                    outname = names[k] if names else (f"{v}_{STATS[s][0]}" if autoname else v)
-                    if taken.setdefault(outname.lower(), ri) != ri:
-                        dup_names.add(outname)       # SAS keeps the first statistic named so
-                        continue
-                    row[outname] = compute(s, g[v].to_numpy(dtype=float))
+            for s, v, outname in columns:
+                row[outname] = compute(s, g[v].to_numpy(dtype=float))
             rows.append(row)
-    if dup_names:
-        o.__dict__.setdefault("_dup_names", set()).update(dup_names)
     return pd.DataFrame(rows)
