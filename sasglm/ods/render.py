@@ -15,6 +15,9 @@ def _cells(table: Table) -> tuple[list, list[list[str]]]:
     for r in table.rows:
         shown = r.get("_display") or {}      # printed text in place of a value (SAS's "Non-est")
         body.append([shown[c.name] if c.name in shown else format_cell(r.get(c.name), c.format) for c in cols])
+        # printed lines stacked under the row (PROC CORR's p-values and counts under each coefficient)
+        for extra in r.get("_stack") or ():
+            body.append([extra.get(c.name, "") for c in cols])
     return cols, body
 
 
@@ -35,6 +38,7 @@ class ListingRenderer:
         self.stream = stream
         self.linesize = linesize
         self._last_header: tuple | None = None
+        self._last_byline: str | None = None
 
     def _center(self, text: str) -> str:
         return text.center(self.linesize).rstrip()
@@ -44,6 +48,7 @@ class ListingRenderer:
         if key == self._last_header:
             return
         self._last_header = key
+        self._last_byline = None
         w = self.stream.write
         w("\n")
         for t in titles:
@@ -55,12 +60,15 @@ class ListingRenderer:
 
     def reset(self) -> None:
         self._last_header = None
+        self._last_byline = None
 
     def table(self, table: Table) -> None:
         w = self.stream.write
         cols, body = _cells(table)
-        if table.byline:
+        # the BY line heads a BY group's first table (SAS prints it once per page and group)
+        if table.byline and table.byline != self._last_byline:
             w(self._center(table.byline) + "\n\n")
+        self._last_byline = table.byline
         if table.kind == "kv":
             body = [r + [""] * (2 - len(r)) for r in body]
             width_l = max([len(r[0]) for r in body] + [0])
@@ -101,8 +109,8 @@ class ListingRenderer:
         pad = " " * max((self.linesize - total) // 2, 0)
         if table.title:
             w(self._center(table.title) + "\n")
-        if table.subtitle:
-            w(self._center(table.subtitle) + "\n")
+        for line in (table.subtitle or "").split("\n") if table.subtitle else ():
+            w(self._center(line) + "\n")
         w("\n")
         hlines = [h.split("\n") for h in headers]
         depth = max(len(h) for h in hlines) if hlines else 1

@@ -81,6 +81,15 @@ def format_cell(value, fmt: str | None) -> str:
         return best(float(value), w).strip()
     if f == "INT":
         return str(int(round(value)))
+    if f.startswith("D") and f[1:2].isdigit():
+        # Dw.s as PROC CORR's statistics use it: s decimals (fewer when the number is wide), 0 as "0"
+        w, _, d = f[1:].partition(".")
+        w, d = int(w), int(d or 0)
+        if value == 0:
+            return "0"
+        while d > 0 and len(f"{value:.{d}f}") > w:
+            d -= 1
+        return f"{value:.{d}f}"
     spec = parse_format(f)
     if spec is not None and spec.name in ("", "F") and spec.width:
         s = fmt_w_d(float(value), spec.width, spec.decimals or 0).strip()

@@ -255,9 +255,13 @@ def by_groups(ds: Dataset, by: list[tuple[str, bool]], session, proc_name: str):
     from ..datastep.execute import check_sorted
     bad = check_sorted(ds.df, by)
     if bad is not None:
+        from ..datastep.formats import best
+
+        def shown(v):
+            return best(float(v), 12).strip() if isinstance(v, (int, float)) else str(v).rstrip()
         raise SasError(f"Data set {getattr(ds, 'display_name', '')} is not sorted in ascending sequence. "
-                       f"The current BY group has {by[0][0]} = {ds.df[by[0][0]].iloc[bad - 1]} and the next "
-                       f"BY group has {by[0][0]} = {ds.df[by[0][0]].iloc[bad]}.")
+                       f"The current BY group has {by[0][0]} = {shown(ds.df[by[0][0]].iloc[bad - 1])} and the "
+                       f"next BY group has {by[0][0]} = {shown(ds.df[by[0][0]].iloc[bad])}.")
     cols = [b for b, _ in by]
     from ..datastep.formats import format_value
     keyframe = ds.df[cols].astype(object).where(ds.df[cols].notna(), None)
