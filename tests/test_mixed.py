@@ -186,3 +186,53 @@ def test_fixed_effects_only_model_uses_residual_df_and_prints_non_est():
     assert sf["Estimate"].iloc[0] == pytest.approx(4.0)
     assert lsm["Estimate"].isna().tolist() == [False, False, False, True]
     assert "Non-est" in r.out and "Residual" in r.out
+
+
+# 12 groups x 5 observations with known precision weights w (generated once, typed in so that the R
+# numbers below stay tied to them)
+WEIGHTED = """data d; input g x w y @@; datalines;
+1 3.232 1.0 3.288  1 0.216 2.0 0.464  1 1.634 0.5 2.776  1 3.997 0.5 3.858  1 0.938 1.0 2.869  2 3.377 1.0 3.804
+2 1.972 2.0 2.366  2 2.222 2.0 3.45  2 3.519 0.5 4.713  2 3.48 0.5 1.199  3 3.489 1.0 1.987  3 0.005 0.5 0.683
+3 1.747 4.0 1.903  3 3.225 0.5 1.023  3 0.596 1.0 2.625  4 0.942 2.0 2.701  4 3.2 2.0 4.313  4 0.945 2.0 2.274
+4 3.733 4.0 3.994  4 1.472 0.5 1.029  5 3.746 1.0 4.347  5 2.966 2.0 3.586  5 2.737 2.0 2.343  5 2.564 1.0 4.34
+5 2.769 4.0 2.871  6 0.776 2.0 2.101  6 3.192 4.0 3.644  6 2.45 1.0 2.011  6 3.967 2.0 5.603  6 0.611 2.0 1.274
+7 1.605 1.0 -0.379  7 3.834 2.0 1.916  7 1.608 0.5 0.395  7 2.526 0.5 4.157  7 3.695 2.0 1.261  8 3.293 1.0 3.748
+8 1.62 1.0 1.226  8 3.315 0.5 3.719  8 2.108 4.0 3.623  8 2.213 1.0 0.674  9 1.115 1.0 4.714  9 0.011 1.0 2.004
+9 1.367 0.5 3.909  9 1.922 4.0 4.076  9 2.668 1.0 3.41  10 1.596 4.0 1.899  10 2.95 2.0 3.986  10 2.789 2.0 3.535
+10 0.156 4.0 1.904  10 0.813 0.5 2.736  11 2.404 0.5 5.954  11 1.466 4.0 3.797  11 2.721 0.5 7.631  11 1.503 4.0 3.151
+11 1.367 0.5 2.123  12 2.02 4.0 2.904  12 2.14 2.0 5.438  12 0.202 1.0 2.233  12 2.12 1.0 2.975  12 0.08 1.0 3.732
+;
+"""
+
+
+def test_weight_statement_matches_nlme_varfixed():
+    """WEIGHT w: R = W^-1/2 R W^-1/2 (Var(e_i) = sigma^2 / w_i).  Reference: R nlme 3.1,
+    lme(y ~ x, random = ~1 | g, weights = varFixed(~1/w), method = "REML") and the same gls() without
+    the random intercept, run by hand on exactly these rows."""
+    r = run_sas(WEIGHTED + "proc mixed data=d; class g; model y = x / s; random intercept / subject=g; weight w; run;\n"
+                "proc mixed data=d; model y = x / s; weight w; run;\n")
+    assert not r.errors, r.log
+    cp = {row["CovParm"]: row["Estimate"] for row in _t(r, "CovParms").rows}
+    assert cp["Intercept"] == pytest.approx(0.6252459, rel=1e-4)
+    assert cp["Residual"] == pytest.approx(1.4019445, rel=1e-4)
+    sol = _t(r, "SolutionF").rows
+    assert (sol[0]["Estimate"], sol[1]["Estimate"]) == pytest.approx((1.5533951763, 0.6402595762), abs=2e-5)
+    assert (sol[0]["StdErr"], sol[1]["StdErr"]) == pytest.approx((0.362485544, 0.120648600), rel=1e-4)
+    fit = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics").rows}
+    assert fit["-2 Res Log Likelihood"] == pytest.approx(194.3555865, abs=1e-3)
+    gls = _t(r, "SolutionF", 1).rows
+    assert (gls[0]["Estimate"], gls[1]["Estimate"]) == pytest.approx((1.9587985774, 0.4794175498), abs=1e-6)
+    assert (gls[0]["StdErr"], gls[1]["StdErr"]) == pytest.approx((0.3218893697, 0.1364179666), rel=1e-5)
+    assert _t(r, "CovParms", 1).rows[0]["Estimate"] == pytest.approx(2.212610979, rel=1e-5)
+
+
+def test_weight_drops_nonpositive_weights():
+    r = run_sas(WEIGHTED + "data d2; set d; if _n_ <= 3 then w = 0; run;\n"
+                "data d3; set d; if _n_ > 3; run;\n"
+                "proc mixed data=d2; model y = x / s; weight w; run;\n"
+                "proc mixed data=d3; model y = x / s; weight w; run;\n")
+    assert not r.errors, r.log
+    a, b = _t(r, "SolutionF", 0).rows, _t(r, "SolutionF", 1).rows
+    assert a[1]["Estimate"] == pytest.approx(b[1]["Estimate"], abs=1e-9)
+    nobs = {row["Label"]: row["N"] for row in _t(r, "NObs", 0).rows}
+    assert nobs["Number of Observations Used"] == 57

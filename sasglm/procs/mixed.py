@@ -44,8 +44,10 @@ def run_mixed(session, proc):
         elif kw in ("lsmeans", "estimate", "contrast"):
             hyps.append((kw, stm))
         elif kw == "parms":
-            if others:
+            if any(k == "parms" for k, _ in others):
                 raise SasError("Only one PARMS statement is allowed.", stm.line, stm.col)
+            others.append((kw, stm))
+        elif kw == "weight":
             others.append((kw, stm))
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC MIXED is not supported yet.", stm.line, stm.col,
@@ -66,6 +68,18 @@ class MixedFit:
 
     def emit(self, t):
         self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
+
+    def _weight_var(self, ds):
+        """The WEIGHT statement's variable (numeric), or None."""
+        for kw, stm in self.others:
+            if kw == "weight":
+                names = [str(it.value) for it in stm.items if isinstance(it, A.Word)]
+                col = ds.colname(names[0]) if len(names) == 1 else None
+                if col is None or ds.var(col).is_char:
+                    raise SasError("The WEIGHT statement needs one numeric variable of the data set.",
+                                   stm.line, stm.col)
+                return col
+        return None
 
     def _subject(self, opts, stmt):
         from .modeling import subject_vars
@@ -128,7 +142,13 @@ class MixedFit:
                 needed |= set(e.all_vars())
         if subj_p:
             needed |= set(subj_p)
-        used = complete_cases(ds, needed, model.line, model.col)
+        wvar = self._weight_var(ds)
+        used = complete_cases(ds, needed | ({wvar} if wvar else set()), model.line, model.col)
+        if wvar:
+            # WEIGHT: R becomes W^-1/2 R W^-1/2; observations with a nonpositive weight are not used
+            used &= ds.column(wvar).to_numpy().astype(float) > 0
+            if not used.any():
+                raise SasError("No valid observations are found.", model.line, model.col)
         n = int(used.sum())
         classes = make_classvars(ds, used, copts, cglob, s, str(popts.get("order", "formatted")).lower(), "glm")
         self.classes = classes
@@ -161,7 +181,8 @@ class MixedFit:
         mask = np.zeros((K, T), dtype=bool)
         mask[codes, pos] = True
         Zg = grid(Z)
-        ldata = LM.LMMData(grid(Xk), Zg, grid(y := data[yname]), mask, n)
+        ldata = LM.LMMData(grid(Xk), Zg, grid(y := data[yname]), mask, n,
+                           rw=grid(ds.column(wvar).to_numpy().astype(float)[used]) if wvar else None)
         self._data, self._raw, self._codes_unit = data, raw, codes
         gs = self._g_struct(specs)
         rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
