@@ -18,7 +18,7 @@ from .common import Options, by_groups, by_items, dsref_from_value, input_data, 
 STATS = {
     "n": ("N", "N"), "nmiss": ("NMiss", "N Miss"), "mean": ("Mean", "Mean"), "std": ("StdDev", "Std Dev"),
     "stddev": ("StdDev", "Std Dev"), "min": ("Min", "Minimum"), "max": ("Max", "Maximum"),
-    "sum": ("Sum", "Sum"), "var": ("Var", "Variance"), "stderr": ("StdErr", "Std Error"),
+    "sum": ("Sum", "Sum"), "sumwgt": ("SumWgt", "Sum Weights"), "var": ("Var", "Variance"), "stderr": ("StdErr", "Std Error"),
     "median": ("Median", "Median"), "p50": ("Median", "Median"), "q1": ("Q1", "Lower Quartile"),
     "p25": ("Q1", "Lower Quartile"), "q3": ("Q3", "Upper Quartile"), "p75": ("Q3", "Upper Quartile"),
     "p1": ("P1", "1st Pctl"), "p5": ("P5", "5th Pctl"), "p10": ("P10", "10th Pctl"),
@@ -47,10 +47,16 @@ def _pctl(x: np.ndarray, p: float) -> float:
     return float((xs[j - 1] + xs[min(j, n - 1)]) / 2)
 
 
-def compute(stat: str, x: np.ndarray, alpha=0.05) -> float:
+WEIGHTED_NOT_YET = {"median", "p50", "q1", "p25", "q3", "p75", "p1", "p5", "p10", "p90", "p95", "p99", "qrange",
+                    "mode", "skewness", "kurtosis"}
+
+
+def compute(stat: str, x: np.ndarray, alpha=0.05, w: np.ndarray | None = None) -> float:
+    if w is not None:
+        return _compute_weighted(stat, x, w, alpha)
     v = x[~np.isnan(x)]
     n = len(v)
-    if stat == "n":
+    if stat in ("n", "sumwgt"):
         return float(n)
     if stat == "nmiss":
         return float(len(x) - n)
@@ -109,6 +115,56 @@ def compute(stat: str, x: np.ndarray, alpha=0.05) -> float:
     raise SasError(f"Statistic {stat.upper()} is not supported.")
 
 
+def _compute_weighted(stat, x, w, alpha):
+    """Base SAS's weighted statistics (VARDEF=DF): the mean, sum, USS and CSS use the weights, the variance
+    divides the weighted CSS by n - 1 (n the number of observations), the standard error of the mean is
+    sqrt(variance / sum of weights); N, NMISS, MIN, MAX and RANGE ignore the weights.  A missing weight drops
+    the observation, a negative one counts as 0."""
+    keep = ~np.isnan(w)
+    x, w = x[keep], np.maximum(w[keep], 0.0)
+    ok = ~np.isnan(x)
+    v, wv = x[ok], w[ok]
+    n = len(v)
+    if stat in ("n", "nmiss", "min", "max", "range"):
+        return compute(stat, x)
+    if stat == "sumwgt":
+        return float(wv.sum())
+    sw = float(wv.sum())
+    if n == 0 or sw <= 0:
+        return math.nan
+    mean = float((wv * v).sum() / sw)
+    if stat == "mean":
+        return mean
+    if stat == "sum":
+        return float((wv * v).sum())
+    if stat == "uss":
+        return float((wv * v * v).sum())
+    css = float((wv * (v - mean) ** 2).sum())
+    if stat == "css":
+        return css
+    if n < 2:
+        return math.nan
+    var = css / (n - 1)
+    sd = math.sqrt(var)
+    se = math.sqrt(var / sw)
+    if stat in ("std", "stddev"):
+        return sd
+    if stat == "var":
+        return var
+    if stat == "stderr":
+        return se
+    if stat == "cv":
+        return 100 * sd / mean if mean != 0 else math.nan
+    if stat in ("lclm", "uclm"):
+        q = st.t.ppf(1 - alpha / 2, n - 1)
+        return mean - q * se if stat == "lclm" else mean + q * se
+    if stat == "t":
+        return mean / se if se > 0 else math.nan
+    if stat == "probt":
+        return float(2 * st.t.sf(abs(mean / se), n - 1)) if se > 0 else math.nan
+    raise SasError(f"Statistic {stat.upper()} is not supported yet with a WEIGHT statement.")
+
+
 def run_means(session, proc):
     _run(session, proc, "MEANS")
 
@@ -134,6 +190,7 @@ def _run(session, proc, name):
     classes: list[str] = []
     by = []
     outputs = []
+    freq = weight = None
     for kw, stm in statements(proc, {"var", "class", "by", "output", "where", "types", "ways", "id", "freq",
                                      "weight"}):
         if kw == "var":
@@ -144,10 +201,29 @@ def _run(session, proc, name):
             by = by_items(stm.items, ds)
         elif kw == "output":
             outputs.append(stm)
-        elif kw in ("freq", "weight", "types", "ways", "id"):
+        elif kw in ("freq", "weight"):
+            names = var_names(stm.items, ds, kw.upper())
+            if len(names) != 1 or ds.var(names[0]).is_char:
+                raise SasError(f"The {kw.upper()} statement needs one numeric variable.", stm.line, stm.col)
+            if kw == "freq":
+                freq = ds.colname(names[0])
+            else:
+                weight = ds.colname(names[0])
+        elif kw in ("types", "ways", "id"):
             raise SasError(f"The {kw.upper()} statement of PROC {name} is not supported yet.", stm.line, stm.col)
+    if weight is not None:
+        bad = [st_ for st_ in stats if st_ in WEIGHTED_NOT_YET]
+        if bad:
+            raise SasError(f"The statistic {bad[0].upper()} is not supported yet with a WEIGHT statement.",
+                           proc.line, proc.col)
+    if freq is not None:
+        # FREQ: every observation counts as if it appeared f times (f truncated; f < 1 or missing drops it)
+        f = np.floor(ds.df[freq].to_numpy(dtype=float))
+        f = np.where(np.isnan(f) | (f < 1), 0, f).astype(int)
+        ds = Dataset(ds.df.loc[ds.df.index.repeat(f)].reset_index(drop=True), ds.meta, ds.label, ds.sorted_by)
     if varlist is None:
-        excl = {c.lower() for c in classes} | {b.lower() for b, _ in by}
+        excl = {c.lower() for c in classes} | {b.lower() for b, _ in by} | \
+            {c.lower() for c in (freq, weight) if c}
         varlist = [m.name for m in ds.ordered_meta() if m.type == "N" and m.name.lower() not in excl]
     for v in varlist:
         if ds.var(v).is_char:
@@ -192,8 +268,9 @@ def _run(session, proc, name):
                         row["NObs"] = float(len(g)) if i == 0 else ""
                     row["Variable"] = v
                     x = g[v].to_numpy(dtype=float)
+                    wx = g[weight].to_numpy(dtype=float) if weight else None
                     for s in stats:
-                        row[STATS[s][0]] = compute(s, x, float(opts.get("alpha", 0.05)))
+                        row[STATS[s][0]] = compute(s, x, float(opts.get("alpha", 0.05)), wx)
                     rows.append(row)
             if classes and not rows:
                 pass
@@ -208,7 +285,7 @@ def _run(session, proc, name):
                 tbl = Table(name, "Summary", "", cols, rows, byline=byline)
             session.emit_table(tbl)
         for o in outputs:
-            out_frames.append(_output_frame(o, sub, groups, classes, varlist, by, opts, session, byline))
+            out_frames.append(_output_frame(o, sub, groups, classes, varlist, by, opts, session, byline, weight))
     for o, frames in _group_outputs(outputs, out_frames):
         out_node = next((it.value for it in o.items if isinstance(it, A.Opt) and it.key == "out"), None)
         for it in o.items:
@@ -310,10 +387,13 @@ def _output_columns(o, varlist):
     return columns, dups
 
 
-def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
+def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline, weight=None):
     """OUTPUT OUT= data: one row per class combination (and the overall _TYPE_=0 row unless NWAY)."""
     columns, _ = _output_columns(o, varlist)
     bycols = [b for b, _ in by]
+
+    def wts(g):
+        return g[weight].to_numpy(dtype=float) if weight else None
     rows = []
     levels = [()]
     if classes and not opts.has("nway"):
@@ -336,10 +416,12 @@ def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline):
                     r2 = dict(row)
                     r2["_STAT_"] = {"n": "N", "min": "MIN", "max": "MAX", "mean": "MEAN", "std": "STD"}[s]
                     for v in varlist:
-                        r2[v] = compute(s, g[v].to_numpy(dtype=float))
+                        r2[v] = compute(s, g[v].to_numpy(dtype=float), w=wts(g))
                     rows.append(r2)
                 continue
             for s, v, outname in columns:
-                row[outname] = compute(s, g[v].to_numpy(dtype=float))
+                if weight and s in WEIGHTED_NOT_YET:
+                    raise SasError(f"The statistic {s.upper()} is not supported yet with a WEIGHT statement.")
+                row[outname] = compute(s, g[v].to_numpy(dtype=float), w=wts(g))
             rows.append(row)
     return pd.DataFrame(rows)

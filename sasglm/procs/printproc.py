@@ -81,6 +81,10 @@ def run_print(session, proc):
                     tot[v] = ""
             if "Obs" in [c.name for c in cols]:
                 tot["Obs"] = ""
+            # SAS underlines each summed column with '=' across the column's width
+            rule = {c.name: ("=" * max([len(c.label)] + [len(str(r.get(c.name, ""))) for r in rows + [tot]])
+                             if c.name in sums else "") for c in cols}
+            rows.append(rule)
             rows.append(tot)
         t = Table("PRINT", "Print", "", cols, rows, byline=by_line)
         t.show_proc_title = False  # type: ignore[attr-defined]
