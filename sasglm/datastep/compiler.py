@@ -26,7 +26,7 @@ from .blocks import build_blocks
 NUMERIC_FUNCS_N = {
     "log", "log10", "log2", "exp", "sqrt", "abs", "int", "round", "ceil", "floor", "mod", "min", "max",
     "sum", "mean", "n", "nmiss", "cmiss", "std", "var", "range", "missing", "coalesce", "sign", "sin", "cos",
-    "tan", "atan", "arsin", "arcos", "gamma", "lgamma", "fact", "logit", "probnorm", "probit", "probchi",
+    "tan", "atan", "arsin", "arcos", "gamma", "lgamma", "fact", "logit", "logistic", "probnorm", "probit", "probchi",
     "probt", "probf", "tinv", "cinv", "cdf", "pdf", "quantile", "ranuni", "rannor", "rand", "uniform",
     "normal", "index", "find", "indexc", "length", "lengthn", "lengthc", "countw", "mdy", "today", "date",
     "year", "month", "day", "weekday", "qtr", "intck", "intnx", "datdif", "yrdif", "rank", "lag", "dif",

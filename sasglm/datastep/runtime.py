@@ -328,6 +328,13 @@ f_fact = _math1("fact", lambda x: float(math.factorial(int(x))), lambda x: x >= 
 f_logit = _math1("logit", lambda p: math.log(p / (1 - p)), lambda p: 0 < p < 1)
 
 
+def f_logistic(x):
+    """SAS's LOGISTIC function: 1 / (1 + exp(-x)), stable for large |x|."""
+    if x != x:
+        return NAN
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
 def f_probnorm(x):
     return float(_sp.ndtr(x)) if x == x else NAN
 

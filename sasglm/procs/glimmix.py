@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats as st
 
 from .. import ast as A
+from ..data.dataset import Dataset
 from ..errors import SasError
 from ..ods.table import Column, Table
 from ..stats import design as D
@@ -35,7 +36,7 @@ def run_glimmix(session, proc):
                                    "noprofile", "inititer", "nobound", "plot", "pconv", "chol", "namelen",
                                    "subgradient", "grad", "hess", "scoring", "outdesign", "noreml"},
                     "PROC GLIMMIX")
-    class_stmt = model = None
+    class_stmt = model = freq_stmt = None
     randoms = []
     hyps = []
     outputs = []
@@ -61,6 +62,8 @@ def run_glimmix(session, proc):
             if parms:
                 raise SasError("Only one PARMS statement is allowed.", stm.line, stm.col)
             parms.append(stm)
+        elif kw == "freq":
+            freq_stmt = stm
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
                            code="180-322")
@@ -70,11 +73,37 @@ def run_glimmix(session, proc):
     warn_ignored(session, popts, ["initglm", "plots", "plot", "ic", "abspconv", "gconv", "fconv", "maxopt",
                                   "itdetails", "noprofile", "inititer", "nobound", "pconv", "chol", "namelen",
                                   "subgradient", "grad", "hess", "scoring", "outdesign", "noreml"], "PROC GLIMMIX")
+    ds, freq_info = _expand_freq(ds, freq_stmt)
     f = GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms)
+    f.freq_info = freq_info
     f.hyps = hyps
     f.outputs = outputs
     f.parms = parms[0] if parms else None
     f.run()
+
+
+class _FreqInfo:
+    """FREQ: the data set each observation repeated f times (SAS: "as if it appears f times"; f truncated,
+    f < 1 or missing drops it); ``rows`` maps the expanded rows back to the input rows."""
+
+    def __init__(self, original, rows, freq_read):
+        self.original, self.rows, self.freq_read = original, rows, freq_read
+
+
+def _expand_freq(ds, stmt):
+    if stmt is None:
+        return ds, None
+    names = [str(it.value) for it in stmt.items if isinstance(it, A.Word)]
+    col = ds.colname(names[0]) if len(names) == 1 else None
+    if col is None or ds.var(col).is_char:
+        raise SasError("The FREQ statement needs one numeric variable of the data set.", stmt.line, stmt.col)
+    f = np.floor(ds.df[col].to_numpy(dtype=float))
+    f = np.where(np.isnan(f) | (f < 1), 0, f).astype(int)
+    rows = np.repeat(np.arange(ds.nobs), f)
+    out = Dataset(ds.df.iloc[rows].reset_index(drop=True), ds.meta, ds.label)
+    out.display_name = getattr(ds, "display_name", "")
+    out.where_text = getattr(ds, "where_text", None)
+    return out, _FreqInfo(ds, rows, int(f.sum()))
 
 
 def _method(popts):
@@ -426,7 +455,7 @@ class GlimmixFit:
         want_cl, cl_max = class_table_wanted(popts)
         if copts and want_cl:
             self.emit(class_level_table(PROC, classes, copts, cl_max))
-        self.emit(nobs_table(PROC, ds.nobs, n))
+        self.emit(self._nobs_table(n))
         self._response_profile(resp_info)
         keep = ~design.aliased
         Xk = design.X[:, keep]
@@ -556,7 +585,7 @@ class GlimmixFit:
         want_cl, cl_max = class_table_wanted(self.popts)
         if self.copts and want_cl:
             self.emit(class_level_table(PROC, self.classes, self.copts, cl_max))
-        self.emit(nobs_table(PROC, self.ds.nobs, n))
+        self.emit(self._nobs_table(n))
         self._response_profile(resp_info)
 
     def _run_multinomial_glm(self, design, y, w, offset, n, data, resp_info, yname, offset_var):
@@ -1048,6 +1077,15 @@ class GlimmixFit:
         rs = LM.make_struct("vc", 1, ["Residual"]) if rside["kind"] == "vc" else LM.make_struct(rside["kind"], T)
         return pos, T, rs
 
+    def _nobs_table(self, n):
+        """Number of Observations; with FREQ also the sums of frequencies read and used."""
+        fi = getattr(self, "freq_info", None)
+        if fi is None:
+            return nobs_table(PROC, self.ds.nobs, n)
+        used_rows = len(np.unique(fi.rows[self.used]))
+        return nobs_table(PROC, fi.original.nobs, used_rows,
+                          [("Sum of Frequencies Read", fi.freq_read), ("Sum of Frequencies Used", n)])
+
     def _write_outputs(self, eta_cond, eta_marg, y):
         """OUTPUT OUT=: the input data with the requested statistics (missing for observations not used).
         PRED is the linear predictor with the BLUPs (NOBLUP: without), ILINK on the data scale; RESID is
@@ -1055,6 +1093,9 @@ class GlimmixFit:
         from ..data.dataset import Dataset, normalise_frame
         ds = self.ds
         idx = np.nonzero(self.used)[0]
+        fi = getattr(self, "freq_info", None)
+        if fi is not None:              # one output row per input observation, not per frequency copy
+            ds, idx = fi.original, fi.rows[idx]
         for ref, stats_ in getattr(self, "outputs", []):
             frame = ds.df.copy()
             for kind, name, ilink, noblup in stats_:
