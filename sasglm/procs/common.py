@@ -404,3 +404,26 @@ def grid_search(proc: str, points, objective, label: str, key: str = "Neg2LogLik
         cols.append(Column(half[0], half[1], "12.4"))
     table = Table(proc, "ParmSearch", "Parameter Search", cols + [Column(key, label, "12.4")], rows)
     return best, table
+
+
+def numeric_var(stm, ds: Dataset) -> str:
+    """The one numeric variable a FREQ or WEIGHT statement names (its data set column name)."""
+    kw = stm.keyword.upper()
+    names = var_names(stm.items, ds, kw)
+    col = ds.colname(names[0]) if len(names) == 1 else None
+    if col is None or ds.var(col).is_char:
+        raise SasError(f"The {kw} statement needs one numeric variable.", stm.line, stm.col)
+    return col
+
+
+def expand_by_freq(ds: Dataset, col: str):
+    """Each observation repeated f times (f truncated; f < 1 or missing drops it), as SAS procedures read a
+    FREQ variable.  Returns (expanded data set, input row of every expanded row, sum of the frequencies)."""
+    import numpy as np
+    f = np.floor(ds.df[col].to_numpy(dtype=float))
+    f = np.where(np.isnan(f) | (f < 1), 0, f).astype(int)
+    rows = np.repeat(np.arange(ds.nobs), f)
+    out = Dataset(ds.df.iloc[rows].reset_index(drop=True), ds.meta, ds.label)
+    out.display_name = getattr(ds, "display_name", "")
+    out.where_text = getattr(ds, "where_text", None)
+    return out, rows, int(f.sum())

@@ -11,8 +11,8 @@ from scipy import stats as st
 from ..data.dataset import Dataset, VarMeta, normalise_frame
 from ..errors import SasError
 from ..ods.table import Column, Table, format_cell
-from .common import Options, by_groups, by_items, dsref_from_value, input_data, statements, var_names, \
-    warn_ignored, where_statements
+from .common import Options, by_groups, by_items, dsref_from_value, input_data, numeric_var, statements, \
+    var_names, warn_ignored, where_statements
 
 KNOWN = {"data", "pearson", "spearman", "kendall", "hoeffding", "cov", "noprob", "nosimple", "nocorr", "nomiss",
          "noprint", "outp", "outs", "vardef", "alpha", "best", "rank", "plots", "csscp", "sscp", "exclnpwgt",
@@ -40,14 +40,10 @@ def run_corr(session, proc):
             withlist = var_names(stm.items, ds, "WITH")
         elif kw == "by":
             by = by_items(stm.items, ds)
-        elif kw in ("freq", "weight"):
-            names = var_names(stm.items, ds, kw.upper())
-            if len(names) != 1 or ds.var(names[0]).is_char:
-                raise SasError(f"The {kw.upper()} statement needs one numeric variable.", stm.line, stm.col)
-            if kw == "freq":
-                freq = ds.colname(names[0])
-            else:
-                weight = ds.colname(names[0])
+        elif kw == "freq":
+            freq = numeric_var(stm, ds)
+        elif kw == "weight":
+            weight = numeric_var(stm, ds)
         elif kw in ("partial", "id"):
             raise SasError(f"The {kw.upper()} statement of PROC CORR is not supported yet.", stm.line, stm.col)
     spearman = opts.has("spearman")

@@ -10,7 +10,6 @@ import pandas as pd
 from scipy import stats as st
 
 from .. import ast as A
-from ..data.dataset import Dataset
 from ..errors import SasError
 from ..ods.table import Column, Table
 from ..stats import design as D
@@ -93,17 +92,9 @@ class _FreqInfo:
 def _expand_freq(ds, stmt):
     if stmt is None:
         return ds, None
-    names = [str(it.value) for it in stmt.items if isinstance(it, A.Word)]
-    col = ds.colname(names[0]) if len(names) == 1 else None
-    if col is None or ds.var(col).is_char:
-        raise SasError("The FREQ statement needs one numeric variable of the data set.", stmt.line, stmt.col)
-    f = np.floor(ds.df[col].to_numpy(dtype=float))
-    f = np.where(np.isnan(f) | (f < 1), 0, f).astype(int)
-    rows = np.repeat(np.arange(ds.nobs), f)
-    out = Dataset(ds.df.iloc[rows].reset_index(drop=True), ds.meta, ds.label)
-    out.display_name = getattr(ds, "display_name", "")
-    out.where_text = getattr(ds, "where_text", None)
-    return out, _FreqInfo(ds, rows, int(f.sum()))
+    from .common import expand_by_freq, numeric_var
+    out, rows, total = expand_by_freq(ds, numeric_var(stmt, ds))
+    return out, _FreqInfo(ds, rows, total)
 
 
 def _method(popts):

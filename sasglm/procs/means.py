@@ -12,8 +12,8 @@ from .. import ast as A
 from ..data.dataset import Dataset, VarMeta
 from ..errors import SasError
 from ..ods.table import Column, Table
-from .common import Options, by_groups, by_items, dsref_from_value, input_data, statements, var_names, \
-    where_statements
+from .common import Options, by_groups, by_items, dsref_from_value, expand_by_freq, input_data, numeric_var, \
+    statements, var_names, where_statements
 
 STATS = {
     "n": ("N", "N"), "nmiss": ("NMiss", "N Miss"), "mean": ("Mean", "Mean"), "std": ("StdDev", "Std Dev"),
@@ -201,14 +201,10 @@ def _run(session, proc, name):
             by = by_items(stm.items, ds)
         elif kw == "output":
             outputs.append(stm)
-        elif kw in ("freq", "weight"):
-            names = var_names(stm.items, ds, kw.upper())
-            if len(names) != 1 or ds.var(names[0]).is_char:
-                raise SasError(f"The {kw.upper()} statement needs one numeric variable.", stm.line, stm.col)
-            if kw == "freq":
-                freq = ds.colname(names[0])
-            else:
-                weight = ds.colname(names[0])
+        elif kw == "freq":
+            freq = numeric_var(stm, ds)
+        elif kw == "weight":
+            weight = numeric_var(stm, ds)
         elif kw in ("types", "ways", "id"):
             raise SasError(f"The {kw.upper()} statement of PROC {name} is not supported yet.", stm.line, stm.col)
     if weight is not None:
@@ -218,9 +214,7 @@ def _run(session, proc, name):
                            proc.line, proc.col)
     if freq is not None:
         # FREQ: every observation counts as if it appeared f times (f truncated; f < 1 or missing drops it)
-        f = np.floor(ds.df[freq].to_numpy(dtype=float))
-        f = np.where(np.isnan(f) | (f < 1), 0, f).astype(int)
-        ds = Dataset(ds.df.loc[ds.df.index.repeat(f)].reset_index(drop=True), ds.meta, ds.label, ds.sorted_by)
+        ds = expand_by_freq(ds, freq)[0]
     if varlist is None:
         excl = {c.lower() for c in classes} | {b.lower() for b, _ in by} | \
             {c.lower() for c in (freq, weight) if c}

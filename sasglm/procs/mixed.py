@@ -71,14 +71,10 @@ class MixedFit:
 
     def _weight_var(self, ds):
         """The WEIGHT statement's variable (numeric), or None."""
+        from .common import numeric_var
         for kw, stm in self.others:
             if kw == "weight":
-                names = [str(it.value) for it in stm.items if isinstance(it, A.Word)]
-                col = ds.colname(names[0]) if len(names) == 1 else None
-                if col is None or ds.var(col).is_char:
-                    raise SasError("The WEIGHT statement needs one numeric variable of the data set.",
-                                   stm.line, stm.col)
-                return col
+                return numeric_var(stm, ds)
         return None
 
     def _subject(self, opts, stmt):
