@@ -109,6 +109,16 @@ def test_by_groups_and_freq_equal_the_expanded_data():
     assert "Prob > |r|" not in expanded.out
 
 
+def test_labels_show_in_tables_and_outp():
+    r = run_sas("data d; input x y; label x='Exposure'; datalines;\n1 2\n2 3.5\n3 3\n4 6\n;\n"
+                "proc corr data=d cov outp=o; run;\n")
+    assert not r.errors, r.log
+    assert _row(_tables(r, "PearsonCorr")[0], "x")["Label"] == "Exposure"
+    assert _row(_tables(r, "Cov")[0], "y")["x"] == pytest.approx(1.916666667)
+    assert _tables(r, "Cov")[0].title == "Covariance Matrix, DF = 3"
+    assert r.ds("o").var("x").label == "Exposure" and r.ds("o").var("_NAME_").length == 32
+
+
 def test_unsupported_options_are_errors():
     r = run_sas(DATA + "proc corr data=d kendall; var x y; run;\n"
                 "proc corr data=d spearman; var x y; weight w; run;\n"

@@ -16,7 +16,7 @@ from .common import Options, by_groups, by_items, dsref_from_value, input_data, 
 
 KNOWN = {"data", "pearson", "spearman", "kendall", "hoeffding", "cov", "noprob", "nosimple", "nocorr", "nomiss",
          "noprint", "outp", "outs", "vardef", "alpha", "best", "rank", "plots", "csscp", "sscp", "exclnpwgt",
-         "fisher", "nocenter", "singular", "outk", "outh", "polychoric", "polyserial", "nosimple"}
+         "fisher", "nocenter", "singular", "outk", "outh", "polychoric", "polyserial"}
 UNSUPPORTED = ["kendall", "hoeffding", "alpha", "best", "rank", "csscp", "sscp", "fisher", "outk", "outh",
                "polychoric", "polyserial"]
 
@@ -80,9 +80,10 @@ def run_corr(session, proc):
             out = Dataset(normalise_frame(pd.concat(frames, ignore_index=True)))
             for v in varlist + (withlist or []):
                 if ds.var(v).label:
-                    out.meta[out.colname(v).lower()] = VarMeta(v, "N", 8, label=ds.var(v).label)
+                    out.meta[v.upper()] = VarMeta(v, "N", 8, label=ds.var(v).label)
+            out.meta["_TYPE_"] = VarMeta("_TYPE_", "C", 8)       # SAS's TYPE=CORR lengths
+            out.meta["_NAME_"] = VarMeta("_NAME_", "C", 32)
             out.label = "Pearson Correlation Matrix" if key == "outp" else "Spearman Correlation Matrix"
-            out.type = "CORR"
             session.put_dataset(dsref_from_value(opts.nodes[key]), out)
 
 
@@ -90,8 +91,7 @@ class _Result:
     def __init__(self):
         self.simple = {}       # var -> (n, mean, std, sum, min, max)
         self.mats = {}         # kind -> {(row, col): (r, p, n)}
-        self.cov = {}          # (row, col) -> (cov, n)
-        self.n_used = 0
+        self.cov = {}          # (row, col) -> (cov, df)
 
 
 def _analyse(sub, varlist, withlist, freq, weight, nomiss, vardef, pearson, spearman) -> _Result:
@@ -144,7 +144,7 @@ def _analyse(sub, varlist, withlist, freq, weight, nomiss, vardef, pearson, spea
                 mat[(a, b)] = (r, p, n)
                 if kind == "pearson":
                     d = n - 1 if vardef == "df" else n
-                    res.cov[(a, b)] = (c / d if d > 0 else math.nan, n)
+                    res.cov[(a, b)] = (c / d if d > 0 else math.nan, d)
         res.mats[kind] = mat
     return res
 
@@ -205,9 +205,8 @@ def _tables(sub, res, varlist, withlist, opts, pearson, spearman, weight):
         tables.append(Table("CORR", "SimpleStats", "Simple Statistics", cols, rows))
     rows_v = withlist or varlist
     if opts.has("cov"):
-        ns = {n for _, n in res.cov.values()}
-        d = next(iter(ns)) - (1 if str(opts.get("vardef", "df")).lower() == "df" else 0) if len(ns) == 1 else None
-        title = "Covariance Matrix, DF = %d" % d if d is not None else "Covariance Matrix"
+        dfs = {d for _, d in res.cov.values()}
+        title = "Covariance Matrix, DF = %d" % next(iter(dfs)) if len(dfs) == 1 else "Covariance Matrix"
         cols = [Column("Variable", "")] + ([Column("Label", "")] if has_label else []) + \
             [Column(b, b, "D12.5") for b in varlist]
         rows = []
