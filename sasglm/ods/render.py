@@ -109,7 +109,7 @@ class ListingRenderer:
         pad = " " * max((self.linesize - total) // 2, 0)
         if table.title:
             w(self._center(table.title) + "\n")
-        for line in (table.subtitle or "").split("\n") if table.subtitle else ():
+        for line in (table.subtitle.split("\n") if table.subtitle else []):
             w(self._center(line) + "\n")
         w("\n")
         hlines = [h.split("\n") for h in headers]

@@ -82,9 +82,11 @@ def run_print(session, proc):
             if "Obs" in [c.name for c in cols]:
                 tot["Obs"] = ""
             # SAS underlines each summed column with '=' across the column's width
+            # (a printed line under the last row, so that the data rows and the total stay the table's rows)
             rule = {c.name: ("=" * max([len(c.label)] + [len(str(r.get(c.name, ""))) for r in rows + [tot]])
                              if c.name in sums else "") for c in cols}
-            rows.append(rule)
+            if rows:
+                rows[-1]["_stack"] = [rule]
             rows.append(tot)
         t = Table("PRINT", "Print", "", cols, rows, byline=by_line)
         t.show_proc_title = False  # type: ignore[attr-defined]
