@@ -119,6 +119,21 @@ def test_labels_show_in_tables_and_outp():
     assert r.ds("o").var("x").label == "Exposure" and r.ds("o").var("_NAME_").length == 32
 
 
+def test_outs_invokes_spearman_and_exclnpwgt_drops_zero_weights():
+    # SAS: OUTS= invokes SPEARMAN (which then replaces the default Pearson table); EXCLNPWGT excludes
+    # observations whose weight is not positive (by default they count, with weight 0)
+    r = run_sas(DATA + "data d2; set d; if _n_ = 1 then w = 0; run;\n"
+                "proc corr data=d outs=os; var x y z; run;\n"
+                "proc corr data=d2 exclnpwgt; var x y; weight w; run;\n"
+                "proc corr data=d2; var x y; weight w; run;\n")
+    assert not r.errors, r.log
+    assert _tables(r, "SpearmanCorr") and len(_tables(r, "PearsonCorr")) == 2
+    assert r.ds("os").df.loc[4, "x"] == pytest.approx(0.8928571429, abs=1e-9)
+    excl, keep = _tables(r, "PearsonCorr")
+    assert _row(excl, "x")["Nx"] == 7 and _row(keep, "x")["Nx"] == 8
+    assert _row(excl, "x")["y"] == pytest.approx(_row(keep, "x")["y"], abs=1e-12)
+
+
 def test_unsupported_options_are_errors():
     r = run_sas(DATA + "proc corr data=d kendall; var x y; run;\n"
                 "proc corr data=d spearman; var x y; weight w; run;\n"

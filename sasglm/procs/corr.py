@@ -46,8 +46,9 @@ def run_corr(session, proc):
             weight = numeric_var(stm, ds)
         elif kw in ("partial", "id"):
             raise SasError(f"The {kw.upper()} statement of PROC CORR is not supported yet.", stm.line, stm.col)
-    spearman = opts.has("spearman")
-    pearson = opts.has("pearson") or not spearman
+    # OUTS= invokes SPEARMAN and OUTP= PEARSON; SPEARMAN alone replaces the default Pearson table
+    spearman = opts.has("spearman") or opts.has("outs")
+    pearson = opts.has("pearson") or opts.has("outp") or not spearman
     if weight and spearman:
         raise SasError("The SPEARMAN option is not valid with the WEIGHT statement.", proc.line, proc.col)
     if varlist is None:
@@ -63,7 +64,8 @@ def run_corr(session, proc):
     outp, outs = [], []
     for byline, sub in by_groups(ds, by, session, "CORR"):
         byvals = {b: sub.df[b].iloc[0] for b, _ in by} if by and len(sub.df) else None
-        res = _analyse(sub, varlist, withlist, freq, weight, opts.has("nomiss"), vardef, pearson, spearman)
+        res = _analyse(sub, varlist, withlist, freq, weight, opts.has("nomiss"), vardef, spearman,
+                       opts.has("exclnpwgt"))
         if printing:
             for t in _tables(sub, res, varlist, withlist, opts, pearson, spearman, weight):
                 t.byline = byline
@@ -75,8 +77,6 @@ def run_corr(session, proc):
             outs.append(_type_corr(res, "spearman", varlist, withlist, byvals))
     for key, frames in (("outp", outp), ("outs", outs)):
         if opts.has(key):
-            if key == "outs" and not spearman:
-                raise SasError("OUTS= needs the SPEARMAN option.", proc.line, proc.col)
             out = Dataset(normalise_frame(pd.concat(frames, ignore_index=True)))
             for v in varlist + (withlist or []):
                 if ds.var(v).label:
@@ -94,13 +94,15 @@ class _Result:
         self.cov = {}          # (row, col) -> (cov, df)
 
 
-def _analyse(sub, varlist, withlist, freq, weight, nomiss, vardef, pearson, spearman) -> _Result:
+def _analyse(sub, varlist, withlist, freq, weight, nomiss, vardef, spearman, exclnpwgt) -> _Result:
     df = sub.df
     allv = list(dict.fromkeys((withlist or []) + varlist))
     f = np.ones(len(df)) if freq is None else np.floor(df[freq].to_numpy(dtype=float))
     ok = ~np.isnan(f) & (f >= 1)
     w = np.ones(len(df)) if weight is None else df[weight].to_numpy(dtype=float)
     ok &= ~np.isnan(w)
+    if exclnpwgt:                   # EXCLNPWGT: a nonpositive weight drops the observation (else it counts as 0)
+        ok &= w > 0
     w = np.where(w > 0, w, 0.0)
     X = {v: df[v].to_numpy(dtype=float) for v in allv}
     if nomiss:

@@ -116,6 +116,8 @@ def _method(popts):
 
 
 class GlimmixFit:
+    freq_info = None        # a _FreqInfo when the step has a FREQ statement
+
     def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms):
         self.s, self.proc, self.popts, self.ds, self.ref = session, proc, popts, ds, ref
         self.class_stmt, self.model, self.randoms = class_stmt, model, randoms
@@ -1070,7 +1072,7 @@ class GlimmixFit:
 
     def _nobs_table(self, n):
         """Number of Observations; with FREQ also the sums of frequencies read and used."""
-        fi = getattr(self, "freq_info", None)
+        fi = self.freq_info
         if fi is None:
             return nobs_table(PROC, self.ds.nobs, n)
         used_rows = len(np.unique(fi.rows[self.used]))
@@ -1084,7 +1086,7 @@ class GlimmixFit:
         from ..data.dataset import Dataset, normalise_frame
         ds = self.ds
         idx = np.nonzero(self.used)[0]
-        fi = getattr(self, "freq_info", None)
+        fi = self.freq_info
         if fi is not None:              # one output row per input observation, not per frequency copy
             ds, idx = fi.original, fi.rows[idx]
         for ref, stats_ in getattr(self, "outputs", []):

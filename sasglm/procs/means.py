@@ -18,7 +18,8 @@ from .common import Options, by_groups, by_items, dsref_from_value, expand_by_fr
 STATS = {
     "n": ("N", "N"), "nmiss": ("NMiss", "N Miss"), "mean": ("Mean", "Mean"), "std": ("StdDev", "Std Dev"),
     "stddev": ("StdDev", "Std Dev"), "min": ("Min", "Minimum"), "max": ("Max", "Maximum"),
-    "sum": ("Sum", "Sum"), "sumwgt": ("SumWgt", "Sum Weights"), "var": ("Var", "Variance"), "stderr": ("StdErr", "Std Error"),
+    "sum": ("Sum", "Sum"), "sumwgt": ("SumWgt", "Sum Weights"), "var": ("Var", "Variance"),
+    "stderr": ("StdErr", "Std Error"),
     "median": ("Median", "Median"), "p50": ("Median", "Median"), "q1": ("Q1", "Lower Quartile"),
     "p25": ("Q1", "Lower Quartile"), "q3": ("Q3", "Upper Quartile"), "p75": ("Q3", "Upper Quartile"),
     "p1": ("P1", "1st Pctl"), "p5": ("P5", "5th Pctl"), "p10": ("P10", "10th Pctl"),
@@ -120,6 +121,8 @@ def _compute_weighted(stat, x, w, alpha):
     divides the weighted CSS by n - 1 (n the number of observations), the standard error of the mean is
     sqrt(variance / sum of weights); N, NMISS, MIN, MAX and RANGE ignore the weights.  A missing weight drops
     the observation, a negative one counts as 0."""
+    if stat in WEIGHTED_NOT_YET:
+        raise SasError(f"The statistic {stat.upper()} is not supported yet with a WEIGHT statement.")
     keep = ~np.isnan(w)
     x, w = x[keep], np.maximum(w[keep], 0.0)
     ok = ~np.isnan(x)
@@ -414,8 +417,6 @@ def _output_frame(o, sub, groups, classes, varlist, by, opts, session, byline, w
                     rows.append(r2)
                 continue
             for s, v, outname in columns:
-                if weight and s in WEIGHTED_NOT_YET:
-                    raise SasError(f"The statistic {s.upper()} is not supported yet with a WEIGHT statement.")
                 row[outname] = compute(s, g[v].to_numpy(dtype=float), w=wts(g))
             rows.append(row)
     return pd.DataFrame(rows)
