@@ -136,10 +136,11 @@ def test_lsmeans_slice_is_the_contrast_of_the_simple_effect():
     # SAS (Shared Concepts, SLICE): the slice of A*B at a level of B is the F test that the A*B
     # LS-means there are equal, with the effect's DF adjusted as the procedure's DDFM does.  The same
     # hypotheses written as CONTRAST statements must give the same F and DF (here with Kenward-Roger),
-    # and GLIMMIX's slice of the same model must equal MIXED's.
+    # and GLIMMIX's slice of the same model must equal MIXED's (MIXED run to CONVH=1E-12: at the default
+    # 1E-8 its Newton-Raphson stops, as SAS's does, short of the optimum GLIMMIX reaches).
     src = SLICE_DATA + """
 ods output Slices=sl Contrasts=ct;
-proc mixed data=a;
+proc mixed data=a convh=1e-12;
   class id trt time;
   model y = trt time trt*time / ddfm=kr;
   repeated time / subject=id type=un;

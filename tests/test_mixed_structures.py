@@ -168,7 +168,10 @@ def test_parms_grid_search_starts_from_the_best_point():
     assert len(grid) == 6
     best = min(grid, key=lambda g: g["Neg2ResLogLike"])
     assert (best["CovP1"], best["CovP2"]) == (60.0, 20.0)
-    assert _cov(r) == pytest.approx(SAS_SP, abs=6e-5)
+    # Newton-Raphson from (60, 20, 9) stops (CONVH=1E-8) within 2e-4 of the optimum SAS prints from its
+    # MIVQUE0 start: the REML surface is flat in the Block variance (4 blocks)
+    assert _cov(r) == pytest.approx(SAS_SP, abs=3e-4)
+    assert [row["Iteration"] for row in _t(r, "IterHistory").rows] == [0, 1, 2, 3, 4]
 
 
 def test_parms_hold_fixes_one_parameter_and_drops_its_standard_error():

@@ -55,7 +55,7 @@ def run_mixed(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
-    warn_ignored(session, popts, ["noinfo", "plots", "maxiter", "convh", "convf", "convg",
+    warn_ignored(session, popts, ["noinfo", "plots", "convf", "convg",
                                   "namelen", "info", "asycov", "nobound"], "PROC MIXED")
     MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others).run()
 
@@ -193,6 +193,7 @@ class MixedFit:
         self.un_rside_only = rk == "un" and not specs and subj_p is not None
         ols = np.linalg.lstsq(Xk, y, rcond=None)[0]
         var0 = float(np.var(y - Xk @ ols, ddof=p)) if n > p else 1.0
+        self._var0 = var0
         th0 = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
         lmm = LM.LMM(ldata, gs, rs, "reml" if method == "mivque0" else method)
         hold, noiter = None, False
@@ -212,8 +213,20 @@ class MixedFit:
                 th0 = np.array([t * (1.0 if nm in _CORR_NAMES else math.sqrt(c) if nm.startswith("FA(") else c)
                                 for t, nm in zip(th0, (gs.names() if gs else []) + rs.names())])
         self.noiter, self.hold = noiter, hold
-        res = lmm.fit(th0, hold=hold, noiter=noiter)
-        if not noiter and hold is None and not parms and gs is not None and _on_bound(res.theta, lmm):
+        names_all = (gs.names() if gs else []) + rs.names()
+        profiled = self._profiled(rk, group_var, method) and not popts.has("noprofile")
+        resid = (len(names_all) - 1 - names_all[::-1].index("Residual")) \
+            if profiled and "Residual" in names_all else None
+        null = LM.LMM(ldata, None, LM.make_struct("vc", 1, ["Residual"]), method)
+        self.null_m2ll = null.fit(np.array([var0])).m2ll
+        self.nr_rows = None
+        res = None
+        if not noiter and hold is None:
+            res = self._newton(lmm, gs, rs, th0 if parms else None, resid, names_all)
+        if res is None:
+            res = lmm.fit(th0, hold=hold, noiter=noiter)
+        if self.nr_rows is None and not noiter and hold is None and not parms and gs is not None and \
+                _on_bound(res.theta, lmm):
             # a variance stopped on its bound 0: a quasi-Newton search from large G starting values can stall
             # there (heterogeneous structures, whose derivative is singular at 0); try small G starting values
             # and keep the better optimum
@@ -264,12 +277,23 @@ class MixedFit:
                         [{"Label": "Number of Observations Read", "N": ds.nobs},
                          {"Label": "Number of Observations Used", "N": n},
                          {"Label": "Number of Observations Not Used", "N": ds.nobs - n}], kind="kv"))
-        if not popts.has("noitprint") and not self.noiter:
+        only_scale = resid is not None and len(names_all) == 1      # sigma^2 I: closed form, no iterations
+        obj_col = Column("Objective", "-2 Res Log Like" if method == "reml" else "-2 Log Like", "14.8")
+        if popts.has("noitprint") or self.noiter or only_scale:
+            pass
+        elif self.nr_rows is not None:
+            # SAS's Newton-Raphson history: iteration 0 is the model with R = sigma^2 I
+            rows = [{"Iteration": 0, "Evaluations": 1, "Objective": self.null_m2ll, "Criterion": None,
+                     "_display": {"Criterion": ""}}] + \
+                [{"Iteration": i, "Evaluations": e, "Objective": v, "Criterion": c} for i, e, v, c in self.nr_rows]
             self.emit(Table(PROC, "IterHistory", "Iteration History",
-                            [Column("Iteration", None, "INT"), Column("Objective", "-2 Res Log Like" if method == "reml"
-                                                                      else "-2 Log Like", "14.8")],
+                            [Column("Iteration", None, "INT"), Column("Evaluations", None, "INT"), obj_col,
+                             Column("Criterion", None, "11.8")], rows))
+        else:
+            self.emit(Table(PROC, "IterHistory", "Iteration History",
+                            [Column("Iteration", None, "INT"), obj_col],
                             [{"Iteration": i, "Objective": v} for i, v in res.history]))
-        if self.noiter:
+        if self.noiter or only_scale:
             pass
         elif res.converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
@@ -345,9 +369,7 @@ class MixedFit:
                                   "HQIC": m2 + 2 * npar * math.log(math.log(nb)) if nb > 2 else math.nan,
                                   "BIC": fit[3][1], "CAIC": m2 + npar * (math.log(nb) + 1)}]))
         if dcov > 1 and method != "mivque0":
-            null = LM.LMM(ldata, None, LM.make_struct("vc", 1, ["Residual"]), method)
-            r0 = null.fit(np.array([var0]))
-            chi = max(r0.m2ll - m2, 0.0)
+            chi = max(self.null_m2ll - m2, 0.0)
             self.emit(Table(PROC, "LRT", "Null Model Likelihood Ratio Test",
                             [Column("DF", None, "INT"), Column("ChiSq", "Chi-Square", "10.2"),
                              Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")],
@@ -609,6 +631,62 @@ class MixedFit:
             self.param_subjects += [(subj_text or "") if nm != "Residual" else "" for nm in rs.names()]
             self.param_groups += [""] * rs.npar
         return rs
+
+    def _newton(self, lmm, gs, rs, start, resid, names):
+        """Fit by SAS's ridge-stabilised Newton-Raphson (stats.lmm_newton) from PARMS values or SAS's starting
+        values: MIVQUE0 for structures linear in their parameters (without the projection in the traces
+        for models with only R-side parameters), the generic starting values otherwise.  Returns None (the
+        caller falls back to the quasi-Newton fit) when the iteration fails to converge."""
+        from ..stats.lmm_newton import newton_raphson
+        th = start
+        sas_start = start is not None           # PARMS values or MIVQUE0: the start SAS's own iteration takes
+        if th is None and LM.is_linear(gs) and LM.is_linear(rs):
+            try:
+                th = lmm.mivque0(project=gs is not None)
+            except (np.linalg.LinAlgError, ValueError):
+                th = None
+            if th is not None and not lmm.objective(th) < 1e9:
+                th = None
+            sas_start = th is not None
+        if th is None:
+            var0 = self._var0
+            th = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
+        expo = [0.0 if nm in _CORR_NAMES else 0.5 if nm.startswith(("FA(", "CHOL(")) else 1.0 for nm in names]
+        nr = newton_raphson(lmm, th, resid, expo, maxiter=self._int_option("maxiter", 50),
+                            convh=self._float_option("convh", 1e-8))
+        if not nr.converged and not (nr.message == "maximum iterations" and self.popts.has("maxiter")):
+            return None
+        if not nr.converged:
+            # the MAXITER= the user set ran out: as SAS, the last iterate with a "Did not converge." warning
+            self.nr_rows = nr.rows
+            return lmm.finish(nr.theta, np.ones(len(nr.theta), dtype=bool), False, nr.iterations, [])
+        self.nr_rows = nr.rows
+        theta = nr.theta
+        if not sas_start:
+            # from starting values of our own the path (and so the stopping point, which can be 1e-4 short
+            # of the optimum under CONVH=1E-8) is not SAS's: report the optimum itself
+            polish = newton_raphson(lmm, theta, resid, expo, maxiter=20, convh=1e-15)
+            if polish.converged or lmm.objective(polish.theta) < lmm.objective(theta):
+                theta = polish.theta
+        return lmm.finish(theta, np.ones(len(theta), dtype=bool), True, nr.iterations, [])
+
+    def _float_option(self, name, default):
+        v = self.popts.get(name)
+        if v is None:
+            return default
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            x = math.nan
+        if not x > 0:
+            raise SasError(f"{name.upper()}= needs a positive number.", self.proc.line, self.proc.col)
+        return x
+
+    def _int_option(self, name, default):
+        x = self._float_option(name, default)
+        if x != int(x):
+            raise SasError(f"{name.upper()}= needs a positive integer.", self.proc.line, self.proc.col)
+        return int(x)
 
     @staticmethod
     def _profiled(rk, group_var, method):

@@ -440,6 +440,17 @@ def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
     raise ValueError(kind)
 
 
+def is_linear(s) -> bool:
+    """Whether a structure (None: absent) is linear in its parameters (V = sum_k theta_k V_k)."""
+    if s is None:
+        return True
+    if isinstance(s, BlockDiag):
+        return all(is_linear(b) for b, _ in s.blocks)
+    if isinstance(s, (Grouped, GSide)):
+        return is_linear(s.base)
+    return isinstance(s, (VCs, UNs, CSs, TOEPs, ScalarResid, FixedResid))
+
+
 def _second_difference(fun, th, i, j, h, f0):
     """d2 fun / dtheta_i dtheta_j by central differences (fun scalar- or array-valued; f0 = fun(th))."""
     ei = np.zeros(len(th))
@@ -753,7 +764,12 @@ class LMM:
             res = optimize.minimize(fg, th0[free], jac=True, method="L-BFGS-B",
                                     bounds=[b for b, k in zip(bounds, free) if k],
                                     callback=cb, options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-9})
-        th = self.canonical(full(res.x))
+        return self.finish(full(res.x), free, bool(res.success), int(res.nit), history, noiter)
+
+    def finish(self, th, free, converged, nit, history, noiter=False) -> LMMResult:
+        """The fit at the covariance parameters th: GLS fixed effects and the covariance of the estimates
+        (twice the inverse Hessian of the objective over the free parameters)."""
+        th = self.canonical(th)
         beta, Phi, V = self.gls(th)
         H = self.hessian(th)
         cov_theta = np.zeros((len(th), len(th)))
@@ -765,12 +781,51 @@ class LMM:
         except np.linalg.LinAlgError:
             cov_theta = None
         return LMMResult(th, (self.g.names() if self.g else []) + self.r.names(), beta, Phi, cov_theta,
-                         self.objective(th), bool(res.success), int(res.nit), history, H)
+                         self.objective(th), converged, nit, history, H)
 
-    def mivque0(self) -> np.ndarray:
+    def hessian_linear(self, th):
+        """The objective, its gradient and its analytic Hessian for structures linear in their parameters
+        (dV/dtheta exact, second derivatives of V zero); with u = V^-1 (y - X beta_hat) and P the REML
+        projection:
+          d2 f / dtheta_i dtheta_j = -tr(P V_i P V_j) + 2 u'V_i P V_j u   (REML; V^-1 for P in the trace for ML).
+        Returns None where V is not positive definite."""
+        d = self.d
+        th = np.asarray(th, dtype=float)
+        f, g = self.objective_grad(th)
+        if not f < 1e9:
+            return None
+        V = self.V(th)
+        Vinv = np.linalg.inv(V)
+        n = len(th)
+        both = self._both()
+        dV = np.where(both[..., None], self.dV(th), 0.0)                       # K x T x T x n
+        VX = np.einsum("kts,ksp->ktp", Vinv, d.X)
+        Phi = np.linalg.inv(np.einsum("ktp,ktq->pq", d.X, VX))
+        beta = Phi @ np.einsum("ktp,kt->p", VX, d.y)
+        u = np.einsum("kts,ks->kt", Vinv, d.y - np.einsum("ktp,p->kt", d.X, beta))
+        A = np.einsum("kts,ksun->ktun", Vinv, dV, optimize=True)             # V^-1 V_i
+        w = np.einsum("ktsn,ks->ktn", dV, u)                                   # V_i u
+        Vw = np.einsum("kts,ksn->ktn", Vinv, w)
+        Xw = np.einsum("ktp,ktn->pn", d.X, Vw)                                 # X'V^-1 V_i u
+        quad = np.einsum("ktn,ktm->nm", w, Vw) - Xw.T @ Phi @ Xw              # u'V_i P V_j u
+        t1 = np.einsum("ktsn,kstm->nm", A, A, optimize=True)                   # tr(V^-1 V_i V^-1 V_j)
+        H = -t1 + 2 * quad
+        if self.method == "reml":
+            AVX = np.einsum("ktsn,ksp->ktpn", A, VX, optimize=True)           # V^-1 V_i V^-1 X
+            C = np.einsum("ktp,ktqn->pqn", d.X, AVX, optimize=True)            # X'V^-1 V_i V^-1 X
+            B = np.einsum("ktq,ktsn,kspm->nmqp", VX, dV, AVX, optimize=True)  # X'V^-1 V_i V^-1 V_j V^-1 X
+            t2 = np.einsum("pq,nmqp->nm", Phi, B)
+            PC = np.einsum("pq,qrn->prn", Phi, C)
+            t3 = np.einsum("prn,rpm->nm", PC, PC)
+            H = H + 2 * t2 - t3
+        return f, g, (H + H.T) / 2
+
+    def mivque0(self, project: bool = True) -> np.ndarray:
         """MIVQUE0 estimates for structures linear in their parameters (V = sum_k theta_k V_k): solve
         sum_j tr(Q V_i Q V_j) theta_j = y'Q V_i Q y with Q = I - X (X'X)^- X' (prior V = I); negative
-        variances are set to 0, as SAS does."""
+        variances are set to 0, as SAS does.  project=False drops Q from the traces, which makes R-side
+        parameters the averaged cross-products of the OLS residuals (the starting values SAS's iteration
+        history shows for REPEATED-only models, e.g. TYPE=UN: the residual cross-products over subjects)."""
         d = self.d
         n = self.ng + self.r.npar
         th1 = np.ones(n)
@@ -786,6 +841,9 @@ class LMM:
             for j in range(i, n):
                 ViVj = np.einsum("kts,ksu->ktu", Vk[..., i], Vk[..., j], optimize=True)
                 t1 = np.einsum("ktt->", ViVj)
+                if not project:
+                    S[i, j] = S[j, i] = t1
+                    continue
                 t2 = np.trace(A @ np.einsum("ktp,ktu,kuq->pq", d.X, ViVj, d.X, optimize=True))
                 t3 = np.trace(A @ M[i] @ A @ M[j])
                 S[i, j] = S[j, i] = t1 - 2 * t2 + t3

@@ -1,0 +1,158 @@
+"""PROC MIXED's Iteration History: SAS's ridge-stabilised Newton-Raphson on the profiled (restricted)
+likelihood from MIVQUE0 starting values, with Evaluations and the relative Hessian criterion.
+
+References: the Iteration History tables printed in the SAS/STAT User's Guide, PROC MIXED chapter
+(Getting Started "Clustered Data Example": heights of family members; Example "Split-Plot Design";
+Example "Repeated Measures": Pothoff and Roy growth data, METHOD=ML, TYPE=UN).  Each iterate there depends on
+the starting values, the profiling of the residual variance, the exact Newton step and the criterion's
+scaling, so matching all eight decimals of every row checks the algorithm, not only the optimum.
+"""
+import numpy as np
+import pytest
+
+from conftest import run_sas
+
+HEIGHTS = """data heights;
+   input Family Gender$ Height @@;
+   datalines;
+1 F 67   1 F 66   1 F 64   1 M 71   1 M 72   2 F 63
+2 F 63   2 F 67   2 M 69   2 M 68   2 M 70   3 F 63
+3 M 64   4 F 67   4 F 66   4 M 67   4 M 67   4 M 69
+;
+"""
+
+PR = """data pr;
+   input Person Gender $ y1 y2 y3 y4;
+   y=y1; Age=8;  output;
+   y=y2; Age=10; output;
+   y=y3; Age=12; output;
+   y=y4; Age=14; output;
+   drop y1-y4;
+   datalines;
+ 1   F   21.0    20.0    21.5    23.0
+ 2   F   21.0    21.5    24.0    25.5
+ 3   F   20.5    24.0    24.5    26.0
+ 4   F   23.5    24.5    25.0    26.5
+ 5   F   21.5    23.0    22.5    23.5
+ 6   F   20.0    21.0    21.0    22.5
+ 7   F   21.5    22.5    23.0    25.0
+ 8   F   23.0    23.0    23.5    24.0
+ 9   F   20.0    21.0    22.0    21.5
+10   F   16.5    19.0    19.0    19.5
+11   F   24.5    25.0    28.0    28.0
+12   M   26.0    25.0    29.0    31.0
+13   M   21.5    22.5    23.0    26.5
+14   M   23.0    22.5    24.0    27.5
+15   M   25.5    27.5    26.5    27.0
+16   M   20.0    23.5    22.5    26.0
+17   M   24.5    25.5    27.0    28.5
+18   M   22.0    22.0    24.5    26.5
+19   M   24.0    21.5    24.5    25.5
+20   M   23.0    20.5    31.0    26.0
+21   M   27.5    28.0    31.0    31.5
+22   M   23.0    23.0    23.5    25.0
+23   M   21.5    23.5    24.0    28.0
+24   M   17.0    24.5    26.0    29.5
+25   M   22.5    25.5    25.5    26.0
+26   M   23.0    24.5    26.0    30.0
+27   M   22.0    21.5    23.5    25.0
+;
+"""
+
+SP = """data sp;
+   input Block A B Y @@;
+   datalines;
+1 1 1  56  1 1 2  41  1 2 1  50  1 2 2  36  1 3 1  39  1 3 2  35
+2 1 1  30  2 1 2  25  2 2 1  36  2 2 2  28  2 3 1  33  2 3 2  30
+3 1 1  32  3 1 2  24  3 2 1  31  3 2 2  27  3 3 1  15  3 3 2  19
+4 1 1  30  4 1 2  25  4 2 1  35  4 2 2  30  4 3 1  17  4 3 2  18
+;
+"""
+
+
+def _history(r, k=0):
+    t = [t for t in r.session.tables if t.name == "IterHistory" and t.proc == "MIXED"][k]
+    return [(row["Iteration"], row["Evaluations"], row["Objective"], row["Criterion"]) for row in t.rows]
+
+
+def _check(rows, expected):
+    assert len(rows) == len(expected)
+    for (i, e, v, c), (ei, ee, ev, ec) in zip(rows, expected):
+        assert (i, e) == (ei, ee)
+        assert v == pytest.approx(ev, abs=6e-9)          # printed with 8 decimals
+        if ec is None:
+            assert c is None
+        else:
+            assert c == pytest.approx(ec, abs=6e-9)
+
+
+def test_heights_random_family_effects_follow_sas_iterations():
+    # SAS Getting Started (Clustered Data Example): profiled REML Newton-Raphson from MIVQUE0, six iterations
+    r = run_sas(HEIGHTS + "proc mixed; class Family Gender; model Height = Gender; random Family Family*Gender; run;")
+    assert not r.errors, r.errors
+    _check(_history(r), [(0, 1, 74.11074833, None), (1, 2, 71.51614003, 0.01441208),
+                         (2, 1, 71.13845990, 0.00412226), (3, 1, 71.03613556, 0.00058188),
+                         (4, 1, 71.02281757, 0.00001689), (5, 1, 71.02245904, 0.00000002),
+                         (6, 1, 71.02245869, 0.00000000)])
+    assert "Convergence criteria met." in r.out
+    # iteration 0 prints no criterion (a blank, not a missing-value dot)
+    line = next(ln for ln in r.out.splitlines() if "74.11074833" in ln)
+    assert line.rstrip().endswith("74.11074833")
+
+
+def test_split_plot_converges_at_the_mivque0_start():
+    # SAS Example "Split-Plot Design": balanced data, MIVQUE0 is the REML estimate: one iteration, one evaluation
+    r = run_sas(SP + "proc mixed data=sp; class A B Block; model Y = A B A*B; random Block A*Block; run;")
+    _check(_history(r), [(0, 1, 139.81461222, None), (1, 1, 119.76184570, 0.0)])
+
+
+def test_pothoff_roy_unstructured_ml_starts_from_residual_cross_products():
+    # SAS Example "Repeated Measures" (METHOD=ML, REPEATED TYPE=UN): no residual to profile; the start is the
+    # OLS residual cross-products over subjects
+    r = run_sas(PR + "proc mixed data=pr method=ml covtest; class Person Gender;\n"
+                     "model y = Gender Age Gender*Age / s; repeated / type=un subject=Person r; run;")
+    assert not r.errors, r.errors
+    _check(_history(r), [(0, 1, 478.24175986, None), (1, 2, 419.47721707, 0.00000152),
+                         (2, 1, 419.47704812, 0.00000000)])
+    hdr = next(ln for ln in r.out.splitlines() if "Evaluations" in ln)
+    assert hdr.split() == ["Iteration", "Evaluations", "-2", "Log", "Like", "Criterion"]
+
+
+def test_convh_and_maxiter_options():
+    step = "proc mixed {o}; class Family Gender; model Height = Gender; random Family Family*Gender; run;"
+    r = run_sas(HEIGHTS + step.format(o="convh=1e-3") + step.format(o="maxiter=2"))
+    # CONVH=1E-3: the criterion 0.00058188 of iteration 3 ends the iteration there
+    assert [row[0] for row in _history(r, 0)] == [0, 1, 2, 3]
+    # MAXITER=2 stops before convergence: SAS's warning and the estimates of the last iterate
+    assert [row[0] for row in _history(r, 1)] == [0, 1, 2]
+    assert "WARNING: Did not converge." in r.log
+
+
+def test_profiled_newton_hessian_is_the_hessian_of_the_profiled_objective():
+    """The analytic Hessian (linear structures), moved to the profiled coordinates by the Schur complement of
+    the scale, against second differences of the profiled objective itself."""
+    from sasglm.stats import lmm as LM
+    rng = np.random.default_rng(3)
+    K, T = 30, 3
+    X = np.stack([np.ones((K, T)), rng.normal(size=(K, T))], axis=2)
+    Z = np.ones((K, T, 1))
+    y = X[..., 1] + rng.normal(size=(K, 1)) + rng.normal(size=(K, T))
+    d = LM.LMMData(X, Z, y, np.ones((K, T), bool), K * T)
+    m = LM.LMM(d, LM.make_gside("vc", 1), LM.make_struct("vc", 1, ["Residual"]), "reml")
+
+    def fp(x):
+        t = np.array([x[0], 1.0])
+        return m.objective(t * m.profiled_scale(t))
+    x0 = np.array([0.7])
+    h = 1e-4
+    num = (fp(x0 + h) - 2 * fp(x0) + fp(x0 - h)) / h ** 2
+    from sasglm.stats.lmm_newton import newton_raphson, profiled_hessian
+    s = m.profiled_scale(np.array([x0[0], 1.0]))
+    th = np.array([x0[0] * s, s])
+    f, g, H = m.hessian_linear(th)
+    assert profiled_hessian(g, H, x0, s, 1, [1.0, 1.0])[0, 0] == pytest.approx(num, rel=1e-5)
+    # and the iteration converges to the optimum of the objective
+    res = newton_raphson(m, th, resid=1, expo=[1.0, 1.0], convh=1e-14)
+    assert res.converged
+    opt = m.fit(th)
+    assert res.theta == pytest.approx(opt.theta, rel=1e-6)
