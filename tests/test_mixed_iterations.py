@@ -156,3 +156,25 @@ def test_profiled_newton_hessian_is_the_hessian_of_the_profiled_objective():
     assert res.converged
     opt = m.fit(th)
     assert res.theta == pytest.approx(opt.theta, rel=1e-6)
+
+
+def test_v_and_r_value_lists_print_the_listed_subjects_blocks():
+    # SAS RANDOM V=value-list / REPEATED R=value-list: blocks of the listed subjects (1-based, in the order
+    # the subjects appear), titled with the subject's value; BIOS667 fat002.sas uses v = 20, 30 vcorr = 20, 30
+    r = run_sas(PR + """proc mixed data=pr; class Person Gender; model y = Gender Age Gender*Age;
+        random intercept / subject=Person v = 3, 12 vcorr = 12; run;
+      proc mixed data=pr; class Person Gender; model y = Gender Age Gender*Age;
+        repeated / type=un subject=Person r = 2, 27 rcorr; run;""")
+    assert not r.errors, r.errors
+    titles = [t.title for t in r.session.tables if t.name in ("V", "VCorr", "R", "RCorr")]
+    assert titles == ["Estimated V Matrix for Person 3", "Estimated V Matrix for Person 12",
+                      "Estimated V Correlation Matrix for Person 12", "Estimated R Matrix for Person 2",
+                      "Estimated R Matrix for Person 27", "Estimated R Correlation Matrix for Person 1"]
+    v3 = [t for t in r.session.tables if t.name == "V"][0].rows
+    cp = {row["CovParm"]: row["Estimate"] for row in
+          [t for t in r.session.tables if t.name == "CovParms"][0].rows}
+    assert v3[0]["Col1"] == pytest.approx(cp["Intercept"] + cp["Residual"], rel=1e-12)
+    assert v3[0]["Col2"] == pytest.approx(cp["Intercept"], rel=1e-12)
+    r2 = run_sas(PR + "proc mixed data=pr; class Person Gender; model y = Gender;"
+                      " random intercept / subject=Person v = 28; run;")
+    assert any("V= value 28 is not a subject number between 1 and 27" in e for e in r2.errors)

@@ -16,8 +16,22 @@ class Options:
         self.nodes: dict[str, object] = {}
         self.flags: set[str] = set()
         self.rest: list = []
+        self.lists: dict[str, list] = {}     # key=v1, v2, ...: the values after the first (R=1,3 V=20,30)
+        last, comma = None, False
         for it in _join_crossed(items or []):
+            if isinstance(it, A.Word) and it.kind == "op" and it.value == "," and last is not None:
+                comma = True
+                continue
+            if comma and isinstance(it, A.Word) and it.kind == "number":
+                self.lists.setdefault(last, [self.values[last]]).append(value_of(it))
+                comma = False
+                continue
+            last = None
+            if comma:
+                self.rest.append(A.Word(it.line, it.col, "op", ","))
+                comma = False
             if isinstance(it, A.Opt):
+                last = it.key.lower() if isinstance(value_of(it.value), float) else None
                 key = it.key.lower()
                 if key not in known:
                     raise SasError(f"The option {key.upper()} is not supported on the {what} statement.",
@@ -42,6 +56,12 @@ class Options:
 
     def get(self, key, default=None):
         return self.values.get(key, default)
+
+    def get_list(self, key) -> list:
+        """All values of key=v1, v2, ... (one value: a list of one; absent: empty)."""
+        if key in self.lists:
+            return list(self.lists[key])
+        return [self.values[key]] if key in self.values else []
 
     def has(self, key) -> bool:
         return key in self.flags or key in self.values

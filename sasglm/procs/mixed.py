@@ -731,8 +731,26 @@ class MixedFit:
         first = ""
         if uniq is not None and len(uniq):
             first = " ".join(_fmt_value(v) for v in uniq[0])
-        for_subj = f" for {subj_text} {first}" if subj_text else ""
         tg, tr = lmm.split(res.theta)
+        nsub = mask.shape[0]
+
+        def subjects(opts, key, stmt):
+            """The subjects (0-based) whose blocks R=/V= list (1-based, in the order subjects appear); the first
+            when the option has no value."""
+            vals = opts.get_list(key) if key in opts.values else [1.0]
+            out = []
+            for v in vals:
+                if not isinstance(v, float) or v != int(v) or not 1 <= v <= nsub:
+                    raise SasError(f"The {key.upper()}= value {_fmt_value(v)} is not a subject number between 1 and "
+                                   f"{nsub}.", stmt.line, stmt.col)
+                out.append(int(v) - 1)
+            return out
+
+        def for_subj(k):
+            if not subj_text:
+                return ""
+            val = " ".join(_fmt_value(v) for v in uniq[k]) if uniq is not None and len(uniq) > k else ""
+            return f" for {subj_text} {val}"
 
         def emit(name, title, M, labels=None):
             q = M.shape[0]
@@ -749,11 +767,13 @@ class MixedFit:
 
         if want(pops, "r") or want(pops, "rcorr"):
             R = lmm.V(np.concatenate([np.zeros(lmm.ng), tr])) if lmm.g is not None else lmm.V(res.theta)
-            R0 = R[0][np.ix_(mask[0], mask[0])]
+            block = lambda k: R[k][np.ix_(mask[k], mask[k])]
             if want(pops, "r"):
-                emit("R", f"Estimated R Matrix{for_subj}", R0)
+                for k in subjects(pops, "r", self.repeated):
+                    emit("R", f"Estimated R Matrix{for_subj(k)}", block(k))
             if want(pops, "rcorr"):
-                emit("RCorr", f"Estimated R Correlation Matrix{for_subj}", corr(R0))
+                for k in subjects(pops, "rcorr", self.repeated):
+                    emit("RCorr", f"Estimated R Correlation Matrix{for_subj(k)}", corr(block(k)))
         if lmm.g is not None and (want_any("g") or want_any("gcorr")):
             mats, labels, o = [], [], 0
             for sp in specs:
@@ -768,11 +788,14 @@ class MixedFit:
             if want_any("gcorr"):
                 emit("GCorr", "Estimated G Correlation Matrix", corr(G), labels)
         if want_any("v") or want_any("vcorr"):
-            V0 = lmm.V(res.theta)[0][np.ix_(mask[0], mask[0])]
-            if want_any("v"):
-                emit("V", f"Estimated V Matrix{for_subj}", V0)
-            if want_any("vcorr"):
-                emit("VCorr", f"Estimated V Correlation Matrix{for_subj}", corr(V0))
+            V = lmm.V(res.theta)
+            block = lambda k: V[k][np.ix_(mask[k], mask[k])]
+            for key, name, title, f in (("v", "V", "Estimated V Matrix", lambda M: M),
+                                        ("vcorr", "VCorr", "Estimated V Correlation Matrix", corr)):
+                sp = next((sp for sp in specs if want(sp.opts, key)), None)
+                if sp is not None:
+                    for k in subjects(sp.opts, key, sp.stmt):
+                        emit(name, f"{title}{for_subj(k)}", f(block(k)))
 
     def _random_solution(self, blup, specs):
         """Solution for Random Effects: the BLUPs with their prediction standard errors, for each RANDOM
