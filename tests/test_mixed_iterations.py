@@ -178,3 +178,22 @@ def test_v_and_r_value_lists_print_the_listed_subjects_blocks():
     r2 = run_sas(PR + "proc mixed data=pr; class Person Gender; model y = Gender;"
                       " random intercept / subject=Person v = 28; run;")
     assert any("V= value 28 is not a subject number between 1 and 27" in e for e in r2.errors)
+
+
+def test_random_intercept_with_repeated_cs_is_confounded_and_the_sweep_keeps_cs_at_0():
+    # BIOS667 tlc010 "A non-identifiable model": RANDOM INTERCEPT and REPEATED TYPE=CS have the same V
+    # derivative.  SAS's sweep (MIVQUE0 equations, Newton step, covariance) leaves the later parameter, CS, at 0;
+    # the fit is the random-intercept fit, the final Hessian is singular (SAS's NOTE) and CS has no standard error.
+    base = "proc mixed data=pr covtest; class Person Gender; model y = Gender Age Gender*Age; {s} run;"
+    r = run_sas(PR + base.format(s="random intercept / subject=Person type=un; "
+                                   "repeated / subject=Person type=cs;")
+                + base.format(s="random intercept / subject=Person;"))
+    assert not r.errors, r.errors
+    both = [t for t in r.session.tables if t.name == "CovParms"][0].rows
+    ri = [t for t in r.session.tables if t.name == "CovParms"][1].rows
+    assert [x["CovParm"] for x in both] == ["UN(1,1)", "CS", "Residual"]
+    assert both[1]["Estimate"] == 0.0
+    assert both[1]["StdErr"] is None or np.isnan(both[1]["StdErr"])
+    assert [both[0]["Estimate"], both[2]["Estimate"]] == pytest.approx([x["Estimate"] for x in ri], rel=1e-6)
+    assert "NOTE: Convergence criteria met but final hessian is not positive definite." in r.log
+    assert r.log.count("NOTE: Convergence criteria met.") == 1

@@ -296,8 +296,13 @@ class MixedFit:
         if self.noiter or only_scale:
             pass
         elif res.converged:
-            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
-                            [{"Reason": "Convergence criteria met."}], kind="kv"))
+            reason = "Convergence criteria met."
+            if res.hessian is not None and res.hessian_exact and len(res.theta):
+                ev = np.linalg.eigvalsh(res.hessian)
+                if ev.min() <= 1e-10 * max(float(np.abs(ev).max()), 1e-300):
+                    reason = "Convergence criteria met but final hessian is not positive definite."
+            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")], [{"Reason": reason}], kind="kv"))
+            s.log.note(reason)
         else:
             s.log.warning("Did not converge.")
         if gs is not None and np.linalg.eigvalsh(gs.matrix(lmm.split(res.theta)[0])).min() <= 1e-12:
@@ -313,6 +318,8 @@ class MixedFit:
             if any(self.param_groups):
                 row["Group"] = self.param_groups[k]
             row["Estimate"] = est
+            if est == 0.0:
+                row["_display"] = {"Estimate": "0"}       # SAS prints a parameter fixed on 0 as "0"
             if held[k]:
                 se[k] = None
             if popts.has("covtest"):

@@ -230,8 +230,13 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
 
 def sweep_aliased(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     """Columns that are linear combinations of earlier columns (sweep of X'X in column order)."""
-    p = X.shape[1]
-    A = X.T @ X
+    return sweep_dependent(X.T @ X, tol)
+
+
+def sweep_dependent(A: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Rows/columns of a symmetric nonnegative definite matrix that depend on earlier ones (SAS's sweep in
+    order: a pivot that has fallen below tol times its original diagonal is skipped)."""
+    p = A.shape[0]
     aliased = np.zeros(p, dtype=bool)
     diag0 = np.diag(A).copy()
     A = A.copy()
@@ -248,6 +253,16 @@ def sweep_aliased(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         A[:, k] = col / d
         A[k, k] = -1.0 / d
     return aliased
+
+
+def g2_solve(A: np.ndarray, b: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """A^- b with the sweep's generalised inverse: rows that depend on earlier ones get 0."""
+    dep = sweep_dependent(A, tol)
+    x = np.zeros(len(b))
+    keep = ~dep
+    if keep.any():
+        x[keep] = np.linalg.solve(A[np.ix_(keep, keep)], b[keep])
+    return x
 
 
 def ginv_sym(A: np.ndarray, aliased: np.ndarray) -> np.ndarray:

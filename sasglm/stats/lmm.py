@@ -540,6 +540,7 @@ class LMMResult:
     iterations: int
     history: list = field(default_factory=list)
     hessian: np.ndarray | None = None
+    hessian_exact: bool = False       # analytic (structures linear in their parameters), not by differences
 
 
 class LMM:
@@ -771,17 +772,28 @@ class LMM:
         (twice the inverse Hessian of the objective over the free parameters)."""
         th = self.canonical(th)
         beta, Phi, V = self.gls(th)
-        H = self.hessian(th)
+        exact = is_linear(self.g) and is_linear(self.r)
+        out = self.hessian_linear(th) if exact else None
+        H = out[2] if out is not None else self.hessian(th)
         cov_theta = np.zeros((len(th), len(th)))
+        use = np.ones(len(th), dtype=bool) if noiter else np.asarray(free, dtype=bool)
         try:
-            if free.any():
-                cov_theta[np.ix_(free, free)] = 2 * np.linalg.inv(H[np.ix_(free, free)])
-            if noiter and len(th):
-                cov_theta = 2 * np.linalg.inv(H)
+            if use.any():
+                Hu = H[np.ix_(use, use)]
+                dep = np.zeros(int(use.sum()), dtype=bool)
+                if out is not None:
+                    # an exactly singular information (confounded parameters): the sweep's generalised
+                    # inverse, and no standard error for the dependent parameters
+                    from .design import sweep_dependent
+                    dep = sweep_dependent(Hu, 1e-10)
+                C = np.full(Hu.shape, np.nan)
+                keep = ~dep
+                C[np.ix_(keep, keep)] = 2 * np.linalg.inv(Hu[np.ix_(keep, keep)])
+                cov_theta[np.ix_(use, use)] = C
         except np.linalg.LinAlgError:
             cov_theta = None
         return LMMResult(th, (self.g.names() if self.g else []) + self.r.names(), beta, Phi, cov_theta,
-                         self.objective(th), converged, nit, history, H)
+                         self.objective(th), converged, nit, history, H, out is not None)
 
     def hessian_linear(self, th):
         """The objective, its gradient and its analytic Hessian for structures linear in their parameters
@@ -847,7 +859,8 @@ class LMM:
                 t2 = np.trace(A @ np.einsum("ktp,ktu,kuq->pq", d.X, ViVj, d.X, optimize=True))
                 t3 = np.trace(A @ M[i] @ A @ M[j])
                 S[i, j] = S[j, i] = t1 - 2 * t2 + t3
-        th = np.linalg.lstsq(S, q, rcond=None)[0]
+        from .design import g2_solve
+        th = g2_solve(S, q)        # SAS's sweep: a parameter confounded with earlier ones gets 0
         bounds = (self.g.bounds() if self.g is not None else []) + self.r.bounds()
         return np.array([max(t, lo) if lo is not None else t for t, (lo, _) in zip(th, bounds)])
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .design import sweep_dependent
 from .lmm import is_linear
 
 
@@ -50,6 +51,33 @@ def profiled_hessian(g, H, x, s, resid: int, expo) -> np.ndarray:
     pxs = Jx.T @ H @ Js + gx * e * s ** (e - 1)
     pss = float(Js @ H @ Js + np.sum(gx * e * (e - 1) * x * s ** (e - 2)))
     return pxx - np.outer(pxs, pxs) / pss if pss > 0 else pxx
+
+
+def _newton_step(H, g):
+    """H^-1 g for a positive definite H; for a singular nonnegative definite H (parameters confounded with
+    earlier ones, as a random intercept with REPEATED TYPE=CS) the sweep's generalised inverse, which leaves
+    the dependent parameters where they are; None when H is indefinite."""
+    dep = sweep_dependent(H, 1e-8) if H.size else np.zeros(0, dtype=bool)
+    if not dep.any():
+        try:
+            np.linalg.cholesky(H)
+            return np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            return None
+    keep = ~dep
+    if not keep.any():
+        return None
+    try:
+        np.linalg.cholesky(H[np.ix_(keep, keep)])
+    except np.linalg.LinAlgError:
+        return None
+    out = np.zeros(len(g))
+    out[keep] = np.linalg.solve(H[np.ix_(keep, keep)], g[keep])
+    # a true confounding has g in the range of H (the dependent rows repeat the others); otherwise the
+    # singularity is the parameterisation's (an FA0 loading at 0) and the ridge has to move the parameter
+    if np.linalg.norm(H @ out - g) > 1e-6 * max(float(np.linalg.norm(g)), 1e-300):
+        return None
+    return out
 
 
 def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, maxiter: int = 50,
@@ -146,11 +174,10 @@ def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, max
             return 0.0
         Hf = H[np.ix_(free, free)]
         den = abs(f - const) or 1.0
-        try:
-            np.linalg.cholesky(Hf)
-            return float(gf @ np.linalg.solve(Hf, gf)) / den
-        except np.linalg.LinAlgError:
-            return float(gf @ gf) / den
+        step = _newton_step(Hf, gf)
+        if step is not None:
+            return float(gf @ step) / den
+        return float(gf @ gf) / den
 
     def free_set(x, g):
         on_lo = (x <= lo + 1e-12) & (g > 0)
@@ -187,14 +214,12 @@ def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, max
         accepted = False
         clamped = False
         while total < maxfunc:
-            A = Hf + lam * np.eye(len(gf))
-            try:
-                np.linalg.cholesky(A)
-            except np.linalg.LinAlgError:
+            step = _newton_step(Hf + lam * np.eye(len(gf)), gf)
+            if step is None:
                 lam = max(lam * 4, 1e-6 * scale)
                 continue
             xn = x.copy()
-            xn[free] = x[free] - np.linalg.solve(A, gf)
+            xn[free] = x[free] - step
             clipped = np.clip(xn, lo, hi)
             clamped = bool(np.any(clipped != xn))
             xn = clipped
