@@ -197,3 +197,22 @@ def test_random_intercept_with_repeated_cs_is_confounded_and_the_sweep_keeps_cs_
     assert [both[0]["Estimate"], both[2]["Estimate"]] == pytest.approx([x["Estimate"] for x in ri], rel=1e-6)
     assert "NOTE: Convergence criteria met but final hessian is not positive definite." in r.log
     assert r.log.count("NOTE: Convergence criteria met.") == 1
+
+
+def test_model_cl_adds_t_limits_to_the_solution():
+    # SAS MODEL CL (ALPHA=): Alpha, Lower, Upper after Pr > |t|, est +- t(1 - alpha/2, DF) SE on each row's DF;
+    # the CAMIS MMRM program uses "solution cl alpha=0.05 ddfm=KR"
+    from scipy import stats
+    r = run_sas(PR + "proc mixed data=pr; class Person Gender; model y = Gender Age Gender*Age / s cl alpha=0.1"
+                     " ddfm=kr; repeated / type=un subject=Person; run;")
+    assert not r.errors and not r.warnings, (r.errors, r.warnings)
+    t = [t for t in r.session.tables if t.name == "SolutionF"][0]
+    assert [c.name for c in t.columns][-3:] == ["Alpha", "Lower", "Upper"]
+    for row in t.rows:
+        if row["StdErr"] is None:
+            assert row["Lower"] is None and row["Alpha"] is None
+            continue
+        q = stats.t.ppf(0.95, row["DF"])
+        assert row["Alpha"] == 0.1
+        assert row["Lower"] == pytest.approx(row["Estimate"] - q * row["StdErr"], rel=1e-12)
+        assert row["Upper"] == pytest.approx(row["Estimate"] + q * row["StdErr"], rel=1e-12)

@@ -93,9 +93,9 @@ class MixedFit:
         mopts = Options(model.options, {"s", "solution", "cl", "ddfm", "noint", "chisq", "outp", "outpm", "covb",
                                         "alpha", "htype", "e", "e3", "corrb", "influence", "residual", "vciry",
                                         "intercept"}, "MODEL")
-        warn_ignored(s, mopts, ["cl", "covb"] + ([] if ("outp" in mopts.values or "outpm" in mopts.values) else
-                                                ["alpha"]) + ["htype", "e", "e3", "corrb", "influence", "residual", "vciry",
-                                "intercept"], "MODEL")
+        warn_ignored(s, mopts, ["covb"] + ([] if ("outp" in mopts.values or "outpm" in mopts.values or
+                                                  mopts.has("cl")) else ["alpha"]) +
+                     ["htype", "e", "e3", "corrb", "influence", "residual", "vciry", "intercept"], "MODEL")
         if model.response[0] != "var":
             raise SasError("PROC MIXED needs a single response variable.", model.line, model.col)
         copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "truncate"}) \
@@ -941,6 +941,8 @@ class MixedFit:
         return out
 
     def _solution(self, beta, covb, dfs, kr, keep):
+        cl = self.mopts.has("cl")
+        alpha = float(self.mopts.get("alpha", 0.05)) if isinstance(self.mopts.get("alpha"), float) else 0.05
         rows = []
         kidx = np.cumsum(keep) - 1
         for j in range(len(beta)):
@@ -958,11 +960,19 @@ class MixedFit:
                         self.satt(e[None, :])
                 t = b / se if se > 0 else math.nan
                 r.update({"Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": 2 * st.t.sf(abs(t), df)})
+                if cl:
+                    q = st.t.ppf(1 - alpha / 2, df)
+                    r.update({"Alpha": alpha, "Lower": b - q * se, "Upper": b + q * se})
+            if cl and self.design.aliased[j]:
+                r.update({"Alpha": None, "Lower": None, "Upper": None})
             rows.append(r)
         used = [v.name for v in self.copts if any(v.name in c.levels for c in self.design.columns)]
         cols = [Column("Effect")] + [Column(v) for v in used] + [
             Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"), Column("DF", None, "DFMT"),
             Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
+        if cl:
+            # MODEL CL (ALPHA=): t-based limits on each estimate's own DF
+            cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
         self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
 
     def _df_of(self, kr, keep):
