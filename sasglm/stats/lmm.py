@@ -808,7 +808,6 @@ class LMM:
             return None
         V = self.V(th)
         Vinv = np.linalg.inv(V)
-        n = len(th)
         both = self._both()
         dV = np.where(both[..., None], self.dV(th), 0.0)                       # K x T x T x n
         VX = np.einsum("kts,ksp->ktp", Vinv, d.X)

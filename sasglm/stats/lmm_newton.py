@@ -193,7 +193,7 @@ def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, max
     here = None                      # (gradient, Hessian, free set) at x, carried over from the last iteration
     for it in range(1, maxiter + 1):
         if here is None:
-            v, g = grad(x)
+            _, g = grad(x)
             if g is None:
                 return NRResult(th0, False, it, rows, "gradient failed")
             free = free_set(x, g)
@@ -209,13 +209,15 @@ def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, max
                 return NRResult(theta_of(x)[0], True, 1, rows)
         Hf = H[np.ix_(free, free)]
         gf = g[free]
-        scale = float(np.max(np.abs(np.diag(Hf)))) if gf.size else 1.0
+        scale = max(float(np.max(np.abs(np.diag(Hf)))) if gf.size else 1.0, 1e-8)
         lam = 0.0
         accepted = False
         clamped = False
         while total < maxfunc:
             step = _newton_step(Hf + lam * np.eye(len(gf)), gf)
             if step is None:
+                if lam > 1e12 * scale:
+                    break
                 lam = max(lam * 4, 1e-6 * scale)
                 continue
             xn = x.copy()
@@ -233,7 +235,7 @@ def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, max
         if not accepted:
             return NRResult(theta_of(x)[0], False, it, rows, "no step lowered the objective")
         x, f = xn, fn
-        v, g = grad(x)
+        _, g = grad(x)
         if g is None:
             return NRResult(theta_of(x)[0], False, it, rows, "gradient failed")
         free = free_set(x, g)
