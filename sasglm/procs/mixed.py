@@ -656,6 +656,10 @@ class MixedFit:
                 th = None
             sas_start = th is not None
         if th is None:
+            th = lmm.moment_start()
+            if th is not None and not lmm.objective(th) < 1e9:
+                th = None
+        if th is None:
             var0 = self._var0
             th = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
         expo = [0.0 if nm in _CORR_NAMES else 0.5 if nm.startswith(("FA(", "CHOL(")) else 1.0 for nm in names]

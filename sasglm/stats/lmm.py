@@ -831,6 +831,38 @@ class LMM:
             H = H + 2 * t2 - t3
         return f, g, (H + H.T) / 2
 
+    def moment_start(self):
+        """Starting values for REPEATED-only AR(1), ARH(1) and CSH from the averaged cross-products of the OLS
+        residuals (S_ab over the subjects observed at both positions): variances from the diagonal, the
+        correlation from the lag-one (AR) or all off-diagonal (CSH) correlations; None for other models."""
+        if self.g is not None or not isinstance(self.r, (AR1s, HeteroCorr)):
+            return None
+        d = self.d
+        m = d.mask.astype(float)
+        X2 = d.X.reshape(-1, d.X.shape[2])
+        beta = np.linalg.lstsq(X2, d.y.reshape(-1), rcond=None)[0]
+        r = np.where(d.mask, d.y - np.einsum("ktp,p->kt", d.X, beta), 0.0)
+        cnt = m.T @ m
+        with np.errstate(invalid="ignore", divide="ignore"):
+            S = (r.T @ r) / cnt
+        var = np.diag(S)
+        if not np.all(np.isfinite(var)) or np.any(var <= 0):
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            C = S / np.sqrt(np.outer(var, var))
+        T = len(var)
+        if isinstance(self.r, AR1s) or self.r.ar:
+            vals = [C[a, a + 1] for a in range(T - 1) if cnt[a, a + 1] > 0]
+        else:
+            vals = [C[a, b] for a in range(T) for b in range(a) if cnt[a, b] > 0]
+        vals = [v for v in vals if np.isfinite(v)]
+        rho = float(np.clip(np.mean(vals), -0.9, 0.9)) if vals else 0.0
+        if isinstance(self.r, AR1s):
+            return np.array([rho, float(np.sum(np.diag(r.T @ r)) / np.sum(np.diag(cnt)))])
+        if not self.r.ar:
+            rho = max(rho, -0.9 / max(T - 1, 1))
+        return np.concatenate([var, [rho]])
+
     def mivque0(self, project: bool = True) -> np.ndarray:
         """MIVQUE0 estimates for structures linear in their parameters (V = sum_k theta_k V_k): solve
         sum_j tr(Q V_i Q V_j) theta_j = y'Q V_i Q y with Q = I - X (X'X)^- X' (prior V = I); negative
