@@ -124,3 +124,13 @@ def test_model_procs_with_no_complete_rows_report_the_model_line():
                                                         "Line 5, column 30"], empty
     assert r.ds("after").df["ok"].tolist() == [1.0]
     assert r.exit_status == 2
+
+
+def test_stray_values_among_statement_options_are_an_error_not_dropped():
+    # "lsmeans g / cl 0.1" or "model y = x / s 3": SAS stops with a syntax error; the stray value used to be
+    # dropped silently.  Value lists after an option (R=1,3  V=20,30) stay legal.
+    r = run_sas("data a; input g y; datalines;\n1 1\n1 2\n2 3\n2 5\n;\n"
+                "proc genmod data=a; class g; model y = g / dist=normal 3; run;\n"
+                "proc genmod data=a; class g; model y = g; lsmeans g / cl 'x'; run;\n")
+    assert any("22-322" in e and "Syntax error at '3'" in e and "Line 7" in e for e in r.errors), r.errors
+    assert any("Syntax error at 'x'" in e and "Line 8" in e for e in r.errors), r.errors

@@ -11,7 +11,7 @@ from ..errors import SasError
 class Options:
     """Options of a PROC statement or after a statement's slash, with unknown-option checking."""
 
-    def __init__(self, items, known: set[str], what: str, line=None, col=None):
+    def __init__(self, items, known: set[str], what: str, line=None, col=None, allow_rest: bool = False):
         self.values: dict[str, object] = {}
         self.nodes: dict[str, object] = {}
         self.flags: set[str] = set()
@@ -53,6 +53,15 @@ class Options:
                 self.nodes[key] = it
             else:
                 self.rest.append(it)
+        if not allow_rest:
+            for it in self.rest:
+                # a stray number, string or symbol among the options (SAS: a syntax error) is never dropped
+                if isinstance(it, A.Word) and it.kind in ("number", "string", "op", "format"):
+                    text = it.value if it.kind != "number" else value_of(it)
+                    if isinstance(text, float) and text.is_integer():
+                        text = int(text)
+                    raise SasError(f"Syntax error at '{text}' in the {what} statement options.", it.line, it.col,
+                                   code="22-322")
 
     def get(self, key, default=None):
         return self.values.get(key, default)

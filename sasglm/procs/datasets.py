@@ -36,7 +36,7 @@ def run_datasets(session, proc):
 
 
 def run_delete(session, proc):
-    opts = Options(proc.options, {"data", "lib", "library", "memtype"}, "PROC DELETE")
+    opts = Options(proc.options, {"data", "lib", "library", "memtype"}, "PROC DELETE", allow_rest=True)
     targets = []
     v = opts.nodes.get("data")
     if v is not None:
