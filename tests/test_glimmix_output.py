@@ -164,3 +164,22 @@ def test_nested_random_statements_with_quadrature_are_an_error():
     r = run_sas(NEST + """proc glimmix data=d method=quad; class c p; model y = x / dist=poisson;
         random intercept / subject=c; random intercept / subject=p(c); run;""")
     assert len(r.errors) == 1 and "METHOD=QUAD" in r.errors[0]
+
+
+def test_pseudo_likelihood_prints_optimization_information_and_sas_iteration_columns():
+    # SAS (GLIMMIX Details, Optimization Information / Iteration History): PL fits show the inner technique,
+    # the covariance parameters in the optimisation (a normal model's residual variance is profiled out),
+    # fixed effects profiled, pseudo-data started from the data; the history has Restarts, Subiterations and the
+    # largest projected gradient at the end of each inner optimisation
+    r = run_sas(MULTI + "proc glimmix data=d; class id; model y = x t / dist=poisson; random intercept / subject=id; run;"
+                        "proc glimmix data=d; class id; model z = x t; random intercept / subject=id; run;")
+    assert not r.errors, r.errors
+    infos = [{row["Descr"]: row["Value"] for row in t.rows} for t in r.session.tables if t.name == "OptInfo"]
+    assert infos[0] == {"Optimization Technique": "Dual Quasi-Newton", "Parameters in Optimization": 1,
+                        "Lower Boundaries": 1, "Upper Boundaries": 0, "Fixed Effects": "Profiled",
+                        "Starting From": "Data"}
+    assert infos[1]["Parameters in Optimization"] == 1          # Residual profiled
+    hist = [t for t in r.session.tables if t.name == "IterHistory"][0]
+    assert [c.name for c in hist.columns] == ["Iteration", "Restarts", "Subiterations", "ObjFunction", "Change",
+                                              "MaxGrad"]
+    assert all(row["Restarts"] == 0 and 0 <= row["MaxGrad"] < 1e-3 for row in hist.rows)

@@ -516,11 +516,12 @@ class GlimmixFit:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
         if not popts.has("noitprint"):
             self.emit(Table(PROC, "IterHistory", "Iteration History",
-                            [Column("Iteration", None, "INT"), Column("Evaluations", None, "INT"),
+                            [Column("Iteration", None, "INT"), Column("Restarts", None, "INT"),
+                             Column("Evaluations", None, "INT"),
                              Column("ObjFunction", "Objective\nFunction", "14.8"), Column("Change", None, "12.8"),
                              Column("MaxGrad", "Max\nGradient", "12.6")],
-                            [{"Iteration": a, "Evaluations": b, "ObjFunction": c, "Change": None if d != d else d,
-                              "MaxGrad": e} for a, b, c, d, e in res.history]))
+                            [{"Iteration": a, "Restarts": 0, "Evaluations": b, "ObjFunction": c,
+                              "Change": None if d != d else d, "MaxGrad": e} for a, b, c, d, e in res.history]))
         if res.converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
                             [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
@@ -807,19 +808,36 @@ class GlimmixFit:
             new = np.concatenate([res.beta, res.theta])
             old = np.concatenate([beta, theta if theta is not None else np.full(len(res.theta), np.inf)])
             change = float(np.max(np.abs(new - old) / np.maximum(np.abs(old), 1e-8))) if theta is not None else math.inf
-            history.append((it - 1, res.iterations, res.m2ll, change))
+            _, gr = lm.objective_grad(res.theta)
+            lows = [b[0] for b in lm_bounds(lm)]
+            # the largest projected gradient of the pseudo model's objective (0 where a bound holds it)
+            gproj = [0.0 if (lo is not None and t <= lo + 1e-10 and g_ > 0) else abs(g_)
+                     for g_, t, lo in zip(gr, res.theta, lows)]
+            history.append((it - 1, res.iterations, res.m2ll, change, max(gproj) if gproj else 0.0))
             beta, theta, eta = res.beta, res.theta, eta_new
             if change < 1e-8:
                 converged = True
                 break
         self.res_pl = res
         self._pl_eta = (eta, Xk @ beta + offset, y)
+        # the residual variance of a normal pseudo model is profiled out of the optimisation
+        bnds = lm_bounds(lm)
+        opt = [bd for bd, nm in zip(bnds, res.names) if not (nm == "Residual" and isinstance(rs, LM.VCs))]
+        opt_rows = [("Optimization Technique", "Dual Quasi-Newton"), ("Parameters in Optimization", len(opt)),
+                    ("Lower Boundaries", sum(1 for bd in opt if bd[0] is not None)),
+                    ("Upper Boundaries", sum(1 for bd in opt if bd[1] is not None)),
+                    ("Fixed Effects", "Profiled"), ("Starting From", "Data")]
+        self.emit(Table(PROC, "OptInfo", "Optimization Information", [Column("Descr", ""), Column("Value", "")],
+                        [{"Descr": a, "Value": b} for a, b in opt_rows], kind="kv"))
         if not self.popts.has("noitprint"):
             self.emit(Table(PROC, "IterHistory", "Iteration History",
-                            [Column("Iteration", None, "INT"), Column("Subiterations", None, "INT"),
-                             Column("ObjFunction", "Objective\nFunction", "14.8"), Column("Change", None, "12.8")],
-                            [{"Iteration": a, "Subiterations": b_, "ObjFunction": c,
-                              "Change": None if c2 == math.inf else c2} for a, b_, c, c2 in history]))
+                            [Column("Iteration", None, "INT"), Column("Restarts", None, "INT"),
+                             Column("Subiterations", None, "INT"),
+                             Column("ObjFunction", "Objective\nFunction", "14.8"), Column("Change", None, "12.8"),
+                             Column("MaxGrad", "Max\nGradient", "BEST8.")],
+                            [{"Iteration": a, "Restarts": 0, "Subiterations": b_, "ObjFunction": c,
+                              "Change": None if c2 == math.inf else c2, "MaxGrad": mg}
+                             for a, b_, c, c2, mg in history]))
         if converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
                             [{"Reason": "Convergence criterion (PCONV=1.11022E-8) satisfied."}], kind="kv"))
@@ -1512,6 +1530,11 @@ def _parse_output(stm):
         stats_ = [("pred", "Pred", "ilink" in glob, "noblup" in glob), ("resid", "Resid", "ilink" in glob,
                                                                          "noblup" in glob)]
     return out, stats_
+
+
+def lm_bounds(lm) -> list:
+    """The (lower, upper) bounds of a linear mixed model's covariance parameters, G-side then R-side."""
+    return (lm.g.bounds() if lm.g is not None else []) + lm.r.bounds()
 
 
 def _n_bounds(cov, side: int) -> int:
