@@ -216,3 +216,18 @@ def test_model_cl_adds_t_limits_to_the_solution():
         assert row["Alpha"] == 0.1
         assert row["Lower"] == pytest.approx(row["Estimate"] - q * row["StdErr"], rel=1e-12)
         assert row["Upper"] == pytest.approx(row["Estimate"] + q * row["StdErr"], rel=1e-12)
+
+
+def test_reml_unstructured_with_saturated_means_converges_at_the_mivque0_start():
+    # As in SAS output for a complete, balanced REPEATED TYPE=UN fit with a cell-means model (FEV1 drug x hour:
+    # "0 1 1263.95663130 / 1 1 197.46436713 0.00000000", Columns in Z 0): under REML the MIVQUE0 start is the
+    # REML estimate, so iteration 1 evaluates only the start.  (Under ML the start is the residual
+    # cross-products over subjects, test above.)
+    r = run_sas(PR + "proc mixed data=pr; class Person Gender Age; model y = Gender Age Gender*Age;"
+                     " repeated Age / type=un subject=Person; run;")
+    assert not r.errors, r.errors
+    rows = _history(r)
+    assert [(i, e) for i, e, _, _ in rows] == [(0, 1), (1, 1)]
+    assert rows[1][3] < 5e-9
+    dims = {row["Descr"]: row["Value"] for row in [t for t in r.session.tables if t.name == "Dimensions"][0].rows}
+    assert dims["Columns in Z"] == 0 and dims["Subjects"] == 27

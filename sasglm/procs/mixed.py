@@ -269,7 +269,8 @@ class MixedFit:
         if copts and want_cl:
             self.emit(class_level_table(PROC, classes, copts, cl_max))
         dims = [("Covariance Parameters", len(res.theta)), ("Columns in X", design.X.shape[1]),
-                ("Columns in Z" + (" per Subject" if subj else ""), Zg.shape[2]),
+                # "per Subject" only when RANDOM effects are processed by subject (REPEATED-only: "Columns in Z 0")
+                ("Columns in Z" + (" per Subject" if any(sp.subj for sp in specs) else ""), Zg.shape[2]),
                 ("Subjects", K), ("Max Obs per Subject", int(mask.sum(axis=1).max()))]
         self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
                         [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
@@ -641,15 +642,16 @@ class MixedFit:
 
     def _newton(self, lmm, gs, rs, start, resid, names):
         """Fit by SAS's ridge-stabilised Newton-Raphson (stats.lmm_newton) from PARMS values or SAS's starting
-        values: MIVQUE0 for structures linear in their parameters (without the projection in the traces
-        for models with only R-side parameters), the generic starting values otherwise.  Returns None (the
+        values: MIVQUE0 for structures linear in their parameters (for METHOD=ML without the projection in the
+        traces: the residual cross-products, as SAS's ML iteration histories show), the moment starting values
+        of REPEATED-only AR(1)/ARH(1)/CSH, the generic starting values otherwise.  Returns None (the
         caller falls back to the quasi-Newton fit) when the iteration fails to converge."""
         from ..stats.lmm_newton import newton_raphson
         th = start
         sas_start = start is not None           # PARMS values or MIVQUE0: the start SAS's own iteration takes
         if th is None and LM.is_linear(gs) and LM.is_linear(rs):
             try:
-                th = lmm.mivque0(project=gs is not None)
+                th = lmm.mivque0(project=lmm.method == "reml")
             except (np.linalg.LinAlgError, ValueError):
                 th = None
             if th is not None and not lmm.objective(th) < 1e9:

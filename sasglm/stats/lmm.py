@@ -867,8 +867,8 @@ class LMM:
         """MIVQUE0 estimates for structures linear in their parameters (V = sum_k theta_k V_k): solve
         sum_j tr(Q V_i Q V_j) theta_j = y'Q V_i Q y with Q = I - X (X'X)^- X' (prior V = I); negative
         variances are set to 0, as SAS does.  project=False drops Q from the traces, which makes R-side
-        parameters the averaged cross-products of the OLS residuals (the starting values SAS's iteration
-        history shows for REPEATED-only models, e.g. TYPE=UN: the residual cross-products over subjects)."""
+        parameters the averaged cross-products of the OLS residuals (the starting values SAS's METHOD=ML
+        iteration histories show, e.g. TYPE=UN: the residual cross-products over subjects)."""
         d = self.d
         n = self.ng + self.r.npar
         th1 = np.ones(n)
