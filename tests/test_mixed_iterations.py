@@ -231,3 +231,25 @@ def test_reml_unstructured_with_saturated_means_converges_at_the_mivque0_start()
     assert rows[1][3] < 5e-9
     dims = {row["Descr"]: row["Value"] for row in [t for t in r.session.tables if t.name == "Dimensions"][0].rows}
     assert dims["Columns in Z"] == 0 and dims["Subjects"] == 27
+
+
+def test_model_covb_and_corrb_tables():
+    # SAS MODEL COVB / CORRB: "Covariance (Correlation) Matrix for Fixed Effects", one row per X column with
+    # zeros for the redundant ones (ODS CovB is what PROC MIANALYZE reads after MIXED); its diagonal is the
+    # square of the solution's standard errors
+    r = run_sas(PR + "proc mixed data=pr; class Person Gender; model y = Gender Age Gender*Age / s covb corrb;"
+                     " repeated / type=un subject=Person; run;")
+    assert not r.errors and not r.warnings, (r.errors, r.warnings)
+    cb = [t for t in r.session.tables if t.name == "CovB"][0]
+    cr = [t for t in r.session.tables if t.name == "CorrB"][0]
+    sol = [t for t in r.session.tables if t.name == "SolutionF"][0].rows
+    assert cb.title == "Covariance Matrix for Fixed Effects"
+    assert [c.name for c in cb.columns][:3] == ["Row", "Effect", "Gender"]
+    for i, (row, s) in enumerate(zip(cb.rows, sol)):
+        v = row[f"Col{i + 1}"]
+        if s["StdErr"] is None:
+            assert v == 0.0
+        else:
+            assert v == pytest.approx(s["StdErr"] ** 2, rel=1e-10)
+            assert cr.rows[i][f"Col{i + 1}"] == pytest.approx(1.0)
+    assert cb.rows[0]["Col2"] == pytest.approx(cb.rows[1]["Col1"])

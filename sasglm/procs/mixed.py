@@ -93,9 +93,9 @@ class MixedFit:
         mopts = Options(model.options, {"s", "solution", "cl", "ddfm", "noint", "chisq", "outp", "outpm", "covb",
                                         "alpha", "htype", "e", "e3", "corrb", "influence", "residual", "vciry",
                                         "intercept"}, "MODEL")
-        warn_ignored(s, mopts, ["covb"] + ([] if ("outp" in mopts.values or "outpm" in mopts.values or
-                                                  mopts.has("cl")) else ["alpha"]) +
-                     ["htype", "e", "e3", "corrb", "influence", "residual", "vciry", "intercept"], "MODEL")
+        warn_ignored(s, mopts, ([] if ("outp" in mopts.values or "outpm" in mopts.values or
+                                       mopts.has("cl")) else ["alpha"]) +
+                     ["htype", "e", "e3", "influence", "residual", "vciry", "intercept"], "MODEL")
         if model.response[0] != "var":
             raise SasError("PROC MIXED needs a single response variable.", model.line, model.col)
         copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "truncate"}) \
@@ -405,6 +405,13 @@ class MixedFit:
         dfs = self._dfs(ddfm, design, Z, codes, K, n, effects, zcols, kr, keep)
         if mopts.has("s") or mopts.has("solution"):
             self._solution(beta, covb, dfs, kr, keep)
+        if mopts.has("covb"):
+            self._fixed_matrix("CovB", "Covariance Matrix for Fixed Effects", covb)
+        if mopts.has("corrb"):
+            d = np.sqrt(np.diag(covb))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cb = np.where(np.outer(d, d) > 0, covb / np.outer(d, d), 0.0)
+            self._fixed_matrix("CorrB", "Correlation Matrix for Fixed Effects", cb)
         # the DF of random-effect solutions and predictions: the residual containment DF, N - rank[X Z]
         self.df_pred = n - _block_rank(Z, Xk, codes, K) if ddfm != "residual" else n - p
         blup = None
@@ -980,6 +987,19 @@ class MixedFit:
             # MODEL CL (ALPHA=): t-based limits on each estimate's own DF
             cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
         self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
+
+    def _fixed_matrix(self, name, title, M):
+        """MODEL COVB / CORRB: one row per column of X (Row, Effect, the CLASS levels, Col1..Colp); a redundant
+        column has zeros, as in the generalised inverse the covariance comes from."""
+        used = [v.name for v in self.copts if any(v.name in c.levels for c in self.design.columns)]
+        rows = []
+        for i, c in enumerate(self.design.columns):
+            r = {"Row": i + 1, "Effect": c.effect, **{v: c.levels.get(v, "") for v in used}}
+            r.update({f"Col{j + 1}": float(M[i, j]) for j in range(M.shape[1])})
+            rows.append(r)
+        cols = [Column("Row", None, "INT"), Column("Effect")] + [Column(v) for v in used] + \
+            [Column(f"Col{j + 1}", None, "D10.4") for j in range(M.shape[1])]
+        self.emit(Table(PROC, name, title, cols, rows))
 
     def _df_of(self, kr, keep):
         """The KR or Satterthwaite DF of one estimable row L (ESTIMATE, LSMEANS), or None for the
