@@ -824,8 +824,10 @@ class LMM:
         if self.method == "reml":
             AVX = np.einsum("ktsn,ksp->ktpn", A, VX, optimize=True)           # V^-1 V_i V^-1 X
             C = np.einsum("ktp,ktqn->pqn", d.X, AVX, optimize=True)            # X'V^-1 V_i V^-1 X
-            B = np.einsum("ktq,ktsn,kspm->nmqp", VX, dV, AVX, optimize=True)  # X'V^-1 V_i V^-1 V_j V^-1 X
-            t2 = np.einsum("pq,nmqp->nm", Phi, B)
+            # tr(Phi X'V^-1 V_i V^-1 V_j V^-1 X) = sum over subjects of tr(M V_i V^-1 V_j), M = V^-1 X Phi X'V^-1
+            Mk = np.einsum("ktp,pq,ksq->kts", VX, Phi, VX, optimize=True)
+            MV = np.einsum("kts,ksun->ktun", Mk, dV, optimize=True)
+            t2 = np.einsum("ktsn,kstm->nm", MV, A, optimize=True)
             PC = np.einsum("pq,qrn->prn", Phi, C)
             t3 = np.einsum("prn,rpm->nm", PC, PC)
             H = H + 2 * t2 - t3
