@@ -2,6 +2,8 @@
 that an option a PROC does not know is an ERROR (never silently ignored)."""
 from __future__ import annotations
 
+import math
+
 from .. import ast as A
 from ..data.dataset import Dataset, VarMeta
 from ..datastep.compiler import numbered_range
@@ -74,6 +76,19 @@ class Options:
 
     def has(self, key) -> bool:
         return key in self.flags or key in self.values
+
+
+def positive_option(opts: "Options", key: str, default, stmt, integer: bool = False):
+    """The value of key=number (MAXITER=, CONVH=, CONVERGE=, ...), which must be positive (and whole when
+    ``integer``); the default when the option is absent."""
+    v = opts.get(key)
+    if v is None:
+        return default
+    x = v if isinstance(v, float) else math.nan
+    if not x > 0 or (integer and x != int(x)):
+        raise SasError(f"{key.upper()}= needs a positive {'integer' if integer else 'number'}.",
+                       getattr(stmt, "line", None), getattr(stmt, "col", None))
+    return int(x) if integer else x
 
 
 def warn_ignored(session, opts: "Options", names, what: str) -> None:

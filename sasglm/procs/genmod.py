@@ -16,7 +16,7 @@ from ..stats import design as D
 from ..stats import gee as G
 from ..stats import glm as GL
 from ..stats.families import FAMILIES, Binomial, NegBin, make_link
-from .common import Options, by_items, dsref_from_value, input_data, statements, value_of, warn_ignored, \
+from .common import Options, positive_option, by_items, dsref_from_value, input_data, statements, value_of, warn_ignored, \
     where_statements
 from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, make_classvars, nobs_table,
                        parse_class, parse_model_effects)
@@ -342,7 +342,7 @@ class Fit:
             scale_opt = ("value", float(mopts.get("scale")))
         try:
             res = GL.fit(design.X, y, w, offset, fam, link, design.aliased, scale_opt,
-                         maxiter=int(mopts.get("maxiter", 100)))
+                         maxiter=positive_option(mopts, "maxiter", 100, model, True))
         except (GL.FitError, np.linalg.LinAlgError, FloatingPointError) as e:
             raise SasError(f"The model fit failed: {e}", model.line, model.col)
         self.res = res
@@ -1104,7 +1104,7 @@ class Fit:
         data = G.GEEData(Xk, self.y, self.w, self.offset, self.fam, self.link, layout)
         self.gee_data = data
         o = rep["opts"]
-        maxit = int(o.get("maxiter", o.get("maxit", 50)))
+        maxit = positive_option(o, "maxiter", positive_option(o, "maxit", 50, self.model, True), self.model, True)
         beta0 = glmres.beta[keep]
         logor = rep["logor"]
         rows = [("Correlation Structure", "Unstructured" if False else None)]
@@ -1135,7 +1135,7 @@ class Fit:
                                                   "nest1": "1-Nested", "nestk": "k-Nested"}[logor])]
         else:
             corr = G.make_corr(rep["kind"], T, rep["mdep"], _user_matrix(rep["user"], T))
-            res = G.gee_fit(data, corr, beta0, maxiter=maxit, tol=float(o.get("converge", 1e-4)),
+            res = G.gee_fit(data, corr, beta0, maxiter=maxit, tol=positive_option(o, "converge", 1e-4, self.model),
                             fixed_corr=isinstance(corr, (G.Independent, G.Fixed)))
             info = [("Correlation Structure", corr.sas)]
         if within is not None:

@@ -16,7 +16,7 @@ from ..stats import design as D
 from ..stats import glm as GL
 from ..stats import lmm as LM
 from . import hypotheses as H
-from .common import (Options, grid_search, input_data, parse_parms, statements, type_text, value_of, warn_ignored,
+from .common import (Options, grid_search, positive_option, input_data, parse_parms, statements, type_text, value_of, warn_ignored,
                      where_statements)
 from .glimmix import _block_rank
 from .modeling import (class_table_wanted, type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
@@ -193,7 +193,6 @@ class MixedFit:
         self.un_rside_only = rk == "un" and not specs and subj_p is not None
         ols = np.linalg.lstsq(Xk, y, rcond=None)[0]
         var0 = float(np.var(y - Xk @ ols, ddof=p)) if n > p else 1.0
-        self._var0 = var0
         th0 = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
         lmm = LM.LMM(ldata, gs, rs, "reml" if method == "mivque0" else method)
         hold, noiter = None, False
@@ -222,7 +221,7 @@ class MixedFit:
         self.nr_rows = None
         res = None
         if not noiter and hold is None:
-            res = self._newton(lmm, gs, rs, th0 if parms else None, resid, names_all)
+            res = self._newton(lmm, gs, rs, th0 if parms else None, resid, names_all, var0)
         if res is None:
             res = lmm.fit(th0, hold=hold, noiter=noiter)
         if self.nr_rows is None and not noiter and hold is None and not parms and gs is not None and \
@@ -647,7 +646,7 @@ class MixedFit:
             self.param_groups += [""] * rs.npar
         return rs
 
-    def _newton(self, lmm, gs, rs, start, resid, names):
+    def _newton(self, lmm, gs, rs, start, resid, names, var0):
         """Fit by SAS's ridge-stabilised Newton-Raphson (stats.lmm_newton) from PARMS values or SAS's starting
         values: MIVQUE0 for structures linear in their parameters (for METHOD=ML without the projection in the
         traces: the residual cross-products, as SAS's ML iteration histories show), the moment starting values
@@ -669,11 +668,10 @@ class MixedFit:
             if th is not None and not lmm.objective(th) < 1e9:
                 th = None
         if th is None:
-            var0 = self._var0
             th = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
         expo = [0.0 if nm in _CORR_NAMES else 0.5 if nm.startswith(("FA(", "CHOL(")) else 1.0 for nm in names]
-        nr = newton_raphson(lmm, th, resid, expo, maxiter=self._int_option("maxiter", 50),
-                            convh=self._float_option("convh", 1e-8))
+        nr = newton_raphson(lmm, th, resid, expo, maxiter=positive_option(self.popts, "maxiter", 50, self.proc, True),
+                            convh=positive_option(self.popts, "convh", 1e-8, self.proc))
         if not nr.converged and not (nr.message == "maximum iterations" and self.popts.has("maxiter")):
             return None
         if not nr.converged:
@@ -689,24 +687,6 @@ class MixedFit:
             if polish.converged or lmm.objective(polish.theta) < lmm.objective(theta):
                 theta = polish.theta
         return lmm.finish(theta, np.ones(len(theta), dtype=bool), True, nr.iterations, [])
-
-    def _float_option(self, name, default):
-        v = self.popts.get(name)
-        if v is None:
-            return default
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            x = math.nan
-        if not x > 0:
-            raise SasError(f"{name.upper()}= needs a positive number.", self.proc.line, self.proc.col)
-        return x
-
-    def _int_option(self, name, default):
-        x = self._float_option(name, default)
-        if x != int(x):
-            raise SasError(f"{name.upper()}= needs a positive integer.", self.proc.line, self.proc.col)
-        return int(x)
 
     @staticmethod
     def _profiled(rk, group_var, method):
