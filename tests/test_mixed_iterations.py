@@ -253,3 +253,18 @@ def test_model_covb_and_corrb_tables():
             assert v == pytest.approx(s["StdErr"] ** 2, rel=1e-10)
             assert cr.rows[i][f"Col{i + 1}"] == pytest.approx(1.0)
     assert cb.rows[0]["Col2"] == pytest.approx(cb.rows[1]["Col1"])
+
+
+def test_asycov_is_twice_the_inverse_hessian_shown_with_the_estimates_labels():
+    # SAS PROC MIXED ASYCOV: "Asymptotic Covariance Matrix of Estimates" (ODS AsyCov; Row, CovParm, Subject,
+    # CovP1..); its diagonal is the square of COVTEST's standard errors
+    r = run_sas(PR + "proc mixed data=pr asycov covtest; class Person Gender; model y = Gender Age Gender*Age;"
+                     " random intercept / subject=Person; run;")
+    assert not r.errors and not r.warnings, (r.errors, r.warnings)
+    ac = [t for t in r.session.tables if t.name == "AsyCov"][0]
+    cp = [t for t in r.session.tables if t.name == "CovParms"][0].rows
+    assert [c.name for c in ac.columns] == ["Row", "CovParm", "Subject", "CovP1", "CovP2"]
+    assert [row["CovParm"] for row in ac.rows] == ["Intercept", "Residual"]
+    for i, row in enumerate(ac.rows):
+        assert row[f"CovP{i + 1}"] == pytest.approx(cp[i]["StdErr"] ** 2, rel=1e-10)
+    assert ac.rows[0]["CovP2"] == pytest.approx(ac.rows[1]["CovP1"])

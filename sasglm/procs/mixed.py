@@ -56,7 +56,7 @@ def run_mixed(session, proc):
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
     warn_ignored(session, popts, ["noinfo", "plots", "convf", "convg",
-                                  "namelen", "info", "asycov", "nobound"], "PROC MIXED")
+                                  "namelen", "info", "nobound"], "PROC MIXED")
     MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others).run()
 
 
@@ -352,6 +352,15 @@ class MixedFit:
         if not any(r["Subject"] for r in cp_rows):
             cols = [c for c in cols if c.name != "Subject"]
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates", cols, cp_rows))
+        if popts.has("asycov") and res.cov_theta is not None:
+            # ASYCOV: 2 H^-1 over the covariance parameters (held ones: 0), labelled as the estimates table
+            lead = [c for c in cols if c.name in ("CovParm", "Subject", "Group")]
+            C = np.nan_to_num(res.cov_theta)
+            rows = [{"Row": i + 1, **{c.name: cp_rows[i][c.name] for c in lead},
+                     **{f"CovP{j + 1}": float(C[i, j]) for j in range(len(cp_rows))}} for i in range(len(cp_rows))]
+            self.emit(Table(PROC, "AsyCov", "Asymptotic Covariance Matrix of Estimates",
+                            [Column("Row", None, "INT")] + lead +
+                            [Column(f"CovP{j + 1}", None, "D10.4") for j in range(len(cp_rows))], rows))
         # fit statistics (none for MIVQUE0, which has no likelihood to report)
         dcov = len(res.theta)
         npar = dcov - int(held.sum()) + (p if method == "ml" else 0)
