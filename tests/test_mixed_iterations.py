@@ -268,3 +268,25 @@ def test_asycov_is_twice_the_inverse_hessian_shown_with_the_estimates_labels():
     for i, row in enumerate(ac.rows):
         assert row[f"CovP{i + 1}"] == pytest.approx(cp[i]["StdErr"] ** 2, rel=1e-10)
     assert ac.rows[0]["CovP2"] == pytest.approx(ac.rows[1]["CovP1"])
+
+
+def test_nobound_lets_a_variance_go_negative_to_the_anova_estimate():
+    # PROC MIXED NOBOUND: no boundary constraint on variances.  Balanced one-way data with little between-group
+    # spread: with bounds the Intercept variance stops at 0; without, REML gives the ANOVA estimates
+    # (MSB - MSW) / n and MSW (closed form, computed here from the same numbers)
+    vals = [[0.31, -1.20, 0.85, 0.10, -0.44], [-0.95, 1.33, 0.02, -0.61, 0.48], [0.77, -0.18, -1.05, 0.36, 0.90],
+            [-0.29, 0.64, -0.83, 1.12, -0.07], [0.55, -0.71, 0.19, -1.38, 0.83], [-0.12, 0.98, -0.49, 0.27, -0.66]]
+    lines = "\n".join(f"{i} {v}" for i, row in enumerate(vals) for v in row)
+    step = "proc mixed data=a {o}; class id; model y = ; random intercept / subject=id; run;"
+    r = run_sas(f"data a; input id y; datalines;\n{lines}\n;\n" + step.format(o="") + step.format(o="nobound"))
+    assert not r.errors and not r.warnings, (r.errors, r.warnings)
+    a = np.array(vals)
+    n, k = a.shape[1], a.shape[0]
+    msw = ((a - a.mean(axis=1, keepdims=True)) ** 2).sum() / (k * (n - 1))
+    msb = n * ((a.mean(axis=1) - a.mean()) ** 2).sum() / (k - 1)
+    assert (msb - msw) / n < 0
+    bounded, free = [[row["Estimate"] for row in t.rows] for t in r.session.tables if t.name == "CovParms"]
+    assert bounded[0] == 0.0
+    # (the MIVQUE0 start has the negative variance set to 0, so Newton-Raphson stops, under CONVH=1E-8, a few
+    # 1e-6 from the optimum rather than at it)
+    assert free == pytest.approx([(msb - msw) / n, msw], rel=1e-5)

@@ -55,8 +55,7 @@ def run_mixed(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
-    warn_ignored(session, popts, ["noinfo", "plots", "convf", "convg",
-                                  "namelen", "info", "nobound"], "PROC MIXED")
+    warn_ignored(session, popts, ["noinfo", "plots", "convf", "convg", "namelen", "info"], "PROC MIXED")
     MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others).run()
 
 
@@ -680,7 +679,8 @@ class MixedFit:
             th = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
         expo = [0.0 if nm in _CORR_NAMES else 0.5 if nm.startswith(("FA(", "CHOL(")) else 1.0 for nm in names]
         nr = newton_raphson(lmm, th, resid, expo, maxiter=positive_option(self.popts, "maxiter", 50, self.proc, True),
-                            convh=positive_option(self.popts, "convh", 1e-8, self.proc))
+                            convh=positive_option(self.popts, "convh", 1e-8, self.proc),
+                            nobound=self.popts.has("nobound"))
         if not nr.converged and not (nr.message == "maximum iterations" and self.popts.has("maxiter")):
             return None
         if not nr.converged:
@@ -692,7 +692,7 @@ class MixedFit:
         if not sas_start:
             # from starting values of our own the path (and so the stopping point, which can be 1e-4 short
             # of the optimum under CONVH=1E-8) is not SAS's: report the optimum itself
-            polish = newton_raphson(lmm, theta, resid, expo, maxiter=20, convh=1e-15)
+            polish = newton_raphson(lmm, theta, resid, expo, maxiter=20, convh=1e-15, nobound=self.popts.has("nobound"))
             if polish.converged or lmm.objective(polish.theta) < lmm.objective(theta):
                 theta = polish.theta
         return lmm.finish(theta, np.ones(len(theta), dtype=bool), True, nr.iterations, [])

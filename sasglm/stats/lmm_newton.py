@@ -81,7 +81,7 @@ def _newton_step(H, g):
 
 
 def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, maxiter: int = 50,
-                   maxfunc: int = 150, convh: float = 1e-8) -> NRResult:
+                   maxfunc: int = 150, convh: float = 1e-8, nobound: bool = False) -> NRResult:
     th0 = np.asarray(th0, dtype=float)
     n = len(th0)
     d = lmm.d
@@ -98,6 +98,8 @@ def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, max
     idx = np.flatnonzero(keep)                       # optimised coordinates (profiled: all but the scale)
     lo = np.array([bounds[k][0] if bounds[k][0] is not None else -np.inf for k in idx])
     hi = np.array([bounds[k][1] if bounds[k][1] is not None else np.inf for k in idx])
+    if nobound:                     # NOBOUND: no boundary constraints (V must still be positive definite)
+        lo, hi = np.full(len(idx), -np.inf), np.full(len(idx), np.inf)
     fixed = held[idx]
     s0 = th0[resid] if resid is not None else 1.0
     x = th0[idx] / s0 ** expo[idx]
