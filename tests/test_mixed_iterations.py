@@ -258,7 +258,7 @@ def test_model_covb_and_corrb_tables():
 def test_asycov_is_twice_the_inverse_hessian_shown_with_the_estimates_labels():
     # SAS PROC MIXED ASYCOV: "Asymptotic Covariance Matrix of Estimates" (ODS AsyCov; Row, CovParm, Subject,
     # CovP1..); its diagonal is the square of COVTEST's standard errors
-    r = run_sas(PR + "proc mixed data=pr asycov covtest; class Person Gender; model y = Gender Age Gender*Age;"
+    r = run_sas(PR + "proc mixed data=pr asycov asycorr covtest; class Person Gender; model y = Gender Age Gender*Age;"
                      " random intercept / subject=Person; run;")
     assert not r.errors and not r.warnings, (r.errors, r.warnings)
     ac = [t for t in r.session.tables if t.name == "AsyCov"][0]
@@ -268,6 +268,9 @@ def test_asycov_is_twice_the_inverse_hessian_shown_with_the_estimates_labels():
     for i, row in enumerate(ac.rows):
         assert row[f"CovP{i + 1}"] == pytest.approx(cp[i]["StdErr"] ** 2, rel=1e-10)
     assert ac.rows[0]["CovP2"] == pytest.approx(ac.rows[1]["CovP1"])
+    rc = [t for t in r.session.tables if t.name == "AsyCorr"][0]
+    assert rc.title == "Asymptotic Correlation Matrix of Estimates"
+    assert rc.rows[0]["CovP2"] == pytest.approx(ac.rows[0]["CovP2"] / (cp[0]["StdErr"] * cp[1]["StdErr"]))
 
 
 def test_nobound_lets_a_variance_go_negative_to_the_anova_estimate():

@@ -28,7 +28,7 @@ PROC = "MIXED"
 def run_mixed(session, proc):
     popts = Options(proc.options, {"data", "method", "covtest", "empirical", "noclprint", "order", "noitprint",
                                    "ic", "cl", "noinfo", "noprofile", "plots", "maxiter", "convh", "convf",
-                                   "convg", "namelen", "info", "asycov", "nobound", "alpha", "noprofile"}, "PROC MIXED")
+                                   "convg", "namelen", "info", "asycov", "asycorr", "nobound", "alpha", "noprofile"}, "PROC MIXED")
     class_stmt = model = None
     randoms, repeated, hyps, others = [], None, [], []
     for kw, stm in statements(proc, {"class", "model", "random", "repeated", "where", "lsmeans", "estimate",
@@ -351,15 +351,22 @@ class MixedFit:
         if not any(r["Subject"] for r in cp_rows):
             cols = [c for c in cols if c.name != "Subject"]
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates", cols, cp_rows))
-        if popts.has("asycov") and res.cov_theta is not None:
-            # ASYCOV: 2 H^-1 over the covariance parameters (held ones: 0), labelled as the estimates table
+        if res.cov_theta is not None:
+            # ASYCOV: 2 H^-1 over the covariance parameters (held ones: 0), labelled as the estimates table;
+            # ASYCORR: the same as correlations
             lead = [c for c in cols if c.name in ("CovParm", "Subject", "Group")]
             C = np.nan_to_num(res.cov_theta)
-            rows = [{"Row": i + 1, **{c.name: cp_rows[i][c.name] for c in lead},
-                     **{f"CovP{j + 1}": float(C[i, j]) for j in range(len(cp_rows))}} for i in range(len(cp_rows))]
-            self.emit(Table(PROC, "AsyCov", "Asymptotic Covariance Matrix of Estimates",
-                            [Column("Row", None, "INT")] + lead +
-                            [Column(f"CovP{j + 1}", None, "D10.4") for j in range(len(cp_rows))], rows))
+            d = np.sqrt(np.maximum(np.diag(C), 0.0))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                R = np.where(np.outer(d, d) > 0, C / np.outer(d, d), 0.0)
+            for key, name, title, M in (("asycov", "AsyCov", "Asymptotic Covariance Matrix of Estimates", C),
+                                        ("asycorr", "AsyCorr", "Asymptotic Correlation Matrix of Estimates", R)):
+                if not popts.has(key):
+                    continue
+                rows = [{"Row": i + 1, **{c.name: cp_rows[i][c.name] for c in lead},
+                         **{f"CovP{j + 1}": float(M[i, j]) for j in range(len(cp_rows))}} for i in range(len(cp_rows))]
+                self.emit(Table(PROC, name, title, [Column("Row", None, "INT")] + lead +
+                                [Column(f"CovP{j + 1}", None, "D10.4") for j in range(len(cp_rows))], rows))
         # fit statistics (none for MIVQUE0, which has no likelihood to report)
         dcov = len(res.theta)
         npar = dcov - int(held.sum()) + (p if method == "ml" else 0)
