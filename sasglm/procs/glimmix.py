@@ -809,7 +809,7 @@ class GlimmixFit:
             old = np.concatenate([beta, theta if theta is not None else np.full(len(res.theta), np.inf)])
             change = float(np.max(np.abs(new - old) / np.maximum(np.abs(old), 1e-8))) if theta is not None else math.inf
             _, gr = lm.objective_grad(res.theta)
-            lows = [b[0] for b in lm_bounds(lm)]
+            lows = [b[0] for b in lm.bounds()]
             # the largest projected gradient of the pseudo model's objective (0 where a bound holds it)
             gproj = [0.0 if (lo is not None and t <= lo + 1e-10 and g_ > 0) else abs(g_)
                      for g_, t, lo in zip(gr, res.theta, lows)]
@@ -821,7 +821,7 @@ class GlimmixFit:
         self.res_pl = res
         self._pl_eta = (eta, Xk @ beta + offset, y)
         # the residual variance of a normal pseudo model is profiled out of the optimisation
-        bnds = lm_bounds(lm)
+        bnds = lm.bounds()
         opt = [bd for bd, nm in zip(bnds, res.names) if not (nm == "Residual" and isinstance(rs, LM.VCs))]
         opt_rows = [("Optimization Technique", "Dual Quasi-Newton"), ("Parameters in Optimization", len(opt)),
                     ("Lower Boundaries", sum(1 for bd in opt if bd[0] is not None)),
@@ -1530,11 +1530,6 @@ def _parse_output(stm):
         stats_ = [("pred", "Pred", "ilink" in glob, "noblup" in glob), ("resid", "Resid", "ilink" in glob,
                                                                          "noblup" in glob)]
     return out, stats_
-
-
-def lm_bounds(lm) -> list:
-    """The (lower, upper) bounds of a linear mixed model's covariance parameters, G-side then R-side."""
-    return (lm.g.bounds() if lm.g is not None else []) + lm.r.bounds()
 
 
 def _n_bounds(cov, side: int) -> int:

@@ -688,21 +688,19 @@ class MixedFit:
         nr = newton_raphson(lmm, th, resid, expo, maxiter=positive_option(self.popts, "maxiter", 50, self.proc, True),
                             convh=positive_option(self.popts, "convh", 1e-8, self.proc),
                             nobound=self.popts.has("nobound"))
+        # a failure falls back to the quasi-Newton fit, except when the user's own MAXITER= ran out: then, as
+        # SAS, the last iterate with a "Did not converge." warning
         if not nr.converged and not (nr.message == "maximum iterations" and self.popts.has("maxiter")):
             return None
-        if not nr.converged:
-            # the MAXITER= the user set ran out: as SAS, the last iterate with a "Did not converge." warning
-            self.nr_rows = nr.rows
-            return lmm.finish(nr.theta, np.ones(len(nr.theta), dtype=bool), False, nr.iterations, [])
         self.nr_rows = nr.rows
         theta = nr.theta
-        if not sas_start:
+        if nr.converged and not sas_start:
             # from starting values of our own the path (and so the stopping point, which can be 1e-4 short
             # of the optimum under CONVH=1E-8) is not SAS's: report the optimum itself
             polish = newton_raphson(lmm, theta, resid, expo, maxiter=20, convh=1e-15, nobound=self.popts.has("nobound"))
             if polish.converged or lmm.objective(polish.theta) < lmm.objective(theta):
                 theta = polish.theta
-        return lmm.finish(theta, np.ones(len(theta), dtype=bool), True, nr.iterations, [])
+        return lmm.finish(theta, np.ones(len(theta), dtype=bool), nr.converged, nr.iterations, [])
 
     @staticmethod
     def _profiled(rk, group_var, method):
@@ -1046,7 +1044,7 @@ _CORR_NAMES = {"AR(1)", "SP(POW)", "CSH", "ARH(1)"}
 
 
 def _on_bound(theta, lmm) -> bool:
-    bounds = (lmm.g.bounds() if lmm.g is not None else []) + lmm.r.bounds()
+    bounds = lmm.bounds()
     return any(lo is not None and t <= lo + 1e-8 * max(1.0, abs(lo)) for t, (lo, _) in zip(theta, bounds))
 
 

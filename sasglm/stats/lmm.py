@@ -551,6 +551,10 @@ class LMM:
     def split(self, th):
         return th[:self.ng], th[self.ng:]
 
+    def bounds(self) -> list:
+        """(lower, upper) bounds of the covariance parameters, G-side then R-side (None: unbounded)."""
+        return (self.g.bounds() if self.g is not None else []) + self.r.bounds()
+
     def R_part(self, tr) -> np.ndarray:
         """The R-side part of V for every subject (K x T x T), weighted and zero outside the observed
         positions."""
@@ -660,7 +664,7 @@ class LMM:
             f = d.N * math.log(2 * math.pi) + logdet + rVr
         g = np.zeros(len(th))
         tg, tr = self.split(th)
-        lows = [b[0] for b in ((self.g.bounds() if self.g is not None else []) + self.r.bounds())]
+        lows = [b[0] for b in self.bounds()]
 
         def step(k, fun, sub, low):
             """d fun / d sub_k by central differences (one-sided at a lower bound)."""
@@ -739,7 +743,7 @@ class LMM:
         """Maximise the (restricted) likelihood over the covariance parameters; `hold` marks parameters
         kept at their starting values (PARMS HOLD=), `noiter` keeps all of them (PARMS NOITER)."""
         th0 = np.asarray(th0, dtype=float)
-        bounds = (self.g.bounds() if self.g is not None else []) + self.r.bounds()
+        bounds = self.bounds()
         free = np.ones(len(th0), dtype=bool) if hold is None else ~np.asarray(hold, dtype=bool)
         if noiter:
             free[:] = False
@@ -894,7 +898,7 @@ class LMM:
                 S[i, j] = S[j, i] = t1 - 2 * t2 + t3
         from .design import g2_solve
         th = g2_solve(S, q)        # SAS's sweep: a parameter confounded with earlier ones gets 0
-        bounds = (self.g.bounds() if self.g is not None else []) + self.r.bounds()
+        bounds = self.bounds()
         return np.array([max(t, lo) if lo is not None else t for t, (lo, _) in zip(th, bounds)])
 
     def profiled_scale(self, th) -> float:

@@ -80,16 +80,15 @@ def _newton_step(H, g):
     return out
 
 
-def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, maxiter: int = 50,
+def newton_raphson(lmm, th0, resid: int | None = None, expo=None, maxiter: int = 50,
                    maxfunc: int = 150, convh: float = 1e-8, nobound: bool = False) -> NRResult:
     th0 = np.asarray(th0, dtype=float)
     n = len(th0)
     d = lmm.d
     p = d.X.shape[2]
     const = (d.N - p if lmm.method == "reml" else d.N) * math.log(2 * math.pi)
-    bounds = (lmm.g.bounds() if lmm.g is not None else []) + lmm.r.bounds()
+    bounds = lmm.bounds()
     expo = np.ones(n) if expo is None else np.asarray(expo, dtype=float)
-    held = np.zeros(n, dtype=bool) if hold is None else np.asarray(hold, dtype=bool)
     keep = np.ones(n, dtype=bool)
     if resid is not None:
         keep[resid] = False
@@ -100,7 +99,6 @@ def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, max
     hi = np.array([bounds[k][1] if bounds[k][1] is not None else np.inf for k in idx])
     if nobound:                     # NOBOUND: no boundary constraints (V must still be positive definite)
         lo, hi = np.full(len(idx), -np.inf), np.full(len(idx), np.inf)
-    fixed = held[idx]
     s0 = th0[resid] if resid is not None else 1.0
     x = th0[idx] / s0 ** expo[idx]
 
@@ -184,7 +182,7 @@ def newton_raphson(lmm, th0, resid: int | None = None, expo=None, hold=None, max
     def free_set(x, g):
         on_lo = (x <= lo + 1e-12) & (g > 0)
         on_hi = (x >= hi - 1e-12) & (g < 0)
-        return ~(on_lo | on_hi | fixed)
+        return ~(on_lo | on_hi)
 
     f = fval(x)
     if not np.isfinite(f):
