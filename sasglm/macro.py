@@ -62,7 +62,7 @@ class MacroProcessor:
         self.automatic = {
             "sysdate9": now.strftime("%d%b%Y").upper(), "sysdate": now.strftime("%d%b%y").upper(),
             "sysday": now.strftime("%A"), "systime": now.strftime("%H:%M"), "sysver": "9.4",
-            "sysscp": "LIN X64", "sysuserid": "sasglm", "sysmacroname": "",
+            "sysscp": "LIN X64", "sysuserid": "sasglm", "sysmacroname": "", "sysinfo": "0",
         }
 
     @property

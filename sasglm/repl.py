@@ -21,7 +21,7 @@ KEYWORDS = sorted({
     "rename", "format", "label", "array", "input", "infile", "datalines", "run", "quit", "proc", "class", "model",
     "repeated", "random", "lsmeans", "estimate", "contrast", "store", "score", "where", "title", "footnote",
     "libname", "options", "ods", "sort", "print", "means", "freq", "contents", "transpose", "genmod", "glimmix",
-    "plm", "sgplot", "series", "scatter", "var", "tables", "output", "descending", "dist=", "link=", "subject=",
+    "plm", "sgplot", "compare", "series", "scatter", "var", "tables", "output", "descending", "dist=", "link=", "subject=",
     "type=", "method=", "solution", "empirical", "%let", "%put", "select", "when", "otherwise", "delete", "stop",
 })
 

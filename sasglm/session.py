@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import NamedTuple
@@ -467,6 +468,7 @@ class Session:
                 from .data.dataset import normalise_frame
                 ds = Dataset(normalise_frame(pd.concat([prev.df, ds.df], ignore_index=True)), prev.meta)
             self.by_written[key] = ds
+        ds.stamp = time.time()       # type: ignore[attr-defined]  (PROC COMPARE's Created/Modified)
         try:
             lib.put(ref.name, ds)
         except Exception as e:

@@ -106,6 +106,10 @@ class HtmlDestination(Destination):
         parts = []
         if t.byline:
             parts.append(f"<p class=\"byline\">{html.escape(t.byline)}</p>")
+        if t.kind == "text":          # a report of text lines (PROC COMPARE)
+            lines = "\n".join(html.escape(str(r.get("batch", ""))) for r in t.rows)
+            parts.append(f"<pre class=\"sas\" data-ods-name=\"{html.escape(t.name)}\">{lines}</pre>")
+            return "\n".join(parts)
         cls = "sas kv" if t.kind == "kv" else "sas"
         cap = html.escape(t.title) + (("<br>" + html.escape(t.subtitle)) if t.subtitle else "")
         parts.append(f"<table class=\"{cls}\" data-ods-name=\"{html.escape(t.name)}\">")
@@ -174,6 +178,8 @@ class RtfDestination(Destination):
     @staticmethod
     def _table(t: Table) -> str:
         cols, body = _cells(t)
+        if t.kind == "text":          # a report of text lines (PROC COMPARE)
+            return "\n".join(r"\pard\f1 " + _rtf_text(str(r.get("batch", ""))) + r"\par" for r in t.rows)
         rows = [] if t.kind == "kv" else [[c.label.replace("\n", " ") for c in cols]]
         rows += body
         ncol = max((len(r) for r in rows), default=1)

@@ -69,6 +69,14 @@ class ListingRenderer:
         if table.byline and table.byline != self._last_byline:
             w(self._center(table.byline) + "\n\n")
         self._last_byline = table.byline
+        if table.kind == "text":
+            # a report of text lines (PROC COMPARE): the block centred as a whole, each line as written
+            block = [str(r.get("batch", "")) for r in table.rows if not r.get("_center")]
+            pad = " " * max((self.linesize - max([len(s) for s in block] + [0])) // 2, 0)
+            for r in table.rows:
+                s = str(r.get("batch", ""))
+                w((self._center(s) if r.get("_center") else (pad + s).rstrip()) + "\n")
+            return
         if table.kind == "kv":
             body = [r + [""] * (2 - len(r)) for r in body]
             width_l = max([len(r[0]) for r in body] + [0])
@@ -159,6 +167,10 @@ class RichRenderer(ListingRenderer):
         title = table.title + (("\n" + table.subtitle) if table.subtitle else "")
         if table.byline:
             self.console.print(table.byline, justify="center")
+        if table.kind == "text":
+            for r in table.rows:
+                self.console.print(str(r.get("batch", "")), markup=False, highlight=False)
+            return
         if table.kind == "kv":
             rt = RTable(title=title, box=None, show_header=False, padding=(0, 2))
             for _ in cols:
