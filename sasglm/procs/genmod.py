@@ -86,7 +86,7 @@ def run_genmod(session, proc, variant="GENMOD"):
              "contrast", "lsmeans", "title", "ods", "effectplot", "slice", "lsmestimate", "scwgt", "frequency",
              "zeromodel"}
     if gee:
-        known = (known - {"contrast", "scwgt", "zeromodel"}) | {"missmodel"}
+        known = (known - {"contrast", "scwgt", "zeromodel", "lsmestimate"}) | {"missmodel"}
     for kw, stm in statements(proc, known):
         if kw == "missmodel":
             raise SasError("The MISSMODEL statement of PROC GEE (weighted GEE) is not supported yet.", stm.line,
@@ -105,7 +105,7 @@ def run_genmod(session, proc, variant="GENMOD"):
             output = stm
         elif kw == "by":
             by = stm
-        elif kw in ("estimate", "contrast", "lsmeans"):
+        elif kw in ("estimate", "contrast", "lsmeans", "lsmestimate"):
             hyps.append((kw, stm))
         elif kw in ("weight", "freq", "scwgt", "frequency"):
             names = [str(w.value) for w in stm.items if isinstance(w, A.Word) and w.kind == "name"]
@@ -114,7 +114,7 @@ def run_genmod(session, proc, variant="GENMOD"):
             wf["weight" if kw in ("weight", "scwgt") else "freq"] = (names[0], stm)
         elif kw == "effectplot":
             hyps.append((kw, stm))
-        elif kw in ("slice", "lsmestimate"):
+        elif kw == "slice":
             raise SasError(f"The {kw.upper()} statement of PROC {variant} is not supported yet.", stm.line, stm.col,
                            code="180-322")
     if model is None:
@@ -1468,6 +1468,10 @@ class Fit:
             for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, self.data_used, means, beta, cov,
                                       self.link):
                 self.emit(t)
+            return
+        if kw == "lsmestimate":
+            self.emit(H.lsmestimate_table(self.s, PROC, stm, self.design, self.classes, self.data_used, means, beta,
+                                          cov, self.link))
             return
         o = H.hypothesis_options(self.s, stm, kw, {"exp", "alpha", "e", "wald", "lr", "singular", "divisor",
                                                    "estimate"}, ignored=["e", "singular", "estimate"])

@@ -53,7 +53,7 @@ def run_glimmix(session, proc):
             # the optimiser is sasglm's own (quasi-Newton with analytic gradients); TECH=, MAXITER=, ...
             # would not change it, so say so
             session.log.warning("The NLOPTIONS statement of PROC GLIMMIX is not supported yet and was ignored.")
-        elif kw in ("lsmeans", "estimate", "contrast"):
+        elif kw in ("lsmeans", "estimate", "contrast", "lsmestimate"):
             hyps.append((kw, stm))
         elif kw == "output":
             outputs.append(_parse_output(stm))
@@ -931,6 +931,12 @@ class GlimmixFit:
                                       df_for=lambda k: dfs.get(k, math.inf), df_of=df_of, slice_adjust=adj,
                                       slices="glimmix"):
                 self.emit(t)
+            return
+        if kw == "lsmestimate":
+            adj = getattr(self, "df_adjust", None)
+            df_of = (lambda L: adj(np.atleast_2d(L), 1.0, None)[0]) if adj is not None else None
+            self.emit(H.lsmestimate_table(self.s, PROC, stm, self.design, self.classes, data, means, beta, covb,
+                                          self.link, df_for=lambda k: dfs.get(k, math.inf), df_of=df_of))
             return
         o = H.hypothesis_options(self.s, stm, "estimate", {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular",
                                                            "adjust"}, ignored=["e", "singular"])

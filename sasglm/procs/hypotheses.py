@@ -406,6 +406,103 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
     return out
 
 
+def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, cov, link, df_for=None,
+                      df_of=None, om_default=False) -> Table:
+    """LSMESTIMATE effect ['label'] coefficients [, ['label'] coefficients ...] [/ options]: linear
+    combinations of the effect's LS-means (coefficients in the order of the LS-means table; missing
+    trailing ones are 0), each tested like an ESTIMATE row.  Table LSMEstimates, "Least Squares Means
+    Estimates" (Effect, Label, Estimate, StdErr, DF, tValue, Probt[, Alpha, Lower, Upper][, ...])."""
+    o = hypothesis_options(session, stmt, "lsmestimate",
+                           {"alpha", "cl", "df", "divisor", "e", "elsm", "exp", "ilink", "om", "obsmargins",
+                            "singular", "adjust", "joint", "lower", "upper", "testvalue", "chisq", "stepdown",
+                            "bylevel", "at", "plots", "catnames", "cov", "corr"},
+                           unsupported=["joint", "lower", "upper", "testvalue", "stepdown", "bylevel", "at",
+                                        "chisq"],
+                           ignored=["e", "elsm", "singular", "plots", "catnames", "cov", "corr"])
+    adjust = str(o.get("adjust", "t")).lower()
+    if adjust not in ("t", "none"):
+        raise SasError(f"LSMESTIMATE ADJUST={adjust.upper()} is not supported yet.", stmt.line, stmt.col)
+    items = list(stmt.items)
+    if not items or not (isinstance(items[0], A.Word) and items[0].kind == "name"):
+        raise SasError("The LSMESTIMATE statement needs a model effect first.", stmt.line, stmt.col)
+    name = str(items[0].value)
+    i = 1
+    while i + 1 < len(items) and isinstance(items[i], A.Word) and items[i].kind == "op" and items[i].value == "*":
+        name += "*" + str(items[i + 1].value)
+        i += 2
+    k = _effect_index(design, name)
+    if k is None:
+        raise SasError(f"Effect {name} in the LSMESTIMATE statement is not in the model.", stmt.line, stmt.col)
+    if any(classes[v].param != "glm" for v in design.effects[k].all_vars() if v in classes):
+        raise SasError("LS-means need the GLM parameterization of the CLASS variables (PARAM=GLM).",
+                       stmt.line, stmt.col)
+    om = o.has("om") or o.has("obsmargins") or om_default
+    Ls, _, _ = lsmeans_L(design, classes, name, data, means, om)
+    Lm = np.array(Ls)
+    # rows: ['label'] numbers [divisor=n], separated by commas
+    rows_c: list[tuple[str | None, list[float], float]] = []
+    label, vals, rdiv = None, [], 1.0
+    j = i
+    while j < len(items):
+        w = items[j]
+        if isinstance(w, A.Word) and w.kind == "string":
+            if vals:
+                rows_c.append((label, vals, rdiv))
+                vals, rdiv = [], 1.0
+            label = str(w.value)
+        elif isinstance(w, A.Word) and w.kind == "number":
+            vals.append(float(w.value))
+        elif isinstance(w, A.Word) and w.kind == "op" and w.value in ("-", "+") and j + 1 < len(items) and \
+                isinstance(items[j + 1], A.Word) and items[j + 1].kind == "number":
+            vals.append((-1 if w.value == "-" else 1) * float(items[j + 1].value))
+            j += 1
+        elif isinstance(w, A.Opt) and w.key.lower() == "divisor" and isinstance(value_of(w.value), float) \
+                and value_of(w.value) != 0:
+            rdiv = float(value_of(w.value))          # a row's own divisor
+        elif isinstance(w, A.Word) and w.kind == "op" and w.value == ",":
+            rows_c.append((label, vals, rdiv))
+            label, vals, rdiv = None, [], 1.0
+        else:
+            raise SasError("LSMESTIMATE coefficients must be numbers in the order of the LS-means "
+                           "(the nonpositional [coefficient, levels] syntax is not supported yet).",
+                           getattr(w, "line", stmt.line), getattr(w, "col", stmt.col))
+        j += 1
+    if vals or label is not None:
+        rows_c.append((label, vals, rdiv))
+    if not rows_c or not any(v for _, v, _ in rows_c):
+        raise SasError("The LSMESTIMATE statement needs coefficients.", stmt.line, stmt.col)
+    # DIVISOR=value-list after the slash: one per row, the last copied forward, a row's own divisor multiplies it
+    dl = [float(d) if isinstance(d, float) and d == d else 1.0 for d in o.get_list("divisor")]
+    if any(d == 0 for d in dl):
+        raise SasError("DIVISOR= values must be nonzero.", stmt.line, stmt.col)
+    alpha = float(o.get("alpha", 0.05))
+    cl, ilink, exp = o.has("cl"), o.has("ilink"), o.has("exp")
+    eff_name = design.effects[k].name
+    df = df_for(k) if df_for else math.inf
+    out = []
+    for n, (lab, v, rdiv) in enumerate(rows_c):
+        if len(v) > len(Lm):
+            raise SasError(f"Too many coefficients for the {len(Lm)} LS-means of {eff_name}.", stmt.line, stmt.col)
+        c = np.zeros(len(Lm))
+        c[:len(v)] = v
+        div = (dl[min(n, len(dl) - 1)] if dl else 1.0) * rdiv
+        L = (c @ Lm) / div
+        row = {"Effect": eff_name, "Label": lab if lab is not None else f"Row {n + 1}"}
+        if not all(estimable(Lm[q], design) for q in np.nonzero(c)[0]):
+            row.update({"Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
+            out.append(row)
+            continue
+        est = float(L @ beta)
+        se = math.sqrt(max(float(L @ cov @ L), 0.0))
+        dfr = df_of(L) if df_of is not None else df
+        if o.has("df"):
+            dfr = float(o.get("df"))
+        row.update(_stat_cols(est, se, dfr, alpha, cl, ilink, link, exp))
+        out.append(row)
+    cols = [Column("Effect"), Column("Label")] + _stat_columns(df if not o.has("df") else 1.0, cl, ilink, exp)
+    return Table(proc, "LSMEstimates", "Least Squares Means Estimates", cols, out)
+
+
 def _adjust_rows(drows, adjust, k, alpha, cl):
     """Multiple-comparison adjustment of all pairwise differences (k LS-means, m = k(k-1)/2 pairs):
     Bonferroni, Sidak, Scheffe, and Tukey(-Kramer) by the studentized range, per row's DF. Adds the

@@ -32,7 +32,7 @@ def run_mixed(session, proc):
     class_stmt = model = None
     randoms, repeated, hyps, others = [], None, [], []
     for kw, stm in statements(proc, {"class", "model", "random", "repeated", "where", "lsmeans", "estimate",
-                                     "contrast", "parms", "by", "id", "weight", "freq", "ods"}):
+                                     "contrast", "parms", "by", "id", "weight", "freq", "ods", "lsmestimate"}):
         if kw == "class":
             class_stmt = stm
         elif kw == "model":
@@ -41,7 +41,7 @@ def run_mixed(session, proc):
             randoms.append(stm)
         elif kw == "repeated":
             repeated = stm
-        elif kw in ("lsmeans", "estimate", "contrast"):
+        elif kw in ("lsmeans", "estimate", "contrast", "lsmestimate"):
             hyps.append((kw, stm))
         elif kw == "parms":
             if any(k == "parms" for k, _ in others):
@@ -452,6 +452,11 @@ class MixedFit:
                                           df_for=lambda k: dfs.get(k, math.inf), df_of=df_of,
                                           slice_adjust=self._ddf_adjust(kr, keep), slices="mixed"):
                     self.emit(t)
+            elif kw == "lsmestimate":
+                means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
+                ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
+                self.emit(H.lsmestimate_table(s, PROC, stm, design, classes, data, means, beta, covb, ident,
+                                              df_for=lambda k: dfs.get(k, math.inf), df_of=df_of))
             else:
                 o = H.hypothesis_options(s, stm, "estimate", {"cl", "alpha", "divisor", "e", "singular", "df"},
                                          ignored=["e", "singular"])
