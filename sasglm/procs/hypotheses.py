@@ -240,6 +240,17 @@ def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False):
     return rows, labels, evars
 
 
+def _lsm_effect(design, classes, name, stmt, kw) -> int:
+    """The index of an LSMEANS/LSMESTIMATE effect, which must be in the model with GLM-coded CLASS variables."""
+    k = _effect_index(design, name)
+    if k is None:
+        raise SasError(f"Effect {name} in the {kw} statement is not in the model.", stmt.line, stmt.col)
+    if any(classes[v].param != "glm" for v in design.effects[k].all_vars() if v in classes):
+        raise SasError("LS-means need the GLM parameterization of the CLASS variables (PARAM=GLM).",
+                       stmt.line, stmt.col)
+    return k
+
+
 def lsm_row(design, classes, setting, means, freq=None):
     """One LS-mean coefficient row: the CLASS variables in `setting` at their given levels, the other CLASS
     variables averaged with equal weights (or the observed margins `freq`, for OM), continuous variables at
@@ -346,12 +357,7 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             raise SasError("Invalid LSMEANS effect.", stmt.line, stmt.col)
     out = []
     for name in names:
-        k = _effect_index(design, name)
-        if k is None:
-            raise SasError(f"Effect {name} in the LSMEANS statement is not in the model.", stmt.line, stmt.col)
-        if any(classes[v].param != "glm" for v in design.effects[k].all_vars() if v in classes):
-            raise SasError("LS-means need the GLM parameterization of the CLASS variables (PARAM=GLM).",
-                           stmt.line, stmt.col)
+        k = _lsm_effect(design, classes, name, stmt, "LSMEANS")
         Ls, labels, evars = lsmeans_L(design, classes, name, data, means, om)
         eff_name = design.effects[k].name
         df = df_for(k) if df_for else math.inf
@@ -430,12 +436,7 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
     while i + 1 < len(items) and isinstance(items[i], A.Word) and items[i].kind == "op" and items[i].value == "*":
         name += "*" + str(items[i + 1].value)
         i += 2
-    k = _effect_index(design, name)
-    if k is None:
-        raise SasError(f"Effect {name} in the LSMESTIMATE statement is not in the model.", stmt.line, stmt.col)
-    if any(classes[v].param != "glm" for v in design.effects[k].all_vars() if v in classes):
-        raise SasError("LS-means need the GLM parameterization of the CLASS variables (PARAM=GLM).",
-                       stmt.line, stmt.col)
+    k = _lsm_effect(design, classes, name, stmt, "LSMESTIMATE")
     om = o.has("om") or o.has("obsmargins") or om_default
     Ls, _, _ = lsmeans_L(design, classes, name, data, means, om)
     Lm = np.array(Ls)
