@@ -378,9 +378,8 @@ def run_compare(session, proc):
             orows.append(("Last  Unequal", _o(mb_idx[bad_pos[-1]] + 1), _o(mc_idx[bad_pos[-1]] + 1)))
         if (base_only or comp_only) and len(mb_idx):
             orows.append(("Last  Match", _o(mb_idx[-1] + 1), _o(mc_idx[-1] + 1)))
-        orows.append(("Last  Obs", _o(nb if nb and (not comp_only or base_only or ids) else None)
-                      if not (comp_only and not base_only and not ids) else ".", _o(nc if nc else None)
-                      if not (base_only and not comp_only and not ids) else "."))
+        # the last observation read: "." for the data set that has no observation there
+        orows.append(("Last  Obs", _o(nb if nb and nb >= nc else None), _o(nc if nc and nc >= nb else None)))
         ol += _grid(orows, right={1, 2}) + [""]
         ol.append(f"Number of Observations in Common: {len(mb_idx)}.")
         if not same:

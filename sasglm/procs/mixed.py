@@ -442,19 +442,17 @@ class MixedFit:
         if ct is not None:
             self.emit(ct)
         df_of = self._df_of(kr, keep)
+        means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
+        ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
         for kw, stm in self.hyps:
             if kw == "contrast":
                 continue
             if kw == "lsmeans":
-                means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
-                ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
                 for t in H.lsmeans_tables(s, PROC, stm, design, classes, data, means, beta, covb, ident,
                                           df_for=lambda k: dfs.get(k, math.inf), df_of=df_of,
                                           slice_adjust=self._ddf_adjust(kr, keep), slices="mixed"):
                     self.emit(t)
             elif kw == "lsmestimate":
-                means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
-                ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
                 self.emit(H.lsmestimate_table(s, PROC, stm, design, classes, data, means, beta, covb, ident,
                                               df_for=lambda k: dfs.get(k, math.inf), df_of=df_of))
             else:
