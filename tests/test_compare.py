@@ -205,3 +205,20 @@ run;
     assert "Comparison of WORK.PARAMETERLAPLACE with WORK.PARAMETERGHQ_1P" in out
     assert "Number of Variables in WORK.PARAMETERGHQ_1P but not in WORK.PARAMETERLAPLACE: 3." in out
     assert "Number of Observations in Common: 15." in out
+
+
+def test_maxprint_limits_listed_differences():
+    """MAXPRINT=n lists at most n differences per variable; MAXPRINT=(n, total) also caps the total."""
+    src = """
+data b; do i = 1 to 10; x = i; y = i; output; end; run;
+data c; do i = 1 to 10; x = i + 1; y = i + 2; output; end; run;
+proc compare base=b compare=c maxprint=3; run;
+proc compare base=b compare=c maxprint=(3, 4); run;
+proc compare base=b compare=c maxprint=0; run;
+"""
+    r = run_sas(src)
+    assert len(r.errors) == 1 and "MAXPRINT=" in r.errors[0], r.log
+    first, second = r.out.split("Comparison of WORK.B with WORK.C")[1:3]
+    rows = lambda text: len(re.findall(r"^ +\d+  \|\|", text, re.M))
+    assert rows(first) == 6          # 3 for x, 3 for y
+    assert rows(second) == 4         # 3 for x, then 1 left for y

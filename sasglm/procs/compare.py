@@ -425,13 +425,27 @@ def run_compare(session, proc):
     else:
         session.emit_table(_text_table("CompareSummary", head + [f"NOTE: {t}" for t in notes] + ["", ""]))
     if unequal_vars and not opts.has("novalues"):
-        maxprint = opts.get("maxprint", 50.0)
-        per_var = int(maxprint) if isinstance(maxprint, float) else 50
+        per_var, total = _maxprint(opts, proc)
         lines = [_C("Value Comparison Results for Variables"), ""]
         for a, b, bad, dif in unequal_vars:
-            lines += _value_block(session, base, comp, bmeta[a], cmeta[b], ids, bmeta, mb_idx, mc_idx, bad, dif,
-                                  per_var)
+            n = min(per_var, total)
+            if n <= 0:
+                break
+            lines += _value_block(session, base, comp, bmeta[a], cmeta[b], ids, bmeta, mb_idx, mc_idx, bad, dif, n)
+            total -= min(n, int(bad.sum()))
         session.emit_table(_text_table("CompareDifferences", lines))
+
+
+def _maxprint(opts: Options, proc) -> tuple[int, int]:
+    """MAXPRINT=n or MAXPRINT=(n, total): differences listed per variable and in all (SAS: 50 and 500)."""
+    v = opts.get("maxprint")
+    if v is None:
+        return 50, 500
+    nums = [float(w.value) for w in (v.items or []) if isinstance(w, A.Word) and w.kind == "number"] \
+        if isinstance(v, A.Group) else ([v] if isinstance(v, float) else [])
+    if not nums or len(nums) > 2 or any(x < 1 or x != int(x) for x in nums):
+        raise SasError("MAXPRINT= needs a positive integer or (per-variable, total) integers.", proc.line, proc.col)
+    return int(nums[0]), int(nums[1]) if len(nums) == 2 else max(500, int(nums[0]))
 
 
 def session_start(session) -> float:
