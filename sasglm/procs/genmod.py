@@ -1463,7 +1463,7 @@ class Fit:
             beta, cov = final[1].beta, final[1].cov
         else:
             beta, cov = final[1], final[2]
-        means = {v: float(np.mean(a)) for v, a in self.data_used.items() if v not in self.classes}
+        means = H.covariate_means(self.design, self.classes, self.data_used)
         if kw == "lsmeans":
             for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, self.data_used, means, beta, cov,
                                       self.link):
@@ -1558,7 +1558,7 @@ class Fit:
                           response=self.ds.colname(self.model.response[1]),
                           data_name=getattr(self.ds, "display_name", ""),
                           design=ItemStore.row_space(self.design),
-                          means={v: float(np.mean(a)) for v, a in self.data_used.items() if v not in self.classes},
+                          means=_hyp().covariate_means(self.design, self.classes, self.data_used),
                           class_data={v: a for v, a in self.data_used.items() if v in self.classes},
                           class_rows=class_level_table(PROC, self.classes, self.copts).rows if self.copts else [],
                           fit_rows=[(r.get("Criterion"), r.get("Value")) for r in
@@ -1704,3 +1704,8 @@ def _user_matrix(vals, T):
     if len(vals) != T * T:
         raise SasError(f"TYPE=USER needs a {T}x{T} matrix ({T * T} values).")
     return np.array(vals).reshape(T, T)
+
+
+def _hyp():
+    from . import hypotheses
+    return hypotheses

@@ -211,9 +211,24 @@ def estimable(L, design, tol=1e-6) -> bool:
 
 
 # ---------------------------------------------------------------------- LS-means
-def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False):
+def covariate_means(design, classes, data) -> dict:
+    """The covariate values of SAS's LS-means: each continuous variable's mean over the observations used,
+    and, for an effect with two or more continuous factors (x*z, time*time), the mean of their product
+    under the key tuple(factors) -- SAS's default sets such an effect to the mean of the product."""
+    means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
+    for e in design.effects:
+        cv = tuple(v for v in e.all_vars() if v not in classes)
+        if len(cv) > 1 and all(v in data for v in cv):
+            prod = np.ones(len(np.asarray(data[cv[0]])))
+            for v in cv:
+                prod = prod * np.asarray(data[v], dtype=float)
+            means[cv] = float(np.mean(prod))
+    return means
+
+
+def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False, at=None):
     """Rows of L for every level combination of the effect (SAS's equal-weight construction; OM= uses
-    the observed marginal frequencies for the other class variables)."""
+    the observed marginal frequencies for the other class variables; AT as in lsm_row)."""
     k = _effect_index(design, effect_name)
     if k is None:
         raise SasError(f"Effect {effect_name} is not in the model.")
@@ -235,9 +250,70 @@ def lsmeans_L(design, classes, effect_name, data, used_cols_means, om=False):
     labels = []
     for combo in combos:
         setting = {v: classes[v].labels[i] for v, i in zip(evars, combo)}
-        rows.append(lsm_row(design, classes, setting, used_cols_means, freq if om else None))
+        rows.append(lsm_row(design, classes, setting, used_cols_means, freq if om else None, at=at))
         labels.append(setting)
     return rows, labels, evars
+
+
+def parse_at(stmt, design, classes, kw):
+    """The AT option of LSMEANS/LSMESTIMATE: AT MEANS, AT x=value, AT (x1 x2 ...)=(v1 v2 ...).  Returns
+    (at, other options): at is None (not given), {} (AT MEANS) or {variable: value}."""
+    opts = list(stmt.options or [])
+    at, rest, i = None, [], 0
+    model_vars = {v.lower(): v for e in design.effects for v in e.all_vars() if v not in classes}
+    class_vars = {v.lower() for v in classes}
+
+    def check(name, w):
+        key = str(name).lower()
+        if key in class_vars:
+            raise SasError(f"The {kw} AT variable {name} is a CLASS variable; AT sets covariates only.",
+                           getattr(w, "line", stmt.line), getattr(w, "col", stmt.col))
+        if key not in model_vars:
+            raise SasError(f"The {kw} AT variable {name} is not a covariate of the model.",
+                           getattr(w, "line", stmt.line), getattr(w, "col", stmt.col))
+        return model_vars[key]
+
+    def number(w):
+        v = value_of(w) if not isinstance(w, A.Group) else None
+        if not isinstance(v, float):
+            raise SasError(f"The {kw} AT option needs numeric values: AT variable=value or "
+                           "AT (variables)=(values).", getattr(w, "line", stmt.line), getattr(w, "col", stmt.col))
+        return v
+
+    while i < len(opts):
+        w = opts[i]
+        if isinstance(w, A.Word) and w.kind == "name" and str(w.value).lower() == "at":
+            if at is not None:
+                raise SasError(f"The AT option appears more than once in the {kw} statement.", w.line, w.col)
+            nxt = opts[i + 1] if i + 1 < len(opts) else None
+            if isinstance(nxt, A.Word) and nxt.kind == "name" and str(nxt.value).lower() == "means":
+                at, i = {}, i + 2
+            elif isinstance(nxt, A.Opt):
+                at, i = {check(nxt.key, nxt): number(nxt.value)}, i + 2
+            else:
+                raise SasError(f"The {kw} AT option needs MEANS, variable=value or (variables)=(values).",
+                               w.line, w.col)
+        elif isinstance(w, A.Group) and w.name and w.name.lower() == "at":
+            vals = opts[i + 2] if i + 2 < len(opts) else None
+            if not (isinstance(opts[i + 1] if i + 1 < len(opts) else None, A.Word) and opts[i + 1].value == "="
+                    and isinstance(vals, A.Group) and vals.name is None):
+                raise SasError(f"The {kw} AT option needs (variables)=(values).", w.line, w.col)
+            names = [x for x in w.items if not (isinstance(x, A.Word) and x.value == ",")]
+            values = [x for x in vals.items if not (isinstance(x, A.Word) and x.value == ",")]
+            if len(names) != len(values):
+                raise SasError(f"The {kw} AT option has {len(names)} variables but {len(values)} values.",
+                               w.line, w.col)
+            if at is not None:
+                raise SasError(f"The AT option appears more than once in the {kw} statement.", w.line, w.col)
+            at = {check(n.value, n): number(x) for n, x in zip(names, values)}
+            i += 3
+        else:
+            rest.append(w)
+            i += 1
+        if at is not None and i < len(opts) and isinstance(opts[i], A.Word) and opts[i].kind == "number":
+            raise SasError(f"The {kw} AT option takes one value per variable; use AT (variables)=(values) "
+                           "or one statement per value.", opts[i].line, opts[i].col)
+    return at, rest
 
 
 def _lsm_effect(design, classes, name, stmt, kw) -> int:
@@ -251,18 +327,50 @@ def _lsm_effect(design, classes, name, stmt, kw) -> int:
     return k
 
 
-def lsm_row(design, classes, setting, means, freq=None):
+def lsm_row(design, classes, setting, means, freq=None, at=None, product=False):
     """One LS-mean coefficient row: the CLASS variables in `setting` at their given levels, the other CLASS
-    variables averaged with equal weights (or the observed margins `freq`, for OM), continuous variables at
-    their value in `setting` or else at their mean."""
-    def factor(v, lab):
-        if v not in classes:
-            return setting.get(v, means.get(v, 0.0))
-        if v in setting:
-            return 1.0 if lab == setting[v] else 0.0
-        cv = classes[v]
-        return freq[v][cv.labels.index(lab)] if freq and v in freq else 1.0 / len(cv.levels)
-    return design.row(factor)
+    variables averaged with equal weights (or the observed margins `freq`, for OM).  The continuous part of
+    an effect is SAS's: without AT, each covariate at its mean and a product of covariates at the mean of
+    the product (means[tuple(factors)]); with AT (at = {} for AT MEANS, or {variable: value}) the product of
+    the individual values, AT values replacing means.  product=True takes that product rule with the
+    continuous values of `setting` (odds ratios at covariate settings)."""
+    cont_cache: dict = {}
+
+    def cont(k):
+        if k not in cont_cache:
+            cv = [v for v in design.effects[k].all_vars() if v not in classes]
+            if at is None and not product and len(cv) > 1 and tuple(cv) in means:
+                val = means[tuple(cv)]
+            else:
+                val = 1.0
+                for v in cv:
+                    if product and v in setting:
+                        val *= setting[v]
+                    elif at and v in at:
+                        val *= at[v]
+                    else:
+                        val *= means.get(v, 0.0)
+            cont_cache[k] = val
+        return cont_cache[k]
+
+    out = np.zeros(len(design.columns))
+    for j, col in enumerate(design.columns):
+        k = design.effect_of_col[j]
+        if k < 0:
+            out[j] = 1.0
+            continue
+        val = cont(k)
+        for v in design.effects[k].all_vars():
+            if v not in classes:
+                continue
+            lab = col.levels.get(v)
+            if v in setting:
+                val *= 1.0 if lab == setting[v] else 0.0
+            else:
+                cvar = classes[v]
+                val *= freq[v][cvar.labels.index(lab)] if freq and v in freq else 1.0 / len(cvar.levels)
+        out[j] = val
+    return out
 
 
 def _slice_vars(stmt) -> list[str]:
@@ -323,10 +431,11 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
     """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables.
     slices: None when the procedure has no SLICE= here (an ERROR), else "mixed" or "glimmix" (the
     title style of the Tests of Effect Slices table)."""
-    o = Options(stmt.options or [], {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
-                                     "oddsratio", "or", "adjust", "at", "bylevel", "means", "cov", "corr",
-                                     "lines", "plots", "slice", "slicediff", "stepdown"}, "LSMEANS")
-    for bad in ("at", "bylevel", "slice", "slicediff", "lines", "stepdown"):
+    at, rest = parse_at(stmt, design, classes, "LSMEANS")
+    o = Options(rest, {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
+                       "oddsratio", "or", "adjust", "bylevel", "means", "cov", "corr",
+                       "lines", "plots", "slice", "slicediff", "stepdown"}, "LSMEANS")
+    for bad in ("bylevel", "slice", "slicediff", "lines", "stepdown"):
         if bad == "slice" and slices is not None:
             continue
         if o.has(bad):
@@ -358,13 +467,14 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
     out = []
     for name in names:
         k = _lsm_effect(design, classes, name, stmt, "LSMEANS")
-        Ls, labels, evars = lsmeans_L(design, classes, name, data, means, om)
+        Ls, labels, evars = lsmeans_L(design, classes, name, data, means, om, at=at)
         eff_name = design.effects[k].name
+        at_cols = [Column(v, None, "10.2") for v in (at or {})]   # AT covariates are shown at their values
         df = df_for(k) if df_for else math.inf
         rows = []
         ests = []
         for L, lab in zip(Ls, labels):
-            row = {"Effect": eff_name, **lab}
+            row = {"Effect": eff_name, **lab, **(at or {})}
             if not estimable(L, design):
                 row.update({"Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
                 rows.append(row)
@@ -376,8 +486,8 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), o.has("ilink"), link, o.has("exp")))
             rows.append(row)
             ests.append((L, est, se))
-        cols = [Column("Effect")] + [Column(v) for v in evars] + _stat_columns(df, o.has("cl"), o.has("ilink"),
-                                                                               o.has("exp"))
+        cols = [Column("Effect")] + [Column(v) for v in evars] + at_cols + \
+            _stat_columns(df, o.has("cl"), o.has("ilink"), o.has("exp"))
         t = Table(proc, "LSMeans", f"{eff_name} Least Squares Means", cols, rows)
         out.append(t)
         if o.has("diff") or o.has("pdiff") or o.has("oddsratio") or o.has("or"):
@@ -389,7 +499,7 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                     L = ests[a][0] - ests[b][0]
                     est = float(L @ beta)
                     se = math.sqrt(max(float(L @ cov @ L), 0.0))
-                    row = {"Effect": eff_name, **labels[a], **{"_" + v: labels[b][v] for v in evars}}
+                    row = {"Effect": eff_name, **labels[a], **{"_" + v: labels[b][v] for v in evars}, **(at or {})}
                     dfr = df_of(L) if df_of is not None else df
                     row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), False, link, o.has("exp")))
                     if o.has("oddsratio") or o.has("or"):
@@ -398,7 +508,7 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                                     "UpperOR": math.exp(est + q * se)})
                     drows.append(row)
             dcols = [Column("Effect")] + [Column(v) for v in evars] + [Column("_" + v, "_" + v) for v in evars] + \
-                _stat_columns(df, o.has("cl"), False, o.has("exp"))
+                at_cols + _stat_columns(df, o.has("cl"), False, o.has("exp"))
             if adjust not in ("t", "none") and drows:
                 k_means = sum(1 for e in ests if e is not None)
                 dcols += _adjust_rows(drows, adjust, k_means, alpha, o.has("cl"))
@@ -418,11 +528,13 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
     combinations of the effect's LS-means (coefficients in the order of the LS-means table; missing
     trailing ones are 0), each tested like an ESTIMATE row.  Table LSMEstimates, "Least Squares Means
     Estimates" (Effect, Label, Estimate, StdErr, DF, tValue, Probt[, Alpha, Lower, Upper][, ...])."""
-    o = hypothesis_options(session, stmt, "lsmestimate",
+    at, rest = parse_at(stmt, design, classes, "LSMESTIMATE")
+    import dataclasses
+    o = hypothesis_options(session, dataclasses.replace(stmt, options=rest), "lsmestimate",
                            {"alpha", "cl", "df", "divisor", "e", "elsm", "exp", "ilink", "om", "obsmargins",
                             "singular", "adjust", "joint", "lower", "upper", "testvalue", "chisq", "stepdown",
-                            "bylevel", "at", "plots", "catnames", "cov", "corr"},
-                           unsupported=["joint", "lower", "upper", "testvalue", "stepdown", "bylevel", "at",
+                            "bylevel", "plots", "catnames", "cov", "corr"},
+                           unsupported=["joint", "lower", "upper", "testvalue", "stepdown", "bylevel",
                                         "chisq"],
                            ignored=["e", "elsm", "singular", "plots", "catnames", "cov", "corr"])
     adjust = str(o.get("adjust", "t")).lower()
@@ -438,7 +550,7 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
         i += 2
     k = _lsm_effect(design, classes, name, stmt, "LSMESTIMATE")
     om = o.has("om") or o.has("obsmargins") or om_default
-    Ls, _, _ = lsmeans_L(design, classes, name, data, means, om)
+    Ls, _, _ = lsmeans_L(design, classes, name, data, means, om, at=at)
     Lm = np.array(Ls)
     # rows: ['label'] numbers [divisor=n], separated by commas
     rows_c: list[tuple[str | None, list[float], float]] = []

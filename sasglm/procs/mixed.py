@@ -442,7 +442,7 @@ class MixedFit:
         if ct is not None:
             self.emit(ct)
         df_of = self._df_of(kr, keep)
-        means = {v: float(np.mean(a)) for v, a in data.items() if v not in classes}
+        means = H.covariate_means(design, classes, data)
         ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
         for kw, stm in self.hyps:
             if kw == "contrast":
