@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import atexit
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -52,6 +54,14 @@ LAYOUT_OPTIONS = {
 }
 
 
+def _remove_files(paths: list) -> None:
+    for p in paths:
+        try:
+            os.remove(p)
+        except OSError:
+            pass
+
+
 class Session:
     def __init__(self, *, log: Log | None = None, out=None, libname_overrides: dict | None = None,
                  allow_shell: bool = False, outdir: str | None = None, rich: bool = False,
@@ -67,6 +77,8 @@ class Session:
         self.options: dict[str, object] = {}
         self.user_formats: dict = {}
         self.filerefs: dict[str, str] = {}
+        self._temp_files: list[str] = []
+        atexit.register(_remove_files, self._temp_files)
         self.macro_vars: dict[str, str] = {}
         self.item_stores: dict[str, object] = {}
         self.tables: list[Table] = []
@@ -481,6 +493,15 @@ class Session:
     def resolve_path(self, path: str) -> str:
         return os.path.expanduser(path)
 
+    def file_path(self, node) -> str:
+        """A DATAFILE=/OUTFILE= value: a quoted physical name, or an unquoted fileref from FILENAME."""
+        if isinstance(node, A.Word) and node.kind != "string":
+            ref = str(node.value).lower()
+            if ref in self.filerefs:
+                return self.resolve_path(self.filerefs[ref])
+            raise SasError(f"Fileref {str(node.value).upper()} has not been assigned.", node.line, node.col)
+        return self.resolve_path(str(getattr(node, "value", node)))
+
     # ------------------------------------------------------------------ item stores (STORE / PROC PLM)
     def save_store(self, name: str, store) -> None:
         ref = parse_dsname(name)
@@ -684,6 +705,12 @@ class Session:
         if path is None:
             if "clear" in words:
                 self.filerefs.pop(ref, None)
+            elif "temp" in words:
+                # FILENAME fileref TEMP: an empty scratch file that lives as long as the session
+                fd, path = tempfile.mkstemp(prefix=f"sasglm_{ref}_", suffix=".tmp")
+                os.close(fd)
+                self._temp_files.append(path)
+                self.filerefs[ref] = path
             return
         self.filerefs[ref] = path
 

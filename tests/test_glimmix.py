@@ -262,3 +262,44 @@ def test_glm_mode_names_an_ineffective_method_and_honours_ddfm_none():
     assert x["DF"] == math.inf
     from scipy import stats
     assert x["Probt"] == pytest.approx(2 * stats.norm.sf(abs(x["tValue"])), rel=1e-12)
+
+
+def test_variance_on_the_boundary_is_zero_converged_and_the_glm_fit():
+    """Every subject has exactly two events in four visits: less between-subject spread than independent
+    Bernoulli responses give, so the random-intercept variance's maximum likelihood estimate is on its
+    boundary, 0.  SAS then reports the variance as 0 with no standard error and the fixed effects of the
+    GLM fit (PROC GENMOD below gives the same -2 log L and estimates); the fit converges.  Before, the
+    optimiser chased the variance towards 0 on its internal scale and the step ended 'did not converge'."""
+    rows = []
+    for i in range(40):
+        ev = {(i % 4), ((i + 1 + i // 4) % 4)}
+        if len(ev) == 1:
+            ev.add((i + 2) % 4)
+        for v in range(4):
+            rows.append(f"{i + 1} {v + 1} {int(v in ev)} {((i * 7 + v * 3) % 11) / 5:.1f}")
+    src = "data b; input id visit y x; datalines;\n" + "\n".join(rows) + "\n;\n"
+    for method in ("laplace", "quad(qpoints=5)"):
+        src += f"""proc glimmix data=b method={method};
+  class id;
+  model y(event='1') = x / dist=binary solution;
+  random intercept / subject=id;
+run;
+"""
+    src += """proc genmod data=b descending;
+  model y = x / dist=bin;
+run;"""
+    r = run_sas(src)
+    assert not r.errors and not r.warnings, r.log
+    assert r.log.count("NOTE: Estimated G matrix is not positive definite.") == 2
+    conv = _tables(r, "ConvergenceStatus")
+    assert len(conv) == 2
+    gm = {row["Parameter"]: row["Estimate"] for t in r.session.tables if t.name == "ParameterEstimates"
+          and t.proc == "GENMOD" for row in t.rows}
+    ll = next(row["Value"] for t in r.session.tables if t.name == "ModelFit" and t.proc == "GENMOD"
+              for row in t.rows if row["Criterion"] == "Log Likelihood")
+    for cp, sol, fit in zip(_tables(r, "CovParms"), _tables(r, "ParameterEstimates"), _tables(r, "FitStatistics")):
+        assert cp.rows[0]["Estimate"] == 0.0 and cp.rows[0]["StdErr"] is None
+        est = {row["Effect"]: row["Estimate"] for row in sol.rows}
+        assert est["Intercept"] == pytest.approx(gm["Intercept"], abs=2e-5)
+        assert est["x"] == pytest.approx(gm["x"], abs=2e-5)
+        assert fit.rows[0]["Value"] == pytest.approx(-2 * ll, abs=1e-6)

@@ -55,3 +55,19 @@ def test_guessingrows_decides_types_and_lengths(tmp_path):
     assert g.var("day").format == "YYMMDD10." and g.df["day"].iloc[0] == 21915
     assert h.var("arm").length == 7 and h.df["arm"].tolist()[-1] == "Placebo"
     assert h.var("score").is_char and h.df["score"].tolist()[-1] == "NA"
+
+
+def test_datafile_and_outfile_take_a_fileref(tmp_path):
+    # DATAFILE=/OUTFILE= name a fileref when unquoted (the CAMIS GLIMMIX-to-R programs use
+    # `filename scenario temp; proc http ... out=scenario; proc import datafile=scenario ...`);
+    # FILENAME fileref TEMP gives a scratch file.  An unassigned fileref is an ERROR naming it.
+    (tmp_path / "in.csv").write_text("id,x\n1,2.5\n2,4\n")
+    r = run_sas("filename src 'in.csv';\n"
+                "proc import datafile=src out=a dbms=csv replace; run;\n"
+                "filename scratch temp;\n"
+                "proc export data=a outfile=scratch dbms=csv replace; run;\n"
+                "proc import datafile=scratch out=b dbms=csv replace; run;\n"
+                "proc import datafile=nosuch out=c dbms=csv replace; run;\n", cwd=tmp_path)
+    assert len(r.errors) == 1 and "Fileref NOSUCH has not been assigned" in r.errors[0], r.log
+    assert r.ds("a").df["x"].tolist() == [2.5, 4.0]
+    assert r.ds("b").df["x"].tolist() == [2.5, 4.0] and r.ds("b").df["id"].tolist() == [1, 2]

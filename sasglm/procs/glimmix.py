@@ -923,7 +923,7 @@ class GlimmixFit:
                 self._hypothesis(kw, stm, beta, covb, dfs, data)
 
     def _hypothesis(self, kw, stm, beta, covb, dfs, data):
-        means = {v: float(np.mean(a)) for v, a in data.items() if v not in self.classes}
+        means = H.covariate_means(self.design, self.classes, data)
         if kw == "lsmeans":
             adj = getattr(self, "df_adjust", None)
             df_of = (lambda L: adj(np.atleast_2d(L), 1.0, None)[0]) if adj is not None else None
@@ -1334,7 +1334,7 @@ class GlimmixFit:
         alpha = float(self.mopts.get("alpha", 0.05))
         rows = []
         for s1, s0 in comparisons:
-            L = H.lsm_row(design, classes, s1, means) - H.lsm_row(design, classes, s0, means)
+            L = H.lsm_row(design, classes, s1, means, product=True) - H.lsm_row(design, classes, s0, means, product=True)
             # CLASS variables not in the comparison are averaged over (blank); continuous ones sit at their means
             row = {v: s1.get(v, "" if v in classes else means[v]) for v in shown}
             row.update({"_" + v: s0.get(v, "" if v in classes else means[v]) for v in shown})

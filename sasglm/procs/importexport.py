@@ -160,7 +160,7 @@ def run_import(session, proc):
         raise SasError(f"DBMS={dbms.upper()} is not supported by PROC IMPORT here (CSV, TAB, DLM are).",
                        proc.line, proc.col)
     sep = {"csv": ",", "tab": "\t"}.get(dbms, delim or " ")
-    p = Path(session.resolve_path(str(path)))
+    p = Path(session.file_path(opts.nodes.get("datafile", opts.nodes.get("file"))))
     if not p.exists():
         raise SasError(f"Physical file does not exist, {p}.", proc.line, proc.col)
     out_ref = dsref_from_value(opts.nodes["out"])
@@ -203,7 +203,7 @@ def run_export(session, proc):
         raise SasError(f"DBMS={dbms.upper()} is not supported by PROC EXPORT here (CSV, TAB, DLM are).",
                        proc.line, proc.col)
     sep = {"csv": ",", "tab": "\t"}.get(dbms, delim or " ")
-    p = Path(session.resolve_path(str(path)))
+    p = Path(session.file_path(opts.nodes.get("outfile", opts.nodes.get("file"))))
     if p.exists() and not opts.has("replace"):
         session.log.error(f"Export unsuccessful.  The file {p} already exists; use REPLACE.")
         return

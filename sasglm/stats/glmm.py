@@ -46,6 +46,11 @@ class CovStruct:
     def start(self) -> np.ndarray:
         raise NotImplementedError
 
+    def zero_bounded(self) -> np.ndarray:
+        """Which parameters are variances bounded below by 0 whose internal coordinate is one-to-one (so that
+        an estimate on that boundary can be held there)."""
+        return np.zeros(self.npar, dtype=bool)
+
     @property
     def npar(self) -> int:
         return len(self.names())
@@ -132,6 +137,9 @@ class VC(CovStruct):
     def start(self):
         return np.ones(len(self.labels))
 
+    def zero_bounded(self):
+        return np.ones(self.npar, dtype=bool)
+
 
 class BlockCov(CovStruct):
     """G of several RANDOM statements with the same subject: block diagonal, one block per statement."""
@@ -164,6 +172,9 @@ class BlockCov(CovStruct):
     def start(self):
         return np.concatenate([b.start() for b in self.blocks])
 
+    def zero_bounded(self):
+        return np.concatenate([b.zero_bounded() for b in self.blocks])
+
 
 class Repeated(CovStruct):
     """m copies of one G block on the diagonal, sharing its parameters: the inner subjects of a nested RANDOM
@@ -187,6 +198,9 @@ class Repeated(CovStruct):
 
     def start(self):
         return self.block.start()
+
+    def zero_bounded(self):
+        return self.block.zero_bounded()
 
 
 class FromLMM(CovStruct):
@@ -230,6 +244,9 @@ class FromLMM(CovStruct):
 
     def start(self):
         return self.from_internal(self.to_internal(self.struct.start(1.0)))
+
+    def zero_bounded(self):
+        return np.array([lo == 0 and hi is None for lo, hi in self._bounds], dtype=bool)
 
 
 def make_cov(kind: str, q: int, labels=None, groups=None) -> CovStruct:
@@ -792,11 +809,32 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     res = optimize.minimize(lambda x: f_and_g(x)[0], x0, jac=lambda x: f_and_g(x)[1], method="BFGS",
                             callback=record, options={"maxiter": maxiter, "gtol": 1e-7, **opts0})
     x = full_x(res.x)
+    # A variance that the optimiser drives to 0 with the likelihood still falling towards the boundary is an
+    # estimate on the boundary (SAS reports it as 0 with no standard error): hold it there and finish the fit
+    # over the other parameters; convergence is then judged on those (the projected gradient).
+    zb = cov.zero_bounded() & free[p:p + t]
+    if zb.any():
+        th = cov.from_internal(x[p:p + t])
+        gnat = -subject_grad_all(x[:p], th, ext.from_internal(x[p + t:]) if nb else None)[1].sum(axis=0)[p:p + t]
+        tiny = zb & (th <= 1e-6 * max(1.0, float(np.max(np.abs(th))))) & (gnat > 0)
+        if tiny.any():
+            hold = np.asarray(hold, dtype=bool).copy() if hold is not None else np.zeros(n - p, dtype=bool)
+            hold[:t] |= tiny
+            x_fixed = x.copy()
+            x_fixed[p:p + t] = np.where(tiny, cov.to_internal(np.where(tiny, 0.0, th)), x_fixed[p:p + t])
+            theta0 = np.where(tiny, 0.0, np.asarray(theta0, dtype=float))
+            free = np.ones(n, dtype=bool)
+            free[p:] = ~hold
+            cache.clear()
+            res = optimize.minimize(lambda y: f_and_g(y)[0], x_fixed[free], jac=lambda y: f_and_g(y)[1],
+                                    method="BFGS", callback=record, options={"maxiter": maxiter, "gtol": 1e-7})
+            x = full_x(res.x)
     beta, theta = x[:p], cov.from_internal(x[p:p + t])
     kk = ext.from_internal(x[p + t:]) if nb else None
     if hold is not None:                 # held values exactly as given (no round trip through the internal scale)
         hm = np.asarray(hold, dtype=bool)
-        theta = np.where(hm[:t], np.asarray(theta0, dtype=float), theta)
+        # (a variance held at 0 stays at its internal floor for the computations below and is reported as 0)
+        theta = np.where(hm[:t] & (np.asarray(theta0, dtype=float) > 0), np.asarray(theta0, dtype=float), theta)
         if nb:
             kk = np.where(hm[t:], k0v, kk)
     z = np.concatenate([beta, theta] + ([kk] if nb else []))
@@ -825,6 +863,8 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     cov_e = cov_model @ (S.T @ S) @ cov_model if empirical else cov_model
     gmax = float(np.max(np.abs(S.sum(axis=0)))) if n else 0.0
     b, H, _, _ = agq.modes(beta, cov.G(theta))
+    if hold is not None:
+        theta = np.where(hm[:t] & (np.asarray(theta0, dtype=float) == 0), 0.0, theta)
     return GLMMResult(beta, theta, ll, cov_e, cov_model, bool(res.success) or gmax < 1e-3, int(res.nit), agq.n,
                       gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, np.linalg.inv(H),
                       (float(kk[0]) if nb and not ext.cut else None), (kk if ext.cut else None))
