@@ -183,3 +183,28 @@ def test_pseudo_likelihood_prints_optimization_information_and_sas_iteration_col
     assert [c.name for c in hist.columns] == ["Iteration", "Restarts", "Subiterations", "ObjFunction", "Change",
                                               "MaxGrad"]
     assert all(row["Restarts"] == 0 and 0 <= row["MaxGrad"] < 1e-3 for row in hist.rows)
+
+
+@pytest.mark.parametrize("method,extra,ddfm", [("laplace", "empirical", ""), ("quad", "", ""),
+                                               ("rspl", "", " ddfm=kr"), ("rspl", "empirical", "")])
+def test_model_covb_and_corrb_are_the_matrix_behind_the_standard_errors(method, extra, ddfm):
+    """MODEL COVB / CORRB (issue #3 names COVB): the printed standard errors are the square roots of the
+    CovB diagonal -- the sandwich with EMPIRICAL, the Kenward-Roger adjusted matrix with DDFM=KR -- and
+    CorrB is CovB scaled by them; a redundant CLASS column has zeros.  ODS OUTPUT saves CovB as a data set."""
+    r = run_sas(DATA + f"""data d; set d; g = mod(id, 3); run;
+    proc glimmix data=d method={method} {extra}; class id g; model y = g x / dist=poisson s covb corrb{ddfm};
+      random intercept / subject=id;
+      ods output CovB=cb;
+    run;""")
+    assert not r.errors and not r.warnings, r.log
+    se = np.array([row["StdErr"] if row["StdErr"] is not None else 0.0
+                   for row in _t(r, "ParameterEstimates").rows])
+    cb = _t(r, "CovB")
+    M = np.array([[row[f"Col{j + 1}"] for j in range(len(se))] for row in cb.rows])
+    assert np.sqrt(np.diag(M)) == pytest.approx(se, rel=1e-10)
+    assert [row["Effect"] for row in cb.rows] == ["Intercept", "g", "g", "g", "x"]
+    assert np.all(M[3] == 0) and np.all(M[:, 3] == 0)          # g=2, the redundant last level
+    C = np.array([[row[f"Col{j + 1}"] for j in range(len(se))] for row in _t(r, "CorrB").rows])
+    keep = se > 0
+    assert C[np.ix_(keep, keep)] == pytest.approx(M[np.ix_(keep, keep)] / np.outer(se[keep], se[keep]), rel=1e-10)
+    assert r.ds("cb").nobs == 5

@@ -137,7 +137,7 @@ class GlimmixFit:
         mopts = Options(model.options, MODEL_OPTS, "MODEL")
         self.mopts = mopts
         self.or_diff_first = self._oddsratio_diff()     # unsupported ODDSRATIO suboptions fail before the fit
-        warn_ignored(s, mopts, ["covb", "e", "e3", "htype", "intercept", "corrb", "stdcoef"], "MODEL")
+        warn_ignored(s, mopts, ["e", "e3", "htype", "intercept", "stdcoef"], "MODEL")
         resp = model.response
         dist = str(mopts.get("dist", mopts.get("d", mopts.get("error", "")))).lower() or None
         if dist is None:
@@ -1291,8 +1291,38 @@ class GlimmixFit:
         self.emit(Table(PROC, "ParameterEstimates", title, cols, rows))
 
     def _type3(self, beta, covb, dfs):
+        self._covb_tables(covb)
         self.emit(H.type3_table(PROC, "Type III Tests of Fixed Effects", self.design, beta, covb, dfs,
                                 self.mopts.has("chisq"), getattr(self, "df_adjust", None)))
+
+    def _covb_tables(self, covb):
+        """MODEL COVB / CORRB: the covariance (correlation) matrix of the fixed effects that the tests use (the
+        sandwich with EMPIRICAL), one row per column of X (Row, Effect, CLASS levels, Col1..Colp); a redundant
+        column has zeros, as in the generalised inverse.  Not for DIST=MULTINOMIAL (the intercepts are apart)."""
+        want = [(o, n, t) for o, n, t in (("covb", "CovB", "Covariance Matrix for Fixed Effects"),
+                                          ("corrb", "CorrB", "Correlation Matrix for Fixed Effects"))
+                if self.mopts.has(o)]
+        if not want:
+            return
+        if self.dist == "multinomial":
+            self.s.log.warning("The MODEL options COVB and CORRB are not supported with DIST=MULTINOMIAL; "
+                               "they are ignored.")
+            return
+        used = [c.name for c in self.copts if any(c.name in col.levels for col in self.design.columns)]
+        for opt, name, title in want:
+            M = covb
+            if opt == "corrb":
+                d = np.sqrt(np.maximum(np.diag(covb), 0.0))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    M = np.where(np.outer(d, d) > 0, covb / np.outer(d, d), 0.0)
+            rows = []
+            for i, col in enumerate(self.design.columns):
+                r = {"Row": i + 1, "Effect": col.effect, **{v: col.levels.get(v, "") for v in used}}
+                r.update({f"Col{j + 1}": float(M[i, j]) for j in range(M.shape[1])})
+                rows.append(r)
+            cols = [Column("Row", None, "INT"), Column("Effect")] + [Column(v) for v in used] + \
+                [Column(f"Col{j + 1}", None, "D10.4") for j in range(M.shape[1])]
+            self.emit(Table(PROC, name, title, cols, rows))
 
     def _odds_ratios(self, beta, covb, dfs, data):
         """SAS's default Odds Ratio Estimates (MODEL / ODDSRATIO; logit and cumulative logit links): for a CLASS
