@@ -36,6 +36,7 @@ def run_glimmix(session, proc):
                                    "subgradient", "grad", "hess", "scoring", "outdesign", "noreml"},
                     "PROC GLIMMIX")
     class_stmt = model = freq_stmt = None
+    nlopts = {}
     randoms = []
     hyps = []
     outputs = []
@@ -50,9 +51,7 @@ def run_glimmix(session, proc):
         elif kw == "random":
             randoms.append(stm)
         elif kw == "nloptions":
-            # the optimiser is sasglm's own (quasi-Newton with analytic gradients); TECH=, MAXITER=, ...
-            # would not change it, so say so
-            session.log.warning("The NLOPTIONS statement of PROC GLIMMIX is not supported yet and was ignored.")
+            nlopts = _nloptions(session, stm)
         elif kw in ("lsmeans", "estimate", "contrast", "lsmestimate"):
             hyps.append((kw, stm))
         elif kw == "output":
@@ -69,12 +68,13 @@ def run_glimmix(session, proc):
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     ds, ref = input_data(session, popts, proc, where_statements(proc))
-    warn_ignored(session, popts, ["initglm", "plots", "plot", "ic", "abspconv", "gconv", "fconv", "maxopt",
-                                  "itdetails", "noprofile", "inititer", "nobound", "pconv", "chol", "namelen",
+    warn_ignored(session, popts, ["initglm", "plots", "plot", "ic", "gconv", "fconv",
+                                  "itdetails", "noprofile", "inititer", "nobound", "chol", "namelen",
                                   "subgradient", "grad", "hess", "scoring", "outdesign", "noreml"], "PROC GLIMMIX")
     ds, freq_info = _expand_freq(ds, freq_stmt)
     f = GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms)
     f.freq_info = freq_info
+    f.nlopts = nlopts
     f.hyps = hyps
     f.outputs = outputs
     f.parms = parms[0] if parms else None
@@ -117,6 +117,7 @@ def _method(popts):
 
 class GlimmixFit:
     freq_info = None        # a _FreqInfo when the step has a FREQ statement
+    nlopts: dict = {}       # NLOPTIONS that take effect (MAXITER=)
 
     def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms):
         self.s, self.proc, self.popts, self.ds, self.ref = session, proc, popts, ds, ref
@@ -511,7 +512,8 @@ class GlimmixFit:
             raise SasError(f"EMPIRICAL={self.empirical[0].upper()} is not supported yet with METHOD={method.upper()} "
                            "(EMPIRICAL=CLASSICAL is).", self.proc.line, self.proc.col)
         try:
-            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov, k0=k0, hold=hold)
+            res = M.fit(agq, gm.beta, theta0, empirical=empirical, beta_cov0=gm.cov, k0=k0, hold=hold,
+                        maxiter=self.nlopts.get("maxiter", 200))
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
             raise SasError(f"The GLIMMIX fit failed: {e}", self.proc.line, self.proc.col)
         if not popts.has("noitprint"):
@@ -785,7 +787,9 @@ class GlimmixFit:
         converged = False
         fam, link = self.fam, self.link
         Xg, Zg = grid(Xk), grid(Z)
-        for it in range(1, 101):
+        pconv, abspconv, maxopt = _pl_criteria(self.popts, self.proc)
+        crit = f"PCONV={_sas_e(pconv)}"
+        for it in range(1, maxopt + 1):
             mu = fam.clip(link.inv(eta))
             d1 = link.dmu_deta(eta)
             zz = eta - offset + (y - mu) / d1
@@ -802,12 +806,18 @@ class GlimmixFit:
                                                                     rs.start(1.0)])
             if theta is None and getattr(self, "parms", None) is not None:
                 start, p_hold, p_noiter = self._pl_parms(lm, len(start))
-            res = lm.fit(start, hold=p_hold, noiter=p_noiter)
+            res = lm.fit(start, hold=p_hold, noiter=p_noiter, maxiter=self.nlopts.get("maxiter", 200))
             b = lm.blups(res.theta, res.beta) if subject_specific else np.zeros((K, q))
             eta_new = Xk @ res.beta + offset + (np.einsum("nq,nq->n", Z, b[codes]) if q else 0.0)
             new = np.concatenate([res.beta, res.theta])
             old = np.concatenate([beta, theta if theta is not None else np.full(len(res.theta), np.inf)])
-            change = float(np.max(np.abs(new - old) / np.maximum(np.abs(old), 1e-8))) if theta is not None else math.inf
+            if theta is not None:
+                # SAS's PCONV measure: the largest 2|new - old| / (|new| + |old|) (0 where both are 0)
+                den = np.abs(new) + np.abs(old)
+                change = float(np.max(np.where(den > 0, 2 * np.abs(new - old) / np.where(den > 0, den, 1.0), 0.0)))
+                abschange = float(np.max(np.abs(new - old)))
+            else:
+                change = abschange = math.inf
             _, gr = lm.objective_grad(res.theta)
             lows = [b[0] for b in lm.bounds()]
             # the largest projected gradient of the pseudo model's objective (0 where a bound holds it)
@@ -815,8 +825,11 @@ class GlimmixFit:
                      for g_, t, lo in zip(gr, res.theta, lows)]
             history.append((it - 1, res.iterations, res.m2ll, change, max(gproj) if gproj else 0.0))
             beta, theta, eta = res.beta, res.theta, eta_new
-            if change < 1e-8:
+            if change < pconv:
                 converged = True
+                break
+            if abspconv is not None and abschange < abspconv:
+                converged, crit = True, f"ABSPCONV={_sas_e(abspconv)}"
                 break
         self.res_pl = res
         self._pl_eta = (eta, Xk @ beta + offset, y)
@@ -840,7 +853,7 @@ class GlimmixFit:
                              for a, b_, c, c2, mg in history]))
         if converged:
             self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
-                            [{"Reason": "Convergence criterion (PCONV=1.11022E-8) satisfied."}], kind="kv"))
+                            [{"Reason": f"Convergence criterion ({crit}) satisfied."}], kind="kv"))
         else:
             self.s.log.warning("The GLIMMIX procedure did not converge (pseudo-likelihood iterations).")
         V = lm.V(theta)
@@ -1614,3 +1627,50 @@ def _block_rank(Zcols: np.ndarray, X: np.ndarray, codes: np.ndarray, K: int) -> 
         Xi = Xr[idx]                                                             # blocks x size x p
         Xr[idx] = Xi - np.einsum("bsr,btr,btp->bsp", U, U, Xi, optimize=True)
     return rz + int(np.linalg.matrix_rank(Xr, tol=1e-8 * max(1.0, np.abs(X).max())))
+
+
+def _sas_e(r: float) -> str:
+    """A convergence criterion as SAS prints it in the Convergence Status: 1E-6, 1.11022E-8."""
+    text = f"{r:.6G}"
+    if "E" in text:
+        mant, exp = text.split("E")
+        text = f"{mant}E{int(exp)}"
+    return text
+
+
+def _pl_criteria(popts, proc):
+    """PCONV= (default 1E8 times the machine epsilon 2^-53, which SAS prints as 1.11022E-8), ABSPCONV= (off
+    by default) and MAXOPT= (default 50) of the doubly iterative pseudo-likelihood methods."""
+    def positive(name, default, kind=float):
+        if not popts.has(name):
+            return default
+        try:
+            v = kind(float(popts.get(name)))
+        except (TypeError, ValueError):
+            v = -1
+        if v <= 0:
+            raise SasError(f"The PROC GLIMMIX option {name.upper()}= needs a positive number.", proc.line, proc.col)
+        return v
+    return positive("pconv", 1e8 * 2.0 ** -53), positive("abspconv", None), positive("maxopt", 50, int)
+
+
+def _nloptions(session, stm) -> dict:
+    """NLOPTIONS: MAXITER= (the optimiser's iteration limit) is honoured.  The other options steer SAS's own
+    optimiser (TECHNIQUE=, GCONV=, ABSGCONV=, ...); sasglm's quasi-Newton method always runs to the optimum,
+    so they are named in a WARNING and ignored."""
+    out = {}
+    ignored = []
+    for it in stm.items + list(stm.options or []):
+        if isinstance(it, A.Opt) and it.key.lower() in ("maxiter", "maxit"):
+            v = value_of(it.value)
+            if not isinstance(v, float) or v < 0:
+                raise SasError("NLOPTIONS MAXITER= needs a nonnegative integer.", it.line, it.col)
+            out["maxiter"] = int(v)
+        elif isinstance(it, A.Opt):
+            ignored.append(it.key.upper() + "=")
+        elif isinstance(it, A.Word) and it.kind == "name":
+            ignored.append(str(it.value).upper())
+    if ignored:
+        session.log.warning(f"NLOPTIONS {', '.join(ignored)} not supported and ignored: sasglm's quasi-Newton "
+                            "optimiser runs to the optimum.")
+    return out
