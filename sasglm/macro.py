@@ -579,6 +579,8 @@ class MacroProcessor:
             for k in sorted(self.automatic):
                 self.log.write(f"AUTOMATIC {k.upper()} {self.lookup(k)}")
             return
+        # &=name (SAS 9.3+) writes NAME=value
+        body = re.sub(r"&=([A-Za-z_][A-Za-z0-9_]*)", lambda m: f"{m.group(1).upper()}=&{m.group(1)}", body)
         self.log.write(self.evaluate_text(body.lstrip(), line))
 
     # ------------------------------------------------------------------ functions

@@ -265,6 +265,19 @@ class Session:
             self._stopped()
             return
         name = proc_stmt.keyword.upper()
+        if name == "SQL":
+            # SQL statements are not SAS statement syntax: the SQL runner parses each one (grammar/sql.lark)
+            from .procs.sql import run_sql_step
+            n_tables = len(self.tables)
+            self.current_proc = name
+            try:
+                run_sql_step(self, raw)
+            except SasError as e:
+                self._report(e)
+            finally:
+                self.current_proc = None
+            self._ods_output_flush(n_tables)
+            return
         handler = get_proc(name)
         if handler is None:
             self.log.error(f"Procedure {name} not found.")
