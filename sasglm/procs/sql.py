@@ -891,7 +891,7 @@ class SqlRunner:
 
     def _group_key(self, e, items, ev):
         if isinstance(e, Const) and not isinstance(e.value, str):
-            k = int(e.value)
+            k = int(e.value) if e.value == e.value else 0
             if not 1 <= k <= len(items):
                 raise SasError(f"GROUP BY position {k} is not a column of the SELECT list.")
             e = items[k - 1].expr
@@ -911,7 +911,7 @@ class SqlRunner:
         tmp = {}
         for i, (e, desc) in enumerate(keys):
             if isinstance(e, Const) and not isinstance(e.value, str):
-                k = int(e.value)
+                k = int(e.value) if e.value == e.value else 0
                 if not 1 <= k <= len(names):
                     raise SasError(f"ORDER BY position {k} is not a column of the SELECT list.", line, col)
                 cols.append(names[k - 1])
