@@ -80,23 +80,9 @@ def evaluate(e, ds):
             a, ta = evaluate(e.left, ds)
             b, tb = evaluate(e.right, ds)
             return np.array([str(x) + str(y) for x, y in zip(a, b)], dtype=object), "C"
-        a, b = as_num(e.left, ds), as_num(e.right, ds)
-        with np.errstate(all="ignore"):
-            if op == "+":
-                return a + b, "N"
-            if op == "-":
-                return a - b, "N"
-            if op == "*":
-                return a * b, "N"
-            if op == "/":
-                return np.where(b == 0, np.nan, a / np.where(b == 0, 1, b)), "N"
-            if op == "**":
-                r = np.power(a, b)
-                return np.where(np.isfinite(r), r, np.nan), "N"
-            if op == "min":
-                return np.fmin(a, b), "N"
-            if op == "max":
-                return np.fmax(a, b), "N"
+        r = arith(op, as_num(e.left, ds), as_num(e.right, ds))
+        if r is not None:
+            return r, "N"
     if isinstance(e, A.Call):
         fn = getattr(R, "f_" + e.name, None)
         if fn is None:
@@ -113,6 +99,29 @@ def evaluate(e, ds):
             return np.array(out, dtype=object), "C"
         return np.array(out, dtype=float), "N"
     raise SasError("Unsupported expression in WHERE clause.", getattr(e, "line", None), getattr(e, "col", None))
+
+
+def arith(op, a, b):
+    """SAS arithmetic on float arrays (NaN = missing): a missing operand, a division by zero or an
+    overflowing power gives a missing value; MIN/MAX (the <> and >< operators) ignore missing values.
+    None for an operator that is not arithmetic."""
+    with np.errstate(all="ignore"):
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return np.where(b == 0, np.nan, a / np.where(b == 0, 1, b))
+        if op == "**":
+            r = np.power(a, b)
+            return np.where(np.isfinite(r), r, np.nan)
+        if op == "min":
+            return np.fmin(a, b)
+        if op == "max":
+            return np.fmax(a, b)
+    return None
 
 
 def _num(a, t):

@@ -19,7 +19,7 @@ from ..stats.sandwich import corrected_scores, sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
 from .common import Options, grid_search, input_data, parse_parms, statements, type_text, value_of, warn_ignored, where_statements
-from .modeling import (class_table_wanted, type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
+from .modeling import (class_table_wanted, fixed_matrix_table, type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
                        parse_model_effects)
 
 PROC = "GLIMMIX"
@@ -1321,21 +1321,13 @@ class GlimmixFit:
             self.s.log.warning("The MODEL options COVB and CORRB are not supported with DIST=MULTINOMIAL; "
                                "they are ignored.")
             return
-        used = [c.name for c in self.copts if any(c.name in col.levels for col in self.design.columns)]
         for opt, name, title in want:
             M = covb
             if opt == "corrb":
                 d = np.sqrt(np.maximum(np.diag(covb), 0.0))
                 with np.errstate(invalid="ignore", divide="ignore"):
                     M = np.where(np.outer(d, d) > 0, covb / np.outer(d, d), 0.0)
-            rows = []
-            for i, col in enumerate(self.design.columns):
-                r = {"Row": i + 1, "Effect": col.effect, **{v: col.levels.get(v, "") for v in used}}
-                r.update({f"Col{j + 1}": float(M[i, j]) for j in range(M.shape[1])})
-                rows.append(r)
-            cols = [Column("Row", None, "INT"), Column("Effect")] + [Column(v) for v in used] + \
-                [Column(f"Col{j + 1}", None, "D10.4") for j in range(M.shape[1])]
-            self.emit(Table(PROC, name, title, cols, rows))
+            self.emit(fixed_matrix_table(PROC, name, title, self.design, self.copts, M))
 
     def _odds_ratios(self, beta, covb, dfs, data):
         """SAS's default Odds Ratio Estimates (MODEL / ODDSRATIO; logit and cumulative logit links): for a CLASS

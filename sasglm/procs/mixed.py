@@ -19,7 +19,7 @@ from . import hypotheses as H
 from .common import (Options, grid_search, positive_option, input_data, parse_parms, statements, type_text, value_of, warn_ignored,
                      where_statements)
 from .glimmix import _block_rank
-from .modeling import (class_table_wanted, type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
+from .modeling import (class_table_wanted, fixed_matrix_table, type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
                        parse_model_effects)
 
 PROC = "MIXED"
@@ -986,17 +986,7 @@ class MixedFit:
         self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
 
     def _fixed_matrix(self, name, title, M):
-        """MODEL COVB / CORRB: one row per column of X (Row, Effect, the CLASS levels, Col1..Colp); a redundant
-        column has zeros, as in the generalised inverse the covariance comes from."""
-        used = [v.name for v in self.copts if any(v.name in c.levels for c in self.design.columns)]
-        rows = []
-        for i, c in enumerate(self.design.columns):
-            r = {"Row": i + 1, "Effect": c.effect, **{v: c.levels.get(v, "") for v in used}}
-            r.update({f"Col{j + 1}": float(M[i, j]) for j in range(M.shape[1])})
-            rows.append(r)
-        cols = [Column("Row", None, "INT"), Column("Effect")] + [Column(v) for v in used] + \
-            [Column(f"Col{j + 1}", None, "D10.4") for j in range(M.shape[1])]
-        self.emit(Table(PROC, name, title, cols, rows))
+        self.emit(fixed_matrix_table(PROC, name, title, self.design, self.copts, M))
 
     def _df_of(self, kr, keep):
         """The KR or Satterthwaite DF of one estimable row L (ESTIMATE, LSMEANS), or None for the

@@ -28,6 +28,7 @@ from .. import ast as A
 from ..data.dataset import Dataset, VarMeta
 from ..datastep import runtime as R
 from ..datastep.formats import format_value
+from ..datastep.vector import arith
 from ..errors import SasError
 from ..ods.table import Column, Table
 
@@ -572,20 +573,10 @@ class _Eval:
             return np.array([str(x) + str(y) for x, y in zip(a, b)], dtype=object), "C"
         if o == "neg":
             return -self.num(e.args[0]), "N"
-        a, b = self.num(e.args[0]), self.num(e.args[1])
-        with np.errstate(all="ignore"):
-            if o == "+":
-                return a + b, "N"
-            if o == "-":
-                return a - b, "N"
-            if o == "*":
-                return a * b, "N"
-            if o == "/":
-                return np.where(b == 0, np.nan, a / np.where(b == 0, 1, b)), "N"
-            if o == "**":
-                r = np.power(a, b)
-                return np.where(np.isfinite(r), r, np.nan), "N"
-        raise SasError(f"Operator {o} is not supported in PROC SQL here.")
+        r = arith(o, self.num(e.args[0]), self.num(e.args[1]))
+        if r is None:
+            raise SasError(f"Operator {o} is not supported in PROC SQL here.")
+        return r, "N"
 
     def agg(self, e: Agg):
         n = self.f.n
