@@ -353,24 +353,13 @@ def lsm_row(design, classes, setting, means, freq=None, at=None, product=False):
             cont_cache[k] = val
         return cont_cache[k]
 
-    out = np.zeros(len(design.columns))
-    for j, col in enumerate(design.columns):
-        k = design.effect_of_col[j]
-        if k < 0:
-            out[j] = 1.0
-            continue
-        val = cont(k)
-        for v in design.effects[k].all_vars():
-            if v not in classes:
-                continue
-            lab = col.levels.get(v)
-            if v in setting:
-                val *= 1.0 if lab == setting[v] else 0.0
-            else:
-                cvar = classes[v]
-                val *= freq[v][cvar.labels.index(lab)] if freq and v in freq else 1.0 / len(cvar.levels)
-        out[j] = val
-    return out
+    def factor(v, lab):
+        if v in setting:
+            return 1.0 if lab == setting[v] else 0.0
+        cvar = classes[v]
+        return freq[v][cvar.labels.index(lab)] if freq and v in freq else 1.0 / len(cvar.levels)
+
+    return design.row(factor, cont)
 
 
 def _slice_vars(stmt) -> list[str]:

@@ -631,41 +631,32 @@ class _Eval:
         return out[g], "N"
 
 
-def _has_agg(e) -> bool:
-    if isinstance(e, Agg):
-        return True
+def _children(e) -> list:
+    """The subexpressions of an SQL expression node."""
     if isinstance(e, (Op, Func)):
-        return any(_has_agg(a) for a in e.args)
+        return list(e.args)
     if isinstance(e, Case):
-        return any(_has_agg(x) for w in e.whens for x in w) or _has_agg(e.operand) or _has_agg(e.other)
-    if isinstance(e, (Between,)):
-        return _has_agg(e.x) or _has_agg(e.lo) or _has_agg(e.hi)
+        return [x for x in [e.operand, e.other] + [y for w in e.whens for y in w] if x is not None]
+    if isinstance(e, Between):
+        return [e.x, e.lo, e.hi]
     if isinstance(e, (Like, IsMissing)):
-        return _has_agg(e.x)
+        return [e.x]
     if isinstance(e, InList):
-        return _has_agg(e.x) or any(_has_agg(v) for v in e.values)
-    return False
+        return [e.x] + list(e.values)
+    return []
+
+
+def _has_agg(e) -> bool:
+    return isinstance(e, Agg) or any(_has_agg(c) for c in _children(e))
 
 
 def _cols_outside_agg(e, out: list):
     """The column references of e that are not inside a summary function."""
     if isinstance(e, Col):
         out.append(e)
-    elif isinstance(e, (Op, Func)):
-        for a in e.args:
-            _cols_outside_agg(a, out)
-    elif isinstance(e, Case):
-        for x in [e.operand, e.other] + [y for w in e.whens for y in w]:
-            if x is not None:
-                _cols_outside_agg(x, out)
-    elif isinstance(e, Between):
-        for x in (e.x, e.lo, e.hi):
-            _cols_outside_agg(x, out)
-    elif isinstance(e, (Like, IsMissing)):
-        _cols_outside_agg(e.x, out)
-    elif isinstance(e, InList):
-        for x in [e.x] + e.values:
-            _cols_outside_agg(x, out)
+    elif not isinstance(e, Agg):
+        for c in _children(e):
+            _cols_outside_agg(c, out)
     return out
 
 
@@ -693,6 +684,7 @@ class SqlRunner:
             if q.into:
                 raise SasError("INTO is not allowed in a CREATE TABLE query.", line, col)
             self.s.put_dataset(ref, ds, note=False)
+            self.s.set_macro_var("sqlobs", str(ds.nobs))
             self.log.note(f"Table {ref.display} created, with {ds.nobs} rows and {len(ds.columns)} columns.")
             return
         if q.into:
@@ -735,16 +727,10 @@ class SqlRunner:
             if kind == "cross":
                 idx, n = cand, len(right)
                 continue
-            # ON: evaluate over the candidate pairs
+            # ON: evaluated over the candidate pairs (every table's columns at the pair's rows)
             g = _Frame()
-            g.cols, g.meta, g.order, g.by_name, g.aliases = dict(f.cols), f.meta, list(f.order), f.by_name, f.aliases
-            g_full = {k: v for k, v in f.cols.items()}
-            g.n = 0
-            g.cols = {}
-            for key in f.order:
-                a = key.split(".", 1)[0]
-                base = g_full[key]
-                g.cols[key] = base[cand[a]] if len(base) else base
+            g.meta, g.order, g.by_name, g.aliases = f.meta, f.order, f.by_name, f.aliases
+            g.cols = {key: (base[cand[key.split(".", 1)[0]]] if len(base) else base) for key, base in f.cols.items()}
             g.n = len(right)
             m = _Eval(g, None, 0, {}).truth(on)
             li, ri = left[m], right[m]

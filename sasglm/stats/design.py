@@ -89,19 +89,21 @@ class Design:
     def effect_cols(self, k: int) -> np.ndarray:
         return np.array([j for j, e in enumerate(self.effect_of_col) if e == k], dtype=int)
 
-    def row(self, factor) -> np.ndarray:
+    def row(self, factor, cont=None) -> np.ndarray:
         """One design row for a covariate setting: the intercept column is 1 and every other column
         is the product over its effect's variables of factor(var, level), where level is the column's
-        level label for a class variable and None for a continuous one."""
+        level label for a class variable and None for a continuous one.  With cont, cont(k) is the value of
+        effect k's continuous part (for products of covariates) and factor is asked for CLASS variables only."""
         out = np.zeros(len(self.columns))
         for j, col in enumerate(self.columns):
             k = self.effect_of_col[j]
             if k < 0:
                 out[j] = 1.0
                 continue
-            val = 1.0
+            val = 1.0 if cont is None else cont(k)
             for v in self.effects[k].all_vars():
-                val *= factor(v, col.levels.get(v))
+                if cont is None or v in col.levels:
+                    val *= factor(v, col.levels.get(v))
             out[j] = val
         return out
 
