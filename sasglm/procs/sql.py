@@ -811,7 +811,7 @@ class SqlRunner:
                     name = it.alias
                 else:
                     tem += 1
-                    name = f"_TEMA{tem:03d}" if k == "N" else f"_TEMG{tem:03d}"
+                    name = f"_TEMA{tem:03d}"
                 length = 8 if k == "N" else max([len(str(x)) for x in v] + [1])
                 meta = VarMeta(name, k, length)
             if it.label is not None:
@@ -958,7 +958,7 @@ class SqlRunner:
         cols = []
         for nm in names:
             m = ds.var(nm)
-            header = m.label if m.label else ("" if re.match(r"_TEM[AG]\d{3}$", nm) else m.name)
+            header = m.label if m.label else ("" if re.match(r"_TEMA\d{3}$", nm) else m.name)
             fmt = m.format or (None if m.is_char else "BEST8.")
             cols.append(Column(nm, header, fmt))
         rows = [dict(zip(names, r)) for r in ds.df[names].itertuples(index=False, name=None)]
