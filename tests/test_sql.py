@@ -38,11 +38,15 @@ def test_group_by_summaries_and_printed_report():
   create table s as select g, count(*) as n, count(x) as nx, sum(x) as s, mean(x) as m, nmiss(x) as nm,
          max(x) - min(x) as rng from a group by g;
   select g, count(*) as n from a group by g order by n desc, g;
+  create table c as select min(g) as lo, max(g) as hi, count(distinct g) as k, std(x) as sd from a;
 quit;""")
     assert not r.errors and not r.warnings, r.log
     assert _rows(r, "s") == [("CTL", 2.0, 1.0, 2.0, 2.0, 1.0, 0.0), ("TRT", 2.0, 2.0, 6.0, 3.0, 0.0, 4.0),
                              ("XX", 1.0, 1.0, 7.0, 7.0, 0.0, 0.0)]
     assert "NOTE: Table WORK.S created, with 3 rows and 7 columns." in r.log
+    (lo, hi, k, sd), = _rows(r, "c")
+    assert (lo, hi, k) == ("CTL", "XX", 3.0)
+    assert sd == pytest.approx(((2 - 3.75) ** 2 + (5 - 3.75) ** 2 + (1 - 3.75) ** 2 + (7 - 3.75) ** 2) ** 0.5 / 3 ** 0.5)
     rep = [t for t in r.session.tables if t.proc == "SQL"][0]
     assert [(row["g"], row["n"]) for row in rep.rows] == [("CTL", 2.0), ("TRT", 2.0), ("XX", 1.0)]
 

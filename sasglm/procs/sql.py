@@ -590,45 +590,26 @@ class _Eval:
             raise SasError("Summary functions nested in this way are not supported.")
         v, k = inner.ev(e.arg)
         miss = (v == "") if k == "C" else np.isnan(v.astype(float))
-        out = np.full(ng, np.nan)
-        outc = None
         fn = e.fn
         if k == "C" and fn not in ("count", "n", "freq", "nmiss", "min", "max"):
             raise SasError(f"The {fn.upper()} summary function requires a numeric argument.")
-        if k == "C" and fn in ("min", "max"):
-            outc = np.full(ng, "", dtype=object)
-        for j in range(ng):
-            sel = (g == j)
-            vals = v[sel & ~miss]
-            if e.distinct:
-                vals = np.unique(vals)
-            if fn in ("count", "n", "freq"):
-                out[j] = len(vals)
-            elif fn == "nmiss":
-                out[j] = int((sel & miss).sum())
-            elif len(vals) == 0:
-                out[j] = np.nan
-            elif outc is not None:
-                outc[j] = min(vals) if fn == "min" else max(vals)
-            elif fn == "sum":
-                out[j] = float(np.sum(vals))
-            elif fn == "mean":
-                out[j] = float(np.mean(vals))
-            elif fn == "min":
-                out[j] = float(np.min(vals))
-            elif fn == "max":
-                out[j] = float(np.max(vals))
-            elif fn == "range":
-                out[j] = float(np.max(vals) - np.min(vals))
-            elif fn in ("std", "var"):
-                if len(vals) < 2:
-                    out[j] = np.nan
-                else:
-                    var = float(np.var(vals.astype(float), ddof=1))
-                    out[j] = var if fn == "var" else var ** 0.5
-        if outc is not None:
-            return outc[g], "C"
-        return out[g], "N"
+        if fn == "nmiss":
+            return np.bincount(g[miss], minlength=ng).astype(float)[g], "N"
+        frame = pd.DataFrame({"g": g[~miss], "v": v[~miss]})
+        if e.distinct:
+            frame = frame.drop_duplicates()
+        grp = frame.groupby("g")["v"]
+        full = pd.RangeIndex(ng)
+        if fn in ("count", "n", "freq"):
+            return grp.count().reindex(full, fill_value=0).to_numpy(dtype=float)[g], "N"
+        if k == "C":
+            out = (grp.min() if fn == "min" else grp.max()).reindex(full, fill_value="")
+            return out.to_numpy(dtype=object)[g], "C"
+        grp = frame.assign(v=frame["v"].astype(float)).groupby("g")["v"]
+        res = {"sum": grp.sum, "mean": grp.mean, "min": grp.min, "max": grp.max,
+               "std": lambda: grp.std(ddof=1), "var": lambda: grp.var(ddof=1),
+               "range": lambda: grp.max() - grp.min()}[fn]()
+        return res.reindex(full).to_numpy(dtype=float)[g], "N"
 
 
 def _children(e) -> list:
