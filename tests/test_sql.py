@@ -152,3 +152,37 @@ def test_group_by_without_summary_becomes_order_by():
 quit;""")
     assert len(r.warnings) == 1 and "transformed into an ORDER BY clause" in r.warnings[0]
     assert [row[1] for row in _rows(r, "g")] == ["CTL", "CTL", "TRT", "TRT", "XX"]
+
+
+def test_group_by_position_or_expression_gives_one_row_per_group():
+    # GROUP BY 1 and GROUP BY upcase(g) name the selected item: no remerge, one row per group
+    r = run_sas(DATA + """proc sql;
+  create table p as select g, count(*) as n from a group by 1;
+  create table u as select upcase(g) as ug, count(*) as n from a group by upcase(g);
+  create table v as select g as grp, sum(x) as s from a group by grp;
+quit;""")
+    assert not r.errors and "remerging" not in r.log, r.log
+    assert _rows(r, "p") == [("CTL", 2.0), ("TRT", 2.0), ("XX", 1.0)]
+    assert _rows(r, "u") == [("CTL", 2.0), ("TRT", 2.0), ("XX", 1.0)]
+    assert _rows(r, "v") == [("CTL", 2.0), ("TRT", 6.0), ("XX", 7.0)]
+
+
+def test_proc_sql_options_noexec_noerrorstop_outobs():
+    r = run_sas(DATA + """proc sql noexec;
+  create table n1 as select id from a;
+quit;
+proc sql noerrorstop;
+  create table bad as select nosuch from a;
+  create table after as select id from a;
+quit;
+proc sql outobs=2 stimer;
+  create table top as select id from a order by id desc;
+quit;""")
+    assert len(r.errors) == 1 and "nosuch" in r.errors[0], r.log
+    lib = r.session.library("work")
+    assert not lib.exists("n1")                                  # NOEXEC: parsed only
+    assert lib.exists("after")                                   # NOERRORSTOP: went on after the error
+    assert "set option NOEXEC" not in r.log
+    assert _rows(r, "top") == [(5.0,), (4.0,)]
+    assert r.warnings == ["WARNING: The PROC SQL option STIMER is not supported yet and was ignored.",
+                          "WARNING: Statement terminated early due to OUTOBS=2 option."]

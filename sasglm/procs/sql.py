@@ -36,12 +36,19 @@ AGGREGATES = {"count", "n", "freq", "sum", "mean", "avg", "min", "max", "std", "
 
 
 # ---------------------------------------------------------------------- syntax tree
-@dataclass
+@dataclass(eq=False)
 class Col:
     table: str | None
     name: str
     line: int = 0
     col: int = 0
+
+    def __eq__(self, other):
+        """The same column reference, whatever the case or the place it is written."""
+        return isinstance(other, Col) and self.name.lower() == other.name.lower() and \
+            (self.table or "").lower() == (other.table or "").lower()
+
+    __hash__ = None
 
 
 @dataclass
@@ -219,17 +226,19 @@ class _Build(Transformer):
     def not_(self, _tok, x):
         return Op("not", [x])
 
-    def or_expr(self, *xs):
+    @staticmethod
+    def _fold(op, xs):
+        """x1 op x2 op x3 ... as left-nested binary operations."""
         out = xs[0]
         for x in xs[1:]:
-            out = Op("or", [out, x])
+            out = Op(op, [out, x])
         return out
 
+    def or_expr(self, *xs):
+        return self._fold("or", xs)
+
     def and_expr(self, *xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = Op("and", [out, x])
-        return out
+        return self._fold("and", xs)
 
     def compare(self, a, op, b):
         o = str(op).lower()
@@ -267,10 +276,7 @@ class _Build(Transformer):
         return out
 
     def concat(self, *xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = Op("||", [out, x])
-        return out
+        return self._fold("||", xs)
 
     # ---- clauses
     def tname(self, a, b=None):
@@ -407,7 +413,6 @@ class _Frame:
             self.meta[key] = ds.var(c)
             self.order.append(key)
             self.by_name.setdefault(c.lower(), []).append(key)
-        self.n = ds.nobs
 
     def take(self, idx_by_alias: dict[str, np.ndarray], n: int):
         """Rows selected per table (index -1 = no row: missing values, as an outer join gives)."""
@@ -482,7 +487,6 @@ class _Eval:
                 return np.array(out, dtype=object), "C"
             return np.array(out, dtype=float), "N"
         if isinstance(e, Case):
-            res, kind = None, None
             done = np.zeros(n, dtype=bool)
             pieces = []
             for cond, val in e.whens:
@@ -643,8 +647,8 @@ def _cols_outside_agg(e, out: list):
 
 # ---------------------------------------------------------------------- the procedure
 class SqlRunner:
-    def __init__(self, session, noprint: bool):
-        self.s, self.noprint = session, noprint
+    def __init__(self, session, noprint: bool, outobs: int | None = None):
+        self.s, self.noprint, self.outobs = session, noprint, outobs
         self.log = session.log
 
     def run(self, stmt, line, col):
@@ -753,9 +757,10 @@ class SqlRunner:
         has_agg = any(_has_agg(it.expr) for it in items) or (q.having is not None and _has_agg(q.having))
         groups, ng = None, 0
         group_keys = []
+        group_exprs = [self._group_expr(e, items) for e in q.group]
         if q.group:
             ev0 = _Eval(f, None, 0, {})
-            group_keys = [self._group_key(e, items, ev0) for e in q.group]
+            group_keys = [ev0.ev(e) for e in group_exprs]
             if not has_agg:
                 # SAS: a GROUP BY without summary functions is an ORDER BY
                 self.log.warning("A GROUP BY clause has been transformed into an ORDER BY clause because neither "
@@ -814,16 +819,10 @@ class SqlRunner:
             rows = rows[ev.truth(q.having)]
         if groups is not None:
             # one row per group unless a selected column is neither grouped nor summarised (remerge)
-            gexprs = [repr(e) for e in q.group]
-            gnames = {e.name.lower() for e in q.group if isinstance(e, Col)}
-            detail = False
-            for it in items:
-                if _has_agg(it.expr) or repr(it.expr) in gexprs:
-                    cols = [] if repr(it.expr) in gexprs else _cols_outside_agg(it.expr, [])
-                else:
-                    cols = _cols_outside_agg(it.expr, [])
-                if any(c.name.lower() not in gnames for c in cols):
-                    detail = True
+            gnames = {e.name.lower() for e in group_exprs if isinstance(e, Col)}
+            detail = any(it.expr not in group_exprs and
+                         any(c.name.lower() not in gnames for c in _cols_outside_agg(it.expr, []))
+                         for it in items)
             if detail:
                 self.log.note("The query requires remerging summary statistics back with the original data.")
             else:
@@ -839,6 +838,9 @@ class SqlRunner:
                 df = self._order(df, [(Col(None, nm), False) for nm in names], names, None, None, None, line, col)
         if q.order:
             df = self._order(df, q.order, names, f, rows, ev, line, col)
+        if self.outobs is not None and len(df) > self.outobs:
+            df = df.iloc[:self.outobs].reset_index(drop=True)
+            self.log.warning(f"Statement terminated early due to OUTOBS={self.outobs} option.")
         for nm, m in zip(names, metas):
             if m.type == "N":
                 df[nm] = df[nm].astype(float)
@@ -847,7 +849,8 @@ class SqlRunner:
         ds = Dataset(df, {m.name.upper(): m for m in metas})
         return ds, names
 
-    def _group_key(self, e, items, ev):
+    def _group_expr(self, e, items):
+        """A GROUP BY item as the expression it groups by: a position or a SELECT alias names that item."""
         if isinstance(e, Const) and not isinstance(e.value, str):
             k = int(e.value) if e.value == e.value else 0
             if not 1 <= k <= len(items):
@@ -860,8 +863,7 @@ class SqlRunner:
                     break
         if _has_agg(e):
             raise SasError("Summary functions are not allowed in GROUP BY.")
-        v, k = ev.ev(e)
-        return (v.astype(float), k) if k != "C" else (v, k)
+        return e
 
     def _order(self, df, keys, names, f, rows, ev, line, col):
         low = [n.lower() for n in names]
@@ -949,33 +951,43 @@ class SqlRunner:
 
 
 def run_sql_step(session, raw) -> None:
-    """A PROC SQL step from its raw statements: each statement is parsed and run in turn; an error stops
-    that statement only (SAS's NOEXEC mode after an error is not imitated)."""
+    """A PROC SQL step from its raw statements: each statement is parsed and run in turn.  PROC SQL options:
+    NOPRINT, NOEXEC (statements are only parsed), NOERRORSTOP (go on after an error; by default SAS's batch
+    ERRORSTOP only parses the statements after one) and OUTOBS=n are honoured, the default forms (PRINT,
+    EXEC, ERRORSTOP, NONUMBER, ...) accepted; options that change only SAS's log or report layout are
+    named in a WARNING."""
     from ..parser import parse_statement_text, SasSyntaxError
+    from .common import Options, warn_ignored
     head = raw.statements[0]
     try:
         proc_stmt = parse_statement_text(head.text, "proc_stmt", head.line, head.col)
     except SasSyntaxError as e:
         session._syntax_error(e)
         return
-    opts = {str(getattr(o, "value", getattr(o, "key", ""))).lower() for o in proc_stmt.items}
-    known = {"noprint", "print", "nonumber", "number", "feedback", "nofeedback", "stimer", "nostimer",
-             "noerrorstop", "errorstop", "noexec", "exec", "double", "nodouble", "flow", "noflow"}
-    for o in proc_stmt.items:
-        key = str(getattr(o, "key", getattr(o, "value", ""))).lower()
-        if key not in known and key not in ("outobs", "inobs", "loops", "undo_policy", "sortseq"):
-            raise SasError(f"The PROC SQL option {key.upper()} is not supported.", head.line, head.col)
-        if key in ("outobs", "inobs", "loops", "undo_policy", "sortseq", "noexec", "number", "flow", "double"):
-            session.log.warning(f"The PROC SQL option {key.upper()} is not supported yet and was ignored.")
-    runner = SqlRunner(session, "noprint" in opts)
-    noexec = False
+    ignored = ["feedback", "stimer", "number", "double", "flow", "inobs", "loops", "undo_policy", "sortseq"]
+    popts = Options(proc_stmt.items, {"noprint", "print", "noexec", "exec", "noerrorstop", "errorstop", "outobs",
+                                      "nonumber", "nofeedback", "nostimer", "nodouble", "noflow", *ignored},
+                    "PROC SQL")
+    warn_ignored(session, popts, ignored, "PROC SQL")
+    outobs = None
+    if popts.has("outobs"):
+        try:
+            outobs = int(float(popts.get("outobs")))
+        except (TypeError, ValueError):
+            outobs = -1
+        if outobs < 0:
+            raise SasError("The PROC SQL option OUTOBS= needs a nonnegative integer.", head.line, head.col)
+    runner = SqlRunner(session, popts.has("noprint"), outobs)
+    noexec = popts.has("noexec")
+    errorstop = not popts.has("noerrorstop")
+    stopped = False
 
     def failed():
         # SAS in batch mode (ERRORSTOP): after an error the remaining statements are only syntax-checked
-        nonlocal noexec
+        nonlocal noexec, stopped
         session.syscc = max(session.syscc, 8)
-        if not noexec:
-            noexec = True
+        if errorstop and not noexec:
+            noexec = stopped = True
             session.log.note("PROC SQL set option NOEXEC and will continue to check the syntax of statements.")
 
     for st in raw.statements[1:]:
@@ -997,5 +1009,5 @@ def run_sql_step(session, raw) -> None:
                 e.line, e.col = st.line, st.col
             session._report(e)
             failed()
-    if noexec:
+    if stopped:
         session.log.note("The SAS System stopped processing this step because of errors.")
