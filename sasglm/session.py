@@ -6,10 +6,10 @@ failed step never replaces an existing data set.
 """
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import re
-import atexit
 import subprocess
 import sys
 import tempfile
@@ -268,24 +268,16 @@ class Session:
         if name == "SQL":
             # SQL statements are not SAS statement syntax: the SQL runner parses each one (grammar/sql.lark)
             from .procs.sql import run_sql_step
-            n_tables = len(self.tables)
-            self.current_proc = name
-            try:
-                run_sql_step(self, raw)
-            except SasError as e:
-                self._report(e)
-            finally:
-                self.current_proc = None
-            self._ods_output_flush(n_tables)
-            return
-        handler = get_proc(name)
+            handler = lambda session, proc: run_sql_step(session, raw)    # noqa: E731
+        else:
+            handler = get_proc(name)
         if handler is None:
             self.log.error(f"Procedure {name} not found.")
             self.syscc = max(self.syscc, 8)
             return
         stmts = []
         failed = False
-        for st in raw.statements[1:]:
+        for st in raw.statements[1:] if name != "SQL" else []:
             if st.first_word in ("run", "quit"):
                 continue
             try:
@@ -506,13 +498,17 @@ class Session:
     def resolve_path(self, path: str) -> str:
         return os.path.expanduser(path)
 
+    def fileref_path(self, ref: str, line=None, col=None) -> str:
+        """The physical file a FILENAME fileref names (SAS's ERROR for an unassigned one)."""
+        path = self.filerefs.get(ref.lower())
+        if path is None:
+            raise SasError(f"No logical assign for filename {ref.upper()}.", line, col)
+        return path
+
     def file_path(self, node) -> str:
         """A DATAFILE=/OUTFILE= value: a quoted physical name, or an unquoted fileref from FILENAME."""
         if isinstance(node, A.Word) and node.kind != "string":
-            ref = str(node.value).lower()
-            if ref in self.filerefs:
-                return self.resolve_path(self.filerefs[ref])
-            raise SasError(f"Fileref {str(node.value).upper()} has not been assigned.", node.line, node.col)
+            return self.resolve_path(self.fileref_path(str(node.value), node.line, node.col))
         return self.resolve_path(str(getattr(node, "value", node)))
 
     # ------------------------------------------------------------------ item stores (STORE / PROC PLM)

@@ -68,6 +68,6 @@ def test_datafile_and_outfile_take_a_fileref(tmp_path):
                 "proc export data=a outfile=scratch dbms=csv replace; run;\n"
                 "proc import datafile=scratch out=b dbms=csv replace; run;\n"
                 "proc import datafile=nosuch out=c dbms=csv replace; run;\n", cwd=tmp_path)
-    assert len(r.errors) == 1 and "Fileref NOSUCH has not been assigned" in r.errors[0], r.log
+    assert len(r.errors) == 1 and "No logical assign for filename NOSUCH" in r.errors[0], r.log
     assert r.ds("a").df["x"].tolist() == [2.5, 4.0]
     assert r.ds("b").df["x"].tolist() == [2.5, 4.0] and r.ds("b").df["id"].tolist() == [1, 2]

@@ -542,9 +542,7 @@ class DataStepRunner:
             if inf.source.lower() in ("datalines", "cards"):
                 return self._inline_reader(Reader(self.step.datalines or [], comp.input_specs, types,
                                                   inf.options, self.log, "DATALINES"))
-            path = self.session.filerefs.get(inf.source.lower())
-            if path is None:
-                raise SasError(f"No logical assign for filename {inf.source.upper()}.", inf.line, inf.col)
+            path = self.session.fileref_path(inf.source, inf.line, inf.col)
         else:
             path = inf.source
         p = self.session.resolve_path(path)

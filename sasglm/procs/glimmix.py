@@ -19,7 +19,7 @@ from ..stats.sandwich import corrected_scores, sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
 from .common import Options, grid_search, input_data, parse_parms, statements, type_text, value_of, warn_ignored, where_statements
-from .modeling import (class_table_wanted, fixed_matrix_table, type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
+from .modeling import (class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
                        parse_model_effects)
 
 PROC = "GLIMMIX"
@@ -1309,25 +1309,16 @@ class GlimmixFit:
                                 self.mopts.has("chisq"), getattr(self, "df_adjust", None)))
 
     def _covb_tables(self, covb):
-        """MODEL COVB / CORRB: the covariance (correlation) matrix of the fixed effects that the tests use (the
-        sandwich with EMPIRICAL), one row per column of X (Row, Effect, CLASS levels, Col1..Colp); a redundant
-        column has zeros, as in the generalised inverse.  Not for DIST=MULTINOMIAL (the intercepts are apart)."""
-        want = [(o, n, t) for o, n, t in (("covb", "CovB", "Covariance Matrix for Fixed Effects"),
-                                          ("corrb", "CorrB", "Correlation Matrix for Fixed Effects"))
-                if self.mopts.has(o)]
-        if not want:
+        """MODEL COVB / CORRB: the matrices behind the tests (the sandwich with EMPIRICAL, adjusted with KR).
+        Not for DIST=MULTINOMIAL (its intercepts are kept apart)."""
+        if not (self.mopts.has("covb") or self.mopts.has("corrb")):
             return
         if self.dist == "multinomial":
             self.s.log.warning("The MODEL options COVB and CORRB are not supported with DIST=MULTINOMIAL; "
                                "they are ignored.")
             return
-        for opt, name, title in want:
-            M = covb
-            if opt == "corrb":
-                d = np.sqrt(np.maximum(np.diag(covb), 0.0))
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    M = np.where(np.outer(d, d) > 0, covb / np.outer(d, d), 0.0)
-            self.emit(fixed_matrix_table(PROC, name, title, self.design, self.copts, M))
+        for t in fixed_matrix_tables(PROC, self.mopts, self.design, self.copts, covb):
+            self.emit(t)
 
     def _odds_ratios(self, beta, covb, dfs, data):
         """SAS's default Odds Ratio Estimates (MODEL / ODDSRATIO; logit and cumulative logit links): for a CLASS

@@ -19,7 +19,7 @@ from . import hypotheses as H
 from .common import (Options, grid_search, positive_option, input_data, parse_parms, statements, type_text, value_of, warn_ignored,
                      where_statements)
 from .glimmix import _block_rank
-from .modeling import (class_table_wanted, fixed_matrix_table, type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
+from .modeling import (class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
                        parse_model_effects)
 
 PROC = "MIXED"
@@ -419,13 +419,8 @@ class MixedFit:
         dfs = self._dfs(ddfm, design, Z, codes, K, n, effects, zcols, kr, keep)
         if mopts.has("s") or mopts.has("solution"):
             self._solution(beta, covb, dfs, kr, keep)
-        if mopts.has("covb"):
-            self._fixed_matrix("CovB", "Covariance Matrix for Fixed Effects", covb)
-        if mopts.has("corrb"):
-            d = np.sqrt(np.diag(covb))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cb = np.where(np.outer(d, d) > 0, covb / np.outer(d, d), 0.0)
-            self._fixed_matrix("CorrB", "Correlation Matrix for Fixed Effects", cb)
+        for t in fixed_matrix_tables(PROC, mopts, design, copts, covb):
+            self.emit(t)
         # the DF of random-effect solutions and predictions: the residual containment DF, N - rank[X Z]
         self.df_pred = n - _block_rank(Z, Xk, codes, K) if ddfm != "residual" else n - p
         blup = None
@@ -984,9 +979,6 @@ class MixedFit:
             # MODEL CL (ALPHA=): t-based limits on each estimate's own DF
             cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
         self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
-
-    def _fixed_matrix(self, name, title, M):
-        self.emit(fixed_matrix_table(PROC, name, title, self.design, self.copts, M))
 
     def _df_of(self, kr, keep):
         """The KR or Satterthwaite DF of one estimable row L (ESTIMATE, LSMEANS), or None for the

@@ -242,18 +242,30 @@ def class_level_table(proc: str, classes: dict[str, D.ClassVar], copts: list[Cla
                  [Column("Class"), Column("Levels", None, "INT"), Column("Values")], rows)
 
 
-def fixed_matrix_table(proc: str, name: str, title: str, design, copts, M) -> Table:
-    """MODEL COVB / CORRB of MIXED and GLIMMIX: one row per column of X (Row, Effect, the CLASS levels,
-    Col1..Colp); a redundant column has zeros, as in the generalised inverse the covariance comes from."""
+def fixed_matrix_tables(proc: str, mopts, design, copts, covb) -> list[Table]:
+    """MODEL COVB / CORRB of MIXED and GLIMMIX: the covariance matrix of the fixed effects and the correlation
+    matrix from it, one row per column of X (Row, Effect, the CLASS levels, Col1..Colp); a redundant column
+    has zeros, as in the generalised inverse the covariance comes from."""
     used = [c.name for c in copts if any(c.name in col.levels for col in design.columns)]
-    rows = []
-    for i, col in enumerate(design.columns):
-        r = {"Row": i + 1, "Effect": col.effect, **{v: col.levels.get(v, "") for v in used}}
-        r.update({f"Col{j + 1}": float(M[i, j]) for j in range(M.shape[1])})
-        rows.append(r)
-    cols = [Column("Row", None, "INT"), Column("Effect")] + [Column(v) for v in used] + \
-        [Column(f"Col{j + 1}", None, "D10.4") for j in range(M.shape[1])]
-    return Table(proc, name, title, cols, rows)
+    out = []
+    for opt, name, title in (("covb", "CovB", "Covariance Matrix for Fixed Effects"),
+                             ("corrb", "CorrB", "Correlation Matrix for Fixed Effects")):
+        if not mopts.has(opt):
+            continue
+        M = covb
+        if opt == "corrb":
+            d = np.sqrt(np.maximum(np.diag(covb), 0.0))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                M = np.where(np.outer(d, d) > 0, covb / np.outer(d, d), 0.0)
+        rows = []
+        for i, col in enumerate(design.columns):
+            r = {"Row": i + 1, "Effect": col.effect, **{v: col.levels.get(v, "") for v in used}}
+            r.update({f"Col{j + 1}": float(M[i, j]) for j in range(M.shape[1])})
+            rows.append(r)
+        cols = [Column("Row", None, "INT"), Column("Effect")] + [Column(v) for v in used] + \
+            [Column(f"Col{j + 1}", None, "D10.4") for j in range(M.shape[1])]
+        out.append(Table(proc, name, title, cols, rows))
+    return out
 
 
 def nobs_table(proc: str, nread: int, nused: int, extra: list | None = None) -> Table:

@@ -1011,3 +1011,4 @@ def run_sql_step(session, raw) -> None:
             failed()
     if stopped:
         session.log.note("The SAS System stopped processing this step because of errors.")
+
