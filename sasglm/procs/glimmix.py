@@ -175,10 +175,14 @@ class GlimmixFit:
             ln = str(mopts.get("link", "cumlogit")).lower()
             ln = {"clogit": "cumlogit", "logit": "cumlogit", "cprobit": "cumprobit", "probit": "cumprobit",
                   "ccll": "cumcll", "cumcloglog": "cumcll", "cloglog": "cumcll"}.get(ln, ln)
-            if ln not in ("cumlogit", "cumprobit", "cumcll"):
-                raise SasError(f"LINK={ln.upper()} is not supported yet with DIST=MULTINOMIAL (CUMLOGIT, CUMPROBIT and "
-                               "CUMCLL are; GLOGIT is not).", model.line, model.col)
-            self.cumlink = CumLink(ln)
+            if ln in ("glogit", "genlogit"):
+                from .glimmix_glogit import GLOGIT_LINK
+                self.glogit, self.cumlink = True, GLOGIT_LINK
+            elif ln not in ("cumlogit", "cumprobit", "cumcll"):
+                raise SasError(f"LINK={ln.upper()} is not supported with DIST=MULTINOMIAL (CUMLOGIT, CUMPROBIT, "
+                               "CUMCLL and GLOGIT are).", model.line, model.col)
+            else:
+                self.cumlink = CumLink(ln)
             mopts.values.pop("link", None)
         link_name = mopts.get("link")
         link_name = str(link_name).lower() if link_name is not None else \
@@ -215,8 +219,11 @@ class GlimmixFit:
         ropts = _AnyOptions(g_opts)
         for o in g_opts:
             warn_ignored(s, o, ["v", "vcorr", "gc", "gci", "cl", "alpha", "noiter"], "RANDOM")
-        if ropts.has("group"):
-            raise SasError("RANDOM ... GROUP= is not supported yet.", rnd.line, rnd.col)
+        if ropts.has("group") and not (getattr(self, "glogit", False) and resp[0] != "events" and
+                                       str(next(o.get("group") for o in g_opts if o.has("group"))).lower() ==
+                                       str(resp[1]).lower()):
+            raise SasError("RANDOM ... GROUP= is not supported yet (except GROUP=response with LINK=GLOGIT).",
+                           rnd.line, rnd.col)
         copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "param", "truncate"}) \
             if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
@@ -304,10 +311,12 @@ class GlimmixFit:
         order = str(popts.get("order", "formatted")).lower()
         classes = make_classvars(ds, used, copts, cglob, s, order, "glm")
         self.classes = classes
-        data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
-                for v in needed}
+        # (the response is coded below from its raw values: a character response need not be a CLASS variable)
+        data = {v: (ds.column(v).to_numpy()[used] if v in class_names or (v == yname and dist in ("multinomial",
+                                                                                                  "binary", "binomial"))
+                    else ds.column(v).to_numpy()[used].astype(float)) for v in needed}
         design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
-        if dist == "multinomial":
+        if dist == "multinomial" and not getattr(self, "glogit", False):
             # the cutpoints play the intercept: redundant columns are found with it (GLM coding), then it goes
             aliased = design.aliased.copy()
             design = D.build(data, classes, effects, intercept=False)
@@ -317,15 +326,17 @@ class GlimmixFit:
         if dist == "multinomial":
             raw = ds.column(yname).to_numpy()[used]
             fmt = np.asarray(formatted(ds, yname, s), dtype=object)[used]
-            desc, order_r = False, order
+            desc, order_r, ref_r = False, order, None
             for o in resp[2] or []:
                 if isinstance(o, A.Word) and str(o.value).lower() in ("descending", "desc"):
                     desc = True
                 elif isinstance(o, A.Opt) and o.key == "order":
                     order_r = str(value_of(o.value)).lower()
+                elif isinstance(o, A.Opt) and o.key == "ref" and getattr(self, "glogit", False):
+                    ref_r = o.value
                 else:
-                    raise SasError("Unsupported response option for DIST=MULTINOMIAL (DESCENDING and ORDER= are).",
-                                   model.line, model.col)
+                    raise SasError("Unsupported response option for DIST=MULTINOMIAL (DESCENDING, ORDER= and, with "
+                                   "LINK=GLOGIT, REF= are).", model.line, model.col)
             levels, labels, alias = D.order_levels_grouped(list(raw), list(fmt), order_r, desc)
             if len(levels) < 2:
                 raise SasError(f"The response {yname} has fewer than two levels.", model.line, model.col)
@@ -333,6 +344,18 @@ class GlimmixFit:
             counts = [int(c) for c in np.bincount(y.astype(int), minlength=len(levels))]
             resp_info = ("multinomial", yname, labels, counts)
             self.mult_labels = labels
+            if getattr(self, "glogit", False):
+                ref_i = len(labels) - 1
+                if ref_r is not None:
+                    rv = str(value_of(ref_r)).strip()
+                    if isinstance(ref_r, A.Word) and rv.lower() in ("first", "last") and \
+                            getattr(ref_r, "kind", "") != "string":
+                        ref_i = 0 if rv.lower() == "first" else len(labels) - 1
+                    elif rv in [str(lb).strip() for lb in labels]:
+                        ref_i = [str(lb).strip() for lb in labels].index(rv)
+                    else:
+                        raise SasError(f"The REF= level '{rv}' is not a level of the response {yname}.",
+                                       model.line, model.col)
         elif resp[0] == "events":
             y = data[ev] / data[tr]
             w = data[tr]
@@ -377,6 +400,14 @@ class GlimmixFit:
                                        f"{int(np.sum(y <= 0))} observations have a response <= 0.", model.line, model.col)
                     y = np.log(y)
         offset = data[offset_var] if offset_var else np.zeros(n)
+        if getattr(self, "glogit", False):
+            from .glimmix_glogit import run_glogit
+            self.design, self.classes, self.copts = design, classes, copts
+            return run_glogit(self, {"design": design, "y": y, "labels": labels, "counts": counts, "ref": ref_i,
+                                     "n": n, "w": w, "offset": offset, "yname": yname, "offset_var": offset_var,
+                                     "glm_mode": glm_mode, "method": method, "qpoints": qpoints, "gspecs": gspecs,
+                                     "rside": rside, "data": data, "classes": classes, "subj_vars": subj_vars,
+                                     "used": used, "effects": effects})
         if glm_mode:
             self.design, self.classes, self.copts = design, classes, copts
             if dist == "multinomial":
@@ -1142,6 +1173,8 @@ class GlimmixFit:
 
     # ------------------------------------------------------------------ helpers
     def _dist_label(self):
+        if getattr(self, "glogit", False):
+            return "Multinomial (nominal)"
         return "Lognormal" if getattr(self, "lognormal", False) else _DIST_LABEL[self.dist]
 
     def _subject_vars(self, subj, rnd):
