@@ -5,6 +5,8 @@
 3. A simulated binary random intercept + slope model, 20,000 subjects x 6 visits, QPOINTS=5.
 4. A simulated Poisson model with G-side TYPE=AR(1) over 3 periods (LAPLACE) and a negative binomial random
    intercept model under RSPL (the default method), 5,000 subjects x 6 observations each.
+5. A simulated 3-category nominal response (LINK=GLOGIT), random intercepts per category with GROUP=response,
+   QPOINTS=5, 300 subjects x 4 visits (the CAMIS nominal program's shape).
 
 Each is the whole PROC step as a user runs it.  Baseline in the same run: the GLM fit (PROC GENMOD, no
 random effects) of the same data, so the ratio is comparable across machines.  Peak memory is the
@@ -83,6 +85,21 @@ def main():
     tg2 = timed(s, "proc genmod data=cnt; model y = x / dist=poisson; run;")
     print(f"Poisson, G-side AR(1) over 3 periods, {K2:,} subjects x 6, LAPLACE: {ta:.2f}s; negative binomial "
           f"random intercept, RSPL: {tn:.2f}s (GLM baseline {tg2:.3f}s, ratios {ta / tg2:.0f} and {tn / tg2:.0f})")
+
+    K3, T3 = 300, 4
+    rng = np.random.default_rng(7)
+    u = rng.normal(size=(K3, 2)) * [0.8, 0.5]
+    x3 = rng.normal(size=K3 * T3)
+    e1 = np.exp(0.3 - 0.4 * x3 + np.repeat(u[:, 0], T3))
+    e2 = np.exp(-0.2 + 0.6 * x3 + np.repeat(u[:, 1], T3))
+    v = rng.random(K3 * T3)
+    cat = np.where(v < e1 / (1 + e1 + e2), "A", np.where(v < (e1 + e2) / (1 + e1 + e2), "B", "C"))
+    put(s, "nom", pd.DataFrame({"id": np.repeat(np.arange(K3), T3).astype(float), "x": x3, "cat": cat}))
+    tgl = timed(s, "proc glimmix data=nom method=quad(qpoints=5); class id;"
+                   "model cat = x / dist=multinomial link=glogit s; random intercept / subject=id group=cat; run;")
+    tgm = timed(s, "proc glimmix data=nom; model cat = x / dist=multinomial link=glogit s; run;")
+    print(f"nominal GLOGIT, random intercepts per category (GROUP=), {K3} subjects x {T3}, QUAD(5): {tgl:.2f}s "
+          f"(GLM-mode baseline {tgm:.3f}s, ratio {tgl / tgm:.0f})")
 
 
 if __name__ == "__main__":
