@@ -1287,6 +1287,16 @@ class GlimmixFit:
                     used.append(v)
         return [Column(v, v) for v in [co.name for co in self.copts] if v in used]
 
+    def t_row(self, b, se, df, alpha):
+        """Estimate, StdErr, DF, t and its p-value (normal when DF is infinite), and with MODEL CL the limits."""
+        t = b / se if se > 0 else math.nan
+        r = {"Estimate": b, "StdErr": se, "DF": df, "tValue": t,
+             "Probt": 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))}
+        if self.mopts.has("cl"):
+            qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
+            r.update({"Alpha": alpha, "Lower": b - qq * se, "Upper": b + qq * se})
+        return r
+
     def _solutions(self, beta, covb, dfs, scale=None, title="Solutions for Fixed Effects", cutpoints=None):
         """The fixed-effects table; ``cutpoints`` = (estimates, standard errors, DF) of a cumulative model's
         intercepts, printed first as Intercept rows labelled by the response level."""
@@ -1297,14 +1307,9 @@ class GlimmixFit:
             yn = self.ds.colname(self.model.response[1])
             ycol = [Column(yn)]
             for lab, b, se, df in zip(self.mult_labels, *cutpoints):
-                t = b / se if se > 0 else math.nan
-                pv = 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))
                 r = {**{k: "" for k in (self._labels(0) if len(beta) else {})}, "Effect": "Intercept", yn: lab,
-                     "Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": pv}
+                     **self.t_row(b, se, df, alpha)}
                 ycol_name = yn
-                if self.mopts.has("cl"):
-                    qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
-                    r.update({"Alpha": alpha, "Lower": b - qq * se, "Upper": b + qq * se})
                 rows.append(r)
         for j in range(len(beta)):
             r = self._labels(j)
@@ -1319,12 +1324,7 @@ class GlimmixFit:
                     e_ = np.zeros((1, len(beta)))
                     e_[0, j] = 1.0
                     df = self.df_adjust(e_, 1.0, df)[0]
-                t = b / se if se > 0 else math.nan
-                pv = 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))
-                r.update({"Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": pv})
-                if self.mopts.has("cl"):
-                    qq = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
-                    r.update({"Alpha": alpha, "Lower": b - qq * se, "Upper": b + qq * se})
+                r.update(self.t_row(b, se, df, alpha))
             rows.append(r)
         if scale is not None:                  # (estimate, standard error) of the GLM-mode Scale row
             rows.append({**{k: "" for k in self._labels(0)}, "Effect": "Scale", "Estimate": scale[0],

@@ -9,13 +9,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-import scipy.stats as st
 
 from ..errors import SasError
 from ..ods.table import Column, Table
 from ..stats import design as D
-from ..stats import glm as GL
 from ..stats import glogit as GG
+from . import hypotheses as H
 
 PROC = "GLIMMIX"
 GLOGIT_LINK = SimpleNamespace(name="glogit", sas="Generalized Logit")
@@ -49,13 +48,7 @@ def _solutions(self, yname, cats, beta_full, covb_full, dfs, title):
         if design.aliased[j]:
             r.update({"Estimate": 0.0, "StdErr": None, "DF": None, "tValue": None, "Probt": None})
         else:
-            b, se = beta_full[idx], math.sqrt(max(covb_full[idx, idx], 0.0))
-            t = b / se if se > 0 else math.nan
-            pv = 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))
-            r.update({"Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": pv})
-            if self.mopts.has("cl"):
-                q = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
-                r.update({"Alpha": alpha, "Lower": b - q * se, "Upper": b + q * se})
+            r.update(self.t_row(beta_full[idx], math.sqrt(max(covb_full[idx, idx], 0.0)), df, alpha))
         rows.append(r)
     cols = [Column("Effect"), Column(yname)] + self._class_cols() + [
         Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4"), Column("DF", None, "DFMT"),
@@ -68,27 +61,8 @@ def _solutions(self, yname, cats, beta_full, covb_full, dfs, title):
 def _type3(self, m, beta_full, covb_full, dfs):
     """Type III tests: each effect's hypothesis for all non-reference categories at once (Num DF = rank x
     (J-1)); the Den DF is the effect's, as for a single response."""
-    design = self.design
-    chisq = self.mopts.has("chisq")
-    rows = []
-    for k, eff in enumerate(design.effects):
-        L1 = GL.type3_L(design, k)
-        L = np.kron(L1, np.eye(m))
-        W, r = GL.wald_test(L, beta_full, covb_full)
-        if r == 0:
-            continue
-        dd = dfs[k]
-        F = W / r
-        row = {"Effect": eff.name, "NumDF": r, "DenDF": dd, "FValue": F,
-               "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)}
-        if chisq:
-            row.update({"ChiSq": W, "ProbChiSq": st.chi2.sf(W, r)})
-        rows.append(row)
-    cols = [Column("Effect"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
-            Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
-    if chisq:
-        cols += [Column("ChiSq", "Chi-Square", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
-    self.emit(Table(PROC, "Tests3", "Type III Tests of Fixed Effects", cols, rows))
+    self.emit(H.type3_table(PROC, "Type III Tests of Fixed Effects", self.design, beta_full, covb_full, dfs,
+                            self.mopts.has("chisq"), expand=m))
 
 
 def _fit_table(self, m2ll, npar, n, nsub):

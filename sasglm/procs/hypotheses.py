@@ -15,13 +15,17 @@ from .common import Options, value_of, warn_ignored
 
 
 # ---------------------------------------------------------------------- Type III Wald F tests
-def type3_table(proc, title, design, beta, covb, dfs, chisq, adjust=None) -> Table:
+def type3_table(proc, title, design, beta, covb, dfs, chisq, adjust=None, expand=1) -> Table:
     """SAS's Tests3 table of Wald F tests, one row per effect with a testable hypothesis.  DenDF is
     dfs[k]; adjust(L, F, dendf) may return a replacement (dendf, F), as Kenward-Roger and
-    Satterthwaite do.  An infinite DenDF gives the chi-square p-value (DDFM=NONE)."""
+    Satterthwaite do.  An infinite DenDF gives the chi-square p-value (DDFM=NONE).  ``expand`` = m > 1:
+    beta holds m coefficients per design column (parameter-major, as the generalized logit model's), and
+    each effect is tested for all m at once."""
     rows = []
     for k, eff in enumerate(design.effects):
         L = GL.type3_L(design, k)
+        if expand > 1:
+            L = np.kron(L, np.eye(expand))
         W, r = GL.wald_test(L, beta, covb)
         if r == 0:
             continue
