@@ -633,14 +633,7 @@ class GlimmixFit:
         else:
             s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
         npar = K - 1 + p
-        m2ll = -2 * res.loglik
-        fit = [("-2 Log Likelihood", m2ll), ("AIC  (smaller is better)", m2ll + 2 * npar),
-               ("AICC (smaller is better)", m2ll + 2 * npar * n / (n - npar - 1) if n - npar - 1 > 0 else math.nan),
-               ("BIC  (smaller is better)", m2ll + npar * math.log(n)),
-               ("CAIC (smaller is better)", m2ll + npar * (math.log(n) + 1)),
-               ("HQIC (smaller is better)", m2ll + 2 * npar * math.log(math.log(n)) if n > 2 else math.nan)]
-        self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
-                        [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
+        self.ic_table(-2 * res.loglik, npar, n, n)
         dfe = n - npar if self._ddfm() != "none" else math.inf
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = res.theta[K - 1:]
@@ -1226,19 +1219,19 @@ class GlimmixFit:
         return {"betwithin": "Between-Within", "contain": "Containment", "residual": "Residual",
                 "none": "None", "kr": "Kenward-Roger", "satterth": "Satterthwaite"}.get(self._ddfm(), self._ddfm())
 
-    def _fit_stats(self, res, p, t, K, n, agq, method, y, w):
-        m2ll = -2 * res.loglik
-        k = p + t
-        aic = m2ll + 2 * k
-        aicc = m2ll + 2 * k * n / (n - k - 1) if n - k - 1 > 0 else math.nan
-        bic = m2ll + k * math.log(K)
-        caic = m2ll + k * (math.log(K) + 1)
-        hqic = m2ll + 2 * k * math.log(math.log(K)) if K > 2 else math.nan
-        rows = [("-2 Log Likelihood", m2ll), ("AIC  (smaller is better)", aic), ("AICC (smaller is better)", aicc),
-                ("BIC  (smaller is better)", bic), ("CAIC (smaller is better)", caic),
-                ("HQIC (smaller is better)", hqic)]
+    def ic_table(self, m2ll, k, n, nsub):
+        """Fit Statistics of a maximum likelihood fit: -2 log L and the information criteria for k parameters,
+        n observations (AICC) and nsub subjects (BIC, CAIC, HQIC)."""
+        rows = [("-2 Log Likelihood", m2ll), ("AIC  (smaller is better)", m2ll + 2 * k),
+                ("AICC (smaller is better)", m2ll + 2 * k * n / (n - k - 1) if n - k - 1 > 0 else math.nan),
+                ("BIC  (smaller is better)", m2ll + k * math.log(nsub)),
+                ("CAIC (smaller is better)", m2ll + k * (math.log(nsub) + 1)),
+                ("HQIC (smaller is better)", m2ll + 2 * k * math.log(math.log(nsub)) if nsub > 2 else math.nan)]
         self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
                         [{"Descr": a, "Value": b} for a, b in rows], kind="kv"))
+
+    def _fit_stats(self, res, p, t, K, n, agq, method, y, w):
+        self.ic_table(-2 * res.loglik, p + t, n, K)
         if self.dist == "multinomial":
             return
         # conditional distribution at the empirical Bayes modes

@@ -65,16 +65,6 @@ def _type3(self, m, beta_full, covb_full, dfs):
                             self.mopts.has("chisq"), expand=m))
 
 
-def _fit_table(self, m2ll, npar, n, nsub):
-    rows = [("-2 Log Likelihood", m2ll), ("AIC  (smaller is better)", m2ll + 2 * npar),
-            ("AICC (smaller is better)", m2ll + 2 * npar * n / (n - npar - 1) if n - npar - 1 > 0 else math.nan),
-            ("BIC  (smaller is better)", m2ll + npar * math.log(nsub)),
-            ("CAIC (smaller is better)", m2ll + npar * (math.log(nsub) + 1)),
-            ("HQIC (smaller is better)", m2ll + 2 * npar * math.log(math.log(nsub)) if nsub > 2 else math.nan)]
-    self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
-                    [{"Descr": a, "Value": b} for a, b in rows], kind="kv"))
-
-
 def _unsupported(self):
     if self.hyps or getattr(self, "outputs", None):
         raise SasError("LSMEANS, ESTIMATE, CONTRAST and OUTPUT are not supported yet with LINK=GLOGIT.",
@@ -119,7 +109,7 @@ def run_glogit(self, ctx):
         else:
             s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
         npar = p * m
-        _fit_table(self, -2 * gm.loglik, npar, n, n)
+        self.ic_table(-2 * gm.loglik, npar, n, n)
         cov = gm.cov
         if self.empirical is not None:          # every observation its own subject
             eta = Xk @ gm.beta.reshape(p, m) + offset[:, None]
@@ -217,7 +207,7 @@ def run_glogit(self, ctx):
     else:
         s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
     P_ = p * m
-    _fit_table(self, -2 * res.loglik, P_ + t, n, K)
+    self.ic_table(-2 * res.loglik, P_ + t, n, K)
     # Covariance Parameter Estimates
     rnames = [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values()) for c in Zd.columns]
     se = [math.sqrt(v) if v > 0 else None for v in np.diag(res.cov)[P_:]]

@@ -437,6 +437,14 @@ def _phi_lower(A):
     return out
 
 
+def cap_step(step, limit=5.0):
+    """Newton steps for the modes, each subject's scaled down to a largest component of ``limit`` (guards
+    against overshooting with binary data and extreme effects)."""
+    big = np.max(np.abs(step), axis=1) > limit
+    step[big] = step[big] / np.max(np.abs(step[big]), axis=1, keepdims=True) * limit
+    return step
+
+
 class AGQ:
     """The adaptive quadrature objective for one data set and covariance structure."""
 
@@ -474,10 +482,7 @@ class AGQ:
                 W = np.where(W > 0, W, _expected_weight(d, eta))
             grad = np.einsum("ktq,kt->kq", d.Z, g) - b @ Ginv
             H = np.einsum("ktq,kt,ktr->kqr", d.Z, W, d.Z) + Ginv
-            step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
-            # guard against overshooting (binary data with extreme effects)
-            big = np.max(np.abs(step), axis=1) > 5
-            step[big] = step[big] / np.max(np.abs(step[big]), axis=1, keepdims=True) * 5
+            step = cap_step(np.linalg.solve(H, grad[:, :, None])[:, :, 0])
             b = b + step
             if np.max(np.abs(step)) < 1e-10:
                 break

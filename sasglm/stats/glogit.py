@@ -23,6 +23,8 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize
 
+from .glmm import cap_step
+
 
 def _probs(eta):
     """Category probabilities (..., J-1) of the non-reference categories and log(1 + sum exp eta)."""
@@ -151,9 +153,7 @@ class GLogitAGQ:
             Wt = self.w[:, :, None, None] * (np.einsum("ktj,jl->ktjl", P, np.eye(m)) - P[:, :, :, None] * P[:, :, None, :])
             H = np.einsum("ktr,ktjl,kts->kjrls", self.Z0, Wt, self.Z0).reshape(K, m * q0, m * q0)
             H = H + np.diag(ginv)[None]
-            step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
-            big = np.max(np.abs(step), axis=1) > 5
-            step[big] = step[big] / np.max(np.abs(step[big]), axis=1, keepdims=True) * 5
+            step = cap_step(np.linalg.solve(H, grad[:, :, None])[:, :, 0])
             b = b + step
             if np.max(np.abs(step)) < 1e-11:
                 break
