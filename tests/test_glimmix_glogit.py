@@ -174,8 +174,20 @@ proc glimmix data=nom;
   model cat = trt / dist=multinomial link=glogit;
   random intercept / subject=id;
 run;
+proc glimmix data=nom;
+  class trt;
+  model cat = trt / dist=multinomial link=glogit covb;
+run;
+proc glimmix data=nom method=laplace;
+  class id trt;
+  model cat = trt / dist=multinomial link=glogit;
+  random intercept / subject=id;
+  parms (1);
+run;
 """
     r = run_sas(src)
     assert_errors(r, ["LSMEANS, ESTIMATE, CONTRAST and OUTPUT are not supported yet with LINK=GLOGIT",
                       "GROUP= is not supported yet",
-                      "DIST=MULTINOMIAL is not supported yet with METHOD=RSPL"])
+                      "DIST=MULTINOMIAL is not supported yet with METHOD=RSPL",
+                      "MODEL COVB is not supported yet with LINK=GLOGIT",
+                      "The PARMS statement is not supported yet with LINK=GLOGIT"])

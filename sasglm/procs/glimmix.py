@@ -312,8 +312,7 @@ class GlimmixFit:
         classes = make_classvars(ds, used, copts, cglob, s, order, "glm")
         self.classes = classes
         # (the response is coded below from its raw values: a character response need not be a CLASS variable)
-        data = {v: (ds.column(v).to_numpy()[used] if v in class_names or (v == yname and dist in ("multinomial",
-                                                                                                  "binary", "binomial"))
+        data = {v: (ds.column(v).to_numpy()[used] if v in class_names or v == yname
                     else ds.column(v).to_numpy()[used].astype(float)) for v in needed}
         design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
         if dist == "multinomial" and not getattr(self, "glogit", False):
@@ -491,8 +490,7 @@ class GlimmixFit:
              else []) + \
             [("Columns in X", design.X.shape[1]), ("Columns in Z per Subject", q), ("Subjects (Blocks in V)", K),
              ("Max Obs per Subject", int(sizes.max()))]
-        self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
-                        [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
+        self.dims_table(dims)
         # ---------------- fit
         mult = self.dist == "multinomial"
         if mult:                        # the cumulative model without random effects gives the start
@@ -555,11 +553,7 @@ class GlimmixFit:
                              Column("MaxGrad", "Max\nGradient", "12.6")],
                             [{"Iteration": a, "Restarts": 0, "Evaluations": b, "ObjFunction": c,
                               "Change": None if d != d else d, "MaxGrad": e} for a, b, c, d, e in res.history]))
-        if res.converged:
-            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
-                            [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
-        else:
-            s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+        self.convergence_status(res.converged)
         if np.any(np.linalg.eigvalsh(res.G) <= 1e-10):
             s.log.note("Estimated G matrix is not positive definite.")
         self.res, self.cov_struct, self.K, self.n = res, cov, K, n
@@ -619,7 +613,7 @@ class GlimmixFit:
         """DIST=MULTINOMIAL without random effects: the cumulative link model by maximum likelihood, t tests on
         the residual DF (n minus the number of parameters)."""
         from ..stats import ordinal as O
-        s, popts, mopts = self.s, self.popts, self.mopts
+        popts, mopts = self.popts, self.mopts
         self.subject_text = None
         K = len(self.mult_labels)
         keep = ~design.aliased
@@ -627,11 +621,7 @@ class GlimmixFit:
         p = Xk.shape[1]
         res = O.fit(Xk, y.astype(int), w, offset, K, self.cumlink)
         self._glm_mode_header(yname, offset_var, self.cumlink.sas, "Maximum Likelihood", "Residual", n, resp_info)
-        if res.converged:
-            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
-                            [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
-        else:
-            s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+        self.convergence_status(res.converged)
         npar = K - 1 + p
         self.ic_table(-2 * res.loglik, npar, n, n)
         dfe = n - npar if self._ddfm() != "none" else math.inf
@@ -689,8 +679,7 @@ class GlimmixFit:
         dims = [("Covariance Parameters", 1 if normal or self.dist in ("negbin", "gamma", "beta", "invgauss") else 0),
                 ("Columns in X", design.X.shape[1]),
                 ("Columns in Z", 0), ("Subjects (Blocks in V)", 1), ("Max Obs per Subject", n)]
-        self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
-                        [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
+        self.dims_table(dims)
         dfe = n - p
         gamma = self.dist in ("gamma", "invgauss")
         beta_dist = self.dist == "beta"
@@ -724,11 +713,7 @@ class GlimmixFit:
             label = "-2 Log Likelihood"
             k, nn = p + (1 if gm.negbin_k is not None or gamma else 0), n
         pear = float(np.sum(w * (y - mu) ** 2 / self.fam.variance(mu)))
-        if gm.converged:
-            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
-                            [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
-        else:
-            s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+        self.convergence_status(gm.converged)
         fit = [(label, m2ll), ("AIC  (smaller is better)", m2ll + 2 * k),
                ("AICC (smaller is better)", m2ll + 2 * k * nn / (nn - k - 1) if nn - k - 1 > 0 else math.nan),
                ("BIC  (smaller is better)", m2ll + k * math.log(nn)),
@@ -1218,6 +1203,18 @@ class GlimmixFit:
     def _ddfm_label(self):
         return {"betwithin": "Between-Within", "contain": "Containment", "residual": "Residual",
                 "none": "None", "kr": "Kenward-Roger", "satterth": "Satterthwaite"}.get(self._ddfm(), self._ddfm())
+
+    def convergence_status(self, converged):
+        """SAS's convergence line, or the WARNING that the fit did not converge."""
+        if converged:
+            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
+                            [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
+        else:
+            self.s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+
+    def dims_table(self, dims):
+        self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
+                        [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
 
     def ic_table(self, m2ll, k, n, nsub):
         """Fit Statistics of a maximum likelihood fit: -2 log L and the information criteria for k parameters,

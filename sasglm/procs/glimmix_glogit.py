@@ -71,6 +71,11 @@ def _unsupported(self):
                        self.model.line, self.model.col)
     if self.mopts.has("oddsratio") or self.mopts.has("or") or self.popts.has("oddsratio"):
         raise SasError("ODDSRATIO is not supported yet with LINK=GLOGIT.", self.model.line, self.model.col)
+    for k in ("covb", "corrb"):
+        if self.mopts.has(k):
+            raise SasError(f"MODEL {k.upper()} is not supported yet with LINK=GLOGIT.", self.model.line, self.model.col)
+    if getattr(self, "parms", None) is not None:
+        raise SasError("The PARMS statement is not supported yet with LINK=GLOGIT.", self.parms.line, self.parms.col)
     if self.empirical is not None and self.empirical[0] != "classical":
         raise SasError(f"EMPIRICAL={self.empirical[0].upper()} is not supported with LINK=GLOGIT (EMPIRICAL=CLASSICAL "
                        "is).", self.proc.line, self.proc.col)
@@ -78,7 +83,6 @@ def _unsupported(self):
 
 def run_glogit(self, ctx):
     """ctx: the step's prepared pieces (design, coded response, subjects, RANDOM specs, ...)."""
-    s = self.s
     design, ycode, labels, counts, ref = ctx["design"], ctx["y"], ctx["labels"], ctx["counts"], ctx["ref"]
     n, w, offset, yname = ctx["n"], ctx["w"], ctx["offset"], ctx["yname"]
     J = len(labels)
@@ -101,13 +105,8 @@ def run_glogit(self, ctx):
         response_profile(self, yname, labels, counts, ref)
         dims = [("Covariance Parameters", 0), ("Columns in X", pfull * m), ("Columns in Z", 0),
                 ("Subjects (Blocks in V)", 1), ("Max Obs per Subject", n)]
-        self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
-                        [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
-        if gm.converged:
-            self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
-                            [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
-        else:
-            s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+        self.dims_table(dims)
+        self.convergence_status(gm.converged)
         npar = p * m
         self.ic_table(-2 * gm.loglik, npar, n, n)
         cov = gm.cov
@@ -184,8 +183,7 @@ def run_glogit(self, ctx):
     t = agq.ntheta
     dims = [("G-side Cov. Parameters", t), ("Columns in X", pfull * m), ("Columns in Z per Subject", q0 * m),
             ("Subjects (Blocks in V)", K), ("Max Obs per Subject", T)]
-    self.emit(Table(PROC, "Dimensions", "Dimensions", [Column("Descr", ""), Column("Value", "", "INT")],
-                    [{"Descr": a, "Value": b} for a, b in dims], kind="kv"))
+    self.dims_table(dims)
     opt_rows = [("Optimization Technique", "Dual Quasi-Newton"), ("Parameters in Optimization", p * m + t),
                 ("Lower Boundaries", t), ("Upper Boundaries", 0), ("Fixed Effects", "Not Profiled"),
                 ("Starting From", "GLM estimates")]
@@ -201,11 +199,7 @@ def run_glogit(self, ctx):
         self.emit(Table(PROC, "IterHistory", "Iteration History",
                         [Column("Iteration", None, "INT"), Column("ObjFunction", "Objective\nFunction", "14.8"),
                          Column("Change", None, "12.8")], hist))
-    if res.converged:
-        self.emit(Table(PROC, "ConvergenceStatus", "", [Column("Reason", "")],
-                        [{"Reason": "Convergence criterion (GCONV=1E-8) satisfied."}], kind="kv"))
-    else:
-        s.log.warning("The GLIMMIX procedure did not converge; the estimates below may not be reliable.")
+    self.convergence_status(res.converged)
     P_ = p * m
     self.ic_table(-2 * res.loglik, P_ + t, n, K)
     # Covariance Parameter Estimates
