@@ -232,8 +232,8 @@ def test_glm_mode_without_random_matches_glm_and_reml_least_squares():
     # scale = MSE), t/F tests on the residual DF.  References: R 4.x by hand (2026-11-24):
     # glm(y ~ g + x, poisson): -2 logLik 31.91389168, x 0.58046324 (SE 0.20329129);
     # lm(y ~ g + x): -2 REML logLik 23.39386317, sigma^2 2.284817738, x 2.57609921 (SE 0.62159799, p 0.008959375)
-    r = run_sas(GLM_MODE_DATA + "proc glimmix data=d; class g; model y = g x / dist=poisson; run;\n"
-                "proc glimmix data=d; class g; model y = g x; run;\n")
+    r = run_sas(GLM_MODE_DATA + "proc glimmix data=d; class g; model y = g x / dist=poisson s; run;\n"
+                "proc glimmix data=d; class g; model y = g x / s; run;\n")
     assert not r.errors, r.errors
     pe = _tables(r, "ParameterEstimates")
     fit = _tables(r, "FitStatistics")
@@ -255,7 +255,7 @@ def test_glm_mode_without_random_matches_glm_and_reml_least_squares():
 
 def test_glm_mode_names_an_ineffective_method_and_honours_ddfm_none():
     r = run_sas(GLM_MODE_DATA + "proc glimmix data=d method=laplace; class g; model y = g x / dist=poisson "
-                "ddfm=none; run;\n")
+                "ddfm=none s; run;\n")
     assert not r.errors, r.errors
     assert any("METHOD=LAPLACE has no effect" in w for w in r.warnings)
     x = next(row for row in _tables(r, "ParameterEstimates")[0].rows if row["Effect"] == "x")

@@ -705,7 +705,10 @@ class GlimmixFit:
             _, logdet = np.linalg.slogdet(Xk.T @ (Xk * w[:, None]))
             m2ll = dfe * math.log(2 * math.pi * phi) + dfe + logdet - float(np.sum(np.log(w)))
             label = "-2 Res Log Likelihood"
-            k, nn = 1, dfe
+            # SAS counts the fixed effects and the scale (d = rank(X) + 1) on the REML sample size n - rank(X)
+            # (the listing cited at the Parameter Estimates table below: -2 Res Log Likelihood 156.21,
+            # AIC 166.21, AICC 170.49, BIC 171.19 with 4 fixed effects, 24 observations)
+            k, nn = p + 1, dfe
         else:
             phi = gm.phi if gamma else 1.0
             covk = gm.cov
@@ -713,7 +716,15 @@ class GlimmixFit:
             label = "-2 Log Likelihood"
             k, nn = p + (1 if gm.negbin_k is not None or gamma else 0), n
         pear = float(np.sum(w * (y - mu) ** 2 / self.fam.variance(mu)))
-        self.convergence_status(gm.converged)
+        if normal:
+            # the least-squares fit is not iterative: an Optimization Information table saying so and no
+            # convergence status (same listing)
+            self.emit(Table(PROC, "OptInfo", "Optimization Information", [Column("Descr", ""), Column("Value", "")],
+                            [{"Descr": a, "Value": b} for a, b in
+                             [("Optimization Technique", "None"), ("Parameters", p + 1), ("Lower Boundaries", 1),
+                              ("Upper Boundaries", 0), ("Fixed Effects", "Not Profiled")]], kind="kv"))
+        else:
+            self.convergence_status(gm.converged)
         fit = [(label, m2ll), ("AIC  (smaller is better)", m2ll + 2 * k),
                ("AICC (smaller is better)", m2ll + 2 * k * nn / (nn - k - 1) if nn - k - 1 > 0 else math.nan),
                ("BIC  (smaller is better)", m2ll + k * math.log(nn)),
@@ -741,14 +752,16 @@ class GlimmixFit:
         covb = np.zeros((design.X.shape[1],) * 2)
         covb[np.ix_(keep, keep)] = covk
         dfs = {k_: (math.inf if no_ddf else dfe) for k_ in range(-1, len(design.effects))}
-        # in GLM mode the parameter estimates are always displayed
+        # the Parameter Estimates table needs SOLUTION in GLM mode too (a SAS listing of a normal GLM-mode fit
+        # without it goes from Fit Statistics straight to the Type III tests; STAT 212 course notes, donut data)
         scale = (phi, phi * math.sqrt(2.0 / dfe) if dfe > 0 else None) if normal else \
             ((gm.negbin_k, gm.scale_se) if gm.negbin_k is not None else None)
         if self.dist == "gamma":    # GLIMMIX reports phi; GLM (like GENMOD) estimates nu = 1/phi by ML: delta method
             scale = (phi, gm.scale_se * phi ** 2 if gm.scale_se is not None else None)
         elif self.dist == "invgauss":   # GENMOD's scale is sqrt(phi)
             scale = (phi, 2 * math.sqrt(phi) * gm.scale_se if gm.scale_se is not None else None)
-        self._solutions(full_beta, covb, dfs, scale=scale, title="Parameter Estimates")
+        if mopts.has("s") or mopts.has("solution"):
+            self._solutions(full_beta, covb, dfs, scale=scale, title="Parameter Estimates")
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
