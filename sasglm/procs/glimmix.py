@@ -41,6 +41,7 @@ def run_glimmix(session, proc):
     hyps = []
     outputs = []
     parms = []
+    covtests = []
     for kw, stm in statements(proc, {"class", "model", "random", "where", "lsmeans", "estimate", "contrast",
                                      "output", "nloptions", "parms", "by", "freq", "weight", "covtest", "store",
                                      "id", "ods", "effect", "slice", "lsmestimate"}):
@@ -62,6 +63,9 @@ def run_glimmix(session, proc):
             parms.append(stm)
         elif kw == "freq":
             freq_stmt = stm
+        elif kw == "covtest":
+            from .glimmix_covtest import Spec
+            covtests.append(Spec(stm))
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
                            code="180-322")
@@ -78,6 +82,7 @@ def run_glimmix(session, proc):
     f.hyps = hyps
     f.outputs = outputs
     f.parms = parms[0] if parms else None
+    f.covtests = covtests
     f.run()
 
 
@@ -117,6 +122,7 @@ def _method(popts):
 
 class GlimmixFit:
     freq_info = None        # a _FreqInfo when the step has a FREQ statement
+    covtests: list = []     # glimmix_covtest.Spec per COVTEST statement
     nlopts: dict = {}       # NLOPTIONS that take effect (MAXITER=)
 
     def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms):
@@ -288,6 +294,8 @@ class GlimmixFit:
         needed |= set(subj_vars)
         if rside is not None and rside["effect"]:
             needed.add(rside["effect"])
+        if rside is not None and rside.get("group"):
+            needed.add(rside["group"])
         offset_var = mopts.get("offset")
         if offset_var is not None:
             offset_var = ds.colname(str(offset_var))
@@ -399,6 +407,10 @@ class GlimmixFit:
                                        f"{int(np.sum(y <= 0))} observations have a response <= 0.", model.line, model.col)
                     y = np.log(y)
         offset = data[offset_var] if offset_var else np.zeros(n)
+        if self.covtests and (glm_mode or dist == "multinomial"):
+            st_ = self.covtests[0].stm
+            raise SasError("COVTEST needs a model with random effects (a RANDOM statement)" if glm_mode else
+                           "COVTEST is not supported yet with DIST=MULTINOMIAL.", st_.line, st_.col)
         if getattr(self, "glogit", False):
             from .glimmix_glogit import run_glogit
             self.design, self.classes, self.copts = design, classes, copts
@@ -580,6 +592,7 @@ class GlimmixFit:
         if mopts.has("oddsratio") or mopts.has("or") or popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
+        self._covtests_quad(agq, res, cov, Xk, y, w, offset, k0, Z, codes)
         self._hypotheses(full_beta, covb, dfs, data)
         if ropts.has("g") or ropts.has("gcorr"):
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
@@ -892,15 +905,22 @@ class GlimmixFit:
         se = [float(v) if v > 0 else None for v in np.sqrt(np.maximum(np.diag(res.cov_theta), 0.0))] \
             if res.cov_theta is not None else [None] * len(theta)
         psub = getattr(self, "param_subjects", None) or []
+        pgroups = [""] * (gs.npar if gs is not None else 0) + \
+            (rs.groups_of_params() if isinstance(rs, LM.Grouped) else [""] * rs.npar)
         rows = [{"CovParm": nm, "Subject": (psub[k] if k < len(psub) else self.subject_text)
-                 if nm not in ("Residual", "Scale") else "", "Estimate": est, "StdErr": e}
+                 if nm not in ("Residual", "Scale") else "", "Group": pgroups[k] if k < len(pgroups) else "",
+                 "Estimate": est, "StdErr": e}
                 for k, (nm, est, e) in enumerate(zip(res.names, theta, se))]
         subj_col = any(r_["Subject"] for r_ in rows)
-        if not subj_col:
-            for r_ in rows:
+        group_col = any(r_["Group"] for r_ in rows)
+        for r_ in rows:
+            if not subj_col:
                 r_.pop("Subject")
+            if not group_col:
+                r_.pop("Group")
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates",
                         [Column("CovParm", "Cov Parm")] + ([Column("Subject")] if subj_col else []) +
+                        ([Column("Group")] if group_col else []) +
                         [Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4")], rows))
         covk = res.cov_beta
         if empirical:
@@ -935,6 +955,7 @@ class GlimmixFit:
         if self.mopts.has("oddsratio") or self.mopts.has("or") or self.popts.has("oddsratio"):
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
+        self._covtests_pl(lm, res, gs, rs)
         self._hypotheses(full_beta, covb, dfs, data)
         if ropts.has("g") or ropts.has("gcorr"):
             self._gmatrix(gs.matrix(lm.split(res.theta)[0]), rnames, ropts.has("g"), ropts.has("gcorr")) \
@@ -945,6 +966,112 @@ class GlimmixFit:
             from types import SimpleNamespace
             self._random_solution(SimpleNamespace(modes=b_, mode_var=Cbb), rnames, uniq, subj_vars, dfs)
         self._write_outputs(*self._pl_eta)
+
+    def _covtests_pl(self, lm, res, gs, rs):
+        """COVTEST under pseudo-likelihood (REML/ML for the normal): the final pseudo linear mixed model refitted
+        under each test's constraints."""
+        if not self.covtests:
+            return
+        from ..stats import lmm as LM
+        from . import glimmix_covtest as CT
+        P = CT.Params(res.names, lm.ng, [bd[0] == 0.0 for bd in lm.bounds()], res.theta)
+        maxiter = self.nlopts.get("maxiter", 200)
+        rows = []
+        for sp in self.covtests:
+            c = CT.constraints(sp, P)
+            if c is None:                       # HOMOGENEITY: the GROUP= structures without their groups
+                if not isinstance(gs, LM.Grouped) and not isinstance(rs, LM.Grouped):
+                    raise SasError("COVTEST HOMOGENEITY needs a RANDOM statement with GROUP=.", sp.stm.line,
+                                   sp.stm.col)
+                tg, tr = lm.split(res.theta)
+
+                def pooled(struct, th):
+                    if isinstance(struct, LM.Grouped):
+                        ng = len(struct.glabels)
+                        return struct.base, th.reshape(ng, struct.m).mean(axis=0), (ng - 1) * struct.m
+                    return struct, th, 0
+                g0, sg, dg = pooled(gs, tg) if gs is not None else (None, np.zeros(0), 0)
+                r0, sr, dr = pooled(rs, tr)
+                null = LM.LMM(lm.d, g0, r0, lm.method).fit(np.concatenate([sg, sr]), maxiter=maxiter).m2ll
+                df, mix = dg + dr, None
+            else:
+                hold, vals = c
+                df = int(hold.sum())
+                null = lm.fit(vals, hold=hold, maxiter=maxiter).m2ll if df else res.m2ll
+                mix = CT.mixture_of(hold, vals, P)
+            rows.append(CT.row(sp, res.m2ll, null, df, mix))
+        normal = self.dist == "normal" and self.link.sas == "Identity"
+        kind = ("reml" if normal else "rspl") if self.method in ("rspl", "rmpl") else ("ml" if normal else "mspl")
+        self.emit(CT.table(rows, kind))
+
+    def _covtest_reduced(self, agq, cov, vals, hold, Z, codes, Xk, y, w, offset):
+        """The null model's quadrature without the random effects a test removes (variance components held at
+        0; the last row and column of UN/CHOL held at 0): (AGQ, structure, starting values, held mask)."""
+        drop, keep_par = None, None
+        if type(cov) is M.VC:
+            gone = [j for j in range(cov.npar) if hold[j] and vals[j] == 0]
+            if gone:
+                drop = np.isin(cov.groups, gone)
+                keep_par = np.array([j not in gone for j in range(cov.npar)])
+                rest = cov.groups[~drop]
+                remap = {g_: i for i, g_ in enumerate(sorted(set(rest.tolist())))}
+                cov0 = M.VC(int((~drop).sum()), [cov.labels[g_] for g_ in sorted(remap)],
+                            np.array([remap[g_] for g_ in rest]))
+        elif type(cov) in (M.UN, M.CHOL) and cov.q > 1:
+            q = cov.q
+            last = np.arange(cov.npar) >= q * (q - 1) // 2
+            if hold[last].all() and not np.any(vals[last]) and not hold[~last].any():
+                drop = np.arange(q) == q - 1
+                keep_par = ~last
+                cov0 = type(cov)(q - 1)
+        if drop is None:
+            return agq, cov, vals, hold
+        gd0 = M.GLMMData.make(Xk, Z[:, ~drop], y, w, offset, codes, self.fam, self.link)
+        return M.AGQ(gd0, cov0, agq.n), cov0, vals[keep_par], hold[keep_par]
+
+    def _covtests_quad(self, agq, res, cov, Xk, y, w, offset, k0, Z, codes):
+        """COVTEST with METHOD=QUAD/LAPLACE: the quadrature likelihood maximised again under each test's
+        constraints; with every G-side parameter at 0 the null model is the GLM."""
+        if not self.covtests:
+            return
+        from . import glimmix_covtest as CT
+        extra = res.scale is not None
+        names = cov.names() + (["Scale"] if extra else [])
+        lower0 = _lower_bounded(cov) + ([True] if extra else [])
+        theta = np.concatenate([res.theta, [res.scale] if extra else []])
+        P = CT.Params(names, cov.npar, lower0, theta)
+        full = -2 * res.loglik
+        rows = []
+        for sp in self.covtests:
+            c = CT.constraints(sp, P)
+            if c is None:
+                raise SasError("COVTEST HOMOGENEITY needs a RANDOM statement with GROUP=, which METHOD=QUAD/LAPLACE "
+                               "does not support yet.", sp.stm.line, sp.stm.col)
+            hold, vals = c
+            df = int(hold.sum())
+            if not df:
+                null = full
+            elif hold[:cov.npar].all() and not np.any(vals[:cov.npar]) and not hold[cov.npar:].any():
+                if self.dist not in ("binary", "binomial", "poisson"):
+                    raise SasError(f"COVTEST without any G-side variance is not supported yet with "
+                                   f"DIST={self.dist.upper()}.", sp.stm.line, sp.stm.col)
+                gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(Xk.shape[1], dtype=bool), "noscale")
+                null = -2 * gm.loglik_full
+            else:
+                agq0, cov0, th0, hold0 = self._covtest_reduced(agq, cov, vals[:cov.npar], hold[:cov.npar], Z, codes,
+                                                              Xk, y, w, offset)
+                if type(cov0) is M.UN and hold0.any() and not hold0.all():
+                    raise SasError("COVTEST holding some of the TYPE=UN parameters is not supported yet with "
+                                   "METHOD=QUAD/LAPLACE (use TYPE=CHOL, or a test that removes the last random "
+                                   "effect).", sp.stm.line, sp.stm.col)
+                try:
+                    r0 = M.fit(agq0, res.beta, th0, k0=vals[cov.npar] if extra else k0,
+                               hold=np.concatenate([hold0, hold[cov.npar:]]), maxiter=self.nlopts.get("maxiter", 200))
+                except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
+                    raise SasError(f"The COVTEST null model could not be fitted: {e}", sp.stm.line, sp.stm.col)
+                null = -2 * r0.loglik
+            rows.append(CT.row(sp, full, null, df, CT.mixture_of(hold, vals, P)))
+        self.emit(CT.table(rows, "ml"))
 
     def _hypotheses(self, beta, covb, dfs, data):
         """CONTRAST (one table for all of them, after the Type III tests), then ESTIMATE and LSMEANS in order."""
@@ -1080,10 +1207,15 @@ class GlimmixFit:
     def _rside_spec(self, stm, ds):
         """RANDOM _RESIDUAL_ / SUBJECT= TYPE= (or RANDOM effect / RESIDUAL): the R-side structure."""
         o = Options(stm.options or [], RANDOM_OPTS, "RANDOM")
-        for k in ("g", "gcorr", "solution", "s", "group"):
+        for k in ("g", "gcorr", "solution", "s"):
             if o.has(k):
                 raise SasError(f"The RANDOM option {k.upper()} is not available for an R-side (_RESIDUAL_) effect.",
                                stm.line, stm.col)
+        group = None
+        if o.has("group"):
+            group = ds.colname(str(o.get("group")))
+            if group is None:
+                raise SasError(f"Variable {str(o.get('group')).upper()} not found.", stm.line, stm.col)
         kind = str(o.get("type", "vc")).lower()
         if isinstance(o.get("type"), A.Group):
             g = o.get("type")
@@ -1107,7 +1239,7 @@ class GlimmixFit:
         if kind not in ("vc", "simple") and subj is None:
             raise SasError(f"R-side TYPE={kind.upper()} needs SUBJECT=.", stm.line, stm.col)
         return {"kind": "vc" if kind == "simple" else kind, "effect": effect, "subj": subj, "subj_text": text,
-                "stmt": stm}
+                "stmt": stm, "group": group}
 
     def _rside_positions(self, rside, data, classes, codes, K, n):
         """Grid positions of the observations within their subject (the R-side effect's level, or the order
@@ -1126,8 +1258,33 @@ class GlimmixFit:
         if len(np.unique(codes.astype(np.int64) * T + pos)) != n:
             raise SasError("An R-side position occurs more than once within a subject.", rside["stmt"].line,
                            rside["stmt"].col)
-        rs = LM.make_struct("vc", 1, ["Residual"]) if rside["kind"] == "vc" else LM.make_struct(rside["kind"], T)
-        return pos, T, rs
+        g = rside.get("group")
+        if g is None:
+            rs = LM.make_struct("vc", 1, ["Residual"]) if rside["kind"] == "vc" else LM.make_struct(rside["kind"], T)
+            return pos, T, rs
+        # GROUP=: one copy of the parameters per group level ("type 1" labels); a VC residual may change group
+        # from observation to observation (SAS names its parameters "Residual (VC)"), other structures need the
+        # group constant within a subject
+        if g in classes:
+            cv = classes[g]
+            gcodes = cv.codes(data[g])
+            glabels = [f"{g} {cv.labels[i]}".rstrip() for i in range(len(cv.levels))]
+        else:
+            gl, gcodes = np.unique(data[g], return_inverse=True)
+            glabels = [f"{g} {format(v, 'g') if isinstance(v, (float, np.floating)) else v}" for v in gl]
+        gcodes = np.asarray(gcodes).ravel().astype(int)
+        if rside["kind"] == "vc":
+            base = LM.ScalarResid(T, "Residual (VC)")
+            gk = np.zeros((K, T), dtype=int)
+            gk[codes, pos] = gcodes
+        else:
+            base = LM.make_struct(rside["kind"], T)
+            per = pd.Series(gcodes).groupby(codes)
+            if (per.nunique() > 1).any():
+                raise SasError(f"GROUP={g} varies within a subject; this is supported only with TYPE=VC.",
+                               rside["stmt"].line, rside["stmt"].col)
+            gk = per.first().to_numpy().astype(int)
+        return pos, T, LM.Grouped(base, gk, glabels)
 
     def _nobs_table(self, n):
         """Number of Observations; with FREQ also the sums of frequencies read and used."""
@@ -1611,6 +1768,18 @@ def _n_bounds(cov, side: int) -> int:
         elif side == 0:
             n += sum(1 for nm in b.names() if _is_variance(nm))
     return n
+
+
+def _lower_bounded(cov) -> list[bool]:
+    """Per covariance parameter of a quadrature structure: does it have a lower bound of 0 (a variance)?"""
+    out = []
+    for b in (cov.blocks if isinstance(cov, M.BlockCov) else [cov]):
+        b = b.block if isinstance(b, M.Repeated) else b
+        if isinstance(b, M.FromLMM):
+            out += [bd[0] == 0.0 for bd in b.struct.bounds()]
+        else:
+            out += [_is_variance(nm) for nm in b.names()]
+    return out
 
 
 def _is_variance(name: str) -> bool:

@@ -241,11 +241,15 @@ class SPPow(Struct):
 
 
 class ScalarResid(Struct):
-    """sigma^2 I (the default residual)."""
+    """sigma^2 I (the default residual); ``label`` names its parameter (GLIMMIX: "Residual (VC)" with GROUP=)."""
     sas = "VC"
 
+    def __init__(self, d: int, label: str = "Residual"):
+        super().__init__(d)
+        self.label = label
+
     def names(self):
-        return ["Residual"]
+        return [self.label]
 
     def matrix(self, th):
         return np.eye(self.d) * th[0]
