@@ -157,3 +157,24 @@ def test_covtest_errors_name_what_is_not_supported():
     assert_errors(r, ["COVTEST needs a model with random effects", "COVTEST HOMOGENEITY needs a RANDOM statement "
                       "with GROUP=", "The COVTEST option CL is not supported yet",
                       "COVTEST GENERAL is not supported yet"])
+
+
+@pytest.mark.parametrize("method,mixed", [("rspl", "reml"), ("mspl", "ml")])
+def test_normal_linear_mixed_model_is_labelled_reml_or_ml_with_mixed_criteria(method, mixed):
+    """For normal data with the identity link RSPL is REML and MSPL is ML, and GLIMMIX says so in its labels
+    (documentation, Default Estimation Techniques); the information criteria are PROC MIXED's."""
+    r = run_sas(NORM + f"proc glimmix data=n method={method}; class id; model y = t; random intercept / subject=id;"
+                       f" run;\nproc mixed data=n method={mixed}; class id; model y = t; random intercept / subject=id;"
+                       " run;\n")
+    assert not r.errors, r.errors
+    info = {row["Label"]: row["Value"] for row in _t(r, "ModelInfo").rows}
+    assert info["Estimation Technique"] == ("Restricted Maximum Likelihood" if mixed == "reml" else
+                                            "Maximum Likelihood")
+    g = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics", 0).rows}
+    m = {row["Descr"]: row["Value"] for row in _t(r, "FitStatistics", 1).rows}
+    lab = "-2 Res Log Likelihood" if mixed == "reml" else "-2 Log Likelihood"
+    assert g[lab] == pytest.approx(m[lab], abs=1e-5)
+    for crit in ("AIC", "AICC", "BIC"):
+        assert g[f"{crit}{' ' if crit == 'AICC' else '  '}(smaller is better)"] == \
+            pytest.approx(m[f"{crit} (Smaller is Better)"], abs=1e-5), crit
+    assert "-2 Res Log Pseudo-Likelihood" not in g

@@ -898,10 +898,26 @@ class GlimmixFit:
         if res.names and res.names[-1] == "Residual":
             gchi *= float(theta[-1])          # SAS: V with the scale parameter set to 1
         p = Xk.shape[1]
-        lab = "-2 Res Log Pseudo-Likelihood" if method.startswith("r") else "-2 Log Pseudo-Likelihood"
+        reml = method.startswith("r")
+        if self._normal_lmm():
+            # a normal linear mixed model: RSPL/RMPL are REML, MSPL/MMPL ML, "reflected in the labeling of
+            # statistics in the Fit Statistics table" (GLIMMIX documentation, Default Estimation Techniques), with
+            # PROC MIXED's information criteria (covariance parameters, plus rank(X) under ML; n - rank(X)
+            # observations for AICC under REML; subjects for BIC, CAIC and HQIC)
+            k = len(res.theta) - (int(np.sum(p_hold)) if p_hold is not None else 0) + (0 if reml else p)
+            nstar, nb = (n - p if reml else n), K
+            m2 = res.m2ll
+            fit = [("-2 Res Log Likelihood" if reml else "-2 Log Likelihood", m2),
+                   ("AIC  (smaller is better)", m2 + 2 * k),
+                   ("AICC (smaller is better)", m2 + 2 * k * nstar / (nstar - k - 1) if nstar - k - 1 > 0 else math.nan),
+                   ("BIC  (smaller is better)", m2 + k * math.log(nb)),
+                   ("CAIC (smaller is better)", m2 + k * (math.log(nb) + 1)),
+                   ("HQIC (smaller is better)", m2 + 2 * k * math.log(math.log(nb)) if nb > 2 else math.nan)]
+        else:
+            fit = [("-2 Res Log Pseudo-Likelihood" if reml else "-2 Log Pseudo-Likelihood", res.m2ll)]
+        fit += [("Generalized Chi-Square", gchi), ("Gener. Chi-Square / DF", gchi / (n - p))]
         self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.2")],
-                        [{"Descr": lab, "Value": res.m2ll}, {"Descr": "Generalized Chi-Square", "Value": gchi},
-                         {"Descr": "Gener. Chi-Square / DF", "Value": gchi / (n - p)}], kind="kv"))
+                        [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
         se = [float(v) if v > 0 else None for v in np.sqrt(np.maximum(np.diag(res.cov_theta), 0.0))] \
             if res.cov_theta is not None else [None] * len(theta)
         psub = getattr(self, "param_subjects", None) or []
@@ -967,6 +983,10 @@ class GlimmixFit:
             self._random_solution(SimpleNamespace(modes=b_, mode_var=Cbb), rnames, uniq, subj_vars, dfs)
         self._write_outputs(*self._pl_eta)
 
+    def _normal_lmm(self) -> bool:
+        """A normal response with the identity link: a linear mixed model, which GLIMMIX fits by (RE)ML."""
+        return self.dist == "normal" and self.link.sas == "Identity"
+
     def _covtests_pl(self, lm, res, gs, rs):
         """COVTEST under pseudo-likelihood (REML/ML for the normal): the final pseudo linear mixed model refitted
         under each test's constraints."""
@@ -1000,7 +1020,7 @@ class GlimmixFit:
                 null = lm.fit(vals, hold=hold, maxiter=maxiter).m2ll if df else res.m2ll
                 mix = CT.mixture_of(hold, vals, P)
             rows.append(CT.row(sp, res.m2ll, null, df, mix))
-        normal = self.dist == "normal" and self.link.sas == "Identity"
+        normal = self._normal_lmm()
         kind = ("reml" if normal else "rspl") if self.method in ("rspl", "rmpl") else ("ml" if normal else "mspl")
         self.emit(CT.table(rows, kind))
 
@@ -1344,8 +1364,9 @@ class GlimmixFit:
             rows.insert(-1, ("Likelihood Approximation", "Gauss-Hermite Quadrature" if method == "quad" else "Laplace"))
         else:
             rows[[r[0] for r in rows].index("Estimation Technique")] = (
-                "Estimation Technique", {"rspl": "Residual PL", "mspl": "Maximum PL", "rmpl": "Residual MPL",
-                                         "mmpl": "Maximum MPL"}[method])
+                "Estimation Technique", ("Restricted Maximum Likelihood" if method.startswith("r") else
+                                         "Maximum Likelihood") if self._normal_lmm() else
+                {"rspl": "Residual PL", "mspl": "Maximum PL", "rmpl": "Residual MPL", "mmpl": "Maximum MPL"}[method])
         if self.empirical is not None:
             rows.append(("Fixed Effects SE Adjustment", "Sandwich - " + _EMP_LABEL[self.empirical[0]]))
         elif self._ddfm() == "kr":
