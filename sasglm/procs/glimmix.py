@@ -19,7 +19,7 @@ from ..stats.sandwich import corrected_scores, sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
 from .common import Options, grid_search, input_data, parse_parms, statements, type_text, value_of, warn_ignored, where_statements
-from .modeling import (class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, formatted, is_missing_value, make_classvars, nobs_table, parse_class, subject_vars,
+from .modeling import (class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, formatted, make_classvars, nobs_table, parse_class, subject_vars,
                        parse_model_effects)
 
 PROC = "GLIMMIX"
@@ -1130,7 +1130,6 @@ class GlimmixFit:
                            stm.line, stm.col)
         rows = []
         Ls = []
-        df = min((v for k, v in dfs.items() if k >= 0), default=math.inf)
         for label, L in H.parse_rows(stm.items, self.design, stm):
             if not H.estimable(L, self.design):
                 # SAS prints Non-est for a linear combination that is not estimable
@@ -1285,14 +1284,8 @@ class GlimmixFit:
         # GROUP=: one copy of the parameters per group level ("type 1" labels); a VC residual may change group
         # from observation to observation (SAS names its parameters "Residual (VC)"), other structures need the
         # group constant within a subject
-        if g in classes:
-            cv = classes[g]
-            gcodes = cv.codes(data[g])
-            glabels = [f"{g} {cv.labels[i]}".rstrip() for i in range(len(cv.levels))]
-        else:
-            gl, gcodes = np.unique(data[g], return_inverse=True)
-            glabels = [f"{g} {format(v, 'g') if isinstance(v, (float, np.floating)) else v}" for v in gl]
-        gcodes = np.asarray(gcodes).ravel().astype(int)
+        from .modeling import group_levels
+        gcodes, glabels = group_levels(g, classes, data, data)
         if rside["kind"] == "vc":
             base = LM.ScalarResid(T, "Residual (VC)")
             gk = np.zeros((K, T), dtype=int)

@@ -20,8 +20,6 @@ from ..ods.table import Column, Table
 
 KEYWORDS = {"zerog": "ZeroG", "glm": "GLM", "diagg": "DiagG", "diagr": "DiagR", "indep": "Independence",
             "homogeneity": "Homogeneity"}
-UNSUPPORTED = {"general", "contrast", "start", "testdata", "parms", "cl", "wald", "estimates", "restart",
-               "tolerance", "maxiter", "wghts", "wght", "df", "zeror"}
 
 
 class Spec:

@@ -13,13 +13,12 @@ from .. import ast as A
 from ..errors import SasError
 from ..ods.table import Column, Table
 from ..stats import design as D
-from ..stats import glm as GL
 from ..stats import lmm as LM
 from . import hypotheses as H
-from .common import (Options, grid_search, positive_option, input_data, parse_parms, statements, type_text, value_of, warn_ignored,
+from .common import (Options, grid_search, positive_option, input_data, parse_parms, statements, type_text, warn_ignored,
                      where_statements)
 from .glimmix import _block_rank
-from .modeling import (class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, effect_tokens, is_missing_value, make_classvars, parse_class,
+from .modeling import (class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, effect_tokens, make_classvars, parse_class, fmt_value, group_levels,
                        parse_model_effects)
 
 PROC = "MIXED"
@@ -606,14 +605,7 @@ class MixedFit:
 
     def _group_levels(self, group_var, data, raw):
         """Per-observation codes and labels ("trt 1") of a GROUP= variable (its CLASS levels when it has them)."""
-        if group_var in self.classes:
-            cv = self.classes[group_var]
-            gcodes = cv.codes(data[group_var])
-            glabels = [f"{group_var} {cv.labels[i]}".rstrip() for i in range(len(cv.levels))]
-        else:
-            gl, gcodes = np.unique(raw[group_var], return_inverse=True)
-            glabels = [f"{group_var} {_fmt_value(v)}" for v in gl]
-        return np.asarray(gcodes).ravel(), glabels
+        return group_levels(group_var, self.classes, data, raw)
 
     def _group_codes(self, group_var, codes, stmt):
         """Per-subject codes and labels of a RANDOM GROUP= variable, which must be constant within a subject."""
@@ -1033,10 +1025,7 @@ def _on_bound(theta, lmm) -> bool:
     return any(lo is not None and t <= lo + 1e-8 * max(1.0, abs(lo)) for t, (lo, _) in zip(theta, bounds))
 
 
-def _fmt_value(v) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
+_fmt_value = fmt_value
 
 
 def _grid(v, codes, pos, K, T):

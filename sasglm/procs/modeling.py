@@ -4,7 +4,7 @@ tables that describe them.  Produces plain specs for the stats engines."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -321,3 +321,23 @@ def class_table_wanted(popts) -> tuple[bool, float | None]:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return True, float(v)
     return False, None
+
+
+def fmt_value(v) -> str:
+    """A raw value as SAS shows it in a label: integral floats without the decimal point."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def group_levels(group_var, classes, data, raw):
+    """Per-observation codes and labels ("trt 1") of a GROUP= variable: its CLASS levels when it has them,
+    else its sorted raw values."""
+    if group_var in classes:
+        cv = classes[group_var]
+        gcodes = cv.codes(data[group_var])
+        glabels = [f"{group_var} {cv.labels[i]}".rstrip() for i in range(len(cv.levels))]
+    else:
+        gl, gcodes = np.unique(raw[group_var], return_inverse=True)
+        glabels = [f"{group_var} {fmt_value(v)}" for v in gl]
+    return np.asarray(gcodes).ravel().astype(int), glabels
