@@ -30,33 +30,26 @@ class Spec:
         items = list(stm.items)
         if items and isinstance(items[0], A.Word) and items[0].kind == "string":
             self.label = str(items.pop(0).value)
+        sign = 1.0                              # a leading minus sign belongs to the next number
         for it in items:
-            if isinstance(it, A.Word) and it.kind == "name":
-                w = str(it.value).lower()
-                if w in KEYWORDS and self.kind is None and not self.values:
-                    self.kind = w
-                    continue
-                raise SasError(f"COVTEST {w.upper()} is not supported yet (value lists, ZEROG, GLM, DIAGG, DIAGR, "
-                               "INDEP and HOMOGENEITY are).", it.line, it.col)
-            if isinstance(it, A.Word) and it.kind == "number" and self.kind in (None, "values"):
+            kind, val = (it.kind, it.value) if isinstance(it, A.Word) else (None, None)
+            if kind == "name" and str(val).lower() in KEYWORDS and self.kind is None:
+                self.kind = str(val).lower()
+            elif kind == "name":
+                raise SasError(f"COVTEST {str(val).upper()} is not supported yet (value lists, ZEROG, GLM, DIAGG, "
+                               "DIAGR, INDEP and HOMOGENEITY are).", it.line, it.col)
+            elif self.kind not in (None, "values"):
+                raise SasError("This COVTEST test specification is not supported yet (value lists, ZEROG, GLM, "
+                               "DIAGG, DIAGR, INDEP and HOMOGENEITY are).", stm.line, stm.col)
+            elif kind == "op" and val == "-":
+                sign = -sign
+            elif kind == "number" or (kind == "op" and val == "."):
                 self.kind = "values"
-                self.values.append(float(it.value))
-            elif isinstance(it, A.Word) and it.kind == "op" and it.value == "." and self.kind in (None, "values"):
-                self.kind = "values"
-                self.values.append(None)
-            elif isinstance(it, A.Word) and it.kind == "op" and it.value == "-" and self.kind in (None, "values"):
-                self.values.append("-")
+                self.values.append(sign * float(val) if kind == "number" else None)
+                sign = 1.0
             else:
                 raise SasError("This COVTEST test specification is not supported yet (value lists, ZEROG, GLM, "
                                "DIAGG, DIAGR, INDEP and HOMOGENEITY are).", stm.line, stm.col)
-        vals, neg = [], False
-        for v in self.values:
-            if v == "-":
-                neg = True
-                continue
-            vals.append(-v if (neg and v is not None) else v)
-            neg = False
-        self.values = vals
         for o in stm.options or []:
             key = (o.key if isinstance(o, A.Opt) else str(getattr(o, "value", ""))).lower()
             raise SasError(f"The COVTEST option {key.upper()} is not supported yet.", stm.line, stm.col)
