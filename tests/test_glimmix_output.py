@@ -41,17 +41,22 @@ def test_output_pred_and_resid_agree_with_the_printed_solutions(method):
 
 
 def test_output_default_names_and_statement_ilink_in_glm_mode():
+    """ILINK after the slash applies to every keyword; unnamed statistics get SAS's default names for their
+    form (PredMu, ResidMu: the GLIMMIX documentation's table of OUTPUT statistics, and Vonesh's GLIMMIX_GOF
+    macro, which reads PredMu and PredMuPA from OUTPUT OUT= / ALLSTATS)."""
     r = run_sas(DATA + """proc glimmix data=d; model y = x / dist=poisson s; output out=o pred resid / ilink; run;""")
     b0, b1 = [row["Estimate"] for row in _t(r, "ParameterEstimates").rows]
     o = r.ds("o").df
     mu = np.exp(b0 + b1 * o["x"].to_numpy())
-    assert o["Pred"].to_numpy() == pytest.approx(mu, rel=1e-8)
-    assert o["Resid"].to_numpy() == pytest.approx(o["y"].to_numpy() - mu, abs=1e-8)
+    assert o["PredMu"].to_numpy() == pytest.approx(mu, rel=1e-8)
+    assert o["ResidMu"].to_numpy() == pytest.approx(o["y"].to_numpy() - mu, abs=1e-8)
 
 
 def test_output_unsupported_statistic_is_an_error():
-    r = run_sas(DATA + """proc glimmix data=d; model y = x / dist=poisson; output out=o pred stderr; run;""")
-    assert any("STDERR" in e for e in r.errors)
+    r = run_sas(DATA + """proc glimmix data=d; model y = x / dist=poisson; output out=o pred / obscat; run;
+      proc glimmix data=d; model y = x / dist=poisson; output out=o2 pred rstudent; run;""")
+    assert any("OBSCAT" in e for e in r.errors)
+    assert any("RSTUDENT" in e for e in r.errors)
 
 
 def test_pl_random_solution_and_g_equal_mixed_for_normal_data():

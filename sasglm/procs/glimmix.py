@@ -1,6 +1,6 @@
 """PROC GLIMMIX: generalized linear mixed models by adaptive quadrature (METHOD=QUAD) and Laplace
 (METHOD=LAPLACE), with SAS's tables, DDFM=CONTAIN/BETWITHIN/RESIDUAL/NONE, EMPIRICAL sandwich,
-Type III tests and odds ratios.  Pseudo-likelihood methods are not implemented yet (an ERROR)."""
+Type III tests and odds ratios, and the pseudo-likelihood methods (RSPL, MSPL, RMPL, MMPL)."""
 from __future__ import annotations
 
 import math
@@ -42,6 +42,7 @@ def run_glimmix(session, proc):
     outputs = []
     parms = []
     covtests = []
+    id_stmts = []
     for kw, stm in statements(proc, {"class", "model", "random", "where", "lsmeans", "estimate", "contrast",
                                      "output", "nloptions", "parms", "by", "freq", "weight", "covtest", "store",
                                      "id", "ods", "effect", "slice", "lsmestimate"}):
@@ -56,7 +57,10 @@ def run_glimmix(session, proc):
         elif kw in ("lsmeans", "estimate", "contrast", "lsmestimate"):
             hyps.append((kw, stm))
         elif kw == "output":
-            outputs.append(_parse_output(stm))
+            from .glimmix_output import parse_output
+            outputs.append(parse_output(stm))
+        elif kw == "id":
+            id_stmts.append(stm)
         elif kw == "parms":
             if parms:
                 raise SasError("Only one PARMS statement is allowed.", stm.line, stm.col)
@@ -81,6 +85,7 @@ def run_glimmix(session, proc):
     f.nlopts = nlopts
     f.hyps = hyps
     f.outputs = outputs
+    f.id_vars = _id_vars(id_stmts, ds)
     f.parms = parms[0] if parms else None
     f.covtests = covtests
     f.run()
@@ -411,6 +416,14 @@ class GlimmixFit:
             st_ = self.covtests[0].stm
             raise SasError("COVTEST needs a model with random effects (a RANDOM statement)" if glm_mode else
                            "COVTEST is not supported yet with DIST=MULTINOMIAL.", st_.line, st_.col)
+        self._check_outputs(rside, nested)
+        xvars = set(class_names) & {v for e in effects for v in e.all_vars()}
+        xvars |= {v for e in effects + r_effects for v in e.all_vars()} | set(subj_vars)
+        if offset_var:
+            xvars.add(offset_var)
+        self._pred_spec = {"vars": sorted(xvars), "effects": effects, "intercept": not mopts.has("noint"),
+                           "keep": ~design.aliased, "gspecs": gspecs, "subj_vars": list(subj_vars), "uniq": [],
+                           "offset_var": offset_var}
         if getattr(self, "glogit", False):
             from .glimmix_glogit import run_glogit
             self.design, self.classes, self.copts = design, classes, copts
@@ -437,6 +450,7 @@ class GlimmixFit:
         else:                   # R-side only, no SUBJECT=: every observation is its own block
             codes, uniq = np.arange(n), [(i + 1,) for i in range(n)]
         K = len(uniq)
+        self._pred_spec["uniq"] = list(uniq)
         if nested:
             Z, zcols = MixedFit._z_matrix(mspecs, data, classes, raw, codes, n)
             terms = [(tv, cols) for tv, cols in zcols]
@@ -596,11 +610,24 @@ class GlimmixFit:
         self._hypotheses(full_beta, covb, dfs, data)
         if ropts.has("g") or ropts.has("gcorr"):
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
+        from .glimmix_output import Computed, Model
+        p_ = Xk.shape[1]
+        omodel = None if mult else Model(Xk, res.beta, res.cov[:p_, :p_], res.cov_model[:p_, :p_], offset, y, w,
+                                         self.link, self._var_y(res.scale), dfs.get(-1, math.inf), Z, codes,
+                                         res.modes, res.G)
         if ropts.has("solution") or ropts.has("s"):
-            self._random_solution(res, rnames, uniq, subj_vars, dfs)
-        if not mult:
-            eta_m = Xk @ res.beta + offset
-            self._write_outputs(eta_m + np.einsum("nq,nq->n", Z, res.modes[codes]), eta_m, y)
+            if omodel is not None:
+                # prediction standard errors from the mixed model equations at the final linearisation, with the
+                # covariance of the fixed effects from the Hessian (or the sandwich) as the documentation describes
+                # ("Estimated Precision of Estimates"): Var(g hat - g) includes the fixed effects' uncertainty
+                from types import SimpleNamespace
+                self._random_solution(SimpleNamespace(modes=res.modes,
+                                                      mode_var=Computed(omodel, 0.05).prediction_cov()[1]),
+                                      rnames, uniq, subj_vars, dfs)
+            else:
+                self._random_solution(res, rnames, uniq, subj_vars, dfs)
+        if omodel is not None:
+            self._write_outputs(omodel)
 
     def _glm_mode_header(self, yname, offset_var, link_label, technique, ddf_label, n, resp_info):
         """Model Information, Class Level Information, Number of Observations and Response Profile of a model
@@ -779,8 +806,10 @@ class GlimmixFit:
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
         self._hypotheses(full_beta, covb, dfs, data)
-        eta = Xk @ beta_k + offset
-        self._write_outputs(eta, eta, y)
+        from .glimmix_output import Model
+        sc = phi if normal or gamma else (gm.negbin_k if self.dist in ("negbin", "beta") else None)
+        self._write_outputs(Model(Xk, beta_k, covk, gm.cov * (phi if normal else 1.0), offset, y, w, self.link,
+                                  self._var_y(sc), dfs[-1]))
 
     def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, gs, rnames, subj_vars, design, keep, data,
                 effects, terms, ropts, uniq, empirical, rpos=None):
@@ -867,7 +896,7 @@ class GlimmixFit:
                 converged, crit = True, f"ABSPCONV={_sas_e(abspconv)}"
                 break
         self.res_pl = res
-        self._pl_eta = (eta, Xk @ beta + offset, y)
+        self._pl_b = b
         # the residual variance of a normal pseudo model is profiled out of the optimisation
         bnds = lm.bounds()
         opt = [bd for bd, nm in zip(bnds, res.names) if not (nm == "Residual" and isinstance(rs, LM.VCs))]
@@ -981,7 +1010,14 @@ class GlimmixFit:
             b_, Cbb, _ = lm.random_effects(res.theta, res.beta, res.cov_beta)
             from types import SimpleNamespace
             self._random_solution(SimpleNamespace(modes=b_, mode_var=Cbb), rnames, uniq, subj_vars, dfs)
-        self._write_outputs(*self._pl_eta)
+        from .glimmix_output import Model
+        names = list(res.names)
+        sc = float(theta[names.index("Scale")]) if "Scale" in names else \
+            (float(theta[names.index("Residual")]) if "Residual" in names else None)
+        G_ = gs.matrix(lm.split(res.theta)[0]) if (gs is not None and q) else None
+        self._write_outputs(Model(Xk, beta, covk, res.cov_beta, offset, y, w, self.link, self._var_y(sc),
+                                  dfs.get(-1, math.inf), Z if G_ is not None else None,
+                                  codes if G_ is not None else None, self._pl_b if G_ is not None else None, G_))
 
     def _normal_lmm(self) -> bool:
         """A normal response with the identity link: a linear mixed model, which GLIMMIX fits by (RE)ML."""
@@ -1308,29 +1344,116 @@ class GlimmixFit:
         return nobs_table(PROC, fi.original.nobs, used_rows,
                           [("Sum of Frequencies Read", fi.freq_read), ("Sum of Frequencies Used", n)])
 
-    def _write_outputs(self, eta_cond, eta_marg, y):
-        """OUTPUT OUT=: the input data with the requested statistics (missing for observations not used).
-        PRED is the linear predictor with the BLUPs (NOBLUP: without), ILINK on the data scale; RESID is
-        y - mu on the data scale (ILINK) or (y - mu) / (dmu/deta) on the linked scale."""
+    def _var_y(self, sc):
+        """var[Y | random effects] as a function of (mu, weight) at the final estimates; ``sc`` is the fitted
+        scale (normal: residual variance; gamma, inverse Gaussian: phi; negative binomial: k; beta: phi)."""
+        d, fam = self.dist, self.fam
+        if d == "normal":
+            return lambda mu, w: np.full(np.shape(mu), float(sc)) / w
+        if d in ("gamma", "invgauss"):
+            return lambda mu, w: float(sc) * fam.variance(mu) / w
+        if d == "exponential":
+            return lambda mu, w: mu ** 2 / w
+        if d == "negbin":
+            return lambda mu, w: (mu + float(sc) * mu ** 2) / w
+        if d == "beta":
+            return lambda mu, w: mu * (1 - mu) / (1 + float(sc)) / w
+        return lambda mu, w: fam.variance(mu) / w
+
+    def _check_outputs(self, rside, nested):
+        """Statistics beyond PRED and RESID need the G-side model of one SUBJECT= effect (checked before the fit)."""
+        for req in getattr(self, "outputs", []):
+            extra = [s_ for s_ in req.resolved(True) if s_.kind not in ("pred", "resid")]
+            if extra and (rside is not None or nested):
+                raise SasError(f"The OUTPUT statistic {extra[0].kind.upper()} is not supported yet with "
+                               + ("an R-side RANDOM statement" if rside is not None else
+                                  "several RANDOM statements with different SUBJECT= effects")
+                               + " (PRED and RESID are).", req.line, req.col)
+
+    def _prediction_rows(self, model):
+        """Observations not used in the fit whose predictors are all present (a missing response, typically):
+        their X, offset, Z and subject code (-1 for a subject without data in the fit)."""
+        sp = getattr(self, "_pred_spec", None)
+        ds = self.ds
+        rows = np.nonzero(~self.used)[0]
+        if sp is None or not len(rows):
+            return None
+        ok = np.ones(len(rows), dtype=bool)
+        data = {}
+        for v in sp["vars"]:
+            col = ds.column(v).to_numpy()[rows]
+            if v in self.classes:
+                ok &= self.classes[v].codes(col) >= 0
+                data[v] = col
+            elif v in sp["subj_vars"]:
+                ok &= ~pd.isna(col)
+                data[v] = col
+            else:
+                colf = pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(dtype=float)
+                ok &= ~np.isnan(colf)
+                data[v] = colf
+        if not ok.any():
+            return None
+        rows = rows[ok]
+        data = {k: v[ok] for k, v in data.items()}
+        X = D.build(data, self.classes, sp["effects"], intercept=sp["intercept"]).X[:, sp["keep"]]
+        off = data[sp["offset_var"]] if sp["offset_var"] else np.zeros(len(rows))
+        Z = codes = None
+        if model.Z is not None:
+            Z = np.hstack([D.build(data, self.classes, g["effects"], intercept=g["intercept"]).X
+                           for g in sp["gspecs"]])
+            index = {tuple(k): i for i, k in enumerate(sp["uniq"])}
+            keys = list(zip(*[data[v] for v in sp["subj_vars"]]))
+            codes = np.array([index.get(tuple(k), -1) for k in keys], dtype=int)
+        return rows, X, off, Z, codes
+
+    def _write_outputs(self, model):
+        """OUTPUT OUT=: the input data (or the ID variables) with the requested statistics; observations not
+        used get missing values, except predictions for observations with a missing response."""
         from ..data.dataset import Dataset, normalise_frame
+        from .glimmix_output import PREDICTIVE, Computed
+        reqs = getattr(self, "outputs", [])
+        if not reqs:
+            return
         ds = self.ds
         idx = np.nonzero(self.used)[0]
         fi = self.freq_info
+        new = None
         if fi is not None:              # one output row per input observation, not per frequency copy
             ds, idx = fi.original, fi.rows[idx]
-        for ref, stats_ in getattr(self, "outputs", []):
-            frame = ds.df.copy()
-            for kind, name, ilink, noblup in stats_:
-                eta = eta_marg if noblup else eta_cond
-                mu = self.link.inv(eta)
-                if kind == "pred":
-                    v = mu if ilink else eta
-                else:
-                    v = (y - mu) if ilink else (y - mu) / self.link.dmu_deta(eta)
+        else:
+            new = self._prediction_rows(model)
+        ranef = model.Z is not None and model.Z.shape[1] > 0
+        for req in reqs:
+            comp = Computed(model, req.alpha)
+            ids = getattr(self, "id_vars", None)
+            frame = ds.df.copy() if not ids else ds.df[ids].copy()
+            if req.novar and not ids:
+                frame = frame.iloc[:, :0]
+            taken = {c.lower() for c in frame.columns}
+            for st_ in req.resolved(ranef):
                 full = np.full(ds.nobs, np.nan)
-                full[idx] = v
+                full[idx] = comp.used(st_)
+                if new is not None and st_.kind in PREDICTIVE:
+                    rows, X, off, Z, codes = new
+                    full[rows] = comp.new(st_, X, off, Z, codes)
+                name = st_.name
+                if name.lower() in taken:
+                    if req.nounique:
+                        continue
+                    k = 1
+                    while f"{name}{k}".lower() in taken:
+                        k += 1
+                    name = f"{name}{k}"
+                taken.add(name.lower())
                 frame[name] = full
-            self.s.put_dataset(ref, Dataset(normalise_frame(frame), {k: v for k, v in ds.meta.items()}))
+            if req.nomiss:
+                keep_rows = np.zeros(ds.nobs, dtype=bool)
+                keep_rows[idx] = True
+                frame = frame[keep_rows].reset_index(drop=True)
+            upper = {c.upper() for c in frame.columns}
+            meta = {k: v for k, v in ds.meta.items() if k in upper}
+            self.s.put_dataset(req.out, Dataset(normalise_frame(frame), meta))
 
     # ------------------------------------------------------------------ helpers
     def _dist_label(self):
@@ -1710,65 +1833,30 @@ class _AnyOptions:
 _RESID_WORDS = {"_residual_", "_resid_", "resid", "residual"}
 
 
+def _id_vars(stmts, ds) -> list[str] | None:
+    """ID statement: the variables written to OUTPUT data sets instead of all input variables."""
+    if not stmts:
+        return None
+    out = []
+    for stm in stmts:
+        for it in stm.items:
+            name = str(getattr(it, "value", ""))
+            col = ds.colname(name)
+            if col is None:
+                raise SasError(f"Variable {name.upper()} in the ID statement not found" +
+                               (" (the automatic variables _XBETA_, _ZGAMMA_, ... are not supported yet)."
+                                if name.startswith("_") else "."), stm.line, stm.col)
+            if col not in out:
+                out.append(col)
+    return out
+
+
 def _is_rside(stm) -> bool:
     """An R-side RANDOM statement: _RESIDUAL_ as the effect, or the RESIDUAL (RSIDE) option."""
     if any(isinstance(it, A.Word) and str(it.value).lower() in _RESID_WORDS for it in stm.items):
         return True
     return any(isinstance(o, A.Word) and str(o.value).lower() in ("residual", "rside", "resid")
                for o in (stm.options or []))
-
-
-_OUTPUT_NAMES = {"pred": "Pred", "predicted": "Pred", "p": "Pred", "resid": "Resid", "residual": "Resid",
-                 "r": "Resid"}
-
-
-def _parse_output(stm):
-    """OUTPUT OUT=ds PRED<(ILINK NOBLUP)><=name> RESID<(...)><=name> ... </ ILINK NOBLUP>."""
-    from .common import dsref_from_value
-    glob = set()
-    for o in stm.options or []:
-        k = str(getattr(o, "value", getattr(o, "key", ""))).lower()
-        if isinstance(o, A.Word) and k in ("ilink", "noblup"):
-            glob.add(k)
-        else:
-            raise SasError(f"The OUTPUT option {k.upper()} is not supported yet (ILINK, NOBLUP are).", o.line, o.col)
-    out, stats_ = None, []
-    items = list(stm.items)
-    i = 0
-    while i < len(items):
-        it = items[i]
-        if isinstance(it, A.Opt) and it.key.lower() == "out":
-            out = dsref_from_value(it.value, stm.line, stm.col)
-            i += 1
-            continue
-        mods, name, key = set(), None, None
-        if isinstance(it, A.Opt):
-            key, name = it.key.lower(), str(value_of(it.value))
-        elif isinstance(it, A.Group) and it.name:
-            key = it.name.lower()
-            mods = {str(x.value).lower() for x in it.items if isinstance(x, A.Word)}
-            if i + 2 < len(items) and isinstance(items[i + 1], A.Word) and items[i + 1].value == "=":
-                name = str(items[i + 2].value)
-                i += 2
-        elif isinstance(it, A.Word) and it.kind == "name":
-            key = str(it.value).lower()
-        if key not in _OUTPUT_NAMES:
-            raise SasError(f"The OUTPUT statistic {str(key or '?').upper()} is not supported yet (PRED, RESID are).",
-                           stm.line, stm.col)
-        bad = mods - {"ilink", "noblup"}
-        if bad:
-            raise SasError(f"The OUTPUT suboption {sorted(bad)[0].upper()} is not supported (ILINK, NOBLUP are).",
-                           stm.line, stm.col)
-        mods |= glob
-        kind = "pred" if _OUTPUT_NAMES[key] == "Pred" else "resid"
-        stats_.append((kind, name or _OUTPUT_NAMES[key], "ilink" in mods, "noblup" in mods))
-        i += 1
-    if out is None:
-        out = A.DsRef(None, "DATA" + str(stm.line), line=stm.line, col=stm.col)
-    if not stats_:
-        stats_ = [("pred", "Pred", "ilink" in glob, "noblup" in glob), ("resid", "Resid", "ilink" in glob,
-                                                                         "noblup" in glob)]
-    return out, stats_
 
 
 def _n_bounds(cov, side: int) -> int:
