@@ -75,6 +75,10 @@ def run_program(args) -> int:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # numpy/scipy RuntimeWarnings (an overflow inside a line search, a log of 0 at a trial point) are internal:
+    # the log reports their consequences (non-convergence, a failed fit) as SAS NOTEs, WARNINGs and ERRORs
+    import warnings
+    warnings.simplefilter("ignore", RuntimeWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "run":
