@@ -823,12 +823,7 @@ class GlimmixFit:
         if rpos is not None:
             pos, T, rs = rpos
         else:
-            order = np.argsort(codes, kind="stable")
-            counts = np.bincount(codes, minlength=K)
-            T = int(counts.max())
-            pos = np.empty(n, dtype=int)
-            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            pos[order] = np.arange(n) - np.repeat(starts, counts)
+            pos, T = M.subject_positions(codes, K)
             rs = LM.make_struct("vc", 1, ["Residual"]) if self.dist in ("normal", "gamma", "invgauss") else \
                 LM.FixedResid(1)
         scaled = self.dist in ("negbin", "beta")

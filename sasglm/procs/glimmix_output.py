@@ -30,6 +30,7 @@ import scipy.stats as st
 
 from .. import ast as A
 from ..errors import SasError
+from ..stats.glmm import _grid, subject_positions
 from .common import value_of
 
 # keyword (and its aliases) -> statistic
@@ -175,23 +176,6 @@ class Model:
     G: np.ndarray | None = None         # q x q
 
 
-def _blocks(codes, K):
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=K)
-    T = int(counts.max()) if len(counts) else 0
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos = np.empty(len(codes), dtype=int)
-    pos[order] = np.arange(len(codes)) - np.repeat(starts, counts)
-    return pos, T
-
-
-def _grid(v, codes, pos, K, T, fill=0.0):
-    v = np.asarray(v, dtype=float)
-    g = np.full((K, T) + v.shape[1:], fill)
-    g[codes, pos] = v
-    return g
-
-
 class Computed:
     """Statistics of the observations used in the fit (``used``) and predictions for further observations with
     a complete set of predictors (``new``: X, offset, Z and subject code, -1 for a subject not in the fit)."""
@@ -203,7 +187,7 @@ class Computed:
         eta_m = m.X @ m.beta + m.offset
         eta_c = eta_m + (np.einsum("nq,nq->n", m.Z, m.modes[m.codes]) if self.q else 0.0)
         self.eta = {False: eta_c, True: eta_m}
-        self._pred_cov = None
+        self._pred_cov = self._cond_V = None
 
     # ---------------------------------------------------------------- variances of the pseudo model
     def _var_p(self, eta):
@@ -213,25 +197,26 @@ class Computed:
         d = m.link.dmu_deta(eta)
         return m.var_y(mu, m.w) / d ** 2
 
-    def _subject_V(self, R):
-        """Per subject: padded X, Z, R and V = Z G Z' + R (identity on the padding)."""
-        m = self.m
-        K = int(m.codes.max()) + 1
-        pos, T = _blocks(m.codes, K)
-        Xg = _grid(m.X, m.codes, pos, K, T)
-        Zg = _grid(m.Z, m.codes, pos, K, T)
-        Rg = _grid(R, m.codes, pos, K, T, fill=1.0)
-        V = np.einsum("ktq,qr,ksr->kts", Zg, m.G, Zg, optimize=True) + \
-            np.eye(T)[None] * Rg[:, :, None]
-        return pos, K, Xg, Zg, Rg, V
+    def _subject_V(self):
+        """Per subject at the conditional linearisation: padded X, Z, R = var[P | g] and V^-1 with
+        V = Z G Z' + R (identity on the padding); computed once."""
+        if self._cond_V is None:
+            m = self.m
+            K = int(m.codes.max()) + 1
+            pos, T = subject_positions(m.codes, K)
+            Xg = _grid(m.X, m.codes, pos, K, T)
+            Zg = _grid(m.Z, m.codes, pos, K, T)
+            Rg = _grid(self._var_p(self.eta[False]), m.codes, pos, K, T, fill=1.0)
+            V = np.einsum("ktq,qr,ksr->kts", Zg, m.G, Zg, optimize=True) + np.eye(T)[None] * Rg[:, :, None]
+            self._cond_V = (pos, Xg, Zg, Rg, np.linalg.inv(V))
+        return self._cond_V
 
     def prediction_cov(self):
         """Per subject C21 = Cov(b hat, g hat - g) and C22 = Var(g hat - g) of the mixed model equations at the
         conditional linearisation, with C(b, b) the printed covariance of the fixed effects."""
         if self._pred_cov is None:
             m = self.m
-            pos, K, Xg, Zg, Rg, V = self._subject_V(self._var_p(self.eta[False]))
-            Vinv = np.linalg.inv(V)
+            pos, Xg, Zg, Rg, Vinv = self._subject_V()
             GZV = np.einsum("qr,ktr,kts->kqs", m.G, Zg, Vinv, optimize=True)
             GZVZG = np.einsum("kqs,ksr,rm->kqm", GZV, Zg, m.G, optimize=True)
             GZVX = np.einsum("kqs,ksp->kqp", GZV, Xg)
@@ -289,8 +274,7 @@ class Computed:
     def _var_conditional_resid(self):
         """diag(R V^-1 R - R V^-1 X Phi X' V^-1 R), the variance of the conditional residual."""
         m = self.m
-        pos, K, Xg, Zg, Rg, V = self._subject_V(self._var_p(self.eta[False]))
-        Vinv = np.linalg.inv(V)
+        pos, Xg, Zg, Rg, Vinv = self._subject_V()
         RVR = Rg ** 2 * np.einsum("ktt->kt", Vinv)
         RVX = np.einsum("kt,kts,ksp->ktp", Rg, Vinv, Xg)
         q = RVR - np.einsum("ktp,pr,ktr->kt", RVX, m.covb_model, RVX)

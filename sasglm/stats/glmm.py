@@ -20,7 +20,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special as sp
 
-from .families import Beta, Binomial, Family, Gamma, InvGauss, Link, Normal, Poisson, NegBin
+from .families import Beta, Binomial, Family, Gamma, InvGauss, Link, Poisson, NegBin
 
 
 # ---------------------------------------------------------------------- covariance structures
@@ -279,12 +279,7 @@ class GLMMData:
     @staticmethod
     def make(X, Z, y, w, off, subj_codes, fam, link):
         K = int(subj_codes.max()) + 1
-        order = np.argsort(subj_codes, kind="stable")
-        counts = np.bincount(subj_codes, minlength=K)
-        T = int(counts.max())
-        pos = np.empty(len(subj_codes), dtype=int)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        pos[order] = np.arange(len(subj_codes)) - np.repeat(starts, counts)
+        pos, T = subject_positions(subj_codes, K)
         grid = lambda v, fill=0.0: _grid(v, subj_codes, pos, K, T, fill)
         mask = np.zeros((K, T), dtype=bool)
         mask[subj_codes, pos] = True
@@ -311,6 +306,18 @@ def _dG(cov: CovStruct, theta):
         e[m] = h
         out[:, :, m] = (cov.G(theta + e) - cov.G(theta - e)) / (2 * h)
     return out
+
+
+def subject_positions(codes, K):
+    """Each observation's position within its subject (in data order) and the largest subject size: the
+    (subject, position) cells of the padded K x T arrays the per-subject kernels work on."""
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=K)
+    T = int(counts.max()) if len(counts) else 0
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.empty(len(codes), dtype=int)
+    pos[order] = np.arange(len(codes)) - np.repeat(starts, counts)
+    return pos, T
 
 
 def _grid(v, codes, pos, K, T, fill=0.0):
@@ -469,7 +476,6 @@ class AGQ:
 
     def modes(self, beta, G):
         d = self.d
-        q = self.cov.q
         Ginv = np.linalg.inv(G)
         eta0 = np.einsum("ktp,p->kt", d.X, beta) + d.off
         b = self.b.copy()
