@@ -181,3 +181,25 @@ def test_output_statistics_need_one_g_side_subject():
     r = run_sas(NORMAL + """proc glimmix data=d; class id t; model z = x;
         random _residual_ / subject=id type=ar(1); output out=o stderr; run;""")
     assert any("STDERR" in e and "R-side" in e for e in r.errors)
+
+
+def test_nested_subjects_write_pred_and_leave_missing_responses_unpredicted():
+    """Nested SUBJECT= effects (processed by the coarsest subject): PRED is written for the observations used
+    (PredPA = x'b from the printed solution); an observation with a missing response is left
+    missing (its random-effects design is the coarsest subject's and is not rebuilt). This crashed once."""
+    r = run_sas("""data d; call streaminit(4);
+      do c=1 to 6; v = rand('normal')*0.5;
+      do id=1 to 8; u = rand('normal')*0.5;
+        do t=0 to 2; x = rand('normal'); y = rand('poisson', exp(0.3 + 0.3*x + u + v));
+          if c=2 and id=3 and t=1 then y=.; output; end; end; end;
+    run;
+    proc glimmix data=d method=laplace; class c id; model y = x / dist=poisson s;
+      random intercept / subject=c; random intercept / subject=id(c);
+      output out=o pred pred(noblup); run;""")
+    assert not r.errors, r.errors
+    o = r.ds("o").df
+    used = o["y"].notna().to_numpy()
+    beta = [row["Estimate"] for row in _t(r, "ParameterEstimates").rows]
+    assert o["PredPA"].to_numpy()[used] == pytest.approx(beta[0] + beta[1] * o["x"].to_numpy()[used], abs=1e-8)
+    assert np.all(np.isfinite(o["Pred"].to_numpy()[used]))
+    assert np.isnan(o["Pred"].to_numpy()[~used]).all()

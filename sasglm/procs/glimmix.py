@@ -417,13 +417,14 @@ class GlimmixFit:
             raise SasError("COVTEST needs a model with random effects (a RANDOM statement)" if glm_mode else
                            "COVTEST is not supported yet with DIST=MULTINOMIAL.", st_.line, st_.col)
         self._check_outputs(rside, nested)
-        xvars = set(class_names) & {v for e in effects for v in e.all_vars()}
-        xvars |= {v for e in effects + r_effects for v in e.all_vars()} | set(subj_vars)
+        xvars = {v for e in effects + r_effects for v in e.all_vars()} | set(subj_vars)
         if offset_var:
             xvars.add(offset_var)
-        self._pred_spec = {"vars": sorted(xvars), "effects": effects, "intercept": not mopts.has("noint"),
-                           "keep": ~design.aliased, "gspecs": gspecs, "subj_vars": list(subj_vars), "uniq": [],
-                           "offset_var": offset_var}
+        # (with nested SUBJECT= effects the random-effects design is the coarsest subject's: observations with
+        # a missing response are not predicted)
+        self._pred_spec = None if nested else {
+            "vars": sorted(xvars), "effects": effects, "intercept": not mopts.has("noint"), "keep": ~design.aliased,
+            "gspecs": gspecs, "subj_vars": list(subj_vars), "uniq": [], "offset_var": offset_var}
         if getattr(self, "glogit", False):
             from .glimmix_glogit import run_glogit
             self.design, self.classes, self.copts = design, classes, copts
@@ -450,7 +451,8 @@ class GlimmixFit:
         else:                   # R-side only, no SUBJECT=: every observation is its own block
             codes, uniq = np.arange(n), [(i + 1,) for i in range(n)]
         K = len(uniq)
-        self._pred_spec["uniq"] = list(uniq)
+        if self._pred_spec is not None:
+            self._pred_spec["uniq"] = list(uniq)
         if nested:
             Z, zcols = MixedFit._z_matrix(mspecs, data, classes, raw, codes, n)
             terms = [(tv, cols) for tv, cols in zcols]
@@ -612,22 +614,21 @@ class GlimmixFit:
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
         from .glimmix_output import Computed, Model
         p_ = Xk.shape[1]
-        omodel = None if mult else Model(Xk, res.beta, res.cov[:p_, :p_], res.cov_model[:p_, :p_], offset, y, w,
-                                         self.link, self._var_y(res.scale), dfs.get(-1, math.inf), Z, codes,
-                                         res.modes, res.G)
+        comp = None if mult else Computed(Model(Xk, res.beta, res.cov[:p_, :p_], res.cov_model[:p_, :p_], offset, y,
+                                                w, self.link, self._var_y(res.scale), dfs.get(-1, math.inf), Z,
+                                                codes, res.modes, res.G))
         if ropts.has("solution") or ropts.has("s"):
-            if omodel is not None:
+            if comp is not None:
                 # prediction standard errors from the mixed model equations at the final linearisation, with the
                 # covariance of the fixed effects from the Hessian (or the sandwich) as the documentation describes
                 # ("Estimated Precision of Estimates"): Var(g hat - g) includes the fixed effects' uncertainty
                 from types import SimpleNamespace
-                self._random_solution(SimpleNamespace(modes=res.modes,
-                                                      mode_var=Computed(omodel, 0.05).prediction_cov()[1]),
+                self._random_solution(SimpleNamespace(modes=res.modes, mode_var=comp.prediction_cov()[1]),
                                       rnames, uniq, subj_vars, dfs)
             else:
                 self._random_solution(res, rnames, uniq, subj_vars, dfs)
-        if omodel is not None:
-            self._write_outputs(omodel)
+        if comp is not None:
+            self._write_outputs(comp)
 
     def _glm_mode_header(self, yname, offset_var, link_label, technique, ddf_label, n, resp_info):
         """Model Information, Class Level Information, Number of Observations and Response Profile of a model
@@ -806,10 +807,10 @@ class GlimmixFit:
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
         self._hypotheses(full_beta, covb, dfs, data)
-        from .glimmix_output import Model
+        from .glimmix_output import Computed, Model
         sc = phi if normal or gamma else (gm.negbin_k if self.dist in ("negbin", "beta") else None)
-        self._write_outputs(Model(Xk, beta_k, covk, gm.cov * (phi if normal else 1.0), offset, y, w, self.link,
-                                  self._var_y(sc), dfs[-1]))
+        self._write_outputs(Computed(Model(Xk, beta_k, covk, gm.cov * (phi if normal else 1.0), offset, y, w, self.link,
+                                  self._var_y(sc), dfs[-1])))
 
     def _fit_pl(self, gm, Xk, Z, y, w, offset, codes, K, n, gs, rnames, subj_vars, design, keep, data,
                 effects, terms, ropts, uniq, empirical, rpos=None):
@@ -1005,14 +1006,15 @@ class GlimmixFit:
             b_, Cbb, _ = lm.random_effects(res.theta, res.beta, res.cov_beta)
             from types import SimpleNamespace
             self._random_solution(SimpleNamespace(modes=b_, mode_var=Cbb), rnames, uniq, subj_vars, dfs)
-        from .glimmix_output import Model
+        from .glimmix_output import Computed, Model
         names = list(res.names)
         sc = float(theta[names.index("Scale")]) if "Scale" in names else \
             (float(theta[names.index("Residual")]) if "Residual" in names else None)
         G_ = gs.matrix(lm.split(res.theta)[0]) if (gs is not None and q) else None
-        self._write_outputs(Model(Xk, beta, covk, res.cov_beta, offset, y, w, self.link, self._var_y(sc),
-                                  dfs.get(-1, math.inf), Z if G_ is not None else None,
-                                  codes if G_ is not None else None, self._pl_b if G_ is not None else None, G_))
+        self._write_outputs(Computed(Model(Xk, beta, covk, res.cov_beta, offset, y, w, self.link, self._var_y(sc),
+                                           dfs.get(-1, math.inf), Z if G_ is not None else None,
+                                           codes if G_ is not None else None, self._pl_b if G_ is not None else None,
+                                           G_)))
 
     def _normal_lmm(self) -> bool:
         """A normal response with the identity link: a linear mixed model, which GLIMMIX fits by (RE)ML."""
@@ -1402,11 +1404,13 @@ class GlimmixFit:
             codes = np.array([index.get(tuple(k), -1) for k in keys], dtype=int)
         return rows, X, off, Z, codes
 
-    def _write_outputs(self, model):
-        """OUTPUT OUT=: the input data (or the ID variables) with the requested statistics; observations not
-        used get missing values, except predictions for observations with a missing response."""
+    def _write_outputs(self, comp):
+        """OUTPUT OUT=: the input data (or the ID variables) with the requested statistics of the fitted model
+        (a glimmix_output.Computed); observations not used get missing values, except predictions for
+        observations with a missing response."""
         from ..data.dataset import Dataset, normalise_frame
-        from .glimmix_output import PREDICTIVE, Computed
+        from .glimmix_output import PREDICTIVE
+        model = comp.m
         reqs = getattr(self, "outputs", [])
         if not reqs:
             return
@@ -1418,20 +1422,18 @@ class GlimmixFit:
             ds, idx = fi.original, fi.rows[idx]
         else:
             new = self._prediction_rows(model)
-        ranef = model.Z is not None and model.Z.shape[1] > 0
         for req in reqs:
-            comp = Computed(model, req.alpha)
             ids = getattr(self, "id_vars", None)
             frame = ds.df.copy() if not ids else ds.df[ids].copy()
             if req.novar and not ids:
                 frame = frame.iloc[:, :0]
             taken = {c.lower() for c in frame.columns}
-            for st_ in req.resolved(ranef):
+            for st_ in req.resolved(comp.q > 0):
                 full = np.full(ds.nobs, np.nan)
-                full[idx] = comp.used(st_)
+                full[idx] = comp.used(st_, req.alpha)
                 if new is not None and st_.kind in PREDICTIVE:
                     rows, X, off, Z, codes = new
-                    full[rows] = comp.new(st_, X, off, Z, codes)
+                    full[rows] = comp.new(st_, X, off, Z, codes, req.alpha)
                 name = st_.name
                 if name.lower() in taken:
                     if req.nounique:

@@ -180,10 +180,9 @@ class Computed:
     """Statistics of the observations used in the fit (``used``) and predictions for further observations with
     a complete set of predictors (``new``: X, offset, Z and subject code, -1 for a subject not in the fit)."""
 
-    def __init__(self, m: Model, alpha: float):
+    def __init__(self, m: Model):
         self.m = m
         self.q = 0 if m.Z is None else m.Z.shape[1]
-        self.t = st.t.ppf(1 - alpha / 2, m.df) if math.isfinite(m.df) else st.norm.ppf(1 - alpha / 2)
         eta_m = m.X @ m.beta + m.offset
         eta_c = eta_m + (np.einsum("nq,nq->n", m.Z, m.modes[m.codes]) if self.q else 0.0)
         self.eta = {False: eta_c, True: eta_m}
@@ -238,7 +237,7 @@ class Computed:
         return np.sqrt(np.maximum(v, 0.0))
 
     # ---------------------------------------------------------------- one statistic
-    def used(self, s: Stat) -> np.ndarray:
+    def used(self, s: Stat, alpha: float = 0.05) -> np.ndarray:
         m = self.m
         eta = self.eta[s.noblup or not self.q]
         link = m.link
@@ -248,7 +247,7 @@ class Computed:
             return mu if s.ilink else eta
         if s.kind in ("stderr", "lcl", "ucl"):
             se = self.stderr(m.X, m.Z, m.codes, s.noblup)
-            return self._limits(s, eta, se, d)
+            return self._limits(s, eta, se, d, alpha)
         if s.kind == "resid":
             return (m.y - mu) if s.ilink else (m.y - mu) / d
         vp = self._var_p(eta)
@@ -263,12 +262,7 @@ class Computed:
         # student
         r = (m.y - mu) / d
         h = np.einsum("ij,jk,ik->i", m.X, m.covb_model, m.X)
-        if not self.q:
-            vr = vp - h
-        elif marg:
-            vr = vp - h
-        else:
-            vr = self._var_conditional_resid()
+        vr = vp - h if (marg or not self.q) else self._var_conditional_resid()
         return np.where(vr > 0, r / np.sqrt(np.where(vr > 0, vr, 1.0)), np.nan)
 
     def _var_conditional_resid(self):
@@ -280,16 +274,18 @@ class Computed:
         q = RVR - np.einsum("ktp,pr,ktr->kt", RVX, m.covb_model, RVX)
         return q[m.codes, pos]
 
-    def _limits(self, s, eta, se, d):
+    def _limits(self, s, eta, se, d, alpha):
         if s.kind == "stderr":
             return se * np.abs(d) if s.ilink else se
-        lo, hi = eta - self.t * se, eta + self.t * se
+        m = self.m
+        t = st.t.ppf(1 - alpha / 2, m.df) if math.isfinite(m.df) else st.norm.ppf(1 - alpha / 2)
+        lo, hi = eta - t * se, eta + t * se
         if s.ilink:
             a, b = self.m.link.inv(lo), self.m.link.inv(hi)
             lo, hi = np.minimum(a, b), np.maximum(a, b)
         return lo if s.kind == "lcl" else hi
 
-    def new(self, s: Stat, X, off, Z, codes) -> np.ndarray:
+    def new(self, s: Stat, X, off, Z, codes, alpha: float = 0.05) -> np.ndarray:
         """Predictions (PRED, STDERR, LCL, UCL) for observations not used in the fit."""
         m = self.m
         eta = X @ m.beta + off
@@ -301,4 +297,4 @@ class Computed:
         if s.kind == "pred":
             return m.link.inv(eta) if s.ilink else eta
         se = self.stderr(X, Z, codes, s.noblup or not self.q)
-        return self._limits(s, eta, se, m.link.dmu_deta(eta))
+        return self._limits(s, eta, se, m.link.dmu_deta(eta), alpha)
