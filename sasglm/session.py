@@ -143,6 +143,8 @@ class Session:
             self.log.error(f"Line {raw.line}: The model could not be fitted: a matrix is singular or a value "
                            f"overflowed ({type(e).__name__}: {e}). The model may be overparameterized, or the "
                            "data may be separated.")
+            if os.environ.get("SASGLM_DEBUG"):
+                traceback.print_exc()
             self._stopped()
         except Exception as e:   # never a traceback: an internal error is an ERROR line
             self.log.error(f"Internal error while running the step at line {raw.line}: "

@@ -616,17 +616,15 @@ class GlimmixFit:
         p_ = Xk.shape[1]
         comp = None if mult else Computed(Model(Xk, res.beta, res.cov[:p_, :p_], res.cov_model[:p_, :p_], offset, y,
                                                 w, self.link, self._var_y(res.scale), dfs.get(-1, math.inf), Z,
-                                                codes, res.modes, res.G))
+                                                codes, res.modes, res.G, res.mode_var, res.mode_jac, res.cov))
         if ropts.has("solution") or ropts.has("s"):
-            if comp is not None:
-                # prediction standard errors from the mixed model equations at the final linearisation, with the
-                # covariance of the fixed effects from the Hessian (or the sandwich) as the documentation describes
-                # ("Estimated Precision of Estimates"): Var(g hat - g) includes the fixed effects' uncertainty
-                from types import SimpleNamespace
-                self._random_solution(SimpleNamespace(modes=res.modes, mode_var=comp.prediction_cov()[1]),
-                                      rnames, uniq, subj_vars, dfs)
-            else:
-                self._random_solution(res, rnames, uniq, subj_vars, dfs)
+            # prediction standard errors as the documentation describes ("Estimated Precision of Estimates"):
+            # Var(g hat - g) adds to the inverse Hessian at the mode the uncertainty of all parameters carried
+            # through the mode (with the printed covariance: the sandwich with EMPIRICAL)
+            from types import SimpleNamespace
+            pvar = (comp.prediction_cov()[1] if comp is not None else
+                    res.mode_var + np.einsum("kqm,mn,krn->kqr", res.mode_jac, res.cov, res.mode_jac))
+            self._random_solution(SimpleNamespace(modes=res.modes, mode_var=pvar), rnames, uniq, subj_vars, dfs)
         if comp is not None:
             self._write_outputs(comp)
 

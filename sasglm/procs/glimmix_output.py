@@ -174,6 +174,11 @@ class Model:
     codes: np.ndarray | None = None
     modes: np.ndarray | None = None     # K x q
     G: np.ndarray | None = None         # q x q
+    # maximum likelihood (QUAD/LAPLACE): inverse negative Hessians at the modes (K x q x q), the modes'
+    # derivatives in all parameters (K x q x P) and the covariance of all parameters (P x P, beta first)
+    cond_var: np.ndarray | None = None
+    mode_jac: np.ndarray | None = None
+    cov_all: np.ndarray | None = None
 
 
 class Computed:
@@ -211,8 +216,18 @@ class Computed:
         return self._cond_V
 
     def prediction_cov(self):
-        """Per subject C21 = Cov(b hat, g hat - g) and C22 = Var(g hat - g) of the mixed model equations at the
-        conditional linearisation, with C(b, b) the printed covariance of the fixed effects."""
+        """Per subject C21 = Cov(g hat - g, b hat) (q x p) and C22 = Var(g hat - g).
+
+        Maximum likelihood: the documentation's approximate prediction variance (Booth and Hobert's conditional
+        mean squared error of prediction), C22 = Gamma^-1 + D C D' and C21 = D C[:, beta], with Gamma the
+        negative Hessian at the mode, D the mode's derivative in all parameters (fixed effects, covariance
+        parameters, scale) and C their covariance as printed (the sandwich with EMPIRICAL).  Pseudo-likelihood:
+        the mixed model equations at the final linearisation, with C(b, b) the printed covariance."""
+        if self._pred_cov is None and self.m.mode_jac is not None:
+            m = self.m
+            J, C = m.mode_jac, m.cov_all
+            JC = np.einsum("kqm,mn->kqn", J, C)
+            self._pred_cov = (JC[:, :, :m.X.shape[1]], m.cond_var + np.einsum("kqn,krn->kqr", JC, J))
         if self._pred_cov is None:
             m = self.m
             pos, Xg, Zg, Rg, Vinv = self._subject_V()

@@ -452,14 +452,90 @@ def cap_step(step, limit=5.0):
     return step
 
 
+def psd_cholesky(G, tol=1e-12):
+    """Lower-triangular L with L L' = G for a nonnegative definite G, with a zero column where a pivot
+    vanishes (a singular G: a correlation of +/-1 or a zero variance); None when G is not nonnegative
+    definite."""
+    try:
+        return np.linalg.cholesky(G)
+    except np.linalg.LinAlgError:
+        pass
+    q = G.shape[0]
+    scale = max(float(np.max(np.abs(np.diagonal(G)))) if q else 0.0, 1e-300)
+    L = np.zeros((q, q))
+    for j in range(q):
+        dj = G[j, j] - L[j, :j] @ L[j, :j]
+        rest = G[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]
+        if dj > tol * scale:
+            L[j, j] = math.sqrt(dj)
+            L[j + 1:, j] = rest / L[j, j]
+        elif dj < -1e-8 * scale or np.any(np.abs(rest) > 1e-6 * scale):
+            return None
+    return L
+
+
+def internal_factor(cov: CovStruct, x):
+    """(L, dL/dx) with G = L L' directly from the optimiser's internal coordinates x, for the structures whose
+    internal coordinates are the elements of such a factor (UN and CHOL: the Cholesky factor; VC: standard
+    deviations); None for the others.  L may be singular (a correlation of +/-1, a zero variance) and may have
+    negative diagonal elements (the quadrature grid is symmetric in each coordinate, so the sign is immaterial)."""
+    x = np.asarray(x, dtype=float)
+    if isinstance(cov, UN):                         # CHOL too
+        q = cov.q
+        L = _lower(x, q)
+        dL = np.zeros((q, q, len(x)))
+        r, c = np.tril_indices(q)
+        dL[r, c, np.arange(len(x))] = 1.0
+        return L, dL
+    if isinstance(cov, VC):
+        L = np.diag(x[cov.groups]) if cov.q else np.zeros((0, 0))
+        dL = np.zeros((cov.q, cov.q, len(x)))
+        dL[np.arange(cov.q), np.arange(cov.q), cov.groups] = 1.0
+        return L, dL
+    if isinstance(cov, BlockCov):
+        parts = [internal_factor(b, xb) for b, xb in zip(cov.blocks, cov._split(x))]
+        if any(pt is None for pt in parts):
+            return None
+        L = np.zeros((cov.q, cov.q))
+        dL = np.zeros((cov.q, cov.q, len(x)))
+        i = m = 0
+        for Lb, dLb in parts:
+            qb, tb = Lb.shape[0], dLb.shape[2]
+            L[i:i + qb, i:i + qb] = Lb
+            dL[i:i + qb, i:i + qb, m:m + tb] = dLb
+            i, m = i + qb, m + tb
+        return L, dL
+    if isinstance(cov, Repeated):
+        part = internal_factor(cov.block, x)
+        if part is None:
+            return None
+        Lb, dLb = part
+        eye = np.eye(cov.m)
+        return np.kron(eye, Lb), np.stack([np.kron(eye, dLb[:, :, m]) for m in range(dLb.shape[2])], axis=2)
+    return None
+
+
+def cholesky_derivative(L, dG):
+    """dL/dtheta (q x q x t) of the lower Cholesky factor L of G from dG/dtheta (L nonsingular)."""
+    Li = np.linalg.inv(L)
+    inner = np.einsum("qa,abm,rb->qrm", Li, dG, Li)
+    return np.einsum("qa,arm->qrm", L, _phi_lower(np.moveaxis(inner, -1, 0)).transpose(1, 2, 0))
+
+
 class AGQ:
-    """The adaptive quadrature objective for one data set and covariance structure."""
+    """The adaptive quadrature objective for one data set and covariance structure.
+
+    The integral over each subject's random effects g = L u (G = L L', u standard normal) is evaluated over u:
+    the quadrature nodes are centred at the conditional mode of u and scaled by the lower Cholesky factor C of
+    the inverse negative Hessian there.  For a nonsingular G this is the same rule as on the g scale (L C is the
+    lower Cholesky factor of the g-scale inverse Hessian, and the Jacobian |L| cancels), and it stays valid
+    when G is singular."""
 
     def __init__(self, data: GLMMData, cov: CovStruct, qpoints: int, prune: float = 1e-30):
         self.d, self.cov = data, cov
         self.prune = prune
         self.set_points(qpoints)
-        self.b = np.zeros((data.X.shape[0], cov.q))     # warm start for the modes
+        self.b = np.zeros((data.X.shape[0], cov.q))     # warm start for the modes (u scale)
 
     def set_points(self, n: int):
         self.n = n
@@ -474,94 +550,148 @@ class AGQ:
         self.nodes = Zn
         self.logw = np.log(Wn) + 0.5 * np.sum(Zn ** 2, axis=1)
 
-    def modes(self, beta, G):
+    def modes_u(self, beta, L):
+        """Conditional modes of u by Newton's method; returns (u, H, eta0, ZL, W, g) with H = L'Z'WZL + I the
+        negative Hessian at the modes, W and g the weights and scores there."""
         d = self.d
-        Ginv = np.linalg.inv(G)
+        q = L.shape[0]
         eta0 = np.einsum("ktp,p->kt", d.X, beta) + d.off
-        b = self.b.copy()
-        for it in range(100):
-            eta = eta0 + np.einsum("ktq,kq->kt", d.Z, b)
+        ZL = np.einsum("ktq,qr->ktr", d.Z, L)
+        eye = np.eye(q)
+        u = self.b.copy()
+        if not np.all(np.isfinite(u)):
+            u = np.zeros_like(u)
+
+        def at(u):
+            eta = eta0 + np.einsum("ktq,kq->kt", ZL, u)
             ll, g, W = _loglik_kernel(d, eta)
+            obj = ll.sum(axis=1) - 0.5 * np.sum(u ** 2, axis=1)
+            return eta, g, W, np.where(np.isfinite(obj), obj, -np.inf)
+        eta, g, W, obj = at(u)
+        for it in range(100):
             if np.any(W < 0):
                 # the observed weight can be negative far from the mode (inverse Gaussian, non-canonical
                 # links): step with the expected weight there (Fisher scoring), which has the same mode
                 W = np.where(W > 0, W, _expected_weight(d, eta))
-            grad = np.einsum("ktq,kt->kq", d.Z, g) - b @ Ginv
-            H = np.einsum("ktq,kt,ktr->kqr", d.Z, W, d.Z) + Ginv
+            grad = np.einsum("ktq,kt->kq", ZL, g) - u
+            H = np.einsum("ktq,kt,ktr->kqr", ZL, W, ZL) + eye
             step = cap_step(np.linalg.solve(H, grad[:, :, None])[:, :, 0])
-            b = b + step
+            # damped Newton: a subject whose step lowers its (concave) objective takes half the step
+            for _ in range(40):
+                eta_n, g_n, W_n, obj_n = at(u + step)
+                worse = obj_n < obj - 1e-12 * np.abs(obj)
+                if not worse.any():
+                    break
+                step[worse] *= 0.5
+            u, eta, g, W, obj = u + step, eta_n, g_n, W_n, obj_n
             if np.max(np.abs(step)) < 1e-10:
                 break
-        eta = eta0 + np.einsum("ktq,kq->kt", d.Z, b)
-        ll, g, W = _loglik_kernel(d, eta)
-        H = np.einsum("ktq,kt,ktr->kqr", d.Z, W, d.Z) + Ginv
-        self.b = b
-        return b, H, eta0, Ginv
+        H = np.einsum("ktq,kt,ktr->kqr", ZL, W, ZL) + eye
+        self.b = u
+        return u, H, eta0, ZL, W, g
+
+    def modes(self, beta, G):
+        """Modes of the random effects g and their inverse negative Hessians (K x q, K x q x q)."""
+        L = psd_cholesky(G)
+        if L is None:
+            raise np.linalg.LinAlgError("the G matrix is not nonnegative definite")
+        u, H, *_ = self.modes_u(beta, L)
+        Sig = np.linalg.inv(H)
+        return u @ L.T, np.einsum("qa,kab,rb->kqr", L, Sig, L)
 
     def subject_loglik(self, beta, G) -> np.ndarray:
         """log L_i for every subject (with all constants, as SAS's -2 log likelihood)."""
+        L = psd_cholesky(G)
+        if L is None:
+            return np.full(self.d.X.shape[0], -np.inf)
+        return self.subject_loglik_L(beta, L)
+
+    def _nodes(self, beta, L):
+        """Modes, scaling and the integrand's log terms at the nodes for every subject."""
         d = self.d
-        q = self.cov.q
-        sign, logdetG = np.linalg.slogdet(G)
-        if sign <= 0:
-            return np.full(d.X.shape[0], -np.inf)
-        b, H, eta0, Ginv = self.modes(beta, G)
-        Hinv = np.linalg.inv(H)
+        q = L.shape[0]
+        u, H, eta0, ZL, W, g = self.modes_u(beta, L)
+        Sig = np.linalg.inv(H)
+        C = np.linalg.cholesky(Sig)                         # lower Cholesky of H^-1 (H is positive definite)
+        logdetC = np.sum(np.log(np.diagonal(C, axis1=1, axis2=2)), axis=1)
+        pts = u[:, None, :] + np.einsum("kqr,nr->knq", C, self.nodes)      # K x N x q
+        eta = eta0[:, None, :] + np.einsum("ktq,knq->knt", ZL, pts)       # K x N x T
+        ll, _, _ = _loglik_kernel_nodes(d, eta)
+        terms = ll.sum(axis=2) - 0.5 * np.sum(pts ** 2, axis=2) - 0.5 * q * math.log(2 * math.pi) \
+            + self.logw[None, :]
+        return u, H, eta0, ZL, W, g, Sig, C, logdetC, pts, eta, terms
+
+    def subject_loglik_L(self, beta, L) -> np.ndarray:
+        d = self.d
         try:
-            C = np.linalg.cholesky(Hinv)                       # lower Cholesky of H^-1
+            *_, logdetC, pts, eta, terms = self._nodes(beta, L)
         except np.linalg.LinAlgError:
             return np.full(d.X.shape[0], -np.inf)
-        logdetC = np.sum(np.log(np.diagonal(C, axis1=1, axis2=2)), axis=1)
-        pts = b[:, None, :] + np.einsum("kqr,nr->knq", C, self.nodes)     # K x N x q
-        eta = eta0[:, None, :] + np.einsum("ktq,knq->knt", d.Z, pts)       # K x N x T
-        ll, _, _ = _loglik_kernel_nodes(d, eta)
-        prior = -0.5 * np.einsum("knq,qr,knr->kn", pts, Ginv, pts) - 0.5 * (q * math.log(2 * math.pi) + logdetG)
-        terms = ll.sum(axis=2) + prior + self.logw[None, :]
         m = terms.max(axis=1, keepdims=True)
         return logdetC + m[:, 0] + np.log(np.exp(terms - m).sum(axis=1)) + d.logc
 
-    def subject_grad(self, beta, theta):
-        """(log L_i, d log L_i / d(beta, theta)) for all subjects: the exact derivative of the
-        adaptive quadrature approximation, including the movement of the mode and of the scaling."""
-        d, cov = self.d, self.cov
-        q, p, t = cov.q, len(beta), cov.npar
-        P = p + t
-        G = cov.G(theta)
-        sign, logdetG = np.linalg.slogdet(G)
-        K = d.X.shape[0]
-        if sign <= 0:
-            return np.full(K, -np.inf), np.zeros((K, P))
-        b, H, eta0, Ginv = self.modes(beta, G)
+    def mode_jacobian(self, beta, theta):
+        """(modes of g, their inverse negative Hessians, d modes / d(beta, theta)) for every subject, theta on
+        SAS's scale (G positive definite)."""
+        G = self.cov.G(theta)
+        L = np.linalg.cholesky(G)
+        dL = cholesky_derivative(L, _dG(self.cov, theta))
+        u, H, eta0, ZL, W, g = self.modes_u(beta, L)
         Sig = np.linalg.inv(H)
+        du = self._mode_derivative(u, Sig, ZL, W, g, dL)
+        p = len(beta)
+        db = np.einsum("qr,krm->kqm", L, du)
+        db[:, :, p:] += np.einsum("qrm,kr->kqm", dL, u)
+        return u @ L.T, np.einsum("qa,kab,rb->kqr", L, Sig, L), db
+
+    def _mode_derivative(self, u, Sig, ZL, W, g, dL):
+        """d u_hat / d(beta, covariance coordinates) by the implicit function theorem: the mode solves
+        F = (ZL)'g - u = 0, so H du = dF with dF the derivative of F in the parameters."""
+        d = self.d
+        K, q = u.shape
+        p, t = d.X.shape[2], dL.shape[2]
+        dZL = np.einsum("ktq,qrm->ktrm", d.Z, dL)
+        dF = np.zeros((K, q, p + t))
+        dF[:, :, :p] = -np.einsum("ktq,kt,ktp->kqp", ZL, W, d.X, optimize=True)
+        dF[:, :, p:] = np.einsum("ktqm,kt->kqm", dZL, g) \
+            - np.einsum("ktq,kt,ktrm,kr->kqm", ZL, W, dZL, u, optimize=True)
+        return np.einsum("kqr,krm->kqm", Sig, dF)
+
+    def subject_grad(self, beta, theta):
+        """(log L_i, d log L_i / d(beta, theta)) for all subjects, theta on SAS's scale (G positive definite)."""
+        G = self.cov.G(theta)
         try:
-            C = np.linalg.cholesky(Sig)
+            L = np.linalg.cholesky(G)
         except np.linalg.LinAlgError:
-            return np.full(K, -np.inf), np.zeros((K, P))
-        dG = _dG(cov, theta)                                              # q x q x t
-        GiGmGi = np.einsum("qr,rsm,st->qtm", Ginv, dG, Ginv, optimize=True)             # q x q x t
-        eta_hat = eta0 + np.einsum("ktq,kq->kt", d.Z, b)
-        _, _, W = _loglik_kernel(d, eta_hat)
-        # mode derivative: H db/dtheta = dF/dtheta
-        dF = np.zeros((K, q, P))
-        dF[:, :, :p] = -np.einsum("ktq,kt,ktp->kqp", d.Z, W, d.X, optimize=True)
-        dF[:, :, p:] = np.einsum("qrm,kr->kqm", GiGmGi, b)
-        db = np.einsum("kqr,krm->kqm", Sig, dF)                          # K x q x P
-        deta = np.einsum("ktq,kqm->ktm", d.Z, db)
+            K = self.d.X.shape[0]
+            return np.full(K, -np.inf), np.zeros((K, len(beta) + self.cov.npar))
+        return self.subject_grad_L(beta, L, cholesky_derivative(L, _dG(self.cov, theta)))
+
+    def subject_grad_L(self, beta, L, dL):
+        """(log L_i, d log L_i / d(beta, phi)) for all subjects, where G = L L' and dL = dL/dphi (q x q x t):
+        the exact derivative of the adaptive quadrature approximation, including the movement of the mode and
+        of the scaling."""
+        d = self.d
+        p, t = len(beta), dL.shape[2]
+        K = d.X.shape[0]
+        try:
+            u, H, eta0, ZL, W, g_hat, Sig, C, logdetC, pts, eta, terms = self._nodes(beta, L)
+        except np.linalg.LinAlgError:
+            return np.full(K, -np.inf), np.zeros((K, p + t))
+        dZL = np.einsum("ktq,qrm->ktrm", d.Z, dL)
+        du = self._mode_derivative(u, Sig, ZL, W, g_hat, dL)              # K x q x P
+        deta = np.einsum("ktq,kqm->ktm", ZL, du)
         deta[:, :, :p] += d.X
+        deta[:, :, p:] += np.einsum("ktqm,kq->ktm", dZL, u)
+        eta_hat = eta0 + np.einsum("ktq,kq->kt", ZL, u)
         dW = _dW_deta(d, eta_hat)[:, :, None] * deta                      # K x T x P
-        dH = np.einsum("ktq,ktm,ktr->kqrm", d.Z, dW, d.Z, optimize=True)
-        dH[:, :, :, p:] -= GiGmGi[None, :, :, :]
+        dH = np.einsum("ktq,ktm,ktr->kqrm", ZL, dW, ZL, optimize=True)
+        A = np.einsum("ktqm,kt,ktr->kqrm", dZL, W, ZL, optimize=True)
+        dH[:, :, :, p:] += A + A.transpose(0, 2, 1, 3)
         # Cholesky derivative: dC = C Phi(-C' dH C)
         inner = -np.einsum("kaq,kabm,kbr->kqrm", C, dH, C, optimize=True)
         dC = np.einsum("kqa,karm->kqrm", C, _phi_lower(np.moveaxis(inner, -1, 1)).transpose(0, 2, 3, 1))
         dlogdetC = -0.5 * np.einsum("kqr,krqm->km", Sig, dH)
-        # nodes
-        logdetC = np.sum(np.log(np.diagonal(C, axis1=1, axis2=2)), axis=1)
-        pts = b[:, None, :] + np.einsum("kqr,nr->knq", C, self.nodes)
-        eta = eta0[:, None, :] + np.einsum("ktq,knq->knt", d.Z, pts)
-        ll, _, _ = _loglik_kernel_nodes(d, eta)
-        prior = -0.5 * np.einsum("knq,qr,knr->kn", pts, Ginv, pts, optimize=True) - 0.5 * (q * math.log(2 * math.pi) + logdetG)
-        terms = ll.sum(axis=2) + prior + self.logw[None, :]
         mx = terms.max(axis=1, keepdims=True)
         ex = np.exp(terms - mx)
         tot = ex.sum(axis=1)
@@ -570,16 +700,15 @@ class AGQ:
         g = _score_nodes(d, eta)                                          # K x N x T
         # every node term enters only through its pi-weighted sum, so contract over the nodes first
         gbar = np.einsum("kn,knt->kt", pi, g)                             # K x T
-        m2 = np.einsum("kn,knq,knr->kqr", pi, pts, pts, optimize=True)    # K x q x q
-        dTdb = np.einsum("ktq,knt->knq", d.Z, g) - pts @ Ginv             # K x N x q
-        dTdb_bar = np.einsum("kn,knq->kq", pi, dTdb)
-        dTdb_z = np.einsum("kn,knq,nr->kqr", pi, dTdb, self.nodes, optimize=True)
+        dTdu = np.einsum("ktq,knt->knq", ZL, g) - pts                     # K x N x q
+        dTdu_bar = np.einsum("kn,knq->kq", pi, dTdu)
+        dTdu_z = np.einsum("kn,knq,nr->kqr", pi, dTdu, self.nodes, optimize=True)
         grad = dlogdetC.copy()
         grad[:, :p] += np.einsum("kt,ktp->kp", gbar, d.X)
-        trm = np.einsum("qr,rqm->m", Ginv, dG)
-        grad[:, p:] += 0.5 * np.einsum("kqr,qrm->km", m2, GiGmGi) - 0.5 * trm[None, :]
-        grad += np.einsum("kq,kqm->km", dTdb_bar, db)
-        grad += np.einsum("kqr,kqrm->km", dTdb_z, dC)
+        M = np.einsum("kn,knt,knr->ktr", pi, g, pts, optimize=True)       # the nodes' linear predictors move with L
+        grad[:, p:] += np.einsum("ktrm,ktr->km", dZL, M)
+        grad += np.einsum("kq,kqm->km", dTdu_bar, du)
+        grad += np.einsum("kqr,kqrm->km", dTdu_z, dC)
         return value, grad
 
 
@@ -637,6 +766,7 @@ class GLMMResult:
     mode_var: np.ndarray | None = None               # K x q x q: inverse Hessian at the modes
     scale: float | None = None                       # negative binomial k (last row/column of cov)
     cutpoints: np.ndarray | None = None               # cumulative models: the intercepts (last rows of cov)
+    mode_jac: np.ndarray | None = None                # K x q x (rows of cov): d modes / d parameters
 
 
 def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
@@ -734,6 +864,15 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         dk = ext.derivative(agq, beta, theta, np.asarray(k, dtype=float))
         return val, np.column_stack([gr, dk])
 
+    def subject_grad_internal(beta, fac, theta, k=None):
+        """Per-subject (log L_i, gradient) over (beta, internal covariance coordinates[, extra parameters])."""
+        if nb:
+            ext.set(k)
+        val, gr = agq.subject_grad_L(beta, *fac)
+        if not nb:
+            return val, gr
+        return val, np.column_stack([gr, ext.derivative(agq, beta, theta, np.asarray(k, dtype=float))])
+
     def jac_internal(xi):
         J = np.zeros((t, t))
         for m in range(t):
@@ -755,13 +894,18 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         beta, xi = x[:p], x[p:p + t]
         theta = cov.from_internal(xi)
         k = ext.from_internal(x[p + t:]) if nb else None
-        val, gr = subject_grad_all(beta, theta, k)
+        fac = internal_factor(cov, xi)
+        if fac is None:
+            val, gr = subject_grad_all(beta, theta, k)
+        else:
+            # the gradient in the internal coordinates directly (valid on a singular G as well)
+            val, gr = subject_grad_internal(beta, fac, theta, k)
         v = -float(val.sum())
         if not np.isfinite(v):
             out = (1e300, np.zeros_like(x))
         else:
             gtot = -gr.sum(axis=0)
-            parts = [gtot[:p], gtot[p:p + t] @ jac_internal(xi)]
+            parts = [gtot[:p], gtot[p:p + t] if fac is not None else gtot[p:p + t] @ jac_internal(xi)]
             if nb:
                 parts.append(gtot[p + t:] @ ext.jacobian(x[p + t:]))   # optimised on the internal scale
             gx = np.concatenate(parts)
@@ -840,8 +984,28 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
             res = optimize.minimize(lambda y: f_and_g(y)[0], x_fixed[free], jac=lambda y: f_and_g(y)[1],
                                     method="BFGS", callback=record, options={"maxiter": maxiter, "gtol": 1e-7})
             x = full_x(res.x)
+    # UN/CHOL: a Cholesky pivot that the optimiser drives to 0 is a singular G (a correlation of +/-1, or a
+    # variance of 0 with its covariances): the estimate is on the boundary of the parameter space.  Hold that
+    # coordinate at exactly 0 and finish the fit over the others (the quadrature is over u with g = L u, so a
+    # singular L is a valid point); the covariances then come from the internal coordinates (below).
+    sing = _vanishing_pivots(cov, x[p:p + t]) & free[p:p + t]
+    boundary = None
+    if sing.any():
+        xs = x.copy()
+        xs[p:p + t] = np.where(sing, 0.0, xs[p:p + t])
+        if f_full(xs)[0] <= f_full(x)[0] + 1e-9 * max(1.0, abs(f_full(x)[0])):
+            x_fixed = xs
+            free = free.copy()
+            free[p:p + t] &= ~sing
+            cache.clear()
+            res = optimize.minimize(lambda y: f_and_g(y)[0], x_fixed[free], jac=lambda y: f_and_g(y)[1],
+                                    method="BFGS", callback=record, options={"maxiter": maxiter, "gtol": 1e-7})
+            x = full_x(res.x)
+            boundary = free.copy()
     beta, theta = x[:p], cov.from_internal(x[p:p + t])
     kk = ext.from_internal(x[p + t:]) if nb else None
+    if boundary is not None:
+        return _fit_on_boundary(agq, ext, x, boundary, res, empirical, history, subject_grad_internal)
     if hold is not None:                 # held values exactly as given (no round trip through the internal scale)
         hm = np.asarray(hold, dtype=bool)
         # (a variance held at 0 stays at its internal floor for the computations below and is reported as 0)
@@ -873,12 +1037,128 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
     ll = float(val.sum())
     cov_e = cov_model @ (S.T @ S) @ cov_model if empirical else cov_model
     gmax = float(np.max(np.abs(S.sum(axis=0)))) if n else 0.0
-    b, H, _, _ = agq.modes(beta, cov.G(theta))
+    jac = _mode_jacobian_all(agq, ext, beta, theta, kk)
+    b, Sig = agq.modes(beta, cov.G(theta))
     if hold is not None:
         theta = np.where(hm[:t] & (np.asarray(theta0, dtype=float) == 0), 0.0, theta)
     return GLMMResult(beta, theta, ll, cov_e, cov_model, bool(res.success) or gmax < 1e-3, int(res.nit), agq.n,
-                      gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, np.linalg.inv(H),
-                      (float(kk[0]) if nb and not ext.cut else None), (kk if ext.cut else None))
+                      gmax, S, Hm, b.copy(), cov.G(theta), str(res.message), history, Sig,
+                      (float(kk[0]) if nb and not ext.cut else None), (kk if ext.cut else None), jac)
+
+
+def _vanishing_pivots(cov: CovStruct, xi) -> np.ndarray:
+    """Internal coordinates of UN/CHOL that are diagonal elements of the Cholesky factor and (nearly) 0."""
+    out = np.zeros(len(xi), dtype=bool)
+    if not isinstance(cov, UN) or cov.__class__ not in (UN, CHOL):
+        return out
+    r, c = np.tril_indices(cov.q)
+    diag = r == c
+    L = _lower(xi, cov.q)
+    scale = float(np.max(np.abs(np.diagonal(L)))) if cov.q else 0.0
+    return diag & (np.abs(np.asarray(xi, dtype=float)) <= 1e-4 * scale)
+
+
+def _fit_on_boundary(agq: AGQ, ext: _Extra, x, free, res, empirical, history, subject_grad_internal) -> GLMMResult:
+    """Covariances and results for an estimate with a singular G (a Cholesky pivot held at 0).  SAS's scale
+    has no derivatives there (G cannot move off the boundary in every direction), so the Hessian is taken by
+    forward differences of the analytic gradient over the free internal coordinates w (the Cholesky elements)
+    and carried to SAS's scale by the delta method, C = J H_w^-1 J' with J = d(beta, theta, scale)/dw; the
+    sandwich likewise.  The modes' derivatives for the prediction variance are carried the same way
+    (D_w = D J^+ J, so D J^+ C J^+' D' = D_w H_w^-1 D_w')."""
+    cov = agq.cov
+    p = agq.d.X.shape[2]
+    t = cov.npar
+    nb = ext.n > 0
+    n = len(x)
+    idx = np.nonzero(free)[0]
+
+    def natural(xx):
+        parts = [xx[:p], cov.from_internal(xx[p:p + t])]
+        if nb:
+            parts.append(ext.from_internal(xx[p + t:]))
+        return np.concatenate(parts)
+
+    def scores(xx):
+        theta = cov.from_internal(xx[p:p + t])
+        k = ext.from_internal(xx[p + t:]) if nb else None
+        val, gr = subject_grad_internal(xx[:p], internal_factor(cov, xx[p:p + t]), theta, k)
+        if nb:
+            gr = np.column_stack([gr[:, :p + t], gr[:, p + t:] @ ext.jacobian(xx[p + t:])])
+        return val, gr[:, idx]
+
+    val, S = scores(x)
+    g0 = -S.sum(axis=0)
+    m = len(idx)
+    Hw = np.zeros((m, m))
+    for a, j in enumerate(idx):
+        h = 1e-6 * max(1.0, abs(x[j]))
+        e = np.zeros(n)
+        e[j] = h
+        Hw[:, a] = (-scores(x + e)[1].sum(axis=0) - g0) / h
+    Hw = (Hw + Hw.T) / 2
+    try:
+        Cw = np.linalg.inv(Hw)
+    except np.linalg.LinAlgError:
+        Cw = np.linalg.pinv(Hw)
+    J = np.zeros((n, m))
+    for a, j in enumerate(idx):
+        h = 1e-7 * max(1.0, abs(x[j]))
+        e = np.zeros(n)
+        e[j] = h
+        J[:, a] = (natural(x + e) - natural(x - e)) / (2 * h)
+    cov_model = J @ Cw @ J.T
+    cov_e = J @ Cw @ (S.T @ S) @ Cw @ J.T if empirical else cov_model
+    beta, z = x[:p], natural(x)
+    theta = z[p:p + t]
+    kk = z[p + t:] if nb else None
+    if nb:
+        ext.set(kk)
+    L = internal_factor(cov, x[p:p + t])[0]
+
+    def modes_at(xx):
+        if nb:
+            ext.set(ext.from_internal(xx[p + t:]))
+        Lx = internal_factor(cov, xx[p:p + t])[0]
+        return agq.modes_u(xx[:p], Lx)[0] @ Lx.T
+    Dw = np.zeros((agq.d.X.shape[0], cov.q, m))
+    for a, j in enumerate(idx):
+        h = 1e-6 * max(1.0, abs(x[j]))
+        e = np.zeros(n)
+        e[j] = h
+        Dw[:, :, a] = (modes_at(x + e) - modes_at(x - e)) / (2 * h)
+    u, H, *_ = agq.modes_u(beta, L)
+    if nb:
+        ext.set(kk)
+    Sig = np.einsum("qa,kab,rb->kqr", L, np.linalg.inv(H), L)
+    jac = np.einsum("kqa,an->kqn", Dw, np.linalg.pinv(J))
+    gmax = float(np.max(np.abs(g0))) if m else 0.0
+    Sfull = np.zeros((S.shape[0], n))
+    Sfull[:, idx] = S
+    return GLMMResult(beta, theta, float(val.sum()), cov_e, cov_model, bool(res.success) or gmax < 1e-3,
+                      int(res.nit), agq.n, gmax, Sfull, None, u @ L.T, L @ L.T, str(res.message), history, Sig,
+                      (float(kk[0]) if nb and not ext.cut else None), (kk if ext.cut else None), jac)
+
+
+def _mode_jacobian_all(agq: AGQ, ext: _Extra, beta, theta, extra):
+    """d(modes)/d(all parameters) at the estimates, K x q x (p + t + extra): analytic for the fixed effects and
+    covariance parameters, central differences for a scale or the cutpoints (the modes re-solved)."""
+    J = agq.mode_jacobian(beta, theta)[2]
+    if not ext.n:
+        return J
+    G = agq.cov.G(theta)
+    v = np.asarray(extra, dtype=float)
+    cols = []
+    for j in range(ext.n):
+        h = 1e-5 * max(1.0, abs(v[j]))
+        e = np.zeros(ext.n)
+        e[j] = h
+        ext.set(v + e)
+        up = agq.modes(beta, G)[0]
+        ext.set(v - e)
+        dn = agq.modes(beta, G)[0]
+        cols.append((up - dn) / (2 * h))
+    ext.set(v)
+    return np.concatenate([J, np.stack(cols, axis=2)], axis=2)
 
 
 def fit_beta_glm(X, y, w, offset, link, beta0, phi0):
