@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .lexer import split_statements
 from .log import Log
-from .parser import GLOBAL_KEYWORDS, group_steps
+from .parser import group_steps
 from .session import Session
 
 KEYWORDS = sorted({

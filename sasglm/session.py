@@ -7,7 +7,6 @@ failed step never replaces an existing data set.
 from __future__ import annotations
 
 import atexit
-import io
 import os
 import re
 import subprocess
@@ -29,7 +28,7 @@ from .log import Log
 from .ods.render import ListingRenderer
 from .ods.table import Table
 from .parser import (RawStep, SasSyntaxError, parse_data_statement, parse_proc_statement,
-                     parse_statement_text, split_program)
+                     parse_statement_text)
 
 INPUT_DS_OPTIONS = {"firstobs", "obs", "keep", "drop", "rename", "where", "in"}
 OUTPUT_DS_OPTIONS = {"keep", "drop", "rename", "where", "label"}

@@ -9,19 +9,14 @@ DELETE/STOP/RETURN/LEAVE/CONTINUE, DO loops, SELECT, arrays, INPUT and PUT, miss
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
 
 from .. import ast as A
-from ..data.dataset import Dataset, VarMeta
 from ..errors import SasError
 from . import formats as F
 from . import runtime as R
-from .blocks import build_blocks
 
 NUMERIC_FUNCS_N = {
     "log", "log10", "log2", "exp", "sqrt", "abs", "int", "round", "ceil", "floor", "mod", "min", "max",

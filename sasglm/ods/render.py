@@ -6,7 +6,7 @@ import json
 import math
 from typing import TextIO
 
-from .table import Table, format_cell, is_missing
+from .table import Table, format_cell
 
 
 def _cells(table: Table) -> tuple[list, list[list[str]]]:

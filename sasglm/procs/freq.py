@@ -55,7 +55,6 @@ def run_freq(session, proc):
     opts = Options(proc.options, {"data", "order", "noprint", "page", "nlevels", "formchar", "compress"},
                    "PROC FREQ")
     ds, ref = input_data(session, opts, proc, where_statements(proc))
-    from .common import warn_ignored
     warn_ignored(session, opts, ['page', 'nlevels', 'formchar', 'compress'], 'PROC FREQ')
     tables = []
     by = []

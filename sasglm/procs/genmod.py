@@ -9,14 +9,13 @@ import pandas as pd
 from scipy import stats as st
 
 from .. import ast as A
-from ..data.dataset import Dataset, normalise_frame
 from ..errors import SasError
 from ..ods.table import Column, Table
 from ..stats import design as D
 from ..stats import gee as G
 from ..stats import glm as GL
 from ..stats.families import FAMILIES, Binomial, NegBin, make_link
-from .common import Options, positive_option, by_items, dsref_from_value, input_data, statements, value_of, warn_ignored, \
+from .common import Options, positive_option, input_data, statements, value_of, warn_ignored, \
     where_statements
 from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, make_classvars, nobs_table,
                        parse_class, parse_model_effects)

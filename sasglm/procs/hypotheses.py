@@ -85,9 +85,7 @@ def parse_rows(items, design, stmt, need_label=True):
     """'label' effect values ... [, effect values ...] -> [(label, L)]."""
     rows = []
     label = None
-    cur = None
     i = 0
-    pending_effect = None
     coefs: dict = {}
 
     def flush():

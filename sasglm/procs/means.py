@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import stats as st
 
 from .. import ast as A
-from ..data.dataset import Dataset, VarMeta
+from ..data.dataset import Dataset
 from ..errors import SasError
 from ..ods.table import Column, Table
 from .common import Options, by_groups, by_items, dsref_from_value, expand_by_freq, input_data, numeric_var, \

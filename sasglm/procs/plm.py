@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 from scipy import stats as st
 
 from .. import ast as A
@@ -12,7 +11,7 @@ from ..data.dataset import Dataset, VarMeta
 from ..errors import SasError
 from ..ods.table import Column, Table
 from . import hypotheses as H
-from .common import Options, dsref_from_value, statements, value_of, warn_ignored
+from .common import Options, dsref_from_value, statements, warn_ignored
 from .modeling import is_missing_value, type_level_columns
 
 

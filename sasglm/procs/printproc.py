@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 from ..datastep.formats import format_value
-from ..errors import SasError
 from ..ods.table import Column, Table
 from .common import Options, by_groups, by_items, input_data, statements, var_names, where_statements
 

@@ -3,7 +3,6 @@ XAXIS/YAXIS LABEL= VALUES=; the TITLE lines; images written as SGPlot.png, SGPlo
 output folder (--outdir), as SAS names them."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

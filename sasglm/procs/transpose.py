@@ -1,11 +1,10 @@
 """PROC TRANSPOSE: DATA= OUT= PREFIX= NAME= LABEL=; VAR, BY, ID, COPY."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .. import ast as A
-from ..data.dataset import Dataset, VarMeta, normalise_frame
+from ..data.dataset import Dataset, normalise_frame
 from ..datastep.formats import format_value
 from ..errors import SasError
 from .common import Options, by_groups, by_items, dsref_from_value, input_data, statements, var_names, \

@@ -12,7 +12,6 @@ spec).
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -281,14 +280,8 @@ def ginv_sym(A: np.ndarray, aliased: np.ndarray) -> np.ndarray:
 def parse_effects(tokens: list, class_names: set[str]) -> list[Effect]:
     """Effects from a flat token list: names, '*', '|', '@n', '(' nested ')'.
     ``tokens`` items: ('name', str) | ('op', str) | ('nested', [names]) | ('number', x)."""
-    terms: list[list] = []      # each term: list of ('v', name) | ('n', [names]) items joined by '*' or '|'
-    cur: list = []
-    joiner = None
-    bar_terms: list = []
     i = 0
-    groups: list[list[Effect]] = []
     out: list[Effect] = []
-    pending_bar: list[list[str]] | None = None
     while i < len(tokens):
         kind, val = tokens[i]
         if kind == "name":
@@ -342,9 +335,6 @@ def _expand_chain(chain: list[Effect], ops: list[str], maxdeg):
             f.extend(e.factors)
             nst.extend(e.nested)
         units.append(Effect(f, nst))
-    out = []
-    for k in range(1, len(units) + 1):
-        pass
     # SAS order: A B A*B C A*C B*C A*B*C
     result: list[Effect] = []
     for idx in range(len(units)):

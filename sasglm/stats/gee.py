@@ -9,7 +9,7 @@ strategy objects with SAS GENMOD's moment estimators.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special as sp

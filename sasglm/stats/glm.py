@@ -8,12 +8,12 @@ NOSCALE override it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, special as sp, stats as st
 
-from .families import Binomial, Family, Gamma, InvGauss, Link, NegBin, Normal
+from .families import Family, Gamma, InvGauss, Link, NegBin, Normal
 
 
 class FitError(Exception):
@@ -273,7 +273,6 @@ def wald_test(L: np.ndarray, beta: np.ndarray, cov: np.ndarray):
 def type3_L(design, k: int) -> np.ndarray:
     """Type III hypothesis rows for effect k (equal-weight cell averaging over containing effects for
     GLM coding; the effect's own columns for full-rank codings)."""
-    from .design import Design
     cols = design.effect_cols(k)
     p = design.X.shape[1]
     eff = design.effects[k]

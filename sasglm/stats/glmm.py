@@ -772,7 +772,7 @@ class GLMMResult:
 def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
     """SAS's adaptive choice of the number of quadrature points at the starting values."""
     G = agq.cov.G(theta)
-    prev = None
+    prev = n_prev = None
     for n in [1] + list(range(3, maxpts + 1, 2)):
         agq.set_points(n)
         val = -2 * float(agq.subject_loglik(beta, G).sum())

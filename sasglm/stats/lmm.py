@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats as st
+from scipy import optimize
 
 
 # ---------------------------------------------------------------------- R-side (and G-side) structures

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special as sp, stats as st
+from scipy import special as sp
 
 
 class CumLink:
