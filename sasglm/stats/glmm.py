@@ -828,18 +828,37 @@ class _Extra:
         """d log L_i / d v_j per subject (K x n), by central differences of the quadrature log likelihood
         (the modes are re-solved at each value)."""
         G = agq.cov.G(theta)
-        out = np.zeros((agq.d.X.shape[0], self.n))
-        for j in range(self.n):
-            h = 1e-5 * max(1.0, abs(v[j]))
-            e = np.zeros(self.n)
-            e[j] = h
-            self.set(v + e)
-            up = agq.subject_loglik(beta, G)
-            self.set(v - e)
-            dn = agq.subject_loglik(beta, G)
-            out[:, j] = (up - dn) / (2 * h)
+
+        def loglik_at(vv):
+            self.set(vv)
+            return agq.subject_loglik(beta, G)
+        out = _central_jacobian(loglik_at, v, range(self.n), 1e-5)
         self.set(v)
         return out
+
+
+def _central_jacobian(fun, x, idx, rel):
+    """d fun / d x_j for j in idx by central differences (step rel * max(1, |x_j|)); the derivative index last."""
+    cols = []
+    for j in idx:
+        h = rel * max(1.0, abs(x[j]))
+        e = np.zeros(len(x))
+        e[j] = h
+        cols.append((np.asarray(fun(x + e)) - np.asarray(fun(x - e))) / (2 * h))
+    return np.stack(cols, axis=-1)
+
+
+def _forward_hessian(grad, z, idx):
+    """The Hessian over the coordinates idx by forward differences of an analytic gradient (restricted to
+    idx), as SAS computes it, symmetrised."""
+    g0 = grad(z)
+    H = np.zeros((len(idx), len(idx)))
+    for a, j in enumerate(idx):
+        h = 1e-6 * max(1.0, abs(z[j]))
+        e = np.zeros(len(z))
+        e[j] = h
+        H[:, a] = (grad(z + e) - g0) / h
+    return (H + H.T) / 2
 
 
 def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_cov0=None, k0=None,
@@ -874,13 +893,7 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         return val, np.column_stack([gr, ext.derivative(agq, beta, theta, np.asarray(k, dtype=float))])
 
     def jac_internal(xi):
-        J = np.zeros((t, t))
-        for m in range(t):
-            h = 1e-7 * max(1.0, abs(xi[m]))
-            e = np.zeros(t)
-            e[m] = h
-            J[:, m] = (cov.from_internal(xi + e) - cov.from_internal(xi - e)) / (2 * h)
-        return J
+        return _central_jacobian(cov.from_internal, xi, range(t), 1e-7)
 
     cache = {}
     history = []
@@ -1018,14 +1031,7 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         return -subject_grad_all(zz[:p], zz[p:p + t], zz[p + t:] if nb else None)[1].sum(axis=0)
 
     # Hessian by forward differences of the analytic gradient (as SAS does)
-    Hm = np.zeros((n, n))
-    g0 = total_grad(z)
-    for j in range(n):
-        h = 1e-6 * max(1.0, abs(z[j]))
-        e = np.zeros(n)
-        e[j] = h
-        Hm[:, j] = (total_grad(z + e) - g0) / h
-    Hm = (Hm + Hm.T) / 2
+    Hm = _forward_hessian(total_grad, z, range(n))
     cov_model = np.zeros((n, n))
     Hf = Hm[np.ix_(free, free)]
     try:
@@ -1089,23 +1095,12 @@ def _fit_on_boundary(agq: AGQ, ext: _Extra, x, free, res, empirical, history, su
     val, S = scores(x)
     g0 = -S.sum(axis=0)
     m = len(idx)
-    Hw = np.zeros((m, m))
-    for a, j in enumerate(idx):
-        h = 1e-6 * max(1.0, abs(x[j]))
-        e = np.zeros(n)
-        e[j] = h
-        Hw[:, a] = (-scores(x + e)[1].sum(axis=0) - g0) / h
-    Hw = (Hw + Hw.T) / 2
+    Hw = _forward_hessian(lambda xx: -scores(xx)[1].sum(axis=0), x, idx)
     try:
         Cw = np.linalg.inv(Hw)
     except np.linalg.LinAlgError:
         Cw = np.linalg.pinv(Hw)
-    J = np.zeros((n, m))
-    for a, j in enumerate(idx):
-        h = 1e-7 * max(1.0, abs(x[j]))
-        e = np.zeros(n)
-        e[j] = h
-        J[:, a] = (natural(x + e) - natural(x - e)) / (2 * h)
+    J = _central_jacobian(natural, x, idx, 1e-7)
     cov_model = J @ Cw @ J.T
     cov_e = J @ Cw @ (S.T @ S) @ Cw @ J.T if empirical else cov_model
     beta, z = x[:p], natural(x)
@@ -1120,12 +1115,7 @@ def _fit_on_boundary(agq: AGQ, ext: _Extra, x, free, res, empirical, history, su
             ext.set(ext.from_internal(xx[p + t:]))
         Lx = internal_factor(cov, xx[p:p + t])[0]
         return agq.modes_u(xx[:p], Lx)[0] @ Lx.T
-    Dw = np.zeros((agq.d.X.shape[0], cov.q, m))
-    for a, j in enumerate(idx):
-        h = 1e-6 * max(1.0, abs(x[j]))
-        e = np.zeros(n)
-        e[j] = h
-        Dw[:, :, a] = (modes_at(x + e) - modes_at(x - e)) / (2 * h)
+    Dw = _central_jacobian(modes_at, x, idx, 1e-6)
     u, H, *_ = agq.modes_u(beta, L)
     if nb:
         ext.set(kk)
@@ -1147,18 +1137,13 @@ def _mode_jacobian_all(agq: AGQ, ext: _Extra, beta, theta, extra):
         return J
     G = agq.cov.G(theta)
     v = np.asarray(extra, dtype=float)
-    cols = []
-    for j in range(ext.n):
-        h = 1e-5 * max(1.0, abs(v[j]))
-        e = np.zeros(ext.n)
-        e[j] = h
-        ext.set(v + e)
-        up = agq.modes(beta, G)[0]
-        ext.set(v - e)
-        dn = agq.modes(beta, G)[0]
-        cols.append((up - dn) / (2 * h))
+
+    def modes_at(vv):
+        ext.set(vv)
+        return agq.modes(beta, G)[0]
+    Dk = _central_jacobian(modes_at, v, range(ext.n), 1e-5)
     ext.set(v)
-    return np.concatenate([J, np.stack(cols, axis=2)], axis=2)
+    return np.concatenate([J, Dk], axis=2)
 
 
 def fit_beta_glm(X, y, w, offset, link, beta0, phi0):
