@@ -638,23 +638,26 @@ class AGQ:
         dL = cholesky_derivative(L, _dG(self.cov, theta))
         u, H, eta0, ZL, W, g = self.modes_u(beta, L)
         Sig = np.linalg.inv(H)
-        du = self._mode_derivative(u, Sig, ZL, W, g, dL)
+        du = self._mode_derivative(u, Sig, ZL, W, g, *self._moved_design(dL, u))
         p = len(beta)
         db = np.einsum("qr,krm->kqm", L, du)
         db[:, :, p:] += np.einsum("qrm,kr->kqm", dL, u)
         return u @ L.T, np.einsum("qa,kab,rb->kqr", L, Sig, L), db
 
-    def _mode_derivative(self, u, Sig, ZL, W, g, dL):
+    def _moved_design(self, dL, u):
+        """d(Z L)/dphi (K x T x q x t) and its product with the modes, d(Z L)/dphi u (K x T x t)."""
+        dZL = np.einsum("ktq,qrm->ktrm", self.d.Z, dL)
+        return dZL, np.einsum("ktqm,kq->ktm", dZL, u)
+
+    def _mode_derivative(self, u, Sig, ZL, W, g, dZL, dZLu):
         """d u_hat / d(beta, covariance coordinates) by the implicit function theorem: the mode solves
         F = (ZL)'g - u = 0, so H du = dF with dF the derivative of F in the parameters."""
         d = self.d
         K, q = u.shape
-        p, t = d.X.shape[2], dL.shape[2]
-        dZL = np.einsum("ktq,qrm->ktrm", d.Z, dL)
+        p, t = d.X.shape[2], dZL.shape[3]
         dF = np.zeros((K, q, p + t))
         dF[:, :, :p] = -np.einsum("ktq,kt,ktp->kqp", ZL, W, d.X, optimize=True)
-        dF[:, :, p:] = np.einsum("ktqm,kt->kqm", dZL, g) \
-            - np.einsum("ktq,kt,ktrm,kr->kqm", ZL, W, dZL, u, optimize=True)
+        dF[:, :, p:] = np.einsum("ktqm,kt->kqm", dZL, g) - np.einsum("ktq,kt,ktm->kqm", ZL, W, dZLu, optimize=True)
         return np.einsum("kqr,krm->kqm", Sig, dF)
 
     def subject_grad(self, beta, theta):
@@ -678,11 +681,11 @@ class AGQ:
             u, H, eta0, ZL, W, g_hat, Sig, C, logdetC, pts, eta, terms = self._nodes(beta, L)
         except np.linalg.LinAlgError:
             return np.full(K, -np.inf), np.zeros((K, p + t))
-        dZL = np.einsum("ktq,qrm->ktrm", d.Z, dL)
-        du = self._mode_derivative(u, Sig, ZL, W, g_hat, dL)              # K x q x P
+        dZL, dZLu = self._moved_design(dL, u)
+        du = self._mode_derivative(u, Sig, ZL, W, g_hat, dZL, dZLu)       # K x q x P
         deta = np.einsum("ktq,kqm->ktm", ZL, du)
         deta[:, :, :p] += d.X
-        deta[:, :, p:] += np.einsum("ktqm,kq->ktm", dZL, u)
+        deta[:, :, p:] += dZLu
         eta_hat = eta0 + np.einsum("ktq,kq->kt", ZL, u)
         dW = _dW_deta(d, eta_hat)[:, :, None] * deta                      # K x T x P
         dH = np.einsum("ktq,ktm,ktr->kqrm", ZL, dW, ZL, optimize=True)
@@ -1055,7 +1058,7 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
 def _vanishing_pivots(cov: CovStruct, xi) -> np.ndarray:
     """Internal coordinates of UN/CHOL that are diagonal elements of the Cholesky factor and (nearly) 0."""
     out = np.zeros(len(xi), dtype=bool)
-    if not isinstance(cov, UN) or cov.__class__ not in (UN, CHOL):
+    if type(cov) not in (UN, CHOL):
         return out
     r, c = np.tril_indices(cov.q)
     diag = r == c
@@ -1106,8 +1109,6 @@ def _fit_on_boundary(agq: AGQ, ext: _Extra, x, free, res, empirical, history, su
     beta, z = x[:p], natural(x)
     theta = z[p:p + t]
     kk = z[p + t:] if nb else None
-    if nb:
-        ext.set(kk)
     L = internal_factor(cov, x[p:p + t])[0]
 
     def modes_at(xx):
@@ -1116,9 +1117,9 @@ def _fit_on_boundary(agq: AGQ, ext: _Extra, x, free, res, empirical, history, su
         Lx = internal_factor(cov, xx[p:p + t])[0]
         return agq.modes_u(xx[:p], Lx)[0] @ Lx.T
     Dw = _central_jacobian(modes_at, x, idx, 1e-6)
-    u, H, *_ = agq.modes_u(beta, L)
     if nb:
-        ext.set(kk)
+        ext.set(kk)                     # (modes_at left the last perturbed value)
+    u, H, *_ = agq.modes_u(beta, L)
     Sig = np.einsum("qa,kab,rb->kqr", L, np.linalg.inv(H), L)
     jac = np.einsum("kqa,an->kqn", Dw, np.linalg.pinv(J))
     gmax = float(np.max(np.abs(g0))) if m else 0.0
