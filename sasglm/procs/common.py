@@ -471,3 +471,31 @@ def expand_by_freq(ds: Dataset, col: str):
     out.display_name = getattr(ds, "display_name", "")
     out.where_text = getattr(ds, "where_text", None)
     return out, rows, int(f.sum())
+
+
+def store_target(stm) -> tuple[str, str | None]:
+    """STORE <OUT=>item-store-name </ LABEL='label'>: the store's name and label."""
+    words = []
+    for it in stm.items:
+        if isinstance(it, A.Opt) and it.key.lower() == "out":
+            it = it.value
+        if isinstance(it, A.Word) and (it.kind in ("name", "dotted") or (it.kind == "op" and it.value == ".")):
+            words.append(str(it.value))
+        else:
+            raise SasError("STORE expects an item-store name (STORE <OUT=>name </ LABEL='label'>).",
+                           stm.line, stm.col)
+    text = "".join(words)
+    if words and (len(text.split(".")) > 2 or text.startswith(".") or text.endswith(".") or
+                  any(a != "." and b != "." for a, b in zip(words, words[1:]))):
+        raise SasError(f"STORE expects one item-store name, not '{' '.join(words)}'.", stm.line, stm.col)
+    name = text or None
+    if name is None:
+        raise SasError("STORE requires an item-store name.", stm.line, stm.col)
+    label = None
+    for o in stm.options or []:
+        if isinstance(o, A.Opt) and o.key.lower() == "label":
+            label = str(value_of(o.value))
+        else:
+            key = getattr(o, "key", None) or getattr(o, "value", "?")
+            raise SasError(f"The STORE option {str(key).upper()} is not supported.", stm.line, stm.col)
+    return name, label

@@ -1535,13 +1535,11 @@ class Fit:
 
     # ------------------------------------------------------------------ STORE / OUTPUT
     def _store(self, final):
-        name = None
-        for it in self.store_stmt.items:
-            if isinstance(it, A.Word) and it.kind in ("name", "dotted"):
-                name = str(it.value)
-        if name is None:
-            raise SasError("STORE requires an item-store name.", self.store_stmt.line, self.store_stmt.col)
-        self.s.save_store(name, self._fitted_record(final))
+        from .common import store_target
+        name, label = store_target(self.store_stmt)
+        store = self._fitted_record(final)
+        store.label = label
+        self.s.save_store(name, store)
         self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
 
     def _fitted_record(self, final):
@@ -1550,7 +1548,7 @@ class Fit:
             beta, cov = final[1].beta, final[1].cov
         else:
             beta, cov = final[1], final[2]
-        from ..stats.store import ItemStore
+        from ..stats.store import ItemStore, store_info
         store = ItemStore(proc=PROC, classes=self.classes, effects=self.effects, intercept=self.design.intercept,
                           beta=beta, cov=cov, aliased=self.design.aliased, link=self.link, family=self.fam,
                           offset_var=self.offset_var, columns=self.design.columns,
@@ -1564,7 +1562,8 @@ class Fit:
                                     (self._fit_table.rows if getattr(self, "_fit_table", None) else [])],
                           param_rows=[self._labels(j) for j in range(len(self.design.columns))],
                           ranges={v: (float(np.min(a)), float(np.max(a))) for v, a in self.data_used.items()
-                                  if v not in self.classes})
+                                  if v not in self.classes},
+                          info=store_info(self.classes, self.design))
         return store
 
     def _row_statistics(self, final, alpha):

@@ -43,6 +43,7 @@ def run_glimmix(session, proc):
     parms = []
     covtests = []
     id_stmts = []
+    stores = []
     for kw, stm in statements(proc, {"class", "model", "random", "where", "lsmeans", "estimate", "contrast",
                                      "output", "nloptions", "parms", "by", "freq", "weight", "covtest", "store",
                                      "id", "ods", "effect", "slice", "lsmestimate"}):
@@ -70,6 +71,8 @@ def run_glimmix(session, proc):
         elif kw == "covtest":
             from .glimmix_covtest import Spec
             covtests.append(Spec(stm))
+        elif kw == "store":
+            stores.append(stm)
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
                            code="180-322")
@@ -89,6 +92,8 @@ def run_glimmix(session, proc):
     f.parms = parms[0] if parms else None
     f.covtests = covtests
     f.run()
+    for stm in stores:
+        f.write_store(stm)
 
 
 class _FreqInfo:
@@ -135,7 +140,42 @@ class GlimmixFit:
         self.class_stmt, self.model, self.randoms = class_stmt, model, randoms
 
     def emit(self, t):
+        if t.name == "FitStatistics":
+            self._fit_rows = [(r.get("Descr"), r.get("Value")) for r in t.rows]
         self.s.emit_table(type_level_columns(t, getattr(self, 'classes', None)))
+
+    def write_store(self, stm):
+        """STORE: the fitted fixed-effects model, its link and distribution and its DF method, for PROC PLM
+        (the item store holds no BLUPs: PLM's predictions are those of the fixed effects)."""
+        from .common import store_target
+        from ..stats.store import DDF, ItemStore, param_labels, store_info
+        name, label = store_target(stm)
+        if getattr(self, "_fitted", None) is None or self.dist == "multinomial":
+            raise SasError(f"STORE is not supported yet with DIST={str(self.dist).upper()} in PROC GLIMMIX.",
+                           stm.line, stm.col)
+        beta, covb, dfs, data = self._fitted
+        design, classes = self.design, self.classes
+        keep = ~design.aliased
+        n = len(next(iter(data.values()))) if data else 0
+        ddfm = self._ddfm() if not self.glm_mode else \
+            ("none" if all(v == math.inf for v in dfs.values()) else "residual")
+        kept, kr, satt = getattr(self, "ddf_pieces", (keep, None, None))
+        ddf = DDF(ddfm, dict(dfs), float(n - int(keep.sum())), kept, kr, satt)
+        ctx = getattr(self, "_store_ctx", {})
+        store = ItemStore(proc=PROC, classes=classes, effects=list(design.effects), intercept=design.intercept,
+                          beta=beta, cov=covb, aliased=design.aliased, link=self.link, family=self.fam,
+                          offset_var=ctx.get("offset_var"), columns=design.columns, response=ctx.get("response"),
+                          data_name=getattr(self.ds, "display_name", ""), design=ItemStore.row_space(design),
+                          means=H.covariate_means(design, classes, data),
+                          class_data={v: a for v, a in data.items() if v in classes},
+                          class_rows=class_level_table(PROC, classes, self.copts).rows if self.copts else [],
+                          fit_rows=list(getattr(self, "_fit_rows", [])),
+                          param_rows=param_labels(design, self.copts),
+                          ranges={v: (float(np.min(a)), float(np.max(a))) for v, a in data.items()
+                                  if v not in classes and len(a) and np.asarray(a).dtype.kind == "f"},
+                          label=label, ddf=ddf, info=store_info(classes, design), dist_label=self._dist_label())
+        self.s.save_store(name, store)
+        self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
 
     def run(self):
         s, ds, model, popts = self.s, self.ds, self.model, self.popts
@@ -425,6 +465,7 @@ class GlimmixFit:
         self._pred_spec = None if nested else {
             "vars": sorted(xvars), "effects": effects, "intercept": not mopts.has("noint"), "keep": ~design.aliased,
             "gspecs": gspecs, "subj_vars": list(subj_vars), "uniq": [], "offset_var": offset_var}
+        self._store_ctx = {"response": yname or f"{ev}/{tr}", "offset_var": offset_var}
         if getattr(self, "glogit", False):
             from .glimmix_glogit import run_glogit
             self.design, self.classes, self.copts = design, classes, copts
@@ -979,11 +1020,14 @@ class GlimmixFit:
                 m_, lam, _ = LM.LMM.kr_ddf(L[:, keep], *_k)
                 return m_, F * lam
             self.df_adjust = adj
+            self.ddf_pieces = (keep, (Phi, Phi_A, P_, Q_, W_), None)
         elif ddfm == "satterth":
             if res.cov_theta is None:
                 raise SasError("The covariance of the covariance parameters is singular; DDFM=SATTERTHWAITE is not "
                                "available.", self.model.line, self.model.col)
-            self.df_adjust = lambda L, F, dd: (lm.satterthwaite(res.theta, res.cov_theta, L[:, keep]), F)
+            satt = (*lm.satterthwaite_pieces(res.theta), res.cov_theta)
+            self.df_adjust = lambda L, F, dd: (LM.LMM.satterthwaite_ddf(L[:, keep], *satt), F)
+            self.ddf_pieces = (keep, None, satt)
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = beta
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -1125,7 +1169,9 @@ class GlimmixFit:
         self.emit(CT.table(rows, "ml"))
 
     def _hypotheses(self, beta, covb, dfs, data):
-        """CONTRAST (one table for all of them, after the Type III tests), then ESTIMATE and LSMEANS in order."""
+        """CONTRAST (one table for all of them, after the Type III tests), then ESTIMATE and LSMEANS in order;
+        then STORE."""
+        self._fitted = (beta, covb, dfs, data)
         hyps = getattr(self, "hyps", [])
         ct = H.contrast_table(self.s, PROC, [stm for kw, stm in hyps if kw == "contrast"], self.design, beta, covb,
                               dfs, getattr(self, "df_adjust", None))
@@ -1174,10 +1220,10 @@ class GlimmixFit:
             if getattr(self, "df_adjust", None) is not None:
                 d = self.df_adjust(np.atleast_2d(L), 1.0, d)[0]
             r = {"Label": label}
-            r.update(H._stat_cols(est, se, d, alpha, o.has("cl"), o.has("ilink"), self.link, o.has("exp")))
+            r.update(H._stat_cols(est, se, d, alpha, o.has("cl"), o.has("ilink"), self.link, o.has("exp"), True))
             rows.append(r)
             Ls.append(L)
-        cols = [Column("Label")] + H._stat_columns(0 if True else math.inf, o.has("cl"), o.has("ilink"), o.has("exp"))
+        cols = [Column("Label")] + H._stat_columns(math.inf, o.has("cl"), o.has("ilink"), o.has("exp"), True)
         if adjust not in ("t", "none") and rows and all(r_.get("Estimate") is not None for r_ in rows):
             # the adjustment is over the rows of this ESTIMATE statement (Scheffe with rank(L) numerator DF)
             rank = int(np.linalg.matrix_rank(np.array(Ls)))

@@ -438,6 +438,7 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                        stmt.line, stmt.col)
     warn_ignored(session, o, ["cov", "corr", "e", "plots"], "LSMEANS")
     alpha = float(o.get("alpha", 0.05))
+    tstyle = df_for is not None      # mixed models: t tests, an infinite DF printed as Infty
     om = o.has("om") or o.has("obsmargins") or om_default
     names = []
     it = iter(stmt.items)
@@ -474,11 +475,11 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             est = float(L @ beta)
             se = math.sqrt(max(float(L @ cov @ L), 0.0))
             dfr = df_of(L) if df_of is not None else df
-            row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), o.has("ilink"), link, o.has("exp")))
+            row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), o.has("ilink"), link, o.has("exp"), tstyle))
             rows.append(row)
             ests.append((L, est, se))
         cols = [Column("Effect")] + [Column(v) for v in evars] + at_cols + \
-            _stat_columns(df, o.has("cl"), o.has("ilink"), o.has("exp"))
+            _stat_columns(df, o.has("cl"), o.has("ilink"), o.has("exp"), tstyle)
         t = Table(proc, "LSMeans", f"{eff_name} Least Squares Means", cols, rows)
         out.append(t)
         if o.has("diff") or o.has("pdiff") or o.has("oddsratio") or o.has("or"):
@@ -492,14 +493,14 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                     se = math.sqrt(max(float(L @ cov @ L), 0.0))
                     row = {"Effect": eff_name, **labels[a], **{"_" + v: labels[b][v] for v in evars}, **(at or {})}
                     dfr = df_of(L) if df_of is not None else df
-                    row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), False, link, o.has("exp")))
+                    row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), False, link, o.has("exp"), tstyle))
                     if o.has("oddsratio") or o.has("or"):
                         q = st.t.ppf(1 - alpha / 2, dfr) if dfr != math.inf else st.norm.ppf(1 - alpha / 2)
                         row.update({"OddsRatio": math.exp(est), "LowerOR": math.exp(est - q * se),
                                     "UpperOR": math.exp(est + q * se)})
                     drows.append(row)
             dcols = [Column("Effect")] + [Column(v) for v in evars] + [Column("_" + v, "_" + v) for v in evars] + \
-                at_cols + _stat_columns(df, o.has("cl"), False, o.has("exp"))
+                at_cols + _stat_columns(df, o.has("cl"), False, o.has("exp"), tstyle)
             if adjust not in ("t", "none") and drows:
                 k_means = sum(1 for e in ests if e is not None)
                 dcols += _adjust_rows(drows, adjust, k_means, alpha, o.has("cl"))
@@ -601,9 +602,10 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
         dfr = df_of(L) if df_of is not None else df
         if o.has("df"):
             dfr = float(o.get("df"))
-        row.update(_stat_cols(est, se, dfr, alpha, cl, ilink, link, exp))
+        row.update(_stat_cols(est, se, dfr, alpha, cl, ilink, link, exp, df_for is not None))
         out.append(row)
-    cols = [Column("Effect"), Column("Label")] + _stat_columns(df if not o.has("df") else 1.0, cl, ilink, exp)
+    cols = [Column("Effect"), Column("Label")] + _stat_columns(df if not o.has("df") else 1.0, cl, ilink, exp,
+                                                               df_for is not None)
     return Table(proc, "LSMEstimates", "Least Squares Means Estimates", cols, out)
 
 
@@ -644,12 +646,14 @@ def _adjust_rows(drows, adjust, k, alpha, cl):
     return cols
 
 
-def _stat_cols(est, se, df, alpha, cl, ilink, link, exp):
-    zname = "z" if df == math.inf else "t"
+def _stat_cols(est, se, df, alpha, cl, ilink, link, exp, tstyle=False):
+    """One row's statistics: z tests when df is infinite (GENMOD), t tests otherwise; ``tstyle``: the
+    mixed-model procedures' form, where an infinite DF (DDFM=NONE) is printed as Infty with a t Value."""
+    zname = "z" if df == math.inf and not tstyle else "t"
     stat = est / se if se > 0 else math.nan
     p = 2 * (st.norm.sf(abs(stat)) if df == math.inf else st.t.sf(abs(stat), df))
     row = {"Estimate": est, "StdErr": se}
-    if df != math.inf:
+    if zname == "t":
         row["DF"] = df
     row[f"{zname}Value"] = stat
     row[f"Prob{zname}"] = p
@@ -671,8 +675,8 @@ def _stat_cols(est, se, df, alpha, cl, ilink, link, exp):
     return row
 
 
-def _stat_columns(df, cl, ilink, exp):
-    z = df == math.inf
+def _stat_columns(df, cl, ilink, exp, tstyle=False):
+    z = df == math.inf and not tstyle
     cols = [Column("Estimate", None, "10.4"), Column("StdErr", "Standard\nError", "10.4")]
     if not z:
         cols.append(Column("DF", None, "DFMT"))

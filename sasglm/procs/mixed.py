@@ -31,7 +31,8 @@ def run_mixed(session, proc):
     class_stmt = model = None
     randoms, repeated, hyps, others = [], None, [], []
     for kw, stm in statements(proc, {"class", "model", "random", "repeated", "where", "lsmeans", "estimate",
-                                     "contrast", "parms", "by", "id", "weight", "freq", "ods", "lsmestimate"}):
+                                     "contrast", "parms", "by", "id", "weight", "freq", "ods", "lsmestimate",
+                                     "store"}):
         if kw == "class":
             class_stmt = stm
         elif kw == "model":
@@ -46,7 +47,7 @@ def run_mixed(session, proc):
             if any(k == "parms" for k, _ in others):
                 raise SasError("Only one PARMS statement is allowed.", stm.line, stm.col)
             others.append((kw, stm))
-        elif kw == "weight":
+        elif kw in ("weight", "store"):
             others.append((kw, stm))
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC MIXED is not supported yet.", stm.line, stm.col,
@@ -399,7 +400,7 @@ class MixedFit:
         beta = np.zeros(design.X.shape[1])
         beta[keep] = res.beta
         covk = res.cov_beta
-        kr = None
+        kr = satt = None
         if ddfm == "kr":
             Phi_A, Phi, P, Q, W = lmm.kenward_roger(res.theta, second_order=not self.kr_first_order)
             covk = Phi_A
@@ -409,7 +410,8 @@ class MixedFit:
             if res.cov_theta is None:
                 raise SasError("The covariance of the covariance parameters is singular; DDFM=SATTERTHWAITE is not "
                                "available.", model.line, model.col)
-            self.satt = lambda Lk: lmm.satterthwaite(res.theta, res.cov_theta, Lk)
+            satt = (*lmm.satterthwaite_pieces(res.theta), res.cov_theta)
+            self.satt = lambda Lk: LM.LMM.satterthwaite_ddf(Lk, *satt)
         if popts.has("empirical"):
             covk = self._empirical(lmm, res, ldata)
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -437,6 +439,11 @@ class MixedFit:
             self.emit(ct)
         df_of = self._df_of(kr, keep)
         means = H.covariate_means(design, classes, data)
+        for kw, stm in self.others:
+            if kw == "store":
+                from ..stats.store import DDF
+                ddf = DDF(ddfm, dict(dfs), float(n - p), keep, kr, satt)
+                self._store(stm, ddf, beta, covb, means, data, yname, fit if method != "mivque0" else [])
         ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
         for kw, stm in self.hyps:
             if kw == "contrast":
@@ -468,10 +475,31 @@ class MixedFit:
                     if o.has("df"):
                         dfe = float(o.get("df"))
                     r_ = {"Label": label}
-                    r_.update(H._stat_cols(est, se_, dfe, alpha, cl, False, None, False))
+                    r_.update(H._stat_cols(est, se_, dfe, alpha, cl, False, None, False, True))
                     rows_e.append(r_)
                 self.emit(Table(PROC, "Estimates", "Estimates", [Column("Label")] +
-                                H._stat_columns(0, cl, False, False), rows_e))
+                                H._stat_columns(0, cl, False, False, True), rows_e))
+
+    def _store(self, stm, ddf, beta, covb, means, data, yname, fit):
+        """STORE: the fitted fixed-effects model with its DF method, for PROC PLM."""
+        from ..stats import families as FM
+        from ..stats.store import ItemStore, param_labels, store_info
+        from .common import store_target
+        name, label = store_target(stm)
+        design, classes = self.design, self.classes
+        store = ItemStore(proc=PROC, classes=classes, effects=list(design.effects), intercept=design.intercept,
+                          beta=beta, cov=covb, aliased=design.aliased, link=FM.Identity(), family=FM.Normal(),
+                          offset_var=None, columns=design.columns, response=yname,
+                          data_name=getattr(self.ds, "display_name", ""), design=ItemStore.row_space(design),
+                          means=means, class_data={v: a for v, a in data.items() if v in classes},
+                          class_rows=class_level_table(PROC, classes, self.copts).rows if self.copts else [],
+                          fit_rows=list(fit),
+                          param_rows=param_labels(design, self.copts),
+                          ranges={v: (float(np.min(a)), float(np.max(a))) for v, a in data.items()
+                                  if v not in classes and len(a)},
+                          label=label, ddf=ddf, info=store_info(classes, design))
+        self.s.save_store(name, store)
+        self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
 
     # ------------------------------------------------------------------ RANDOM / REPEATED set-up
     def _random_spec(self, rnd, ds, class_names):

@@ -22,26 +22,43 @@ SHOW_KEYS = {"all": "all", "_all_": "all", "classlevels": "class", "class": "cla
 SHOW_REJECTED = {"hessian", "hermite", "xpx", "xpxi"}
 
 
+DDF_METHODS = {"residual": "residual", "res": "residual", "error": "residual", "none": "none",
+               "kenrog": "kr", "kr": "kr", "kenwardroger": "kr", "satterth": "satterth", "sat": "satterth",
+               "satterthwaite": "satterth"}
+
+
 def run_plm(session, proc):
-    opts = Options(proc.options, {"source", "restore", "alpha", "noinfo", "noclprint", "format"}, "PROC PLM")
+    opts = Options(proc.options, {"source", "restore", "alpha", "noinfo", "noclprint", "format", "ddfmethod"},
+                   "PROC PLM")
     warn_ignored(session, opts, ["format"], "PROC PLM")
     src = opts.nodes.get("source", opts.nodes.get("restore"))
     if src is None:
         raise SasError("PROC PLM requires SOURCE=.", proc.line, proc.col)
     name = str(src.value) if isinstance(src, A.Word) else str(src)
     store = session.get_store(name, (proc.line, proc.col))
-    stmts = list(statements(proc, {"score", "show", "estimate", "lsmeans", "effectplot"}))
+    ddf = _ddf(store, opts, proc)
+    stmts = list(statements(proc, {"score", "show", "estimate", "lsmeans", "effectplot", "test", "lsmestimate"}))
     alpha = float(opts.get("alpha", 0.05))
     if not opts.has("noinfo"):
-        rows = [("Item Store", name.upper() if "." in name else f"WORK.{name.upper()}"),
-                ("Data Set Created From", store.data_name), ("Created By", f"PROC {store.proc}"),
-                ("Response Variable", store.response or ""), ("Link Function", store.link.sas),
-                ("Distribution", store.family.sas)]
+        rows = [("Item Store", name.upper() if "." in name else f"WORK.{name.upper()}")]
+        if getattr(store, "label", None):
+            rows.append(("Label", store.label))
+        rows += [("Data Set Created From", store.data_name), ("Created By", f"PROC {store.proc}"),
+                 ("Response Variable", store.response or "")]
+        if store.proc != "MIXED":
+            rows += [("Link Function", store.link.sas),
+                     ("Distribution", getattr(store, "dist_label", None) or store.family.sas)]
+        rows += list(getattr(store, "info", None) or [])
+        if ddf is not None:
+            rows.append(("Degrees of Freedom Method", ddf.label))
         session.emit_table(Table("PLM", "StoreInfo", "Store Information", [Column("Label", ""), Column("Value", "")],
                                  [{"Label": a, "Value": b} for a, b in rows], kind="kv"))
     uses_class = any(v in store.classes for e in store.effects for v in e.all_vars())
     if store.class_rows and uses_class and not opts.has("noclprint"):
         _class_levels(session, store)
+    df_for = (lambda k: ddf.dfs.get(k, ddf.dfs.get(-1, math.inf))) if ddf is not None else None
+    df_of = ddf.df_of() if ddf is not None else None
+    adjust = ddf.adjust() if ddf is not None else None
     for kw, st_ in stmts:
         if kw == "show":
             _show(session, store, st_)
@@ -51,14 +68,77 @@ def run_plm(session, proc):
             raise SasError(f"The item store {name.upper()} was written by an older version and holds no design "
                            f"information; {kw.upper()} needs the model to be stored again.", st_.line, st_.col)
         elif kw == "estimate":
-            _estimate(session, store, st_, alpha)
+            _estimate(session, store, st_, alpha, ddf)
+        elif kw == "test":
+            _test(session, store, st_, ddf)
         elif kw == "effectplot":
             from .effectplot import effect_plot
             effect_plot(session, "PLM", st_, store)
+        elif kw == "lsmestimate":
+            session.emit_table(type_level_columns(H.lsmestimate_table(
+                session, "PLM", _with_alpha(st_, alpha), store.design, store.classes, store.class_data, store.means,
+                store.beta, store.cov, store.link, df_for=df_for, df_of=df_of), store.classes))
         else:
             for t in H.lsmeans_tables(session, "PLM", _with_alpha(st_, alpha), store.design, store.classes,
-                                      store.class_data, store.means, store.beta, store.cov, store.link):
+                                      store.class_data, store.means, store.beta, store.cov, store.link,
+                                      df_for=df_for, df_of=df_of, slice_adjust=adjust,
+                                      slices="glimmix" if ddf is not None else None):
                 session.emit_table(type_level_columns(t, store.classes))
+
+
+def _ddf(store, opts, proc):
+    """The store's DF method (None: a GENMOD store, z and chi-square tests), or the DDFMETHOD= one."""
+    ddf = getattr(store, "ddf", None)
+    if not opts.has("ddfmethod"):
+        return ddf
+    want = DDF_METHODS.get(str(opts.get("ddfmethod")).lower())
+    if want is None:
+        raise SasError(f"DDFMETHOD={str(opts.get('ddfmethod')).upper()} is not valid (RESIDUAL, NONE, KENWARDROGER "
+                       "and SATTERTHWAITE are).", proc.line, proc.col)
+    if ddf is None:
+        if want == "none":
+            return None
+        raise SasError(f"DDFMETHOD={str(opts.get('ddfmethod')).upper()} needs an item store from PROC MIXED or "
+                       f"PROC GLIMMIX; the store from PROC {store.proc} has no finite degrees of freedom.",
+                       proc.line, proc.col)
+    out = ddf.with_method(want)
+    if out is None:
+        raise SasError(f"DDFMETHOD={str(opts.get('ddfmethod')).upper()} needs an item store created with that DDFM= "
+                       f"method; this store was created with DDFM={ddf.label}.", proc.line, proc.col)
+    return out
+
+
+def _test(session, store, stmt, ddf):
+    """TEST <effects> </ CHISQ>: Type III Wald F tests of the stored model's effects (all when none are
+    named), with the store's DF (infinite for a GENMOD store, as DDFMETHOD=NONE)."""
+    o = Options(list(stmt.options or []), {"chisq", "htype", "e", "e3", "detail"}, "TEST")
+    if o.has("htype") and str(o.get("htype")).replace(".0", "") != "3":
+        raise SasError("TEST HTYPE= other than 3 is not supported yet.", stmt.line, stmt.col)
+    warn_ignored(session, o, ["e", "e3", "detail"], "TEST")
+    design = store.design
+    names = [str(w.value).lower() for w in stmt.items if isinstance(w, A.Word)]
+    if len(names) != len(stmt.items):
+        raise SasError("TEST expects model effects.", stmt.line, stmt.col)
+    from .modeling import effect_tokens
+    from ..stats import design as D
+    wanted = []
+    if names:
+        toks = D.parse_effects(effect_tokens(stmt.items), set(store.classes))
+        for e in toks:
+            hit = [k for k, de in enumerate(design.effects) if de.name.lower().replace(" ", "") ==
+                   e.name.lower().replace(" ", "")]
+            if not hit:
+                raise SasError(f"Effect {e.name} is not in the model.", stmt.line, stmt.col)
+            wanted.append(hit[0])
+    keep = set(wanted) if wanted else None
+    dfs = dict(ddf.dfs) if ddf is not None else {}
+    dfs = {k: dfs.get(k, dfs.get(-1, math.inf)) for k in range(-1, len(design.effects))}
+    t = H.type3_table("PLM", "Type III Tests of Model Effects", design, store.beta, store.cov, dfs, o.has("chisq"),
+                      ddf.adjust() if ddf is not None else None)
+    if keep is not None:
+        order = [design.effects[k].name for k in wanted]
+        t.rows = sorted([r for r in t.rows if r["Effect"] in order], key=lambda r: order.index(r["Effect"]))
+    session.emit_table(t)
 
 
 def _with_alpha(stmt, alpha):
@@ -131,21 +211,35 @@ def _show(session, store, stmt):
             session.log.note("The item store was created without a BY statement.")
 
 
-def _estimate(session, store, stmt, alpha):
+def _estimate(session, store, stmt, alpha, ddf):
+    """ESTIMATE: z tests for a GENMOD store; t tests with the store's DF for a mixed-model store (the
+    smallest DF of the effects a row involves, or the row's own KR/Satterthwaite DF), as the procedure."""
     o = H.hypothesis_options(session, stmt, "estimate", {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular",
-                                                         "adjust"}, unsupported=["adjust"], ignored=["e", "singular"])
+                                                         "adjust", "df"}, unsupported=["adjust"],
+                             ignored=["e", "singular"])
     alpha = float(o.get("alpha", alpha))
+    design = store.design
+    df_of = ddf.df_of() if ddf is not None else None
     rows = []
-    for label, L in H.parse_rows(stmt.items, store.design, stmt):
+    for label, L in H.parse_rows(stmt.items, design, stmt):
         r = {"Label": label}
-        if not H.estimable(L, store.design):
+        if not H.estimable(L, design):
             r.update({"Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
         else:
             est = float(L @ store.beta)
             se = math.sqrt(max(float(L @ store.cov @ L), 0.0))
-            r.update(H._stat_cols(est, se, math.inf, alpha, o.has("cl"), o.has("ilink"), store.link, o.has("exp")))
+            df = math.inf
+            if ddf is not None:
+                used = [k for k in range(len(design.effects)) if np.any(L[design.effect_cols(k)] != 0)]
+                df = min((ddf.dfs.get(k, math.inf) for k in used), default=ddf.dfs.get(-1, math.inf))
+                if df_of is not None:
+                    df = df_of(L)
+            if o.has("df"):
+                df = float(o.get("df"))
+            r.update(H._stat_cols(est, se, df, alpha, o.has("cl"), o.has("ilink"), store.link, o.has("exp"),
+                                  ddf is not None))
         rows.append(r)
-    cols = [Column("Label")] + H._stat_columns(math.inf, o.has("cl"), o.has("ilink"), o.has("exp"))
+    cols = [Column("Label")] + H._stat_columns(math.inf, o.has("cl"), o.has("ilink"), o.has("exp"), ddf is not None)
     session.emit_table(Table("PLM", "Estimates", "Estimates", cols, rows))
 
 

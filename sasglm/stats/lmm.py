@@ -931,7 +931,12 @@ class LMM:
     # ------------------------------------------------------------------ Satterthwaite
     def satterthwaite(self, th, W, L) -> float:
         """Denominator DF for H0: L beta = 0 (Fai-Cornelius for several rows); W = Cov(theta hat)."""
-        L = np.atleast_2d(L)
+        C, dC = self.satterthwaite_pieces(th)
+        return self.satterthwaite_ddf(L, C, dC, W)
+
+    def satterthwaite_pieces(self, th):
+        """Cov(beta hat) and its derivatives in theta (central differences): with Cov(theta hat) all that
+        the Satterthwaite DF of any L needs (kept in item stores for PROC PLM)."""
         C = self.gls(th)[1]
         n = len(th)
         dC = []
@@ -940,6 +945,11 @@ class LMM:
             e = np.zeros(n)
             e[k] = h
             dC.append((self.gls(th + e)[1] - self.gls(th - e)[1]) / (2 * h))
+        return C, dC
+
+    @staticmethod
+    def satterthwaite_ddf(L, C, dC, W) -> float:
+        L = np.atleast_2d(L)
         M = L @ C @ L.T
         d, P = np.linalg.eigh(M)
         keep = d > 1e-10 * max(d.max(), 1e-300)
