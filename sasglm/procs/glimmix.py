@@ -134,6 +134,7 @@ class GlimmixFit:
     freq_info = None        # a _FreqInfo when the step has a FREQ statement
     covtests: list = []     # glimmix_covtest.Spec per COVTEST statement
     nlopts: dict = {}       # NLOPTIONS that take effect (MAXITER=)
+    no_subject = False      # a G-side RANDOM statement without SUBJECT= (V is one block)
 
     def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms):
         self.s, self.proc, self.popts, self.ds, self.ref = session, proc, popts, ds, ref
@@ -286,11 +287,21 @@ class GlimmixFit:
             node = o.nodes.get("subject", o.nodes.get("sub"))
             stmt_subj.append(subject_vars(ds, node, r_) if node is not None else (None, None))
         nested = len({(t or "").lower() for _, t in stmt_subj}) > 1
+        # a G-side RANDOM statement without SUBJECT= (random block;): V is one block of all the data, processed
+        # like nested subjects (as PROC MIXED does)
+        no_subject = bool(g_randoms) and any(vs is None for vs, _ in stmt_subj)
+        nested = nested or no_subject
+        self.no_subject = no_subject
         if nested:
             # several RANDOM statements with different (nested) SUBJECT= effects: processed by the coarsest
             # subject, as PROC MIXED does; pseudo-likelihood or Laplace (one joint Laplace approximation over all
             # random effects of a coarsest subject)
             if method == "quad":
+                if no_subject:
+                    r0 = g_randoms[[vs is None for vs, _ in stmt_subj].index(True)]
+                    raise SasError("METHOD=QUAD needs SUBJECT= on every RANDOM statement (the model must be processed "
+                                   "by subjects, as in SAS); use METHOD=LAPLACE or a pseudo-likelihood method.",
+                                   r0.line, r0.col)
                 raise SasError("Several RANDOM statements with different SUBJECT= effects are not supported yet with "
                                "METHOD=QUAD; use METHOD=LAPLACE or a pseudo-likelihood method.",
                                g_randoms[1].line, g_randoms[1].col)
@@ -489,6 +500,8 @@ class GlimmixFit:
         if subj_vars:
             keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_vars]))
             codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+        elif nested:            # a RANDOM statement without SUBJECT=: all the data are one block
+            codes, uniq = np.zeros(n, dtype=int), [(1,)]
         else:                   # R-side only, no SUBJECT=: every observation is its own block
             codes, uniq = np.arange(n), [(i + 1,) for i in range(n)]
         K = len(uniq)
@@ -499,6 +512,8 @@ class GlimmixFit:
             terms = [(tv, cols) for tv, cols in zcols]
             rnames = [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values())
                       for sp in mspecs for c in sp.Zd.columns]
+            from .mixed import _ic_size
+            self._ic_one_subject = _ic_size(mspecs, 1, n)
             for sp, m_ in zip(gspecs, mspecs):
                 sp["q"], sp["m"] = m_.q, m_.m
                 sp["labels"] = [c.effect for c in m_.Zd.columns]
@@ -557,7 +572,8 @@ class GlimmixFit:
             ([("R-side Cov. Parameters", rpos[2].npar)] if rside is not None else
              [("R-side Cov. Parameters", 1)] if pl and self.dist in ("normal", "gamma", "invgauss", "negbin", "beta")
              else []) + \
-            [("Columns in X", design.X.shape[1]), ("Columns in Z per Subject", q), ("Subjects (Blocks in V)", K),
+            [("Columns in X", design.X.shape[1]), ("Columns in Z" + ("" if self.no_subject else " per Subject"), q),
+             ("Subjects (Blocks in V)", K),
              ("Max Obs per Subject", int(sizes.max()))]
         self.dims_table(dims)
         # ---------------- fit
@@ -1515,7 +1531,11 @@ class GlimmixFit:
                 ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
-        rows += [("Variance Matrix Blocked By", self.subject_text), ("Estimation Technique", "Maximum Likelihood"),
+        # SAS: "Variance Matrix Blocked By" with processing by subjects; "Not blocked" for a G-side RANDOM statement
+        # without SUBJECT=; "Diagonal" for R-side effects on their own without SUBJECT=
+        vm = ("Variance Matrix Blocked By", self.subject_text) if self.subject_text else \
+            ("Variance Matrix", "Not blocked" if getattr(self, "no_subject", False) else "Diagonal")
+        rows += [vm, ("Estimation Technique", "Maximum Likelihood"),
                  ("Degrees of Freedom Method", self._ddfm_label())]
         if method in ("quad", "laplace"):
             rows.insert(-1, ("Likelihood Approximation", "Gauss-Hermite Quadrature" if method == "quad" else "Laplace"))
@@ -1576,7 +1596,9 @@ class GlimmixFit:
                         [{"Descr": a, "Value": b} for a, b in rows], kind="kv"))
 
     def _fit_stats(self, res, p, t, K, n, agq, method, y, w):
-        self.ic_table(-2 * res.loglik, p + t, n, K)
+        # one subject (a RANDOM statement without SUBJECT=): n of BIC/CAIC/HQIC as PROC MIXED takes it, the levels
+        # of the first random effect
+        self.ic_table(-2 * res.loglik, p + t, n, K if K > 1 else getattr(self, "_ic_one_subject", K))
         if self.dist == "multinomial":
             return
         # conditional distribution at the empirical Bayes modes
@@ -1606,8 +1628,12 @@ class GlimmixFit:
                          "Estimate": est, "StdErr": e})
         if res.scale is not None:
             rows.append({"CovParm": "Scale", "Subject": "", "Estimate": res.scale, "StdErr": se[-1]})
+        subj_col = [Column("Subject")] if any(r_["Subject"] for r_ in rows) else []
+        if not subj_col:
+            for r_ in rows:
+                del r_["Subject"]
         self.emit(Table(PROC, "CovParms", "Covariance Parameter Estimates",
-                        [Column("CovParm", "Cov Parm"), Column("Subject"), Column("Estimate", None, "10.4"),
+                        [Column("CovParm", "Cov Parm")] + subj_col + [Column("Estimate", None, "10.4"),
                          Column("StdErr", "Standard\nError", "10.4")], rows))
 
     def _labels(self, j):

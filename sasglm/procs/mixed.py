@@ -59,6 +59,19 @@ def run_mixed(session, proc):
     MixedFit(session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others).run()
 
 
+def _ic_size(specs, n_subjects, n_obs):
+    """The n of BIC, CAIC and HQIC (SAS): the effective number of subjects, unless that is 1, in which case the
+    number of levels of the first random effect of the first RANDOM statement (random block; -> the blocks), or
+    the number of observations without RANDOM statements."""
+    if n_subjects > 1:
+        return n_subjects
+    if not specs or getattr(specs[0], "Zd", None) is None:
+        return n_obs
+    Zd = specs[0].Zd
+    first = Zd.effect_of_col[0] if Zd.X.shape[1] else None
+    return max(sum(1 for k in Zd.effect_of_col if k == first), 1) if first is not None else n_obs
+
+
 class MixedFit:
     def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms, repeated, hyps, others=()):
         self.s, self.proc, self.popts, self.ds, self.ref = session, proc, popts, ds, ref
@@ -375,14 +388,14 @@ class MixedFit:
         fit = [("-2 Res Log Likelihood" if method == "reml" else "-2 Log Likelihood", m2),
                ("AIC (Smaller is Better)", m2 + 2 * npar),
                ("AICC (Smaller is Better)", m2 + 2 * npar * nstar / (nstar - npar - 1) if nstar - npar - 1 > 0 else math.nan),
-               ("BIC (Smaller is Better)", m2 + npar * math.log(K if subj else n))]
+               ("BIC (Smaller is Better)", m2 + npar * math.log(_ic_size(specs, K if subj else 1, n)))]
         if method != "mivque0":
             self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.1")],
                             [{"Descr": a, "Value": b} for a, b in fit], kind="kv"))
             if popts.has("ic"):
                 # PROC MIXED IC: the criteria with the same parameter count and sizes as Fit Statistics (n* for
                 # AICC; the number of subjects, or observations without SUBJECT=, for HQIC, BIC and CAIC)
-                nb = K if subj else n
+                nb = _ic_size(specs, K if subj else 1, n)
                 self.emit(Table(PROC, "InfoCrit", "Information Criteria",
                                 [Column("Neg2LogLike", "Neg2LogLike", "10.1"), Column("Parms", None, "INT"),
                                  Column("AIC", None, "10.1"), Column("AICC", None, "10.1"), Column("HQIC", None, "10.1"),
