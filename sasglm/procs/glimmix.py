@@ -269,8 +269,9 @@ class GlimmixFit:
         rnd = g_randoms[0] if g_randoms else None
         g_opts = [Options(r.options or [], RANDOM_OPTS, "RANDOM") for r in g_randoms]
         ropts = _AnyOptions(g_opts)
+        self._ropts = ropts
         for o in g_opts:
-            warn_ignored(s, o, ["v", "vcorr", "gc", "gci", "cl", "alpha", "noiter"], "RANDOM")
+            warn_ignored(s, o, ["v", "vcorr", "gc", "gci", "noiter"], "RANDOM")
         if ropts.has("group") and not (getattr(self, "glogit", False) and resp[0] != "events" and
                                        str(next(o.get("group") for o in g_opts if o.has("group"))).lower() ==
                                        str(resp[1]).lower()):
@@ -463,10 +464,12 @@ class GlimmixFit:
                                        f"{int(np.sum(y <= 0))} observations have a response <= 0.", model.line, model.col)
                     y = np.log(y)
         offset = data[offset_var] if offset_var else np.zeros(n)
-        if self.covtests and (glm_mode or dist == "multinomial"):
+        if self.covtests and (glm_mode or (dist == "multinomial" and (getattr(self, "glogit", False) or
+                                                                      method not in ("quad", "laplace")))):
             st_ = self.covtests[0].stm
             raise SasError("COVTEST needs a model with random effects (a RANDOM statement)" if glm_mode else
-                           "COVTEST is not supported yet with DIST=MULTINOMIAL.", st_.line, st_.col)
+                           "COVTEST is not supported yet with DIST=MULTINOMIAL except with METHOD=QUAD/LAPLACE.",
+                           st_.line, st_.col)
         self._check_outputs(rside, nested)
         xvars = {v for e in effects + r_effects for v in e.all_vars()} | set(subj_vars)
         if offset_var:
@@ -1163,11 +1166,19 @@ class GlimmixFit:
             if not df:
                 null = full
             elif hold[:cov.npar].all() and not np.any(vals[:cov.npar]) and not hold[cov.npar:].any():
+                if self.dist == "multinomial":      # the cumulative link GLM
+                    from ..stats import ordinal as O
+                    null = -2 * O.fit(Xk, y.astype(int), w, offset, len(self.mult_labels), self.cumlink).loglik
+                    rows.append(CT.row(sp, full, null, df, CT.mixture_of(hold, vals, P)))
+                    continue
                 if self.dist not in ("binary", "binomial", "poisson"):
                     raise SasError(f"COVTEST without any G-side variance is not supported yet with "
                                    f"DIST={self.dist.upper()}.", sp.stm.line, sp.stm.col)
                 gm = GL.fit(Xk, y, w, offset, self.fam, self.link, np.zeros(Xk.shape[1], dtype=bool), "noscale")
                 null = -2 * gm.loglik_full
+            elif self.dist == "multinomial":
+                raise SasError("With DIST=MULTINOMIAL, COVTEST supports only tests that remove every G-side "
+                               "parameter (GLM, ZEROG) yet.", sp.stm.line, sp.stm.col)
             else:
                 agq0, cov0, th0, hold0 = self._covtest_reduced(agq, cov, vals[:cov.npar], hold[:cov.npar], Z, codes,
                                                               Xk, y, w, offset)
@@ -1260,6 +1271,10 @@ class GlimmixFit:
     def _random_solution(self, res, rnames, uniq, subj_vars, dfs):
         rows = []
         df = dfs.get(-1, math.inf)
+        ro = getattr(self, "_ropts", None)
+        cl = ro is not None and ro.has("cl")
+        alpha = float(ro.get("alpha", 0.05)) if cl and isinstance(ro.get("alpha", 0.05), float) else 0.05
+        q = st.t.ppf(1 - alpha / 2, df) if df != math.inf else st.norm.ppf(1 - alpha / 2)
         for k, key in enumerate(uniq):
             label = " ".join(str(v if not isinstance(v, float) or not v.is_integer() else int(v)) for v in key)
             for i, nm in enumerate(rnames):
@@ -1269,9 +1284,13 @@ class GlimmixFit:
                 rows.append({"Effect": nm, "Subject": f"{self.subject_text} {label}", "Estimate": est,
                              "StdErrPred": se, "DF": df, "tValue": t,
                              "Probt": 2 * (st.t.sf(abs(t), df) if df != math.inf else st.norm.sf(abs(t)))})
+                if cl:      # RANDOM CL (ALPHA=): t limits with the solution's DF
+                    rows[-1].update({"Alpha": alpha, "Lower": est - q * se, "Upper": est + q * se})
         cols = [Column("Effect"), Column("Subject"), Column("Estimate", None, "10.4"),
                 Column("StdErrPred", "Std Err\nPred", "10.4"), Column("DF", None, "DFMT"),
                 Column("tValue", "t Value", "8.2"), Column("Probt", "Pr > |t|", "PVALUE6.4")]
+        if cl:
+            cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
         self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
 
     def _empirical_cov(self, Omega, D, Sinv, e, n):
@@ -1895,6 +1914,9 @@ class _AnyOptions:
 
     def has(self, k):
         return any(o.has(k) for o in self.opts)
+
+    def get(self, k, default=None):
+        return next((o.get(k) for o in self.opts if o.has(k)), default)
 
 
 _RESID_WORDS = {"_residual_", "_resid_", "resid", "residual"}

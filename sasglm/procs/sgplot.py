@@ -88,7 +88,8 @@ def run_sgplot(session, proc):
             continue
         known = {"x", "y", "group", "markers", "lineattrs", "markerattrs", "legendlabel", "name", "category",
                  "response", "stat", "datalabel", "transparency", "binwidth", "nbins", "scale", "clm", "cli",
-                 "degree", "nomarkers", "break", "curvelabel", "fillattrs", "barwidth", "colorresponse"}
+                 "degree", "nomarkers", "break", "curvelabel", "fillattrs", "barwidth", "colorresponse",
+                 "yerrorupper", "yerrorlower", "xerrorupper", "xerrorlower", "markerchar"}
         o = Options(items, known, kw.upper())
         n_plots += 1
         if kw in ("series", "scatter", "reg"):
@@ -117,10 +118,20 @@ def run_sgplot(session, proc):
                             lw = float(str(v).rstrip("px"))
                         except ValueError:
                             pass
+            extra = {}
+            for key in ("yerrorupper", "yerrorlower", "xerrorupper", "xerrorlower", "markerchar"):
+                if key in o.values:
+                    if kw != "scatter":
+                        raise SasError(f"The option {key.upper()} is not supported on the {kw.upper()} statement.",
+                                       st.line, st.col)
+                    v = _var(ds, o.get(key), st)
+                    extra[key] = np.asarray(formatted(ds, v, session), dtype=object) if key == "markerchar" \
+                        else ds.column(v).to_numpy(dtype=float)
             for k, (g, m) in enumerate(groups):
                 xs, ys = x[m], y[m]
                 ok = ~np.isnan(ys) & (~np.isnan(xs.astype(float)) if xs.dtype != object else True)
                 xs, ys = xs[ok], ys[ok]
+                ex = {key: arr[m][ok] for key, arr in extra.items()}
                 color = COLORS[k % len(COLORS)]
                 label = g if g is not None else (o.get("legendlabel") or yv)
                 if kw == "series":
@@ -128,7 +139,22 @@ def run_sgplot(session, proc):
                     ax.plot(xs[order], ys[order], color=color, lw=lw, label=label,
                             marker="o" if o.has("markers") else None, ms=4)
                 elif kw == "scatter":
-                    ax.scatter(xs, ys, s=14, color=color, label=label, facecolors="none")
+                    # error bars (YERRORUPPER=/YERRORLOWER=, X...); a missing limit draws no bar on that side
+                    for lo_k, hi_k, vert in (("yerrorlower", "yerrorupper", True), ("xerrorlower", "xerrorupper", False)):
+                        if lo_k in ex or hi_k in ex:
+                            base = ys if vert else xs.astype(float)
+                            lo = ex.get(lo_k, base)
+                            hi = ex.get(hi_k, base)
+                            lo = np.where(np.isnan(lo), base, lo)
+                            hi = np.where(np.isnan(hi), base, hi)
+                            (ax.vlines(xs, lo, hi, color=color, lw=1) if vert else
+                             ax.hlines(ys, lo, hi, color=color, lw=1))
+                    if "markerchar" in ex:      # the variable's formatted value in place of the marker
+                        for xi, yi, t in zip(xs, ys, ex["markerchar"]):
+                            ax.annotate(str(t).strip(), (xi, yi), ha="center", va="center", fontsize=8, color=color)
+                        ax.scatter(xs, ys, s=0, label=label)
+                    else:
+                        ax.scatter(xs, ys, s=14, color=color, label=label, facecolors="none")
                 else:
                     ax.scatter(xs, ys, s=14, color=color, facecolors="none", label=label)
                     if len(xs) > 1:
