@@ -424,6 +424,7 @@ class GlimmixFit:
             y = data[ev] / data[tr]
             w = data[tr]
             resp_info = None
+            self._events_trials = (float(np.sum(data[ev])), float(np.sum(data[tr])))
         else:
             raw = ds.column(yname).to_numpy()[used]
             rawf = None
@@ -691,7 +692,7 @@ class GlimmixFit:
     def _glm_mode_header(self, yname, offset_var, link_label, technique, ddf_label, n, resp_info):
         """Model Information, Class Level Information, Number of Observations and Response Profile of a model
         without random effects."""
-        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
+        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), *_response_rows(yname),
                 ("Response Distribution", self._dist_label()), ("Link Function", link_label),
                 ("Variance Function", "Default")]
         if offset_var:
@@ -1414,11 +1415,15 @@ class GlimmixFit:
     def _nobs_table(self, n):
         """Number of Observations; with FREQ also the sums of frequencies read and used."""
         fi = self.freq_info
+        et = getattr(self, "_events_trials", None)
+        # events/trials: SAS adds the numbers of events and trials (the GLIMMIX documentation's multicenter
+        # example: 155 events in 503 trials)
+        extra = [("Number of Events", et[0]), ("Number of Trials", et[1])] if et is not None else []
         if fi is None:
-            return nobs_table(PROC, self.ds.nobs, n)
+            return nobs_table(PROC, self.ds.nobs, n, extra)
         used_rows = len(np.unique(fi.rows[self.used]))
         return nobs_table(PROC, fi.original.nobs, used_rows,
-                          [("Sum of Frequencies Read", fi.freq_read), ("Sum of Frequencies Used", n)])
+                          [("Sum of Frequencies Read", fi.freq_read), ("Sum of Frequencies Used", n)] + extra)
 
     def _var_y(self, sc):
         """var[Y | random effects] as a function of (mu, weight) at the final estimates; ``sc`` is the fitted
@@ -1545,7 +1550,7 @@ class GlimmixFit:
     def _model_info(self, yname, offset_var, subj_vars, method, popts):
         dist_name = self._dist_label()
         link_label = self.cumlink.sas if self.dist == "multinomial" else self.link.sas
-        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), ("Response Variable", yname),
+        rows = [("Data Set", getattr(self.ds, "display_name", self.ref.display)), *_response_rows(yname),
                 ("Response Distribution", dist_name), ("Link Function", link_label),
                 ("Variance Function", "Default")]
         if offset_var:
@@ -1904,6 +1909,14 @@ def _empirical_kind(popts, proc):
         raise SasError(f"EMPIRICAL={kind.upper()} is not supported yet (CLASSICAL, MBN, ROOT, FIRORES and FIROEEQ "
                        "are).", proc.line, proc.col)
     return kind, {}
+
+
+def _response_rows(yname):
+    """Model Information's response rows: events/trials gives "Response Variable (Events)" and "(Trials)"."""
+    if isinstance(yname, str) and "/" in yname:
+        ev, tr = yname.split("/", 1)
+        return [("Response Variable (Events)", ev), ("Response Variable (Trials)", tr)]
+    return [("Response Variable", yname)]
 
 
 class _AnyOptions:
