@@ -148,9 +148,8 @@ class GlimmixFit:
     def write_store(self, stm):
         """STORE: the fitted fixed-effects model, its link and distribution and its DF method, for PROC PLM
         (the item store holds no BLUPs: PLM's predictions are those of the fixed effects)."""
-        from .common import store_target
-        from ..stats.store import DDF, ItemStore, param_labels, store_info
-        name, label = store_target(stm)
+        from ..stats.store import DDF
+        from .modeling import save_mixed_store
         if getattr(self, "_fitted", None) is None or self.dist == "multinomial":
             raise SasError(f"STORE is not supported yet with DIST={str(self.dist).upper()} in PROC GLIMMIX.",
                            stm.line, stm.col)
@@ -163,20 +162,9 @@ class GlimmixFit:
         kept, kr, satt = getattr(self, "ddf_pieces", (keep, None, None))
         ddf = DDF(ddfm, dict(dfs), float(n - int(keep.sum())), kept, kr, satt)
         ctx = getattr(self, "_store_ctx", {})
-        store = ItemStore(proc=PROC, classes=classes, effects=list(design.effects), intercept=design.intercept,
-                          beta=beta, cov=covb, aliased=design.aliased, link=self.link, family=self.fam,
-                          offset_var=ctx.get("offset_var"), columns=design.columns, response=ctx.get("response"),
-                          data_name=getattr(self.ds, "display_name", ""), design=ItemStore.row_space(design),
-                          means=H.covariate_means(design, classes, data),
-                          class_data={v: a for v, a in data.items() if v in classes},
-                          class_rows=class_level_table(PROC, classes, self.copts).rows if self.copts else [],
-                          fit_rows=list(getattr(self, "_fit_rows", [])),
-                          param_rows=param_labels(design, self.copts),
-                          ranges={v: (float(np.min(a)), float(np.max(a))) for v, a in data.items()
-                                  if v not in classes and len(a) and np.asarray(a).dtype.kind == "f"},
-                          label=label, ddf=ddf, info=store_info(classes, design), dist_label=self._dist_label())
-        self.s.save_store(name, store)
-        self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
+        save_mixed_store(self.s, PROC, stm, self.ds, design, classes, self.copts, beta, covb,
+                         H.covariate_means(design, classes, data), data, ctx.get("response"), self.link, self.fam,
+                         ddf, getattr(self, "_fit_rows", []), ctx.get("offset_var"), self._dist_label())
 
     def run(self):
         s, ds, model, popts = self.s, self.ds, self.model, self.popts

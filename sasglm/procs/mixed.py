@@ -18,7 +18,7 @@ from . import hypotheses as H
 from .common import (Options, grid_search, positive_option, input_data, parse_parms, statements, type_text, warn_ignored,
                      where_statements)
 from .glimmix import _block_rank
-from .modeling import (class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, effect_tokens, make_classvars, parse_class, fmt_value, group_levels,
+from .modeling import (save_mixed_store, class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, effect_tokens, make_classvars, parse_class, fmt_value, group_levels,
                        parse_model_effects)
 
 PROC = "MIXED"
@@ -456,7 +456,9 @@ class MixedFit:
             if kw == "store":
                 from ..stats.store import DDF
                 ddf = DDF(ddfm, dict(dfs), float(n - p), keep, kr, satt)
-                self._store(stm, ddf, beta, covb, means, data, yname, fit if method != "mivque0" else [])
+                from ..stats import families as FM
+                save_mixed_store(s, PROC, stm, self.ds, design, classes, copts, beta, covb, means, data, yname,
+                                 FM.Identity(), FM.Normal(), ddf, fit if method != "mivque0" else [])
         ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
         for kw, stm in self.hyps:
             if kw == "contrast":
@@ -492,27 +494,6 @@ class MixedFit:
                     rows_e.append(r_)
                 self.emit(Table(PROC, "Estimates", "Estimates", [Column("Label")] +
                                 H._stat_columns(0, cl, False, False, True), rows_e))
-
-    def _store(self, stm, ddf, beta, covb, means, data, yname, fit):
-        """STORE: the fitted fixed-effects model with its DF method, for PROC PLM."""
-        from ..stats import families as FM
-        from ..stats.store import ItemStore, param_labels, store_info
-        from .common import store_target
-        name, label = store_target(stm)
-        design, classes = self.design, self.classes
-        store = ItemStore(proc=PROC, classes=classes, effects=list(design.effects), intercept=design.intercept,
-                          beta=beta, cov=covb, aliased=design.aliased, link=FM.Identity(), family=FM.Normal(),
-                          offset_var=None, columns=design.columns, response=yname,
-                          data_name=getattr(self.ds, "display_name", ""), design=ItemStore.row_space(design),
-                          means=means, class_data={v: a for v, a in data.items() if v in classes},
-                          class_rows=class_level_table(PROC, classes, self.copts).rows if self.copts else [],
-                          fit_rows=list(fit),
-                          param_rows=param_labels(design, self.copts),
-                          ranges={v: (float(np.min(a)), float(np.max(a))) for v, a in data.items()
-                                  if v not in classes and len(a)},
-                          label=label, ddf=ddf, info=store_info(classes, design))
-        self.s.save_store(name, store)
-        self.s.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
 
     # ------------------------------------------------------------------ RANDOM / REPEATED set-up
     def _random_spec(self, rnd, ds, class_names):

@@ -341,3 +341,24 @@ def group_levels(group_var, classes, data, raw):
         gl, gcodes = np.unique(raw[group_var], return_inverse=True)
         glabels = [f"{group_var} {fmt_value(v)}" for v in gl]
     return np.asarray(gcodes).ravel().astype(int), glabels
+
+
+def save_mixed_store(session, proc: str, stm, ds, design, classes, copts, beta, covb, means, data, response,
+                     link, family, ddf, fit_rows, offset_var=None, dist_label=None) -> None:
+    """STORE in PROC MIXED / GLIMMIX: the fitted fixed-effects model with its DF method, for PROC PLM (no BLUPs)."""
+    import numpy as np
+    from ..stats.store import ItemStore, param_labels, store_info
+    from .common import store_target
+    name, label = store_target(stm)
+    store = ItemStore(proc=proc, classes=classes, effects=list(design.effects), intercept=design.intercept,
+                      beta=beta, cov=covb, aliased=design.aliased, link=link, family=family,
+                      offset_var=offset_var, columns=design.columns, response=response,
+                      data_name=getattr(ds, "display_name", ""), design=ItemStore.row_space(design),
+                      means=means, class_data={v: a for v, a in data.items() if v in classes},
+                      class_rows=class_level_table(proc, classes, copts).rows if copts else [],
+                      fit_rows=list(fit_rows), param_rows=param_labels(design, copts),
+                      ranges={v: (float(np.min(a)), float(np.max(a))) for v, a in data.items()
+                              if v not in classes and len(a) and np.asarray(a).dtype.kind == "f"},
+                      label=label, ddf=ddf, info=store_info(classes, design), dist_label=dist_label)
+    session.save_store(name, store)
+    session.log.note(f"The item store {name.upper() if '.' in name else 'WORK.' + name.upper()} has been created.")
