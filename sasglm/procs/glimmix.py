@@ -1023,19 +1023,15 @@ class GlimmixFit:
             Phi_A, Phi, P_, Q_, W_ = lm.kenward_roger(res.theta)
             if not empirical:
                 covk = Phi_A
-
-            def adj(L, F, dd, _k=(Phi, Phi_A, P_, Q_, W_)):
-                m_, lam, _ = LM.LMM.kr_ddf(L[:, keep], *_k)
-                return m_, F * lam
-            self.df_adjust = adj
             self.ddf_pieces = (keep, (Phi, Phi_A, P_, Q_, W_), None)
         elif ddfm == "satterth":
             if res.cov_theta is None:
                 raise SasError("The covariance of the covariance parameters is singular; DDFM=SATTERTHWAITE is not "
                                "available.", self.model.line, self.model.col)
-            satt = (*lm.satterthwaite_pieces(res.theta), res.cov_theta)
-            self.df_adjust = lambda L, F, dd: (LM.LMM.satterthwaite_ddf(L[:, keep], *satt), F)
-            self.ddf_pieces = (keep, None, satt)
+            self.ddf_pieces = (keep, None, (*lm.satterthwaite_pieces(res.theta), res.cov_theta))
+        if ddfm in ("kr", "satterth"):
+            from ..stats.store import DDF
+            self.df_adjust = DDF(ddfm, {}, math.nan, *self.ddf_pieces).adjust()
         full_beta = np.zeros(design.X.shape[1])
         full_beta[keep] = beta
         covb = np.zeros((design.X.shape[1],) * 2)
@@ -1231,8 +1227,7 @@ class GlimmixFit:
                 continue
             est = float(L @ beta)
             se = math.sqrt(max(float(L @ covb @ L), 0.0))
-            used = [k for k in range(len(self.design.effects)) if np.any(L[self.design.effect_cols(k)] != 0)]
-            d = min((dfs.get(k, math.inf) for k in used), default=dfs.get(-1, math.inf))
+            d = H.row_ddf(L, self.design, dfs)
             if getattr(self, "df_adjust", None) is not None:
                 d = self.df_adjust(np.atleast_2d(L), 1.0, d)[0]
             r = {"Label": label}
@@ -1581,8 +1576,8 @@ class GlimmixFit:
         return m
 
     def _ddfm_label(self):
-        return {"betwithin": "Between-Within", "contain": "Containment", "residual": "Residual",
-                "none": "None", "kr": "Kenward-Roger", "satterth": "Satterthwaite"}.get(self._ddfm(), self._ddfm())
+        from ..stats.store import DDF
+        return DDF.LABELS[self._ddfm()]
 
     def convergence_status(self, converged):
         """SAS's convergence line, or the WARNING that the fit did not converge."""

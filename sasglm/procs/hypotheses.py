@@ -60,8 +60,7 @@ def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None) -
         label = parsed[0][0] or "Contrast"
         L = np.array([Lr for _, Lr in parsed])
         W, r = GL.wald_test(L, beta, covb)
-        used = [k for k in range(len(design.effects)) if np.any(L[:, design.effect_cols(k)] != 0)]
-        dd = min((dfs.get(k, math.inf) for k in used), default=dfs.get(-1, math.inf))
+        dd = row_ddf(L, design, dfs)
         F = W / r if r else math.nan
         if adjust is not None and r:
             dd, F = adjust(L, F, dd)
@@ -78,6 +77,14 @@ def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None) -
     if chisq_any:
         cols += [Column("ChiSq", "Chi-Square", "8.2"), Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
     return Table(proc, "Contrasts", "Contrasts", cols, rows)
+
+
+def row_ddf(L, design, dfs) -> float:
+    """The effect-based DF of a hypothesis (ESTIMATE row, CONTRAST): the smallest DF among the model effects
+    with a nonzero coefficient in L (the intercept's DF when there are none)."""
+    L = np.atleast_2d(L)
+    used = [k for k in range(len(design.effects)) if np.any(L[:, design.effect_cols(k)] != 0)]
+    return min((dfs.get(k, math.inf) for k in used), default=dfs.get(-1, math.inf))
 
 
 # ---------------------------------------------------------------------- coefficient lists

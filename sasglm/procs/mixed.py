@@ -14,6 +14,7 @@ from ..errors import SasError
 from ..ods.table import Column, Table
 from ..stats import design as D
 from ..stats import lmm as LM
+from ..stats.store import DDF
 from . import hypotheses as H
 from .common import (Options, grid_search, positive_option, input_data, parse_parms, statements, type_text, warn_ignored,
                      where_statements)
@@ -418,21 +419,21 @@ class MixedFit:
             Phi_A, Phi, P, Q, W = lmm.kenward_roger(res.theta, second_order=not self.kr_first_order)
             covk = Phi_A
             kr = (Phi, Phi_A, P, Q, W)
-        self.satt = None
         if ddfm == "satterth":
             if res.cov_theta is None:
                 raise SasError("The covariance of the covariance parameters is singular; DDFM=SATTERTHWAITE is not "
                                "available.", model.line, model.col)
             satt = (*lmm.satterthwaite_pieces(res.theta), res.cov_theta)
-            self.satt = lambda Lk: LM.LMM.satterthwaite_ddf(Lk, *satt)
         if popts.has("empirical"):
             covk = self._empirical(lmm, res, ldata)
         covb = np.zeros((design.X.shape[1],) * 2)
         covb[np.ix_(keep, keep)] = covk
         self.design, self.classes, self.copts, self.mopts = design, classes, copts, mopts
         dfs = self._dfs(ddfm, design, Z, codes, K, n, effects, zcols, kr, keep)
+        # the DF of every test: per effect, or per hypothesis under KR / Satterthwaite (also what STORE keeps)
+        self.ddf = DDF(ddfm, dict(dfs), float(n - p), keep, kr, satt)
         if mopts.has("s") or mopts.has("solution"):
-            self._solution(beta, covb, dfs, kr, keep)
+            self._solution(beta, covb, dfs)
         for t in fixed_matrix_tables(PROC, mopts, design, copts, covb):
             self.emit(t)
         # the DF of random-effect solutions and predictions: the residual containment DF, N - rank[X Z]
@@ -445,20 +446,18 @@ class MixedFit:
             self._random_solution(blup, specs)
         if "outp" in mopts.values or "outpm" in mopts.values:
             self._outp(mopts, ds, used, design, keep, res, covk, blup, Z, codes, data)
-        self._type3(beta, covb, dfs, kr, keep)
+        self._type3(beta, covb, dfs)
         ct = H.contrast_table(s, PROC, [stm for kw, stm in self.hyps if kw == "contrast"], design, beta, covb, dfs,
-                              self._ddf_adjust(kr, keep))
+                              self.ddf.adjust())
         if ct is not None:
             self.emit(ct)
-        df_of = self._df_of(kr, keep)
+        df_of = self.ddf.df_of()
         means = H.covariate_means(design, classes, data)
         for kw, stm in self.others:
             if kw == "store":
-                from ..stats.store import DDF
-                ddf = DDF(ddfm, dict(dfs), float(n - p), keep, kr, satt)
                 from ..stats import families as FM
                 save_mixed_store(s, PROC, stm, self.ds, design, classes, copts, beta, covb, means, data, yname,
-                                 FM.Identity(), FM.Normal(), ddf, fit if method != "mivque0" else [])
+                                 FM.Identity(), FM.Normal(), self.ddf, fit if method != "mivque0" else [])
         ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
         for kw, stm in self.hyps:
             if kw == "contrast":
@@ -466,7 +465,7 @@ class MixedFit:
             if kw == "lsmeans":
                 for t in H.lsmeans_tables(s, PROC, stm, design, classes, data, means, beta, covb, ident,
                                           df_for=lambda k: dfs.get(k, math.inf), df_of=df_of,
-                                          slice_adjust=self._ddf_adjust(kr, keep), slices="mixed"):
+                                          slice_adjust=self.ddf.adjust(), slices="mixed"):
                     self.emit(t)
             elif kw == "lsmestimate":
                 self.emit(H.lsmestimate_table(s, PROC, stm, design, classes, data, means, beta, covb, ident,
@@ -483,10 +482,7 @@ class MixedFit:
                         continue
                     est = float(L @ beta)
                     se_ = math.sqrt(max(float(L @ covb @ L), 0.0))
-                    used_eff = [k for k in range(len(design.effects)) if np.any(L[design.effect_cols(k)] != 0)]
-                    dfe = min((dfs.get(k, math.inf) for k in used_eff), default=dfs.get(-1, math.inf))
-                    if df_of is not None:
-                        dfe = df_of(L)
+                    dfe = df_of(L) if df_of is not None else H.row_ddf(L, design, dfs)
                     if o.has("df"):
                         dfe = float(o.get("df"))
                     r_ = {"Label": label}
@@ -959,11 +955,11 @@ class MixedFit:
             out[k] = min(cands) if cands else resid
         return out
 
-    def _solution(self, beta, covb, dfs, kr, keep):
+    def _solution(self, beta, covb, dfs):
         cl = self.mopts.has("cl")
         alpha = float(self.mopts.get("alpha", 0.05)) if isinstance(self.mopts.get("alpha"), float) else 0.05
         rows = []
-        kidx = np.cumsum(keep) - 1
+        df_of = self.ddf.df_of()
         for j in range(len(beta)):
             c = self.design.columns[j]
             r = {"Effect": c.effect, **{v.name: c.levels.get(v.name, "") for v in self.copts}}
@@ -972,11 +968,8 @@ class MixedFit:
             else:
                 b, se = beta[j], math.sqrt(max(covb[j, j], 0.0))
                 df = dfs[self.design.effect_of_col[j]]
-                if kr is not None or self.satt is not None:
-                    e = np.zeros(int(keep.sum()))
-                    e[kidx[j]] = 1.0
-                    df = LM.LMM.kr_ddf(e[None, :], kr[0], kr[1], kr[2], kr[3], kr[4])[0] if kr is not None else \
-                        self.satt(e[None, :])
+                if df_of is not None:
+                    df = df_of(np.eye(len(beta))[j])
                 t = b / se if se > 0 else math.nan
                 r.update({"Estimate": b, "StdErr": se, "DF": df, "tValue": t, "Probt": 2 * st.t.sf(abs(t), df)})
                 if cl:
@@ -994,28 +987,9 @@ class MixedFit:
             cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
         self.emit(Table(PROC, "SolutionF", "Solution for Fixed Effects", cols, rows))
 
-    def _df_of(self, kr, keep):
-        """The KR or Satterthwaite DF of one estimable row L (ESTIMATE, LSMEANS), or None for the
-        effect-based methods."""
-        adjust = self._ddf_adjust(kr, keep)
-        if kr is None and self.satt is None:
-            return None
-        return lambda L: adjust(np.atleast_2d(L), 1.0, None)[0]
-
-    def _ddf_adjust(self, kr, keep):
-        """Kenward-Roger or Satterthwaite replacement of (DenDF, F) for a hypothesis L beta = 0."""
-        def adjust(L, F, dd):
-            if kr is not None:
-                m, lam, _ = LM.LMM.kr_ddf(L[:, keep], kr[0], kr[1], kr[2], kr[3], kr[4])
-                return m, F * lam
-            if self.satt is not None:
-                return self.satt(L[:, keep]), F
-            return dd, F
-        return adjust
-
-    def _type3(self, beta, covb, dfs, kr, keep):
+    def _type3(self, beta, covb, dfs):
         self.emit(H.type3_table(PROC, "Type 3 Tests of Fixed Effects", self.design, beta, covb, dfs,
-                                self.mopts.has("chisq"), self._ddf_adjust(kr, keep)))
+                                self.mopts.has("chisq"), self.ddf.adjust()))
 
     def _empirical(self, lmm, res, d):
         V = lmm.V(res.theta)

@@ -230,10 +230,7 @@ def _estimate(session, store, stmt, alpha, ddf):
             se = math.sqrt(max(float(L @ store.cov @ L), 0.0))
             df = math.inf
             if ddf is not None:
-                used = [k for k in range(len(design.effects)) if np.any(L[design.effect_cols(k)] != 0)]
-                df = min((ddf.dfs.get(k, math.inf) for k in used), default=ddf.dfs.get(-1, math.inf))
-                if df_of is not None:
-                    df = df_of(L)
+                df = df_of(L) if df_of is not None else H.row_ddf(L, design, ddf.dfs)
             if o.has("df"):
                 df = float(o.get("df"))
             r.update(H._stat_cols(est, se, df, alpha, o.has("cl"), o.has("ilink"), store.link, o.has("exp"),
