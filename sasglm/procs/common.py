@@ -426,6 +426,30 @@ def type_text(g) -> str:
     return f"{g.name.lower()}({','.join(args)})"
 
 
+def sp_kind(kind: str) -> str | None:
+    """'exp' for TYPE=SP(EXP) (also with its coordinate list), None for other TYPE= values."""
+    k = kind.lower()
+    if k.startswith("sp(") and k.endswith(")") and k[3:-1] in ("pow", "exp", "gau", "sph", "lin"):
+        return k[3:-1]
+    return None
+
+
+def sp_coords(opts, stmt, ds, kind: str) -> list[str]:
+    """The coordinate variables of TYPE=SP(kind)(c1 c2 ...): the parenthesised group after TYPE=."""
+    for it in opts.rest:
+        if isinstance(it, A.Group) and it.name is None:
+            names = [str(x.value) for x in it.items if isinstance(x, A.Word) and x.kind == "name"]
+            cols = [ds.colname(v) for v in names]
+            if not names:
+                break
+            for v, c in zip(names, cols):
+                if c is None:
+                    raise SasError(f"Variable {v.upper()} not found.", stmt.line, stmt.col)
+            return cols
+    k = kind.upper()
+    raise SasError(f"TYPE={k} needs its coordinate variables, as in TYPE={k}(x y).", stmt.line, stmt.col)
+
+
 def grid_search(proc: str, points, objective, label: str, key: str = "Neg2LogLike", half=None):
     """PARMS with several values: evaluate objective (a -2 log likelihood) at every grid point; returns the best
     point and the Parameter Search table (CovP1.., then `half` = (column, label) of the log likelihood itself

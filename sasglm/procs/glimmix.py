@@ -18,7 +18,8 @@ from ..stats import glmm as M
 from ..stats.sandwich import corrected_scores, sandwich
 from ..stats.families import Binomial, Poisson, make_link
 from . import hypotheses as H
-from .common import Options, grid_search, input_data, parse_parms, statements, type_text, value_of, warn_ignored, where_statements
+from .common import (Options, grid_search, input_data, parse_parms, sp_coords, sp_kind, statements, type_text, value_of,
+                     warn_ignored, where_statements)
 from .modeling import (class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, formatted, make_classvars, nobs_table, parse_class, subject_vars,
                        parse_model_effects)
 
@@ -341,6 +342,8 @@ class GlimmixFit:
             needed.add(rside["effect"])
         if rside is not None and rside.get("group"):
             needed.add(rside["group"])
+        if rside is not None:
+            needed |= set(rside["coords"])
         offset_var = mopts.get("offset")
         if offset_var is not None:
             offset_var = ds.colname(str(offset_var))
@@ -492,7 +495,9 @@ class GlimmixFit:
         if subj_vars:
             keys = list(zip(*[ds.column(v).to_numpy()[used] for v in subj_vars]))
             codes, uniq = pd.factorize(pd.Series(keys, dtype=object), sort=False)
-        elif nested:            # a RANDOM statement without SUBJECT=: all the data are one block
+        elif nested or (rside is not None and (rside["subj"] == [] or rside["coords"])):
+            # a RANDOM statement without SUBJECT=, R-side SUBJECT=INTERCEPT or a spatial R-side structure
+            # without SUBJECT=: all the data are one block
             codes, uniq = np.zeros(n, dtype=int), [(1,)]
         else:                   # R-side only, no SUBJECT=: every observation is its own block
             codes, uniq = np.arange(n), [(i + 1,) for i in range(n)]
@@ -1335,9 +1340,10 @@ class GlimmixFit:
         if isinstance(o.get("type"), A.Group):
             g = o.get("type")
             kind = type_text(g)
-        if kind not in ("vc", "simple", "cs", "ar(1)", "toep", "un", "csh", "arh(1)"):
-            raise SasError(f"R-side TYPE={kind.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, CSH, ARH(1) "
-                           "are).", stm.line, stm.col)
+        coords = sp_coords(o, stm, ds, kind) if sp_kind(kind) else []
+        if kind not in ("vc", "simple", "cs", "ar(1)", "toep", "un", "csh", "arh(1)") and not sp_kind(kind):
+            raise SasError(f"R-side TYPE={kind.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, CSH, ARH(1), "
+                           "SP(POW|EXP|GAU|SPH|LIN) are).", stm.line, stm.col)
         words = [str(it.value).lower() for it in stm.items if isinstance(it, A.Word)]
         effect = None
         rest = [w for w in words if w not in _RESID_WORDS]
@@ -1350,11 +1356,13 @@ class GlimmixFit:
         subj, text = None, None
         node = o.nodes.get("subject", o.nodes.get("sub"))
         if node is not None:
-            subj, text = subject_vars(ds, node, stm)
-        if kind not in ("vc", "simple") and subj is None:
+            subj, text = subject_vars(ds, node, stm, allow_intercept=True)
+        if kind not in ("vc", "simple") and not sp_kind(kind) and subj is None:
             raise SasError(f"R-side TYPE={kind.upper()} needs SUBJECT=.", stm.line, stm.col)
+        if sp_kind(kind) and group is not None:
+            raise SasError(f"R-side TYPE={kind.upper()} with GROUP= is not supported yet.", stm.line, stm.col)
         return {"kind": "vc" if kind == "simple" else kind, "effect": effect, "subj": subj, "subj_text": text,
-                "stmt": stm, "group": group}
+                "stmt": stm, "group": group, "coords": coords}
 
     def _rside_positions(self, rside, data, classes, codes, K, n):
         """Grid positions of the observations within their subject (the R-side effect's level, or the order
@@ -1374,6 +1382,10 @@ class GlimmixFit:
             raise SasError("An R-side position occurs more than once within a subject.", rside["stmt"].line,
                            rside["stmt"].col)
         g = rside.get("group")
+        if g is None and rside["coords"]:
+            c = np.zeros((K, T, len(rside["coords"])))
+            c[codes, pos] = np.column_stack([np.asarray(data[v], dtype=float) for v in rside["coords"]])
+            return pos, T, LM.SPs(T, c, sp_kind(rside["kind"]))
         if g is None:
             rs = LM.make_struct("vc", 1, ["Residual"]) if rside["kind"] == "vc" else LM.make_struct(rside["kind"], T)
             return pos, T, rs

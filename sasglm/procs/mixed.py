@@ -17,6 +17,7 @@ from ..stats import lmm as LM
 from ..stats.store import DDF
 from . import hypotheses as H
 from .common import (Options, grid_search, positive_option, input_data, parse_parms, statements, type_text, warn_ignored,
+                     sp_kind, sp_coords,
                      where_statements)
 from .glimmix import _block_rank
 from .modeling import (save_mixed_store, class_table_wanted, fixed_matrix_tables, type_level_columns, complete_cases, class_level_table, effect_tokens, make_classvars, parse_class, fmt_value, group_levels,
@@ -95,7 +96,7 @@ class MixedFit:
         node = opts.nodes.get("subject", opts.nodes.get("sub"))
         if node is None:
             return None, None
-        return subject_vars(self.ds, node, stmt)
+        return subject_vars(self.ds, node, stmt, allow_intercept=True)
 
     def run(self):
         s, ds, model, popts = self.s, self.ds, self.model, self.popts
@@ -136,8 +137,8 @@ class MixedFit:
             rk = str(pops.get("type", "vc")).lower()
             if isinstance(pops.get("type"), A.Group):
                 rk = type_text(pops.get("type"))
-            if rk == "sp(pow)":
-                sp_vars = self._sp_coords(pops, rep, ds)
+            if sp_kind(rk):
+                sp_vars = self._sp_coords(pops, rep, ds, rk)
             if pops.has("group"):
                 group_var = ds.colname(str(pops.get("group")))
                 if group_var is None:
@@ -197,7 +198,7 @@ class MixedFit:
         rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
         if pops is not None and pops.has("local"):
             if rk in ("vc", "simple") or group_var or isinstance(rs, LM.VCs):
-                raise SasError("REPEATED LOCAL is supported with TYPE=SP(POW), AR(1), CS, TOEP, UN, CSH and ARH(1) "
+                raise SasError("REPEATED LOCAL is supported with TYPE=SP(...), AR(1), CS, TOEP, UN, CSH and ARH(1) "
                                "without GROUP=.", rep.line, rep.col)
             rs = LM.Local(rs)
             self.param_subjects = self.param_subjects[:len(self.param_subjects) - (rs.npar - 1)] + \
@@ -249,9 +250,9 @@ class MixedFit:
         # ---------------- tables
         has_rnd = bool(specs)
         ddfm = self._ddfm(mopts, has_rnd)
-        if ddfm == "betwithin" and not has_rnd and not subj_text_p:
-            # SAS: without processing by subjects (no REPEATED SUBJECT=) BETWITHIN has no effect, and
-            # the default is then CONTAIN, which without random effects is the residual DF
+        if ddfm == "betwithin" and not has_rnd and not subj_p:
+            # SAS: without processing by subjects (no REPEATED SUBJECT=, or SUBJECT=INTERCEPT) BETWITHIN has
+            # no effect, and the default is then CONTAIN, which without random effects is the residual DF
             ddfm = "residual"
         labels = []
         for lab in [_struct_label(sp.struct, sp.stmt) for sp in specs] + \
@@ -511,16 +512,9 @@ class MixedFit:
                 raise SasError(f"Variable {str(opts.get('group')).upper()} not found.", rnd.line, rnd.col)
         return spec
 
-    def _sp_coords(self, pops, rep, ds):
-        """The coordinate list of TYPE=SP(POW)(c1 c2 ...): the parenthesised group after TYPE=."""
-        for i, it in enumerate(pops.rest):
-            if isinstance(it, A.Group) and it.name is None:
-                names = [str(x.value) for x in it.items if isinstance(x, A.Word) and x.kind == "name"]
-                cols = [ds.colname(v) for v in names]
-                if not names or None in cols:
-                    break
-                return cols
-        raise SasError("TYPE=SP(POW) needs its coordinate variables, as in TYPE=SP(POW)(time).", rep.line, rep.col)
+    @staticmethod
+    def _sp_coords(pops, rep, ds, rk):
+        return sp_coords(pops, rep, ds, rk)
 
     @staticmethod
     def _processing_unit(specs, subj_p, subj_text_p, raw, rep):
@@ -637,9 +631,9 @@ class MixedFit:
     def _r_struct(self, rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text):
         if rep is None:
             rs = LM.make_struct("vc", 1, ["Residual"])
-        elif rk == "sp(pow)":
+        elif sp_kind(rk):
             coords = grid(np.column_stack([data[v] for v in sp_vars]))
-            rs = LM.SPPow(T, coords)
+            rs = LM.SPs(T, coords, sp_kind(rk))
         elif rk in ("vc", "simple"):
             rs = LM.ScalarResid(T) if group_var else LM.make_struct("vc", 1, ["Residual"])
         elif rk == "un(1)":     # heterogeneous variances, no correlation
@@ -649,7 +643,7 @@ class MixedFit:
                 rs = LM.make_struct(rk, T)
             except ValueError:
                 raise SasError(f"REPEATED TYPE={rk.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, UN(1), "
-                               "CSH, ARH(1), SP(POW) are).", rep.line, rep.col)
+                               "CSH, ARH(1), SP(POW|EXP|GAU|SPH|LIN) are).", rep.line, rep.col)
         if group_var:
             gcodes, glabels = self._group_levels(group_var, data, raw)
             if isinstance(rs, LM.ScalarResid):
@@ -714,7 +708,8 @@ class MixedFit:
     def _profiled(rk, group_var, method):
         """Whether SAS profiles the residual variance out of the optimisation (Model Information's
         Residual Variance Method: Profile)."""
-        return (rk in ("vc", "cs", "ar(1)", "sp(pow)") or LM.is_toep(rk)) and not group_var and method != "mivque0"
+        return (rk in ("vc", "cs", "ar(1)") or sp_kind(rk) or LM.is_toep(rk)) and not group_var and \
+            method != "mivque0"
 
     @staticmethod
     def _check_linear(gs, rs, proc=None):
@@ -1013,7 +1008,7 @@ class _RandomSpec:
         self.group = None
 
 
-_CORR_NAMES = {"AR(1)", "SP(POW)", "CSH", "ARH(1)"}
+_CORR_NAMES = {"AR(1)", "CSH", "ARH(1)"} | {f"SP({k.upper()})" for k in LM.SP_KINDS}
 
 
 def _on_bound(theta, lmm) -> bool:

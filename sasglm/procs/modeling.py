@@ -291,8 +291,13 @@ def max_levels(design: D.Design) -> int:
     return max((len(c.levels) for c in design.columns), default=0)
 
 
-def subject_vars(ds: Dataset, node, stmt) -> tuple[list[str], str]:
-    """SUBJECT=id, SUBJECT=id(center) or SUBJECT=id*center -> (variables, the text SAS prints)."""
+def subject_vars(ds: Dataset, node, stmt, allow_intercept: bool = False) -> tuple[list[str], str]:
+    """SUBJECT=id, SUBJECT=id(center) or SUBJECT=id*center -> (variables, the text SAS prints).  With
+    ``allow_intercept`` (R-side statements), SUBJECT=INTERCEPT is one subject holding all the data: ([],
+    "Intercept")."""
+    if allow_intercept and isinstance(node, A.Word) and node.kind == "name" and \
+            str(node.value).lower() in ("intercept", "int") and ds.colname(str(node.value)) is None:
+        return [], "Intercept"
     if isinstance(node, A.Word) and node.kind == "cross":
         names = str(node.value).split("*")
     elif isinstance(node, A.Word):

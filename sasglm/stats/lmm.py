@@ -214,30 +214,70 @@ class FA0s(Struct):
         return np.array([L[i, j] for i, j in self.idx])
 
 
-class SPPow(Struct):
-    """SP(POW)(c): sigma^2 rho^d_ij with d_ij the Euclidean distance between the coordinates of two
-    observations of a subject (coords K x T x c)."""
-    sas = "SP(POW)"
+SP_KINDS = ("pow", "exp", "gau", "sph", "lin")
 
-    def __init__(self, d, coords):
+
+class SPs(Struct):
+    """Isotropic spatial structures sigma^2 f(d_ij) with d_ij the Euclidean distance between the coordinates
+    of two observations of a subject (coords K x T x c), as the MIXED documentation defines them:
+    SP(POW) rho^d, SP(EXP) exp(-d/theta), SP(GAU) exp(-d^2/theta^2), SP(SPH) 1 - 3d/(2 theta) + d^3/(2 theta^3)
+    for d <= theta (0 beyond), SP(LIN) 1 - rho d for rho d <= 1 (0 beyond).  Parameters: the correlation or
+    range parameter (named SP(kind)), then the variance (Residual)."""
+
+    def __init__(self, d, coords, kind: str = "pow"):
         super().__init__(d)
+        if kind not in SP_KINDS:
+            raise ValueError(kind)
+        self.kind = kind
+        self.sas = f"SP({kind.upper()})"
         c = np.asarray(coords, dtype=float)
         self.dist = np.sqrt(((c[:, :, None, :] - c[:, None, :, :]) ** 2).sum(axis=-1))
 
     def names(self):
-        return ["SP(POW)", "Residual"]
+        return [self.sas, "Residual"]
 
     def matrix(self, th):
         return self.full(th, 0, 0)[0]
 
+    def corr(self, p):
+        d = self.dist
+        if self.kind == "pow":
+            return np.power(p, d)
+        if self.kind == "exp":
+            return np.exp(-d / p)
+        if self.kind == "gau":
+            return np.exp(-(d / p) ** 2)
+        if self.kind == "sph":
+            r = np.minimum(d / p, 1.0)
+            return 1 - 1.5 * r + 0.5 * r ** 3
+        return np.maximum(1 - p * d, 0.0)        # lin
+
     def full(self, th, K, T):
-        return th[1] * np.power(th[0], self.dist)
+        return th[1] * self.corr(th[0])
 
     def start(self, var):
-        return np.array([0.5, var])
+        if self.kind == "pow":
+            return np.array([0.5, var])
+        pos = self.dist[self.dist > 0]
+        scale = float(np.median(pos)) if pos.size else 1.0
+        return np.array([1.0 / scale if self.kind == "lin" else scale, var])
+
+    def start_candidates(self):
+        """Values of the correlation/range parameter worth trying as a start (spatial likelihoods are often
+        multimodal in the range)."""
+        pos = self.dist[self.dist > 0]
+        if self.kind == "pow":
+            return [0.1, 0.3, 0.5, 0.7, 0.9]
+        if not pos.size:
+            return []
+        # a geometric grid from half the smallest to the largest distance
+        qs = list(np.geomspace(float(pos.min()) / 2, float(pos.max()), 12))
+        return [1.0 / q for q in qs] if self.kind == "lin" else qs
 
     def bounds(self):
-        return [(1e-8, 0.999999), (0.0, None)]
+        if self.kind == "pow":
+            return [(1e-8, 0.999999), (0.0, None)]
+        return [(1e-8, None), (0.0, None)]
 
 
 class ScalarResid(Struct):
@@ -844,7 +884,10 @@ class LMM:
     def moment_start(self):
         """Starting values for REPEATED-only AR(1), ARH(1) and CSH from the averaged cross-products of the OLS
         residuals (S_ab over the subjects observed at both positions): variances from the diagonal, the
-        correlation from the lag-one (AR) or all off-diagonal (CSH) correlations; None for other models."""
+        correlation from the lag-one (AR) or all off-diagonal (CSH) correlations; for REPEATED-only spatial
+        structures the best of a few ranges (profiled objective); None for other models."""
+        if self.g is None and isinstance(self.r, SPs):
+            return self.spatial_start()
         if self.g is not None or not isinstance(self.r, (AR1s, HeteroCorr)):
             return None
         d = self.d
@@ -904,6 +947,21 @@ class LMM:
         th = g2_solve(S, q)        # SAS's sweep: a parameter confounded with earlier ones gets 0
         bounds = self.bounds()
         return np.array([max(t, lo) if lo is not None else t for t, (lo, _) in zip(th, bounds)])
+
+    def spatial_start(self):
+        """The correlation/range value among SPs.start_candidates() with the smallest objective, the variance
+        profiled (spatial likelihoods can have several local optima in the range)."""
+        best, best_v = None, math.inf
+        for p in self.r.start_candidates():
+            try:
+                th = np.array([p, 1.0])
+                th[1] = self.profiled_scale(th)
+                v = self.objective(th)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+            if np.isfinite(v) and v < best_v and th[1] > 0:
+                best, best_v = th, v
+        return best
 
     def profiled_scale(self, th) -> float:
         """The residual scale that profiling gives for fixed covariance ratios: sigma^2 = r'V^-1 r / (N - p)
