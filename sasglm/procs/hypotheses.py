@@ -44,25 +44,34 @@ def type3_table(proc, title, design, beta, covb, dfs, chisq, adjust=None, expand
     return Table(proc, "Tests3", title, cols, rows)
 
 
-def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None) -> Table | None:
+def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None, random=None,
+                   random_df=None) -> Table | None:
     """One Contrasts table for all CONTRAST statements of a GLIMMIX or MIXED step: each statement is one
     (possibly multi-row) hypothesis L beta = 0 tested by F = W / rank(L) with the DF of the effects it
-    involves (the smallest; DF= overrides; adjust as in type3_table)."""
+    involves (the smallest; DF= overrides; adjust as in type3_table).  With ``random`` (a RandomPart)
+    coefficients after '|' add BLUPs (L beta + M u = 0; rows without fixed coefficients get ``random_df``)."""
     if not stmts:
         return None
     rows, chisq_any = [], False
     for stmt in stmts:
+        subject, stmt = random_coefficient_options(stmt, random)
         o = hypothesis_options(session, stmt, "contrast", {"chisq", "df", "e", "singular", "divisor"},
                                ignored=["e", "singular"])
-        parsed = parse_rows(stmt.items, design, stmt, need_label=False)
+        parsed = parse_rows(stmt.items, design, stmt, need_label=False, random=random)
         if not parsed:
             raise SasError("The CONTRAST statement needs a label and coefficients.", stmt.line, stmt.col)
         label = parsed[0][0] or "Contrast"
-        L = np.array([Lr for _, Lr in parsed])
-        W, r = GL.wald_test(L, beta, covb)
-        dd = row_ddf(L, design, dfs)
+        if random is None:
+            L = np.array([Lr for _, Lr in parsed])
+            W, r = GL.wald_test(L, beta, covb)
+            has_random = False
+        else:
+            _, L, Leff, adds, E = random_rows(parsed, random, subject, stmt)
+            W, r = wald_general(L @ beta + adds, Leff @ covb @ Leff.T + E)
+            has_random = bool(np.any(E) or np.any(adds) or np.any(Leff != L))
+        dd = row_ddf(L, design, dfs) if np.any(L) or not has_random else (random_df or math.inf)
         F = W / r if r else math.nan
-        if adjust is not None and r:
+        if adjust is not None and r and not has_random:
             dd, F = adjust(L, F, dd)
         if o.has("df"):
             dd = float(o.get("df"))
@@ -88,30 +97,43 @@ def row_ddf(L, design, dfs) -> float:
 
 
 # ---------------------------------------------------------------------- coefficient lists
-def parse_rows(items, design, stmt, need_label=True):
-    """'label' effect values ... [, effect values ...] -> [(label, L)]."""
+def parse_rows(items, design, stmt, need_label=True, random=None):
+    """'label' effect values ... [| random-effect values ...] [, effect values ...] -> [(label, L)], or with
+    ``random`` (a RandomPart of the procedure, or False for the same triples without one) [(label, L, random
+    coefficients {effect: values} or None)].  Coefficients after '|' name RANDOM-statement effects; without a
+    RandomPart they are an ERROR."""
     rows = []
     label = None
     i = 0
     coefs: dict = {}
+    rcoefs: dict | None = None
 
     def flush():
-        if coefs or label is not None:
-            rows.append((label, build_L(design, coefs, stmt)))
+        if coefs or rcoefs or label is not None:
+            rows.append((label, build_L(design, coefs, stmt), rcoefs or None))
 
     while i < len(items):
         it = items[i]
         if isinstance(it, A.Word) and it.kind == "string":
-            if coefs:
+            if coefs or rcoefs:
                 flush()
-                coefs = {}
+                coefs, rcoefs = {}, None
             label = it.value
             i += 1
             continue
         if isinstance(it, A.Word) and it.kind == "op" and it.value == ",":
             flush()
-            coefs = {}
+            coefs, rcoefs = {}, None
             label = None
+            i += 1
+            continue
+        if isinstance(it, A.Word) and it.kind == "op" and it.value == "|":
+            if not random:
+                raise SasError("Random-effect coefficients (after '|') are not supported here (they need G-side "
+                               "random effects, and are available in MIXED).", it.line, it.col)
+            if rcoefs is not None:
+                raise SasError("Invalid coefficient specification: a second '|'.", it.line, it.col)
+            rcoefs = {}
             i += 1
             continue
         if isinstance(it, A.Word) and it.kind == "name":
@@ -133,15 +155,45 @@ def parse_rows(items, design, stmt, need_label=True):
                     j += 2
                 else:
                     break
-            coefs[name] = vals
+            (rcoefs if rcoefs is not None else coefs)[name] = vals
             i = j
             continue
         raise SasError("Invalid coefficient specification.", getattr(it, "line", stmt.line), getattr(it, "col", stmt.col))
     flush()
-    if need_label and any(lab is None for lab, _ in rows):
-        rows = [(lab if lab is not None else f"Row {k + 1}", L) for k, (lab, L) in enumerate(rows)]
+    if need_label and any(lab is None for lab, _, _ in rows):
+        rows = [(lab if lab is not None else f"Row {k + 1}", L, rc) for k, (lab, L, rc) in enumerate(rows)]
     div = _divisor(stmt)
-    return [(lab, L / div) for lab, L in rows] if div != 1.0 else rows
+    if div != 1.0:
+        rows = [(lab, L / div, {k: [v / div for v in vs] for k, vs in rc.items()} if rc else rc)
+                for lab, L, rc in rows]
+    if random is None:
+        return [(lab, L) for lab, L, _ in rows]
+    return rows
+
+
+def coefficient_option(stmt, name: str):
+    """A '/ SUBJECT c1 c2 ...' or '/ GROUP c1 ...' coefficient list of ESTIMATE/CONTRAST: (the values or None,
+    the statement's other options)."""
+    opts = list(stmt.options or [])
+    for k, it in enumerate(opts):
+        if isinstance(it, A.Word) and it.kind == "name" and str(it.value).lower() == name:
+            j = k + 1
+            vals = []
+            while j < len(opts):
+                w = opts[j]
+                if isinstance(w, A.Word) and w.kind == "number":
+                    vals.append(float(w.value))
+                    j += 1
+                elif isinstance(w, A.Word) and w.kind == "op" and w.value in ("-", "+") and j + 1 < len(opts) \
+                        and isinstance(opts[j + 1], A.Word) and opts[j + 1].kind == "number":
+                    vals.append((-1 if w.value == "-" else 1) * float(opts[j + 1].value))
+                    j += 2
+                else:
+                    break
+            if not vals:
+                raise SasError(f"The {name.upper()} option needs a list of coefficients.", it.line, it.col)
+            return vals, opts[:k] + opts[j:]
+    return None, opts
 
 
 def _divisor(stmt) -> float:
@@ -448,7 +500,6 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
     tstyle = df_for is not None      # mixed models: t tests, an infinite DF printed as Infty
     om = o.has("om") or o.has("obsmargins") or om_default
     names = []
-    it = iter(stmt.items)
     items = list(stmt.items)
     i = 0
     while i < len(items):
@@ -700,3 +751,109 @@ def _stat_columns(df, cl, ilink, exp, tstyle=False):
         if cl:
             cols += [Column("LowerExp", "Exponentiated\nLower", "10.4"), Column("UpperExp", "Exponentiated\nUpper", "10.4")]
     return cols
+
+
+# ---------------------------------------------------------------------- random-effect coefficients
+class RandomPart:
+    """The G-side random effects of a fitted mixed model as ESTIMATE and CONTRAST see them after '|'.
+
+    ``specs`` are the RANDOM statements on the processing unit (each with Zd, q, m, col0, keymap, uniq and
+    effects, as PROC MIXED lays them out); per unit k: the BLUPs b[k] (Q), A[k] = G Z' V^-1 X (Q x p over the
+    kept X columns) and B[k] = G - G Z' V^-1 Z G (Q x Q); ``keep`` maps the kept columns into the design."""
+
+    def __init__(self, specs, b, A, B, keep):
+        self.specs, self.b, self.A, self.B, self.keep = specs, b, A, B, np.asarray(keep, dtype=bool)
+
+    def _columns(self, name, stmt):
+        """(spec, columns of Zd) of a RANDOM effect named in the coefficients."""
+        want = [v.lower() for v in name.split("*")]
+        for sp in self.specs:
+            if want in (["intercept"], ["int"]):
+                if sp.intercept:
+                    return sp, [j for j in range(sp.q) if sp.Zd.effect_of_col[j] == -1]
+                continue
+            for k, e in enumerate(sp.effects):
+                f = [v.lower() for v in e.factors]
+                if f == want or sorted(f) == sorted(want):
+                    return sp, [j for j in range(sp.q) if sp.Zd.effect_of_col[j] == k]
+        raise SasError(f"Effect {name} is not a RANDOM effect.", stmt.line, stmt.col)
+
+    def vectors(self, rc: dict, subject, stmt) -> np.ndarray:
+        """The K x Q coefficients of one row: each RANDOM effect's values on its columns, for every subject of
+        its statement weighted by the SUBJECT coefficients (default: equally, 1/S each)."""
+        K, Q = self.b.shape
+        M = np.zeros((K, Q))
+        for name, vals in rc.items():
+            sp, cols = self._columns(name, stmt)
+            if len(vals) > len(cols):
+                raise SasError(f"Too many coefficients for random effect {name} ({len(cols)} levels).",
+                               stmt.line, stmt.col)
+            S = len(sp.uniq) if sp.uniq is not None else 1
+            if subject is not None and sp.uniq is not None:
+                if len(subject) > S:
+                    raise SasError(f"Too many SUBJECT coefficients ({S} subjects).", stmt.line, stmt.col)
+                w = np.zeros(S)
+                w[:len(subject)] = subject
+            else:
+                w = np.full(S, 1.0 / S)
+            for k in range(K):
+                for l_ in range(sp.m):
+                    s_ = sp.keymap[k, l_]
+                    if s_ < 0 or w[s_] == 0:
+                        continue
+                    for c, v in zip(cols, vals):
+                        M[k, sp.col0 + l_ * sp.q + c] += w[s_] * v
+        return M
+
+    def apply(self, Ms):
+        """For rows M_1..M_r: the BLUP part of each estimate, A (r x p over all design columns) such that the
+        fixed part of the prediction error is (L - A) beta-error, and the r x r covariance of the rest."""
+        adds = np.array([float(np.sum(M * self.b)) for M in Ms])
+        Ak = np.array([np.einsum("kq,kqp->p", M, self.A) for M in Ms])
+        A = np.zeros((len(Ms), len(self.keep)))
+        A[:, self.keep] = Ak
+        E = np.array([[float(np.einsum("kq,kqr,kr->", M1, self.B, M2)) for M2 in Ms] for M1 in Ms])
+        return adds, A, E
+
+
+def wald_general(est, M):
+    """est' M^+ est and rank(M) for a vector of estimates with covariance M."""
+    U, sv, Vt = np.linalg.svd(M)
+    tol = max(M.shape) * sv.max() * 1e-10 if sv.size else 0
+    r = int((sv > tol).sum())
+    if r == 0:
+        return 0.0, 0
+    Minv = (Vt[:r].T / sv[:r]) @ U[:, :r].T
+    return float(est @ Minv @ est), r
+
+
+def random_coefficient_options(stmt, random):
+    """SUBJECT coefficients of an ESTIMATE or CONTRAST (only with random effects; GROUP coefficients are not
+    supported) and the statement with them removed from its options."""
+    import copy
+    subject, rest = coefficient_option(stmt, "subject")
+    group, rest = coefficient_option(type("S", (), {"options": rest})(), "group")
+    if group is not None:
+        raise SasError("GROUP coefficients on ESTIMATE and CONTRAST are not supported yet.", stmt.line, stmt.col)
+    if subject is not None and random is None:
+        raise SasError("SUBJECT coefficients need random-effect coefficients (after '|') of G-side random "
+                       "effects.", stmt.line, stmt.col)
+    if subject is None:
+        return None, stmt
+    new = copy.copy(stmt)
+    new.options = rest
+    return subject, new
+
+
+def random_rows(rows, random, subject, stmt):
+    """Rows (label, L, random coefficients) -> (labels, L matrix of the effective fixed coefficients, BLUP
+    additions, extra covariance): estimate = L beta + add, Var = L_eff C L_eff' + E."""
+    labels = [lab for lab, _, _ in rows]
+    L = np.array([Lr for _, Lr, _ in rows])
+    if random is None or not any(rc for _, _, rc in rows):
+        if subject is not None:
+            raise SasError("SUBJECT coefficients need random-effect coefficients (after '|').", stmt.line, stmt.col)
+        return labels, L, L, np.zeros(len(rows)), np.zeros((len(rows), len(rows)))
+    Ms = [random.vectors(rc or {}, subject, stmt) for _, _, rc in rows]
+    adds, A, E = random.apply(Ms)
+    return labels, L, L - A, adds, E

@@ -448,8 +448,13 @@ class MixedFit:
         if "outp" in mopts.values or "outpm" in mopts.values:
             self._outp(mopts, ds, used, design, keep, res, covk, blup, Z, codes, data)
         self._type3(beta, covb, dfs)
+        rpart = None
+        if gs is not None and any("|" == getattr(w, "value", None) for kw, stm in self.hyps
+                                  if kw in ("estimate", "contrast") for w in stm.items):
+            b_, A_, B_ = lmm.blup_parts(res.theta, res.beta)
+            rpart = H.RandomPart(specs, b_, A_, B_, keep)
         ct = H.contrast_table(s, PROC, [stm for kw, stm in self.hyps if kw == "contrast"], design, beta, covb, dfs,
-                              self.ddf.adjust())
+                              self.ddf.adjust(), random=rpart, random_df=self.df_pred)
         if ct is not None:
             self.emit(ct)
         df_of = self.ddf.df_of()
@@ -460,6 +465,14 @@ class MixedFit:
                 save_mixed_store(s, PROC, stm, self.ds, design, classes, copts, beta, covb, means, data, yname,
                                  FM.Identity(), FM.Normal(), self.ddf, fit if method != "mivque0" else [])
         ident = type("Ident", (), {"inv": staticmethod(lambda x: x), "dmu_deta": staticmethod(np.ones_like)})
+        # all ESTIMATE statements share one Estimates table (MIXED's ODS table), placed at the first of them
+        est_rows, est_cl = [], False
+        for kw, stm in self.hyps:
+            if kw == "estimate":
+                rows_e, cl = self._estimate_rows(stm, design, beta, covb, dfs, df_of, rpart)
+                est_rows += rows_e
+                est_cl = est_cl or cl
+        est_done = False
         for kw, stm in self.hyps:
             if kw == "contrast":
                 continue
@@ -471,26 +484,39 @@ class MixedFit:
             elif kw == "lsmestimate":
                 self.emit(H.lsmestimate_table(s, PROC, stm, design, classes, data, means, beta, covb, ident,
                                               df_for=lambda k: dfs.get(k, math.inf), df_of=df_of))
-            else:
-                o = H.hypothesis_options(s, stm, "estimate", {"cl", "alpha", "divisor", "e", "singular", "df"},
-                                         ignored=["e", "singular"])
-                alpha, cl = float(o.get("alpha", 0.05)), o.has("cl")
-                rows_e = []
-                for label, L in H.parse_rows(stm.items, design, stm):
-                    if not H.estimable(L, design):
-                        s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
-                        rows_e.append({"Label": label, "Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
-                        continue
-                    est = float(L @ beta)
-                    se_ = math.sqrt(max(float(L @ covb @ L), 0.0))
-                    dfe = df_of(L) if df_of is not None else H.row_ddf(L, design, dfs)
-                    if o.has("df"):
-                        dfe = float(o.get("df"))
-                    r_ = {"Label": label}
-                    r_.update(H._stat_cols(est, se_, dfe, alpha, cl, False, None, False, True))
-                    rows_e.append(r_)
+            elif not est_done:
+                est_done = True
                 self.emit(Table(PROC, "Estimates", "Estimates", [Column("Label")] +
-                                H._stat_columns(0, cl, False, False, True), rows_e))
+                                H._stat_columns(0, est_cl, False, False, True), est_rows))
+
+    def _estimate_rows(self, stm, design, beta, covb, dfs, df_of, rpart):
+        """The rows of one ESTIMATE statement (t tests on the DDFM= DF; with random-effect coefficients after
+        '|', L beta + M u with Henderson's prediction variance and the DF of the fixed part, or of the random-
+        effect solutions without one) and whether it asked for CL."""
+        s = self.s
+        subject, stm = H.random_coefficient_options(stm, rpart)
+        o = H.hypothesis_options(s, stm, "estimate", {"cl", "alpha", "divisor", "e", "singular", "df"},
+                                 ignored=["e", "singular"])
+        alpha, cl = float(o.get("alpha", 0.05)), o.has("cl")
+        rows_e = []
+        for label, L, rc in H.parse_rows(stm.items, design, stm, random=rpart or False):
+            if not H.estimable(L, design):
+                s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
+                rows_e.append({"Label": label, "Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
+                continue
+            _, _, Leff, add, E = H.random_rows([(label, L, rc)], rpart, subject, stm)
+            est = float(L @ beta + add[0])
+            se_ = math.sqrt(max(float(Leff[0] @ covb @ Leff[0] + E[0, 0]), 0.0))
+            if rc and not np.any(L):
+                dfe = self.df_pred
+            else:
+                dfe = df_of(L) if df_of is not None else H.row_ddf(L, design, dfs)
+            if o.has("df"):
+                dfe = float(o.get("df"))
+            r_ = {"Label": label}
+            r_.update(H._stat_cols(est, se_, dfe, alpha, cl, False, None, False, True))
+            rows_e.append(r_)
+        return rows_e, cl
 
     # ------------------------------------------------------------------ RANDOM / REPEATED set-up
     def _random_spec(self, rnd, ds, class_names):

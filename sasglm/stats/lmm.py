@@ -764,11 +764,11 @@ class LMM:
         Vr = np.linalg.solve(V, r[:, :, None])[:, :, 0]
         return np.einsum("kqr,ktr,kt->kq" if G.ndim == 3 else "qr,ktr,kt->kq", G, self.d.Z, Vr)
 
-    def random_effects(self, th, beta, Phi):
-        """BLUPs and their prediction-error covariances per subject:
-        b_i = G Z_i' V_i^-1 (y_i - X_i beta);
-        Var(b_i hat - b_i) = G - G Z_i' V_i^-1 Z_i G + G Z_i' V_i^-1 X_i Phi X_i' V_i^-1 Z_i G;
-        Cov(beta hat, b_i hat - b_i) = -Phi X_i' V_i^-1 Z_i G.  Returns (b K x q, Cbb K x q x q, Cbb K x p x q)."""
+    def blup_parts(self, th, beta):
+        """Per subject: the BLUP b_i = G Z_i' V_i^-1 (y_i - X_i beta), A_i = G Z_i' V_i^-1 X_i and
+        B_i = G - G Z_i' V_i^-1 Z_i G = Var(G Z_i' V_i^-1 (y_i - X_i beta) - b_i).  The prediction error of
+        L'beta_hat + sum_i M_i' b_i is then (L - sum_i A_i' M_i)'(beta_hat - beta) plus independent terms of
+        variance M_i' B_i M_i (Henderson)."""
         d = self.d
         G = self.G_all(self.split(th)[0])
         Gk = G if G.ndim == 3 else np.broadcast_to(G, (d.X.shape[0],) + G.shape)
@@ -779,7 +779,14 @@ class LMM:
         b = np.einsum("kqs,ks->kq", GZV, r)
         GZVZG = np.einsum("kqs,ksr,krm->kqm", GZV, d.Z, Gk, optimize=True)
         GZVX = np.einsum("kqs,ksp->kqp", GZV, d.X)
-        Cbb = Gk - GZVZG + np.einsum("kqp,pr,kmr->kqm", GZVX, Phi, GZVX, optimize=True)
+        return b, GZVX, Gk - GZVZG
+
+    def random_effects(self, th, beta, Phi):
+        """BLUPs and their prediction-error covariances per subject:
+        Var(b_i hat - b_i) = G - G Z_i' V_i^-1 Z_i G + G Z_i' V_i^-1 X_i Phi X_i' V_i^-1 Z_i G;
+        Cov(beta hat, b_i hat - b_i) = -Phi X_i' V_i^-1 Z_i G.  Returns (b K x q, Cbb K x q x q, Cbb K x p x q)."""
+        b, GZVX, B = self.blup_parts(th, beta)
+        Cbb = B + np.einsum("kqp,pr,kmr->kqm", GZVX, Phi, GZVX, optimize=True)
         Cxb = -np.einsum("pr,kqr->kpq", Phi, GZVX)
         return b, Cbb, Cxb
 
