@@ -306,6 +306,8 @@ class ProcStep(Node):
     options: list[Any]
     statements: list[Any]
     text: str = ""
+    program: list[Any] = field(default_factory=list)   # GLIMMIX programming statements (DATA-step nodes)
+    program_text: str = ""
 
 
 @dataclass

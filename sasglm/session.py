@@ -40,6 +40,16 @@ HONOURED_OPTIONS = {"ls", "linesize", "mprint", "mlogic", "symbolgen", "errors"}
 BY_GROUP_PROCS = {"genmod", "gee", "glimmix", "mixed"}
 
 
+_PROGRAM_WORDS = {"if", "else", "do", "end", "select", "when", "otherwise", "array"}
+
+
+def _is_programming_statement(st) -> bool:
+    """A DATA-step statement inside a PROC step that allows programming statements (IF/ELSE, DO/END,
+    SELECT, ARRAY, assignments)."""
+    from .parser import _followed_by_assign
+    return st.first_word in _PROGRAM_WORDS or _followed_by_assign(st.text)
+
+
 class ByGroup(NamedTuple):
     """One BY group of a modelling step: its rows (start, stop) of the input data set after WHERE."""
     data: str                  # the input data set's name, as input_data displays it
@@ -277,11 +287,17 @@ class Session:
             self.syscc = max(self.syscc, 8)
             return
         stmts = []
+        program, program_text = [], []
         failed = False
         for st in raw.statements[1:] if name != "SQL" else []:
             if st.first_word in ("run", "quit"):
                 continue
             try:
+                if name == "GLIMMIX" and _is_programming_statement(st):
+                    # GLIMMIX programming statements: DATA-step statements run over the input data
+                    program.append(parse_data_statement(st))
+                    program_text.append(st.text)
+                    continue
                 node = parse_proc_statement(st)
             except SasSyntaxError as e:
                 self._syntax_error(e)
@@ -295,7 +311,8 @@ class Session:
         if failed:
             self._stopped()
             return
-        proc = A.ProcStep(name, proc_stmt.items, stmts, line=head.line, col=head.col)
+        proc = A.ProcStep(name, proc_stmt.items, stmts, line=head.line, col=head.col, program=program,
+                          program_text=";".join(program_text))
         self.current_proc = name
         n_tables = len(self.tables)
         try:

@@ -174,9 +174,55 @@ def input_data(session, opts: Options, proc: A.ProcStep, where_stmts=()) -> tupl
                 raise SasError(f"Variable {name.upper()} not found.", proc.line, proc.col)
             m.format = fmt
         ds = Dataset(ds.df, meta, ds.label, ds.sorted_by)
+    if proc.program:
+        ds = apply_program(session, ds, proc)
     ds.display_name = ref.display  # type: ignore[attr-defined]
     ds.where_text = where_txt      # type: ignore[attr-defined]
     return ds, ref
+
+
+_AUTOMATIC = ("_linp_", "_mu_", "_xbeta_", "_zgamma_", "_variance_", "_logl_")
+
+
+def apply_program(session, ds: Dataset, proc: A.ProcStep) -> Dataset:
+    """PROC GLIMMIX programming statements (assignments, IF/ELSE, DO/END, SELECT, ARRAY) computed for every
+    observation of the input data, as a DATA step over it whose log notes are not shown (its WARNING and
+    ERROR lines are).  Statements that use GLIMMIX's automatic variables (_LINP_, _MU_, _VARIANCE_, ...:
+    user-defined link or variance functions) are not supported."""
+    import io
+    import re
+    from ..datastep.execute import DataStepRunner
+    from ..log import Log
+    used = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", proc.program_text)}
+    auto = [w for w in _AUTOMATIC if w in used]
+    if auto:
+        first = proc.program[0]
+        raise SasError(f"Programming statements with {', '.join(a.upper() for a in auto)} (user-defined link or "
+                       f"variance functions) are not supported yet in PROC {proc.name}.", first.line, first.col)
+    work = session.libraries["work"]
+    tmp = "_PGMIN_"
+    work.put(tmp, ds)
+    first = proc.program[0]
+    step = A.DataStep([A.DsRef(None, "_PGMOUT_", line=first.line, col=first.col)],
+                      [A.SetStmt("set", [A.DsRef("work", tmp, line=first.line, col=first.col)], {},
+                                 line=first.line, col=first.col)] + list(proc.program),
+                      line=first.line, col=first.col)
+    real = session.log
+    quiet = Log(io.StringIO(), echo_source=False)
+    session.log = quiet
+    try:
+        results = DataStepRunner(step, session).run()
+    finally:
+        session.log = real
+        work.delete(tmp)
+        for line in quiet.lines:
+            if line.startswith(("ERROR", "WARNING")):
+                real.write(line)
+                if line.startswith("ERROR"):
+                    real.errors += 1
+                else:
+                    real.warnings += 1
+    return results[0][1]
 
 
 def var_names(items, ds: Dataset | None = None, what="VAR") -> list[str]:
