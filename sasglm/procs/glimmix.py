@@ -36,7 +36,7 @@ def run_glimmix(session, proc):
                                    "noprofile", "inititer", "nobound", "plot", "pconv", "chol", "namelen",
                                    "subgradient", "grad", "hess", "scoring", "outdesign", "noreml"},
                     "PROC GLIMMIX")
-    class_stmt = model = freq_stmt = None
+    class_stmt = model = freq_stmt = weight_stmt = None
     nlopts = {}
     randoms = []
     hyps = []
@@ -69,6 +69,8 @@ def run_glimmix(session, proc):
             parms.append(stm)
         elif kw == "freq":
             freq_stmt = stm
+        elif kw == "weight":
+            weight_stmt = stm
         elif kw == "covtest":
             from .glimmix_covtest import Spec
             covtests.append(Spec(stm))
@@ -86,6 +88,9 @@ def run_glimmix(session, proc):
     ds, freq_info = _expand_freq(ds, freq_stmt)
     f = GlimmixFit(session, proc, popts, ds, ref, class_stmt, model, randoms)
     f.freq_info = freq_info
+    if weight_stmt is not None:
+        from .common import numeric_var
+        f.weight_var = numeric_var(weight_stmt, ds)
     f.nlopts = nlopts
     f.hyps = hyps
     f.outputs = outputs
@@ -133,6 +138,7 @@ def _method(popts):
 
 class GlimmixFit:
     freq_info = None        # a _FreqInfo when the step has a FREQ statement
+    weight_var = None       # the WEIGHT statement's variable
     covtests: list = []     # glimmix_covtest.Spec per COVTEST statement
     nlopts: dict = {}       # NLOPTIONS that take effect (MAXITER=)
     no_subject = False      # a G-side RANDOM statement without SUBJECT= (V is one block)
@@ -361,7 +367,14 @@ class GlimmixFit:
             if yname is None:
                 raise SasError(f"Variable {resp[1].upper()} not found.", model.line, model.col)
             needed.add(yname)
-        used = complete_cases(ds, needed, model.line, model.col)
+        wvar = self.weight_var
+        used = complete_cases(ds, needed | ({wvar} if wvar else set()), model.line, model.col)
+        if wvar:
+            # WEIGHT: R becomes W^-1/2 R W^-1/2 (each observation's log likelihood times its weight);
+            # observations with a nonpositive weight are not used
+            used &= ds.column(wvar).to_numpy().astype(float) > 0
+            if not used.any():
+                raise SasError("No valid observations are found.", model.line, model.col)
         self.used = used
         n = int(used.sum())
         order = str(popts.get("order", "formatted")).lower()
@@ -456,6 +469,15 @@ class GlimmixFit:
                                        f"{int(np.sum(y <= 0))} observations have a response <= 0.", model.line, model.col)
                     y = np.log(y)
         offset = data[offset_var] if offset_var else np.zeros(n)
+        self.prior_w = None
+        if wvar:
+            if getattr(self, "glogit", False) or method in ("quad", "laplace") and dist == "multinomial":
+                raise SasError("WEIGHT is not supported yet with DIST=MULTINOMIAL and LINK=GLOGIT or METHOD=QUAD/"
+                               "LAPLACE.", model.line, model.col)
+            pw = ds.column(wvar).to_numpy().astype(float)[used]
+            w = w * pw
+            self.prior_w = pw
+            self.fam.prior_weights = pw     # the binomial log likelihood's constant uses the trials w / pw
         if self.covtests and (glm_mode or (dist == "multinomial" and (getattr(self, "glogit", False) or
                                                                       method not in ("quad", "laplace")))):
             st_ = self.covtests[0].stm
@@ -595,7 +617,7 @@ class GlimmixFit:
             self._fit_pl(gm, Xk, Z, y, w, offset, codes, K, n, gs_pl, rnames, subj_vars, design, keep, data,
                          effects, terms, ropts, uniq, empirical=self.empirical is not None, rpos=rpos)
             return
-        gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link)
+        gd = M.GLMMData.make(Xk, Z, y, w, offset, codes, self.fam, self.link, self.prior_w)
         theta0 = cov.start()
         k0 = gm.negbin_k if self.dist in ("negbin", "beta", "multinomial") else \
             (gm.phi if self.dist in ("gamma", "invgauss") else None)
@@ -690,6 +712,8 @@ class GlimmixFit:
                 ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
+        if self.weight_var:
+            rows.append(("Weight Variable", self.weight_var))
         rows += [("Variance Matrix", "Diagonal"), ("Estimation Technique", technique),
                  ("Degrees of Freedom Method", ddf_label)]
         if self.empirical is not None:
@@ -1130,7 +1154,7 @@ class GlimmixFit:
                 cov0 = type(cov)(q - 1)
         if drop is None:
             return agq, cov, vals, hold
-        gd0 = M.GLMMData.make(Xk, Z[:, ~drop], y, w, offset, codes, self.fam, self.link)
+        gd0 = M.GLMMData.make(Xk, Z[:, ~drop], y, w, offset, codes, self.fam, self.link, self.prior_w)
         return M.AGQ(gd0, cov0, agq.n), cov0, vals[keep_par], hold[keep_par]
 
     def _covtests_quad(self, agq, res, cov, Xk, y, w, offset, k0, Z, codes):
@@ -1550,6 +1574,8 @@ class GlimmixFit:
                 ("Variance Function", "Default")]
         if offset_var:
             rows.append(("Offset Variable", offset_var))
+        if self.weight_var:
+            rows.append(("Weight Variable", self.weight_var))
         # SAS: "Variance Matrix Blocked By" with processing by subjects; "Not blocked" for a G-side RANDOM statement
         # without SUBJECT=; "Diagonal" for R-side effects on their own without SUBJECT=
         vm = ("Variance Matrix Blocked By", self.subject_text) if self.subject_text else \

@@ -277,7 +277,9 @@ class GLMMData:
     logc: np.ndarray         # K: sum of the constant terms of log f (e.g. -log y!)
 
     @staticmethod
-    def make(X, Z, y, w, off, subj_codes, fam, link):
+    def make(X, Z, y, w, off, subj_codes, fam, link, pw=None):
+        """``w`` multiplies each observation's log likelihood (binomial: trials times the prior weight ``pw``);
+        the constants of the binomial and Poisson log likelihoods are weighted the same way."""
         K = int(subj_codes.max()) + 1
         pos, T = subject_positions(subj_codes, K)
         grid = lambda v, fill=0.0: _grid(v, subj_codes, pos, K, T, fill)
@@ -287,12 +289,14 @@ class GLMMData:
         yg = grid(y, 0.5 if isinstance(fam, Beta) else (1.0 if isinstance(fam, (Gamma, InvGauss)) else 0.0))
         wg = grid(w, 1.0)
         logc = np.zeros(K)
+        pw = np.ones(len(y)) if pw is None else np.asarray(pw, dtype=float)
         if isinstance(fam, Binomial):
-            k = w * y
-            c = sp.gammaln(w + 1) - sp.gammaln(k + 1) - sp.gammaln(w - k + 1)
+            n = w / pw
+            k = n * y
+            c = pw * (sp.gammaln(n + 1) - sp.gammaln(k + 1) - sp.gammaln(n - k + 1))
             logc = np.bincount(subj_codes, weights=c, minlength=K)
         elif isinstance(fam, Poisson):
-            logc = np.bincount(subj_codes, weights=-sp.gammaln(y + 1), minlength=K)
+            logc = np.bincount(subj_codes, weights=-pw * sp.gammaln(y + 1), minlength=K)
         return GLMMData(grid(X), grid(Z), yg, wg, grid(off), mask, fam, link, logc)
 
 
