@@ -11,24 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import run_sas
+from test_mixed_structures import SP      # the MIXED documentation's split-plot data
 
-SP = """data sp;
-   input Block A B Y @@;
-   datalines;
-1 1 1  56  1 1 2  41
-1 2 1  50  1 2 2  36
-1 3 1  39  1 3 2  35
-2 1 1  30  2 1 2  25
-2 2 1  36  2 2 2  28
-2 3 1  33  2 3 2  30
-3 1 1  32  3 1 2  24
-3 2 1  31  3 2 2  27
-3 3 1  15  3 3 2  19
-4 1 1  30  4 1 2  25
-4 2 1  35  4 2 2  30
-4 3 1  17  4 3 2  18
-;
-"""
 ESTS = """estimate 'A1 mean narrow' intercept 1 A 1 B .5 .5 A*B .5 .5 |
                             block .25 .25 .25 .25 A*Block .25 .25 .25 .25 0 0 0 0 0 0 0 0;
   estimate 'A1 mean intermed' intercept 1 A 1 B .5 .5 A*B .5 .5 | Block .25 .25 .25 .25;

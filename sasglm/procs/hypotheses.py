@@ -67,7 +67,7 @@ def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None, r
             has_random = False
         else:
             _, L, Leff, adds, E = random_rows(parsed, random, subject, stmt)
-            W, r = wald_general(L @ beta + adds, Leff @ covb @ Leff.T + E)
+            W, r = GL.wald_quadratic(L @ beta + adds, Leff @ covb @ Leff.T + E)
             has_random = bool(np.any(E) or np.any(adds) or np.any(Leff != L))
         dd = row_ddf(L, design, dfs) if np.any(L) or not has_random else (random_df or math.inf)
         F = W / r if r else math.nan
@@ -143,18 +143,7 @@ def parse_rows(items, design, stmt, need_label=True, random=None):
                     items[j].value == "*" and isinstance(items[j + 1], A.Word) and items[j + 1].kind == "name":
                 name += "*" + str(items[j + 1].value)
                 j += 2
-            vals = []
-            while j < len(items):
-                w = items[j]
-                if isinstance(w, A.Word) and w.kind == "number":
-                    vals.append(float(w.value))
-                    j += 1
-                elif isinstance(w, A.Word) and w.kind == "op" and w.value in ("-", "+") and j + 1 < len(items) \
-                        and isinstance(items[j + 1], A.Word) and items[j + 1].kind == "number":
-                    vals.append((-1 if w.value == "-" else 1) * float(items[j + 1].value))
-                    j += 2
-                else:
-                    break
+            vals, j = _numbers(items, j)
             (rcoefs if rcoefs is not None else coefs)[name] = vals
             i = j
             continue
@@ -171,25 +160,30 @@ def parse_rows(items, design, stmt, need_label=True, random=None):
     return rows
 
 
+def _numbers(items, j):
+    """The signed numbers starting at items[j]: (values, index after them)."""
+    vals = []
+    while j < len(items):
+        w = items[j]
+        if isinstance(w, A.Word) and w.kind == "number":
+            vals.append(float(w.value))
+            j += 1
+        elif isinstance(w, A.Word) and w.kind == "op" and w.value in ("-", "+") and j + 1 < len(items) \
+                and isinstance(items[j + 1], A.Word) and items[j + 1].kind == "number":
+            vals.append((-1 if w.value == "-" else 1) * float(items[j + 1].value))
+            j += 2
+        else:
+            break
+    return vals, j
+
+
 def coefficient_option(stmt, name: str):
     """A '/ SUBJECT c1 c2 ...' or '/ GROUP c1 ...' coefficient list of ESTIMATE/CONTRAST: (the values or None,
     the statement's other options)."""
     opts = list(stmt.options or [])
     for k, it in enumerate(opts):
         if isinstance(it, A.Word) and it.kind == "name" and str(it.value).lower() == name:
-            j = k + 1
-            vals = []
-            while j < len(opts):
-                w = opts[j]
-                if isinstance(w, A.Word) and w.kind == "number":
-                    vals.append(float(w.value))
-                    j += 1
-                elif isinstance(w, A.Word) and w.kind == "op" and w.value in ("-", "+") and j + 1 < len(opts) \
-                        and isinstance(opts[j + 1], A.Word) and opts[j + 1].kind == "number":
-                    vals.append((-1 if w.value == "-" else 1) * float(opts[j + 1].value))
-                    j += 2
-                else:
-                    break
+            vals, j = _numbers(opts, k + 1)
             if not vals:
                 raise SasError(f"The {name.upper()} option needs a list of coefficients.", it.line, it.col)
             return vals, opts[:k] + opts[j:]
@@ -814,17 +808,6 @@ class RandomPart:
         A[:, self.keep] = Ak
         E = np.array([[float(np.einsum("kq,kqr,kr->", M1, self.B, M2)) for M2 in Ms] for M1 in Ms])
         return adds, A, E
-
-
-def wald_general(est, M):
-    """est' M^+ est and rank(M) for a vector of estimates with covariance M."""
-    U, sv, Vt = np.linalg.svd(M)
-    tol = max(M.shape) * sv.max() * 1e-10 if sv.size else 0
-    r = int((sv > tol).sum())
-    if r == 0:
-        return 0.0, 0
-    Minv = (Vt[:r].T / sv[:r]) @ U[:, :r].T
-    return float(est @ Minv @ est), r
 
 
 def random_coefficient_options(stmt, random):

@@ -259,15 +259,19 @@ def wald_ci(est, se, alpha=0.05):
 
 def wald_test(L: np.ndarray, beta: np.ndarray, cov: np.ndarray):
     """Wald chi-square for H0: L beta = 0 (rank-aware)."""
-    Lb = L @ beta
-    M = L @ cov @ L.T
+    return wald_quadratic(L @ beta, L @ cov @ L.T)
+
+
+def wald_quadratic(est: np.ndarray, M: np.ndarray):
+    """est' M^+ est and rank(M) for estimates with covariance M (pseudo-inverse over the nonzero singular
+    values)."""
     U, s, Vt = np.linalg.svd(M)
     tol = max(M.shape) * s.max() * 1e-10 if s.size else 0
     r = int((s > tol).sum())
     if r == 0:
         return 0.0, 0
     Minv = (Vt[:r].T / s[:r]) @ U[:, :r].T
-    return float(Lb @ Minv @ Lb), r
+    return float(est @ Minv @ est), r
 
 
 def type3_L(design, k: int) -> np.ndarray:
