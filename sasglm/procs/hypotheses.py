@@ -68,7 +68,7 @@ def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None, r
         else:
             _, L, Leff, adds, E = random_rows(parsed, random, subject, stmt)
             W, r = GL.wald_quadratic(L @ beta + adds, Leff @ covb @ Leff.T + E)
-            has_random = bool(np.any(E) or np.any(adds) or np.any(Leff != L))
+            has_random = any(rc for _, _, rc in parsed)
         dd = row_ddf(L, design, dfs) if np.any(L) or not has_random else (random_df or math.inf)
         F = W / r if r else math.nan
         if adjust is not None and r and not has_random:
@@ -177,10 +177,10 @@ def _numbers(items, j):
     return vals, j
 
 
-def coefficient_option(stmt, name: str):
-    """A '/ SUBJECT c1 c2 ...' or '/ GROUP c1 ...' coefficient list of ESTIMATE/CONTRAST: (the values or None,
-    the statement's other options)."""
-    opts = list(stmt.options or [])
+def coefficient_option(options, name: str):
+    """A '/ SUBJECT c1 c2 ...' or '/ GROUP c1 ...' coefficient list among the options of an ESTIMATE or
+    CONTRAST statement: (the values or None, the other options)."""
+    opts = list(options or [])
     for k, it in enumerate(opts):
         if isinstance(it, A.Word) and it.kind == "name" and str(it.value).lower() == name:
             vals, j = _numbers(opts, k + 1)
@@ -814,8 +814,8 @@ def random_coefficient_options(stmt, random):
     """SUBJECT coefficients of an ESTIMATE or CONTRAST (only with random effects; GROUP coefficients are not
     supported) and the statement with them removed from its options."""
     import copy
-    subject, rest = coefficient_option(stmt, "subject")
-    group, rest = coefficient_option(type("S", (), {"options": rest})(), "group")
+    subject, rest = coefficient_option(stmt.options, "subject")
+    group, rest = coefficient_option(rest, "group")
     if group is not None:
         raise SasError("GROUP coefficients on ESTIMATE and CONTRAST are not supported yet.", stmt.line, stmt.col)
     if subject is not None and random is None:

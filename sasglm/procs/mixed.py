@@ -138,7 +138,7 @@ class MixedFit:
             if isinstance(pops.get("type"), A.Group):
                 rk = type_text(pops.get("type"))
             if sp_kind(rk):
-                sp_vars = self._sp_coords(pops, rep, ds, rk)
+                sp_vars = sp_coords(pops, rep, ds, rk)
             if pops.has("group"):
                 group_var = ds.colname(str(pops.get("group")))
                 if group_var is None:
@@ -537,10 +537,6 @@ class MixedFit:
             if spec.group is None:
                 raise SasError(f"Variable {str(opts.get('group')).upper()} not found.", rnd.line, rnd.col)
         return spec
-
-    @staticmethod
-    def _sp_coords(pops, rep, ds, rk):
-        return sp_coords(pops, rep, ds, rk)
 
     @staticmethod
     def _processing_unit(specs, subj_p, subj_text_p, raw, rep):
