@@ -22,6 +22,12 @@ run;
 """
 
 
+def _ri(method, model):
+    """A weighted random-intercept GLIMMIX step."""
+    return (f"proc glimmix data=d method={method}; class id trt; model {model} s;"
+            " random intercept / subject=id; weight wt; run;\n")
+
+
 def _tabs(r, name, proc="GLIMMIX"):
     return [t for t in r.session.tables if t.name == name and t.proc == proc]
 
@@ -54,10 +60,8 @@ def test_glm_mode_poisson_weight_matches_r_glm():
 
 
 def test_quad_poisson_weight_matches_glmer_and_the_weighted_integral():
-    r = run_sas(DATA + "proc glimmix data=d method=quad(qpoints=5); class id trt; model c = trt t / dist=poisson s;"
-                       " random intercept / subject=id; weight wt; run;\n"
-                       "proc glimmix data=d method=quad(qpoints=21); class id trt; model c = trt t / dist=poisson s;"
-                       " random intercept / subject=id; weight wt; run;")
+    r = run_sas(DATA + _ri("quad(qpoints=5)", "c = trt t / dist=poisson") +
+                _ri("quad(qpoints=21)", "c = trt t / dist=poisson"))
     assert not r.errors, r.errors
     # glmer nAGQ=5 (default bobyqa tolerances)
     assert _fixed(_tabs(r, "ParameterEstimates")[0]) == pytest.approx([0.38555317, -0.20094101, 0.10833890], abs=5e-5)
@@ -71,10 +75,8 @@ def test_quad_poisson_weight_matches_glmer_and_the_weighted_integral():
 
 
 def test_laplace_and_quad_binary_weight_match_glmmtmb_and_glmer():
-    r = run_sas(DATA + "proc glimmix data=d method=laplace; class id trt; model b(event='1') = trt t / dist=binary s;"
-                       " random intercept / subject=id; weight wt; run;\n"
-                       "proc glimmix data=d method=quad(qpoints=7); class id trt; model b(event='1') = trt t /"
-                       " dist=binary s; random intercept / subject=id; weight wt; run;")
+    r = run_sas(DATA + _ri("laplace", "b(event='1') = trt t / dist=binary") +
+                _ri("quad(qpoints=7)", "b(event='1') = trt t / dist=binary"))
     assert not r.errors, r.errors
     pe = _tabs(r, "ParameterEstimates")
     cp = _tabs(r, "CovParms")
@@ -86,8 +88,7 @@ def test_laplace_and_quad_binary_weight_match_glmmtmb_and_glmer():
 
 
 def test_mspl_poisson_weight_matches_glmmpql():
-    r = run_sas(DATA + "proc glimmix data=d method=mspl; class id trt; model c = trt t / dist=poisson s;"
-                       " random intercept / subject=id; random _residual_; weight wt; run;")
+    r = run_sas(DATA + _ri("mspl", "c = trt t / dist=poisson").replace("weight wt;", "random _residual_; weight wt;"))
     assert not r.errors, r.errors
     assert _fixed(_tabs(r, "ParameterEstimates")[0]) == pytest.approx([0.43494171, -0.17045796, 0.10842125], abs=2e-5)
     assert [row["Estimate"] for row in _tabs(r, "CovParms")[0].rows] == pytest.approx([0.6005069, 0.9424781],

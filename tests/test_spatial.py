@@ -219,3 +219,17 @@ def test_glimmix_hessian_fly_spatial_rspl_is_a_pseudo_likelihood_fixed_point():
     assert np.exp(opt.x) == pytest.approx(rng_, rel=1e-4)
     assert sig == pytest.approx(s2, rel=1e-4)
     assert b == pytest.approx(beta[:16], abs=1e-4)
+
+
+def test_mixed_random_subject_intercept_is_one_block():
+    """RANDOM id / SUBJECT=INTERCEPT (one subject) fits as RANDOM id without SUBJECT= (it stopped with an
+    internal error once REPEATED accepted SUBJECT=INTERCEPT); the Subject column reads Intercept."""
+    src = ("data d; call streaminit(5); do id=1 to 10; u = rand('normal');"
+           " do t=1 to 3; y = 1 + t + u + rand('normal'); output; end; end; run;\n"
+           "proc mixed data=d; class id; model y = t; random id / subject=intercept; run;\n"
+           "proc mixed data=d; class id; model y = t; random id; run;")
+    r = run_sas(src)
+    assert not r.errors, r.errors
+    a, b = [t for t in r.session.tables if t.name == "CovParms"]
+    assert [row["Estimate"] for row in a.rows] == pytest.approx([row["Estimate"] for row in b.rows], rel=1e-10)
+    assert a.rows[0]["Subject"] == "Intercept"

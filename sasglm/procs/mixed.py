@@ -523,6 +523,8 @@ class MixedFit:
         opts = Options(rnd.options or [], {"subject", "sub", "type", "g", "gcorr", "solution", "s", "v", "vcorr",
                                            "group", "cl", "alpha"}, "RANDOM")
         subj, subj_text = self._subject(opts, rnd)
+        if subj == []:                  # SUBJECT=INTERCEPT: one subject, i.e. RANDOM without SUBJECT=
+            subj = None
         is_int = lambda it: isinstance(it, A.Word) and str(it.value).lower() in ("intercept", "int")
         rest = [it for it in rnd.items if not is_int(it)]
         effects = D.parse_effects(effect_tokens(rest), class_names) if rest else []
