@@ -417,36 +417,43 @@ def lsm_row(design, classes, setting, means, freq=None, at=None, product=False):
     return design.row(factor, cont)
 
 
-def _slice_vars(stmt) -> list[str]:
-    """The variables of every SLICE= option (SLICE=b, SLICE=(a b), repeated SLICE= options)."""
+def _slice_vars(stmt, key="slice") -> list[str]:
+    """The variables of every SLICE= (SLICEDIFF=) option: SLICE=b, SLICE=(a b), repeated options."""
     out = []
     for it in stmt.options or []:
-        if isinstance(it, A.Opt) and it.key.lower() == "slice":
+        if isinstance(it, A.Opt) and it.key.lower() == key:
             v = it.value
             words = v.items if isinstance(v, A.Group) else [v]
             for w in words:
                 if isinstance(w, A.Word) and w.kind == "name":
                     out.append(str(w.value))
                 else:
-                    raise SasError("SLICE= needs CLASS variable names.", stmt.line, stmt.col)
-        elif isinstance(it, A.Group) and it.name and it.name.lower() == "slice":
+                    raise SasError(f"{key.upper()}= needs CLASS variable names.", stmt.line, stmt.col)
+        elif isinstance(it, A.Group) and it.name and it.name.lower() == key:
             out.extend(str(w.value) for w in it.items if isinstance(w, A.Word) and w.kind == "name")
     return out
 
 
-def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_adjust, per_effect_title):
+def _slice_var(stmt, key, sv, evars, eff_name) -> str:
+    """The LSMEANS effect's variable named by a SLICE=/SLICEDIFF= option (checked)."""
+    lower = [v.lower() for v in evars]
+    if sv.lower() not in lower:
+        raise SasError(f"The {key.upper()}= variable {sv} is not in the LSMEANS effect {eff_name}.",
+                       stmt.line, stmt.col)
+    if len(evars) < 2:
+        raise SasError(f"{key.upper()}= needs an interaction LSMEANS effect ({eff_name} is a main effect).",
+                       stmt.line, stmt.col)
+    return evars[lower.index(sv.lower())]
+
+
+def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_adjust, per_effect_title,
+                hide_effect=False):
     """SLICE=: for each level of a slice variable, the F test that the LS-means of the effect's other
     levels are equal there (rows: differences from the first estimable LS-mean of the slice; the test
     does not depend on that choice).  DenDF is the effect's, adjusted as in CONTRAST (KR, SATTERTH)."""
     tables = []
-    lower = [v.lower() for v in evars]
     for sv in _slice_vars(stmt):
-        if sv.lower() not in lower:
-            raise SasError(f"The SLICE= variable {sv} is not in the LSMEANS effect {eff_name}.", stmt.line, stmt.col)
-        if len(evars) < 2:
-            raise SasError(f"SLICE= needs an interaction LSMEANS effect ({eff_name} is a main effect).",
-                           stmt.line, stmt.col)
-        v = evars[lower.index(sv.lower())]
+        v = _slice_var(stmt, "slice", sv, evars, eff_name)
         rows = []
         for lev in dict.fromkeys(lab[v] for lab in labels):
             Ls = [e[0] for lab, e in zip(labels, ests) if lab[v] == lev and e is not None]
@@ -463,7 +470,8 @@ def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_
             row.update({"NumDF": r, "DenDF": dd, "FValue": F,
                         "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)})
             rows.append(row)
-        cols = [Column("Effect"), Column(v), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
+        cols = [Column("Effect", hidden=hide_effect), Column(v), Column("NumDF", "Num DF", "INT"),
+                Column("DenDF", "Den DF", "DFMT"),
                 Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
         title = f"Tests of Effect Slices for {eff_name} Sliced By {v}" if per_effect_title else "Tests of Effect Slices"
         tables.append(Table(proc, "Slices", title, cols, rows))
@@ -471,16 +479,17 @@ def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_
 
 
 def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov, link, df_for=None,
-                   om_default=False, df_of=None, slice_adjust=None, slices=None):
+                   om_default=False, df_of=None, slice_adjust=None, slices=None, glimmix=False):
     """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables.
-    slices: None when the procedure has no SLICE= here (an ERROR), else "mixed" or "glimmix" (the
-    title style of the Tests of Effect Slices table)."""
+    slices: None when the procedure has no SLICE=/SLICEDIFF= here (an ERROR), else "mixed" or "glimmix"
+    (the title style of the Tests of Effect Slices table).  glimmix: PROC GLIMMIX's print style (no
+    Effect column; a multiple-comparison adjustment named in a subtitle)."""
     at, rest = parse_at(stmt, design, classes, "LSMEANS")
     o = Options(rest, {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
                        "oddsratio", "or", "adjust", "bylevel", "means", "cov", "corr",
-                       "lines", "plots", "slice", "slicediff", "stepdown"}, "LSMEANS")
+                       "lines", "plots", "slice", "slicediff", "slicedifftype", "stepdown"}, "LSMEANS")
     for bad in ("bylevel", "slice", "slicediff", "lines", "stepdown"):
-        if bad == "slice" and slices is not None:
+        if (bad == "slice" and slices is not None) or (bad == "slicediff" and glimmix):
             continue
         if o.has(bad):
             raise SasError(f"The LSMEANS option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
@@ -490,6 +499,9 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
         raise SasError(f"LSMEANS ADJUST={adjust.upper()} is not supported yet (BON, TUKEY, SIDAK, SCHEFFE and T are).",
                        stmt.line, stmt.col)
     warn_ignored(session, o, ["cov", "corr", "e", "plots"], "LSMEANS")
+    sdtype = str(o.get("slicedifftype", "simple")).lower()
+    if sdtype != "simple":
+        raise SasError(f"LSMEANS SLICEDIFFTYPE={sdtype.upper()} is not supported yet (SIMPLE is).", stmt.line, stmt.col)
     alpha = float(o.get("alpha", 0.05))
     tstyle = df_for is not None      # mixed models: t tests, an infinite DF printed as Infty
     om = o.has("om") or o.has("obsmargins") or om_default
@@ -530,39 +542,64 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), o.has("ilink"), link, o.has("exp"), tstyle))
             rows.append(row)
             ests.append((L, est, se))
-        cols = [Column("Effect")] + [Column(v) for v in evars] + at_cols + \
+        cols = [Column("Effect", hidden=glimmix)] + [Column(v) for v in evars] + at_cols + \
             _stat_columns(df, o.has("cl"), o.has("ilink"), o.has("exp"), tstyle)
         t = Table(proc, "LSMeans", f"{eff_name} Least Squares Means", cols, rows)
         out.append(t)
-        if o.has("diff") or o.has("pdiff") or o.has("oddsratio") or o.has("or"):
-            drows = []
-            for a in range(len(Ls)):
-                for b in range(a + 1, len(Ls)):
-                    if ests[a] is None or ests[b] is None:
-                        continue
-                    L = ests[a][0] - ests[b][0]
-                    est = float(L @ beta)
-                    se = math.sqrt(max(float(L @ cov @ L), 0.0))
-                    row = {"Effect": eff_name, **labels[a], **{"_" + v: labels[b][v] for v in evars}, **(at or {})}
-                    dfr = df_of(L) if df_of is not None else df
-                    row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), False, link, o.has("exp"), tstyle))
-                    if o.has("oddsratio") or o.has("or"):
-                        q = st.t.ppf(1 - alpha / 2, dfr) if dfr != math.inf else st.norm.ppf(1 - alpha / 2)
-                        row.update({"OddsRatio": math.exp(est), "LowerOR": math.exp(est - q * se),
-                                    "UpperOR": math.exp(est + q * se)})
-                    drows.append(row)
-            dcols = [Column("Effect")] + [Column(v) for v in evars] + [Column("_" + v, "_" + v) for v in evars] + \
-                at_cols + _stat_columns(df, o.has("cl"), False, o.has("exp"), tstyle)
-            if adjust not in ("t", "none") and drows:
-                k_means = sum(1 for e in ests if e is not None)
-                dcols += _adjust_rows(drows, adjust, k_means, alpha, o.has("cl"))
-            if o.has("oddsratio") or o.has("or"):
+        oddsratio = o.has("oddsratio") or o.has("or")
+
+        def diff_row(a, b, extra):
+            """The difference of LS-means a and b (both estimable) as a row of a differences table."""
+            L = ests[a][0] - ests[b][0]
+            est = float(L @ beta)
+            se = math.sqrt(max(float(L @ cov @ L), 0.0))
+            row = {**extra, "Effect": eff_name, **labels[a], **{"_" + v: labels[b][v] for v in evars}, **(at or {})}
+            dfr = df_of(L) if df_of is not None else df
+            row.update(_stat_cols(est, se, dfr, alpha, o.has("cl"), False, link, o.has("exp"), tstyle))
+            if oddsratio:
+                q = st.t.ppf(1 - alpha / 2, dfr) if dfr != math.inf else st.norm.ppf(1 - alpha / 2)
+                row.update({"OddsRatio": math.exp(est), "LowerOR": math.exp(est - q * se),
+                            "UpperOR": math.exp(est + q * se)})
+            return row
+
+        def diff_table(name, title, lead, shown, groups):
+            """A differences table over groups of (leading columns, LS-means indices); a multiple-comparison
+            adjustment is made within each group."""
+            drows, adj_cols = [], []
+            for extra, idx in groups:
+                grows = [diff_row(a, b, extra) for i, a in enumerate(idx) for b in idx[i + 1:]]
+                if adjust not in ("t", "none") and grows:
+                    adj_cols = _adjust_rows(grows, adjust, len(idx), alpha, o.has("cl"))
+                drows.extend(grows)
+            dcols = lead + [Column("Effect", hidden=glimmix)] + [Column(v) for v in shown] + \
+                [Column("_" + v, "_" + v) for v in shown] + at_cols + \
+                _stat_columns(df, o.has("cl"), False, o.has("exp"), tstyle)
+            subtitle = None
+            if adj_cols:
+                if glimmix:      # GLIMMIX names the adjustment in a subtitle, not in a column
+                    adj_cols[0].hidden = True
+                    subtitle = f"Adjustment for Multiple Comparisons: {drows[0]['Adjustment']}"
+                dcols += adj_cols
+            if oddsratio:
                 dcols += [Column("OddsRatio", "Odds Ratio", "8.3"), Column("LowerOR", "Lower\nOdds Ratio", "8.3"),
                           Column("UpperOR", "Upper\nOdds Ratio", "8.3")]
-            out.append(Table(proc, "Diffs", f"Differences of {eff_name} Least Squares Means", dcols, drows))
+            return Table(proc, name, title, dcols, drows, subtitle=subtitle)
+
+        usable = [i for i, e in enumerate(ests) if e is not None]
+        if o.has("diff") or o.has("pdiff") or oddsratio:
+            out.append(diff_table("Diffs", f"Differences of {eff_name} Least Squares Means", [], evars,
+                                  [({}, usable)]))
         if slices is not None and o.has("slice"):
             out.extend(slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_adjust,
-                                   slices == "glimmix"))
+                                   slices == "glimmix", glimmix))
+        for sv in _slice_vars(stmt, "slicediff"):
+            # SLICEDIFF=v: the differences of the LS-means that share a level of v, adjusted per level
+            v = _slice_var(stmt, "slicediff", sv, evars, eff_name)
+            groups = [({"Slice": f"{v} {lev}"}, [i for i in usable if labels[i][v] == lev])
+                      for lev in dict.fromkeys(lab[v] for lab in labels)]
+            out.append(diff_table("SliceDiffs", f"Simple Effect Comparisons of {eff_name} Least Squares Means By {v}",
+                                  [Column("Slice", "Simple\nEffect\nLevel")], [w for w in evars if w != v],
+                                  groups))
     return out
 
 
