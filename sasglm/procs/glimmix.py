@@ -1229,7 +1229,8 @@ class GlimmixFit:
             df_of = (lambda L: adj(np.atleast_2d(L), 1.0, None)[0]) if adj is not None else None
             for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, data, means, beta, covb, self.link,
                                       df_for=lambda k: dfs.get(k, math.inf), df_of=df_of, slice_adjust=adj,
-                                      slices="glimmix", glimmix=True):
+                                      slices="glimmix", glimmix=True,
+                                      exact_dunnett=self.glm_mode and self.dist == "normal"):
                 self.emit(t)
             return
         if kw == "lsmestimate":

@@ -479,15 +479,18 @@ def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_
 
 
 def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov, link, df_for=None,
-                   om_default=False, df_of=None, slice_adjust=None, slices=None, glimmix=False):
+                   om_default=False, df_of=None, slice_adjust=None, slices=None, glimmix=False,
+                   exact_dunnett=False):
     """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables.
     slices: None when the procedure has no SLICE=/SLICEDIFF= here (an ERROR), else "mixed" or "glimmix"
     (the title style of the Tests of Effect Slices table).  glimmix: PROC GLIMMIX's print style (no
-    Effect column; a multiple-comparison adjustment named in a subtitle)."""
+    Effect column; a multiple-comparison adjustment named in a subtitle).  exact_dunnett: the fit is a
+    linear model without random effects, where SAS names ADJUST=DUNNETT "Dunnett" (else "Dunnett-Hsu",
+    its factor-analytic method)."""
     at, rest = parse_at(stmt, design, classes, "LSMEANS")
     o = Options(rest, {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
                        "oddsratio", "or", "adjust", "bylevel", "means", "cov", "corr",
-                       "lines", "plots", "slice", "slicediff", "slicedifftype", "stepdown"}, "LSMEANS")
+                       "lines", "plots", "slice", "slicediff", "slicedifftype", "stepdown", "adjdfe"}, "LSMEANS")
     for bad in ("bylevel", "slice", "slicediff", "lines", "stepdown"):
         if (bad == "slice" and slices is not None) or (bad == "slicediff" and glimmix):
             continue
@@ -495,9 +498,13 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             raise SasError(f"The LSMEANS option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
     adjust = str(o.get("adjust", "t")).lower()
     adjust = {"bon": "bonferroni", "tukey-kramer": "tukey", "sid": "sidak", "sch": "scheffe"}.get(adjust, adjust)
-    if adjust not in ("t", "none", "bonferroni", "tukey", "sidak", "scheffe"):
-        raise SasError(f"LSMEANS ADJUST={adjust.upper()} is not supported yet (BON, TUKEY, SIDAK, SCHEFFE and T are).",
-                       stmt.line, stmt.col)
+    if adjust not in ("t", "none", "bonferroni", "tukey", "sidak", "scheffe", "dunnett"):
+        raise SasError(f"LSMEANS ADJUST={adjust.upper()} is not supported yet (BON, DUNNETT, TUKEY, SIDAK, SCHEFFE "
+                       "and T are).", stmt.line, stmt.col)
+    adjdfe = str(o.get("adjdfe", "source")).lower()
+    if adjdfe not in ("source", "row"):
+        raise SasError(f"ADJDFE={adjdfe.upper()} is not valid (SOURCE or ROW).", stmt.line, stmt.col)
+    diff_kind, control = _diff_kind(o, stmt, adjust)
     warn_ignored(session, o, ["cov", "corr", "e", "plots"], "LSMEANS")
     sdtype = str(o.get("slicedifftype", "simple")).lower()
     if sdtype != "simple":
@@ -562,14 +569,29 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                             "UpperOR": math.exp(est + q * se)})
             return row
 
+        # multiplicity adjustments use the DF of the effect's Type 3 test (ADJDFE=SOURCE) or each row's
+        src_df = df
+        if slice_adjust is not None and math.isfinite(df):
+            L3 = GL.type3_L(design, k)
+            if len(L3) and GL.wald_test(L3, beta, cov)[1]:
+                src_df = slice_adjust(L3, 1.0, df)[0]
+
         def diff_table(name, title, lead, shown, groups):
-            """A differences table over groups of (leading columns, LS-means indices); a multiple-comparison
-            adjustment is made within each group."""
+            """A differences table over groups of (leading columns, pairs of LS-means indices, number of
+            LS-means); a multiple-comparison adjustment is made within each group."""
             drows, adj_cols = [], []
-            for extra, idx in groups:
-                grows = [diff_row(a, b, extra) for i, a in enumerate(idx) for b in idx[i + 1:]]
+            for extra, pairs, kk in groups:
+                grows = [diff_row(a, b, extra) for a, b in pairs]
                 if adjust not in ("t", "none") and grows:
-                    adj_cols = _adjust_rows(grows, adjust, len(idx), alpha, o.has("cl"))
+                    corr = None
+                    if adjust == "dunnett":
+                        Ld = np.array([ests[a][0] - ests[b][0] for a, b in pairs])
+                        C = Ld @ cov @ Ld.T
+                        dd = np.sqrt(np.maximum(np.diag(C), 1e-300))
+                        corr = C / np.outer(dd, dd)
+                    adj_cols = _adjust_rows(grows, adjust, kk, alpha, o.has("cl"),
+                                            df=src_df if adjdfe == "source" else None, corr=corr,
+                                            dunnett_name="Dunnett" if exact_dunnett else "Dunnett-Hsu")
                 drows.extend(grows)
             dcols = lead + [Column("Effect", hidden=glimmix)] + [Column(v) for v in shown] + \
                 [Column("_" + v, "_" + v) for v in shown] + at_cols + \
@@ -586,17 +608,30 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             return Table(proc, name, title, dcols, drows, subtitle=subtitle)
 
         usable = [i for i, e in enumerate(ests) if e is not None]
-        if o.has("diff") or o.has("pdiff") or oddsratio:
+
+        def all_pairs(idx):
+            return [(a, b) for i, a in enumerate(idx) for b in idx[i + 1:]]
+
+        if o.has("diff") or o.has("pdiff") or oddsratio or adjust == "dunnett":
+            if diff_kind == "control":
+                c = _control_index(control, labels, evars, usable, stmt, eff_name)
+                pairs = [(a, c) for a in usable if a != c]
+            else:
+                pairs = all_pairs(usable)
             out.append(diff_table("Diffs", f"Differences of {eff_name} Least Squares Means", [], evars,
-                                  [({}, usable)]))
+                                  [({}, pairs, len(usable))]))
         if slices is not None and o.has("slice"):
             out.extend(slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_adjust,
                                    slices == "glimmix", glimmix))
         for sv in _slice_vars(stmt, "slicediff"):
             # SLICEDIFF=v: the differences of the LS-means that share a level of v, adjusted per level
             v = _slice_var(stmt, "slicediff", sv, evars, eff_name)
-            groups = [({"Slice": f"{v} {lev}"}, [i for i in usable if labels[i][v] == lev])
-                      for lev in dict.fromkeys(lab[v] for lab in labels)]
+            if adjust == "dunnett":
+                raise SasError("ADJUST=DUNNETT is not supported with SLICEDIFF= yet.", stmt.line, stmt.col)
+            groups = []
+            for lev in dict.fromkeys(lab[v] for lab in labels):
+                idx = [i for i in usable if labels[i][v] == lev]
+                groups.append(({"Slice": f"{v} {lev}"}, all_pairs(idx), len(idx)))
             out.append(diff_table("SliceDiffs", f"Simple Effect Comparisons of {eff_name} Least Squares Means By {v}",
                                   [Column("Slice", "Simple\nEffect\nLevel")], [w for w in evars if w != v],
                                   groups))
@@ -698,19 +733,56 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
     return Table(proc, "LSMEstimates", "Least Squares Means Estimates", cols, out)
 
 
-def _adjust_rows(drows, adjust, k, alpha, cl):
-    """Multiple-comparison adjustment of all pairwise differences (k LS-means, m = k(k-1)/2 pairs):
-    Bonferroni, Sidak, Scheffe, and Tukey(-Kramer) by the studentized range, per row's DF. Adds the
-    Adjustment, Adj P (and, with CL, AdjLower, AdjUpper) columns; returns those columns."""
+def _diff_kind(o, stmt, adjust):
+    """DIFF= / PDIFF=: ('all', None) or ('control', [formatted levels] or None for the first LS-mean).
+    ADJUST=DUNNETT compares with a control."""
+    v = o.nodes.get("diff", o.nodes.get("pdiff"))
+    kind, levels = "all", None
+    if isinstance(v, A.Group) and v.name:
+        kind = v.name.lower()
+        levels = [str(w.value) for w in v.items if isinstance(w, A.Word) and w.kind in ("string", "number", "name")]
+    elif isinstance(v, A.Word) and v.kind == "name":
+        kind = str(v.value).lower()
+    if kind not in ("all", "control"):
+        raise SasError(f"LSMEANS DIFF={kind.upper()} is not supported yet (ALL and CONTROL are).", stmt.line, stmt.col)
+    if adjust == "dunnett":
+        kind = "control"
+    return kind, levels
+
+
+def _control_index(control, labels, evars, usable, stmt, eff_name) -> int:
+    """The LS-mean that DIFF=CONTROL('l1' 'l2' ...) names (the levels of the effect's variables in order;
+    by default the first estimable LS-mean)."""
+    if not control:
+        return usable[0]
+    if len(control) != len(evars):
+        raise SasError(f"DIFF=CONTROL needs one level for each variable of {eff_name}.", stmt.line, stmt.col)
+    for i in usable:
+        if all(str(labels[i][v]).strip() == c.strip() for v, c in zip(evars, control)):
+            return i
+    raise SasError(f"The control level ({' '.join(control)}) is not an estimable LS-mean of {eff_name}.",
+                   stmt.line, stmt.col)
+
+
+def _adjust_rows(drows, adjust, k, alpha, cl, df=None, corr=None, dunnett_name="Dunnett-Hsu"):
+    """Multiple-comparison adjustment of a family of m differences among k LS-means: Bonferroni, Sidak,
+    Scheffe, Tukey(-Kramer) by the studentized range, and Dunnett (comparisons with a control; ``corr`` their
+    correlation matrix) by Hsu's factor-analytic method.  ``df``: the DF of the adjustment (the effect's;
+    None: each row's own). Adds the Adjustment, Adj P (and, with CL, AdjLower, AdjUpper) columns; returns
+    those columns."""
+    from ..stats import multcomp as MC
     m = len(drows)
     ses = [r["StdErr"] for r in drows]
-    name = {"bonferroni": "Bonferroni", "sidak": "Sidak", "scheffe": "Scheffe",
+    name = {"bonferroni": "Bonferroni", "sidak": "Sidak", "scheffe": "Scheffe", "dunnett": dunnett_name,
             "tukey": "Tukey" if max(ses) - min(ses) <= 1e-8 * max(ses) else "Tukey-Kramer"}[adjust]
+    lam = MC.one_factor(corr) if adjust == "dunnett" else None
+    qcache = {}
+    row_df = df
     for r in drows:
-        df = r.get("DF", math.inf)
+        df = r.get("DF", math.inf) if row_df is None else row_df
         df = math.inf if df is None else df
         t = abs(r["Estimate"] / r["StdErr"]) if r["StdErr"] > 0 else math.nan
-        p = r.get("Probt", r.get("Probz"))
+        p = 2 * (st.t.sf(t, df) if df != math.inf else st.norm.sf(t))
         if adjust == "bonferroni":
             adj = min(1.0, m * p)
             q = st.t.ppf(1 - alpha / (2 * m), df) if df != math.inf else st.norm.ppf(1 - alpha / (2 * m))
@@ -718,6 +790,11 @@ def _adjust_rows(drows, adjust, k, alpha, cl):
             adj = 1 - (1 - p) ** m
             a1 = 1 - (1 - alpha) ** (1 / m)
             q = st.t.ppf(1 - a1 / 2, df) if df != math.inf else st.norm.ppf(1 - a1 / 2)
+        elif adjust == "dunnett":
+            adj = MC.dunnett_p(t, lam, df)
+            if cl and df not in qcache:
+                qcache[df] = MC.dunnett_q(alpha, lam, df)
+            q = qcache.get(df, math.nan)
         elif adjust == "scheffe":
             adj = float(st.f.sf(t * t / (k - 1), k - 1, df if df != math.inf else 1e12))
             q = math.sqrt((k - 1) * st.f.ppf(1 - alpha, k - 1, df if df != math.inf else 1e12))

@@ -479,7 +479,8 @@ class MixedFit:
             if kw == "lsmeans":
                 for t in H.lsmeans_tables(s, PROC, stm, design, classes, data, means, beta, covb, ident,
                                           df_for=lambda k: dfs.get(k, math.inf), df_of=df_of,
-                                          slice_adjust=self.ddf.adjust(), slices="mixed"):
+                                          slice_adjust=self.ddf.adjust(), slices="mixed",
+                                          exact_dunnett=not self.randoms and self.repeated is None):
                     self.emit(t)
             elif kw == "lsmestimate":
                 self.emit(H.lsmestimate_table(s, PROC, stm, design, classes, data, means, beta, covb, ident,
