@@ -147,3 +147,21 @@ def test_diff_options_errors():
     assert any("control level" in e for e in r.errors), r.log
     r = run_sas(base + "lsmeans chem / diff adjust=tukey adjdfe=other; run;")
     assert any("ADJDFE=OTHER" in e for e in r.errors), r.log
+
+
+def test_smm_and_adjust_implies_diff():
+    """ADJUST=SMM (GT2): the studentized maximum modulus of the m differences, here P(max |T| >= t) for 10
+    independent t statistics on the effect's DF (R mvtnorm with an identity correlation, by hand: 3
+    statistics on 20 DF give 0.06089158733 at t = 2.5). No DIFF option: ADJUST= implies the differences."""
+    assert MC.dunnett_p(2.5, np.zeros(3), 20) == pytest.approx(0.06089158733, abs=1e-6)
+    r = run_sas(_seeds() + """proc mixed data=seeds; class block chem; model emerge = block chem;
+  lsmeans chem / adjust=smm; run;
+""")
+    assert not r.errors, r.log
+    rows = _diffs(r).rows
+    assert len(rows) == 10 and {row["Adjustment"] for row in rows} == {"SMM"}
+    for row in rows:
+        t = abs(row["tValue"])
+        ref = 1 - (stats.chi.expect(lambda s: (2 * stats.norm.cdf(t * s / 4.0) - 1) ** 10, args=(16,),
+                                    epsabs=1e-12, epsrel=1e-10))
+        assert row["Adjp"] == pytest.approx(ref, abs=1e-7)

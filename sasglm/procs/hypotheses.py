@@ -498,9 +498,10 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             raise SasError(f"The LSMEANS option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
     adjust = str(o.get("adjust", "t")).lower()
     adjust = {"bon": "bonferroni", "tukey-kramer": "tukey", "sid": "sidak", "sch": "scheffe"}.get(adjust, adjust)
-    if adjust not in ("t", "none", "bonferroni", "tukey", "sidak", "scheffe", "dunnett"):
-        raise SasError(f"LSMEANS ADJUST={adjust.upper()} is not supported yet (BON, DUNNETT, TUKEY, SIDAK, SCHEFFE "
-                       "and T are).", stmt.line, stmt.col)
+    adjust = {"gt2": "smm"}.get(adjust, adjust)
+    if adjust not in ("t", "none", "bonferroni", "tukey", "sidak", "scheffe", "dunnett", "smm"):
+        raise SasError(f"LSMEANS ADJUST={adjust.upper()} is not supported yet (BON, DUNNETT, SMM, TUKEY, SIDAK, "
+                       "SCHEFFE and T are).", stmt.line, stmt.col)
     adjdfe = str(o.get("adjdfe", "source")).lower()
     if adjdfe not in ("source", "row"):
         raise SasError(f"ADJDFE={adjdfe.upper()} is not valid (SOURCE or ROW).", stmt.line, stmt.col)
@@ -612,7 +613,8 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
         def all_pairs(idx):
             return [(a, b) for i, a in enumerate(idx) for b in idx[i + 1:]]
 
-        if o.has("diff") or o.has("pdiff") or oddsratio or adjust == "dunnett":
+        # ADJUST= modifies the differences, so it implies DIFF (as SAS's LSMEANS documentation says)
+        if o.has("diff") or o.has("pdiff") or oddsratio or o.has("adjust"):
             if diff_kind == "control":
                 c = _control_index(control, labels, evars, usable, stmt, eff_name)
                 pairs = [(a, c) for a in usable if a != c]
@@ -773,9 +775,10 @@ def _adjust_rows(drows, adjust, k, alpha, cl, df=None, corr=None, dunnett_name="
     from ..stats import multcomp as MC
     m = len(drows)
     ses = [r["StdErr"] for r in drows]
-    name = {"bonferroni": "Bonferroni", "sidak": "Sidak", "scheffe": "Scheffe", "dunnett": dunnett_name,
+    name = {"bonferroni": "Bonferroni", "sidak": "Sidak", "scheffe": "Scheffe", "dunnett": dunnett_name, "smm": "SMM",
             "tukey": "Tukey" if max(ses) - min(ses) <= 1e-8 * max(ses) else "Tukey-Kramer"}[adjust]
-    lam = MC.one_factor(corr) if adjust == "dunnett" else None
+    # SMM: the studentized maximum modulus of m independent t statistics (the one-factor model with no factor)
+    lam = MC.one_factor(corr) if adjust == "dunnett" else np.zeros(m) if adjust == "smm" else None
     qcache = {}
     row_df = df
     for r in drows:
@@ -790,7 +793,7 @@ def _adjust_rows(drows, adjust, k, alpha, cl, df=None, corr=None, dunnett_name="
             adj = 1 - (1 - p) ** m
             a1 = 1 - (1 - alpha) ** (1 / m)
             q = st.t.ppf(1 - a1 / 2, df) if df != math.inf else st.norm.ppf(1 - a1 / 2)
-        elif adjust == "dunnett":
+        elif adjust in ("dunnett", "smm"):
             adj = MC.dunnett_p(t, lam, df)
             if cl and df not in qcache:
                 qcache[df] = MC.dunnett_q(alpha, lam, df)
