@@ -22,11 +22,18 @@ import pytest
 
 from conftest import run_sas
 
-# cell means chosen so that, in additive c1, mylar - nylon = 6.6833 and mylar - poly = 3.35
-MEANS = {("mylar", "c1"): 20.0, ("nylon", "c1"): 20.0 - 6.6833, ("poly", "c1"): 20.0 - 3.35}
-for j, add in enumerate(["c2", "c3", "c4", "c5"]):
-    for i, pol in enumerate(["mylar", "nylon", "poly"]):
-        MEANS[(pol, add)] = 15.0 + 1.5 * i - 0.8 * j + 0.3 * i * j
+# SAS's "Simple Effect Comparisons ... By add" rows: (mylar - nylon, mylar - poly) per additive, with the
+# printed Adj P of the three pairs (mylar-nylon, mylar-poly, nylon-poly)
+SAS_ROWS = {"c1": ((6.6833, 3.3500), (0.0290, 0.3947, 0.3983)),
+            "c2": ((6.6167, 1.9333), (0.0310, 0.7313, 0.1669)),
+            "c3": ((7.6833, 5.8167), (0.0101, 0.0659, 0.7469)),
+            "c4": ((12.4667, 11.1333), (0.0000, 0.0001, 0.8614)),
+            "c5": ((3.1167, 9.7833), (0.4465, 0.0008, 0.0295))}
+MEANS = {}
+for j, (add, ((d1, d2), _)) in enumerate(SAS_ROWS.items()):
+    MEANS[("mylar", add)] = 20.0 - 0.7 * j
+    MEANS[("nylon", add)] = 20.0 - 0.7 * j - d1
+    MEANS[("poly", add)] = 20.0 - 0.7 * j - d2
 N = 6
 # residual pattern with mean 0 and sum of squares S per cell; MSE = S / (N - 1) after pooling
 DEV = np.array([1.0, -1.0, 2.0, -2.0, 0.5, -0.5])
@@ -69,6 +76,14 @@ run;
     assert [row["Adjp"] for row in first] == pytest.approx([0.0290, 0.3947, 0.3983], abs=6e-5)
     assert [row["AdjLower"] for row in first] == pytest.approx([0.5637, -2.7696, -9.4529], abs=6e-5)
     assert [row["AdjUpper"] for row in first] == pytest.approx([12.8029, 9.4696, 2.7863], abs=6e-5)
+    # every additive's three comparisons, against the printed estimates (nylon - poly derived from the two
+    # printed ones, so within their rounding) and Adj P
+    for n, (add, ((d1, d2), adjp)) in enumerate(SAS_ROWS.items()):
+        got = rows[3 * n:3 * n + 3]
+        assert {row["Slice"] for row in got} == {f"add {add}"}
+        assert [row["Estimate"] for row in got] == pytest.approx([d1, d2, d2 - d1], abs=1.1e-4)
+        assert [row["Adjp"] for row in got[:2]] == pytest.approx(adjp[:2], abs=6e-5)
+        assert got[2]["Adjp"] == pytest.approx(adjp[2], abs=2e-4)     # its estimate is derived, see above
     # the other slice: 5 additives within each polymer, 10 pairs, Tukey over 5 means
     by_pol = sd[0].rows
     assert len(by_pol) == 3 * 10 and by_pol[0]["Slice"] == "polymer mylar"
@@ -81,6 +96,32 @@ run;
     out = r.out
     assert "Simple\nEffect" in out.replace(" ", "") or "Simple" in out
     assert "add c1" in out and "Tukey-Kramer" not in out and "Adjustment for Multiple Comparisons: Tukey" in out
+
+
+def test_lsmestimate_rows_and_adjustment_match_sas_ribbon():
+    """The same listing's LSMESTIMATE 'Mylar vs Nylon,Poly in Add c1..c4' (coefficients 2 -1 -1 on the
+    additive's cells, DIVISOR=2): Estimate 5.0167 / 4.2750 / 6.7500 / 11.8000, Standard Error 2.2164, DF 75,
+    Pr > |t| 0.0265 / 0.0575 / 0.0032 / <.0001.  ADJUST=BON multiplies the p-values by the 4 rows."""
+    rows = "\n".join(f"'Mylar vs Nylon,Poly in Add c{i + 1}' " +
+                     " ".join("2" if c == i else "0" for c in range(5)) + " " +
+                     " ".join("-1" if c == i else "0" for c in range(5)) + " " +
+                     " ".join("-1" if c == i else "0" for c in range(5)) + ("," if i < 3 else "")
+                     for i in range(4))
+    r = run_sas(_data() + f"""proc glimmix data=ribbon;
+  class polymer add;
+  model strength = polymer|add;
+  lsmestimate polymer*add {rows} / divisor=2;
+  lsmestimate polymer*add {rows} / divisor=2 adjust=bon;
+run;
+""")
+    assert not r.errors and not r.warnings, r.log
+    plain, bon = [t.rows for t in r.session.tables if t.name == "LSMEstimates"]
+    assert [row["Estimate"] for row in plain] == pytest.approx([5.0167, 4.2750, 6.7500, 11.8000], abs=1e-4)
+    assert [row["StdErr"] for row in plain] == pytest.approx([2.2164] * 4, abs=1e-4)
+    assert [row["Probt"] for row in plain[:3]] == pytest.approx([0.0265, 0.0575, 0.0032], abs=6e-5)
+    assert plain[3]["Probt"] < 1e-4
+    assert [row["Adjp"] for row in bon] == pytest.approx([min(1.0, 4 * row["Probt"]) for row in plain], rel=1e-9)
+    assert {row["Adjustment"] for row in bon} == {"Bonferroni"}
 
 
 def test_slicediff_glmm_is_difference_of_lsmeans():

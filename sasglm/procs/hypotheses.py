@@ -656,8 +656,10 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
                                         "chisq"],
                            ignored=["e", "elsm", "singular", "plots", "catnames", "cov", "corr"])
     adjust = str(o.get("adjust", "t")).lower()
-    if adjust not in ("t", "none"):
-        raise SasError(f"LSMESTIMATE ADJUST={adjust.upper()} is not supported yet.", stmt.line, stmt.col)
+    adjust = {"bon": "bonferroni", "sid": "sidak", "sch": "scheffe"}.get(adjust, adjust)
+    if adjust not in ("t", "none", "bonferroni", "sidak", "scheffe"):
+        raise SasError(f"LSMESTIMATE ADJUST={adjust.upper()} is not supported yet (BON, SIDAK, SCHEFFE and T are).",
+                       stmt.line, stmt.col)
     items = list(stmt.items)
     if not items or not (isinstance(items[0], A.Word) and items[0].kind == "name"):
         raise SasError("The LSMESTIMATE statement needs a model effect first.", stmt.line, stmt.col)
@@ -710,7 +712,7 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
     cl, ilink, exp = o.has("cl"), o.has("ilink"), o.has("exp")
     eff_name = design.effects[k].name
     df = df_for(k) if df_for else math.inf
-    out = []
+    out, used_L = [], []
     for n, (lab, v, rdiv) in enumerate(rows_c):
         if len(v) > len(Lm):
             raise SasError(f"Too many coefficients for the {len(Lm)} LS-means of {eff_name}.", stmt.line, stmt.col)
@@ -730,8 +732,13 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
             dfr = float(o.get("df"))
         row.update(_stat_cols(est, se, dfr, alpha, cl, ilink, link, exp, df_for is not None))
         out.append(row)
+        used_L.append(L)
     cols = [Column("Effect"), Column("Label")] + _stat_columns(df if not o.has("df") else 1.0, cl, ilink, exp,
                                                                df_for is not None)
+    if adjust not in ("t", "none") and out and all(r.get("Estimate") is not None for r in out):
+        # over the rows of this statement, as for ESTIMATE (Scheffe with rank(L) numerator DF)
+        rank = int(np.linalg.matrix_rank(np.array(used_L)))
+        cols += _adjust_rows(out, adjust, rank + 1, alpha, cl)
     return Table(proc, "LSMEstimates", "Least Squares Means Estimates", cols, out)
 
 
@@ -803,7 +810,9 @@ def _adjust_rows(drows, adjust, k, alpha, cl, df=None, corr=None, dunnett_name="
             q = math.sqrt((k - 1) * st.f.ppf(1 - alpha, k - 1, df if df != math.inf else 1e12))
         else:
             adj = float(st.studentized_range.sf(math.sqrt(2) * t, k, df))
-            q = float(st.studentized_range.ppf(1 - alpha, k, df)) / math.sqrt(2)
+            if cl and df not in qcache:      # the critical value is slow to find: once per DF
+                qcache[df] = float(st.studentized_range.ppf(1 - alpha, k, df)) / math.sqrt(2)
+            q = qcache.get(df, math.nan)
         r["Adjustment"] = name
         r["Adjp"] = min(max(adj, 0.0), 1.0)
         if cl:
