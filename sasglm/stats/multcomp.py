@@ -3,8 +3,9 @@
 The m comparisons t_i = d_i / se_i have correlation matrix R.  Hsu (1992) approximates R by a one-factor
 structure R_ij ~ lambda_i lambda_j (i != j), under which T_i = (lambda_i Z_0 + sqrt(1 - lambda_i^2) Z_i) / S
 with independent standard normals Z and S = sqrt(chi2_df / df).  The probability that all |T_i| <= q is
-then an integral over Z_0 (Gauss-Hermite) and S (Gauss-Legendre in the chi-square probability), which is
-exact when R has that form (comparisons with a common control in a one-way or balanced layout)."""
+then an integral over Z_0 (Gauss-Hermite) and S (adaptive quadrature over its chi density), which is exact
+when R has that form (comparisons with a common control in a one-way or balanced layout).  With no factor
+(lambda = 0) it is the studentized maximum modulus (ADJUST=SMM)."""
 from __future__ import annotations
 
 import math
