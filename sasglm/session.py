@@ -293,10 +293,16 @@ class Session:
             if st.first_word in ("run", "quit"):
                 continue
             try:
-                if name == "GLIMMIX" and _is_programming_statement(st):
+                if name in ("GLIMMIX", "NLMIXED") and _is_programming_statement(st):
                     # GLIMMIX programming statements: DATA-step statements run over the input data
+                    # (NLMIXED's are evaluated by the procedure at every parameter value)
                     program.append(parse_data_statement(st))
                     program_text.append(st.text)
+                    continue
+                if name == "NLMIXED":
+                    # NLMIXED's statements (MODEL y ~ dist(...), RANDOM u ~ normal(...), PARMS a=1 ...)
+                    # have a syntax of their own: the procedure parses their text
+                    stmts.append(A.GenStmt(st.first_word, [], None, st.text, line=st.line, col=st.col))
                     continue
                 node = parse_proc_statement(st)
             except SasSyntaxError as e:
@@ -311,8 +317,12 @@ class Session:
         if failed:
             self._stopped()
             return
-        proc = A.ProcStep(name, proc_stmt.items, stmts, line=head.line, col=head.col, program=program,
-                          program_text=";".join(program_text))
+        if name == "NLMIXED":
+            proc = A.ProcStep(name, proc_stmt.items, stmts, line=head.line, col=head.col)
+            proc.nl_program = program        # type: ignore[attr-defined]
+        else:
+            proc = A.ProcStep(name, proc_stmt.items, stmts, line=head.line, col=head.col, program=program,
+                              program_text=";".join(program_text))
         self.current_proc = name
         n_tables = len(self.tables)
         try:

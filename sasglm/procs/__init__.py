@@ -8,7 +8,7 @@ _MODULES = {
     "FREQ": "freq", "TRANSPOSE": "transpose", "DATASETS": "datasets", "IMPORT": "importexport",
     "EXPORT": "importexport", "FORMAT": "formatproc", "DELETE": "datasets", "GENMOD": "genmod", "PLM": "plm",
     "SGPLOT": "sgplot", "GLIMMIX": "glimmix", "MIXED": "mixed", "GEE": "gee", "CORR": "corr",
-    "COMPARE": "compare",
+    "COMPARE": "compare", "NLMIXED": "nlmixed",
 }
 
 
