@@ -6,6 +6,7 @@ Parameters, Iteration History, Fit Statistics, Parameter Estimates, Additional E
 from __future__ import annotations
 
 import math
+import operator
 import re
 
 import numpy as np
@@ -29,6 +30,7 @@ IGNORED = ["itdetails", "nosortsub", "maxfunc", "maxfu", "fconv", "xconv", "absf
 DISTS = {"binary": 1, "binomial": 2, "poisson": 1, "normal": 2, "general": 1, "negbin": 2}
 DIST_LABEL = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Normal",
               "general": "General", "negbin": "Negative Binomial"}
+_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 _FUNCS = {"exp": NL.exp, "log": NL.log, "log10": NL.log10, "sqrt": NL.sqrt, "abs": NL.absf, "probnorm": NL.probnorm,
           "lgamma": NL.lgamma, "logistic": NL.logistic}
 
@@ -166,14 +168,8 @@ class Program:
             a, b = self.eval(e.left, env), self.eval(e.right, env)
             op = e.op
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                if op == "+":
-                    return a + b
-                if op == "-":
-                    return a - b
-                if op == "*":
-                    return a * b
-                if op == "/":
-                    return a / b
+                if op in _OPS:               # on floats, arrays and Jets alike
+                    return _OPS[op](a, b)
                 if op == "**":
                     return a ** b if isinstance(a, NL.Jet) or isinstance(b, NL.Jet) else np.power(a, b)
                 if op in ("min", "max"):
