@@ -327,7 +327,7 @@ class NLMixedRun:
                                        stm.line, stm.col)
                     alpha = float(am.group(1))
                 predicts.append((_expr(m.group(1), stm), m.group(2), alpha, stm))
-            elif kw in ("contrast", "id", "array", "by", "hold", "freq", "weight"):
+            elif kw in ("contrast", "id", "array", "by", "hold", "freq", "weight", "where"):
                 raise SasError(f"The {kw.upper()} statement is not supported yet in PROC NLMIXED.", stm.line, stm.col)
             else:
                 raise SasError(f"Statement {kw.upper()} is not valid in PROC NLMIXED.", stm.line, stm.col)
@@ -492,7 +492,8 @@ class NLMixedRun:
         if not np.isfinite(f0):
             raise SasError("The objective function cannot be computed at the starting values.", proc.line, proc.col)
         gconv = float(opts.get("gconv", 1e-8))
-        res = NL.minimize(f, x0, lower, upper, maxiter=int(opts.get("maxiter", 200)), gconv=gconv)
+        res = NL.minimize(f, x0, lower, upper, maxiter=int(opts.get("maxiter", 200)), gconv=gconv,
+                          absgconv=float(opts.get("absgconv", 1e-6)))
         if not opts.has("noitprint"):
             self.emit(Table(PROC, "IterHistory", "Iteration History",
                             [Column("Iter", None, "INT"), Column("Calls", None, "INT"),
