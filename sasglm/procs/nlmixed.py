@@ -19,6 +19,7 @@ from ..errors import SasError
 from ..ods.table import Column, Table
 from ..parser import SasSyntaxError, parse_statement_text
 from ..stats import nlmixed as NL
+from ..stats.numdiff import central_gradient, hessian_of_function
 from .common import Options, dsref_from_value, input_data, warn_ignored
 
 PROC = "NLMIXED"
@@ -391,9 +392,7 @@ class NLMixedRun:
         y_all = data[yname.lower()][:, 0]
         with np.errstate(all="ignore"):
             env0 = prog_all.run(x0, [np.zeros((len(df), 1))] * q)
-            vals = [np.broadcast_to(np.asarray(NL.value(prog_all.eval(a, env0)), dtype=float).reshape(-1, 1)
-                                    if np.ndim(NL.value(prog_all.eval(a, env0))) else
-                                    np.asarray(float(NL.value(prog_all.eval(a, env0)))).reshape(1, 1),
+            vals = [np.broadcast_to(np.asarray(NL.value(prog_all.eval(a, env0)), dtype=float).reshape(-1, 1),
                                     (len(df), 1))[:, 0] for a in margs]
         used = ~np.isnan(y_all)
         for v in vals:
@@ -517,7 +516,7 @@ class NLMixedRun:
         self.emit(Table(PROC, "FitStatistics", "Fit Statistics", [Column("Descr", ""), Column("Value", "", "12.1")],
                         [{"Descr": a, "Value": b} for a, b in rows], kind="kv"))
         free = ~res.active
-        H = NL.hessian(f, x)
+        H = hessian_of_function(f, x)
         C = np.full((k, k), np.nan)
         try:
             C[np.ix_(free, free)] = np.linalg.inv(H[np.ix_(free, free)])
@@ -528,7 +527,7 @@ class NLMixedRun:
         self.C = C
         dfe = float(opts.get("df")) if opts.has("df") else float((K - q) if random else n)
         alpha = float(opts.get("alpha", 0.05))
-        g = NL.fd_gradient(f, x, fx)
+        g = central_gradient(f, x, fx)
         prows = []
         for j, nm in enumerate(names):
             prows.append(dict({"Parameter": nm}, **self._stats(float(x[j]), C[j, j], dfe, alpha),
@@ -540,7 +539,7 @@ class NLMixedRun:
             for label, e, o, stm in estimates:
                 fn = lambda pv, e=e: self._param_expr(e, names, pv, prog_all, stm)   # noqa: E731
                 est = fn(x)
-                gr = self._grad(fn, x)
+                gr = central_gradient(fn, x, rel=1e-6)
                 var = float(gr @ np.nan_to_num(C) @ gr)
                 a_ = float(o.get("alpha", alpha))
                 d_ = float(o.get("df", dfe))
@@ -592,16 +591,6 @@ class NLMixedRun:
         except SasError:
             raise SasError("ESTIMATE expressions may use only the parameters.", stm.line, stm.col)
         return float(np.asarray(NL.value(v)).reshape(-1)[0])
-
-    @staticmethod
-    def _grad(fn, x):
-        g = np.zeros(len(x))
-        for j in range(len(x)):
-            h = 1e-6 * max(1.0, abs(x[j]))
-            e = np.zeros(len(x))
-            e[j] = h
-            g[j] = (fn(x + e) - fn(x - e)) / (2 * h)
-        return g
 
     @staticmethod
     def _stats(est, var, dfe, alpha):

@@ -21,6 +21,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special as sp
 
 from .families import Beta, Binomial, Family, Gamma, InvGauss, Link, Poisson, NegBin
+from .numdiff import select_qpoints
 
 
 # ---------------------------------------------------------------------- covariance structures
@@ -779,14 +780,11 @@ class GLMMResult:
 def choose_qpoints(agq: AGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
     """SAS's adaptive choice of the number of quadrature points at the starting values."""
     G = agq.cov.G(theta)
-    prev = n_prev = None
-    for n in [1] + list(range(3, maxpts + 1, 2)):
+
+    def at(n):
         agq.set_points(n)
-        val = -2 * float(agq.subject_loglik(beta, G).sum())
-        if prev is not None and abs(val - prev) / max(abs(val), 1e-12) < qtol:
-            return n_prev
-        prev, n_prev = val, n
-    return maxpts
+        return -2 * float(agq.subject_loglik(beta, G).sum())
+    return select_qpoints(at, qtol, maxpts)
 
 
 class _Extra:

@@ -24,6 +24,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize
 
 from .glmm import cap_step
+from .numdiff import select_qpoints
 
 
 def _probs(eta):
@@ -204,15 +205,12 @@ class GLogitGLMM:
 
 
 def choose_qpoints(agq: GLogitAGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
-    prev = prev_n = None
-    for n in [1] + list(range(3, maxpts + 1, 2)):
+    def at(n):
         agq.set_points(n)
-        val = -2 * float(agq.subject_loglik(beta, theta).sum())
-        if prev is not None and abs(val - prev) / max(abs(val), 1e-12) < qtol:
-            agq.set_points(prev_n)
-            return prev_n
-        prev, prev_n = val, n
-    return maxpts
+        return -2 * float(agq.subject_loglik(beta, theta).sum())
+    n = select_qpoints(at, qtol, maxpts)
+    agq.set_points(n)
+    return n
 
 
 def _subject_jacobian(f, z, h_rel=1e-5):

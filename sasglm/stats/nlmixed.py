@@ -19,6 +19,8 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import special
 
+from .numdiff import central_gradient, select_qpoints
+
 
 # ---------------------------------------------------------------------- second-order forward derivatives
 class Jet:
@@ -278,36 +280,13 @@ class Marginal:
 
 
 def choose_qpoints(marg: Marginal, params, qtol=1e-4, maxpts=31) -> int:
-    """The number of quadrature points chosen at the starting values: 1, 3, 5, ... until the log likelihood
-    changes by a relative amount smaller than QTOL (the rule of SAS's adaptive selection)."""
-    prev = n_prev = None
-    for n in [1] + list(range(3, maxpts + 1, 2)):
+    """The number of quadrature points SAS chooses at the starting values (numdiff.select_qpoints)."""
+    def at(n):
         marg.set_points(n)
-        val = marg.negloglik(params)
-        if prev is not None and abs(val - prev) / max(abs(val), 1e-12) < qtol:
-            marg.set_points(n_prev)
-            return n_prev
-        prev, n_prev = val, n
-    return maxpts
-
-
-# ---------------------------------------------------------------------- optimisation
-def fd_gradient(f, x, f0=None, rel=1e-5, lower=None, upper=None):
-    """Central differences (one-sided next to a bound)."""
-    g = np.zeros(len(x))
-    for j in range(len(x)):
-        h = rel * max(1.0, abs(x[j]))
-        e = np.zeros(len(x))
-        e[j] = h
-        up_ok = upper is None or x[j] + h <= upper[j]
-        lo_ok = lower is None or x[j] - h >= lower[j]
-        if up_ok and lo_ok:
-            g[j] = (f(x + e) - f(x - e)) / (2 * h)
-        elif up_ok:
-            g[j] = (f(x + e) - (f0 if f0 is not None else f(x))) / h
-        else:
-            g[j] = ((f0 if f0 is not None else f(x)) - f(x - e)) / h
-    return g
+        return marg.negloglik(params)
+    n = select_qpoints(at, qtol, maxpts)
+    marg.set_points(n)
+    return n
 
 
 @dataclass
@@ -337,7 +316,7 @@ def minimize(f, x0, lower=None, upper=None, maxiter=200, gconv=1e-8, absgconv=1e
     if not np.isfinite(fx):
         return OptResult(x, fx, np.full(n, np.nan), False, [], "The objective is not finite at the starting "
                          "values.", np.zeros(n, dtype=bool))
-    g = fd_gradient(fc, x, fx, lower=lower, upper=upper)
+    g = central_gradient(fc, x, fx, lower=lower, upper=upper)
     Hinv = np.eye(n)
     history = []
     first = True
@@ -382,7 +361,7 @@ def minimize(f, x0, lower=None, upper=None, maxiter=200, gconv=1e-8, absgconv=1e
             else:
                 converged, message = True, "No further decrease of the objective function."
             break
-        gn = fd_gradient(fc, xn, fn, lower=lower, upper=upper)
+        gn = central_gradient(fc, xn, fn, lower=lower, upper=upper)
         s, y = xn - x, gn - g
         diff = fx - fn
         x, fx, g = xn, fn, gn
@@ -402,21 +381,3 @@ def minimize(f, x0, lower=None, upper=None, maxiter=200, gconv=1e-8, absgconv=1e
             converged, message = True, "GCONV convergence criterion satisfied."
             break
     return OptResult(x, fx, g, converged, history, message, active_set(x, g))
-
-
-def hessian(f, x, rel=1e-4, lower=None, upper=None):
-    """The Hessian of f by central second differences of function values."""
-    n = len(x)
-    H = np.zeros((n, n))
-    f0 = f(x)
-    hs = np.array([rel * max(1.0, abs(v)) for v in x])
-    for i in range(n):
-        ei = np.zeros(n)
-        ei[i] = hs[i]
-        H[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / hs[i] ** 2
-        for j in range(i):
-            ej = np.zeros(n)
-            ej[j] = hs[j]
-            H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / \
-                (4 * hs[i] * hs[j])
-    return H
