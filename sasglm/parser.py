@@ -327,6 +327,9 @@ class ToAst(Transformer):
         key = str(ch[0]).lower()
         vals = []
         for v in ch[1:]:
+            if isinstance(v, tuple):            # a variable list item: x1-x5, a--b, pre:
+                vals.append(v)
+                continue
             s = str(v)
             if v.type == "STRING":
                 vals.append(_unquote(s)[0])
@@ -335,7 +338,7 @@ class ToAst(Transformer):
             else:
                 vals.append(s)
         if key in ("keep", "drop"):
-            return (key, [("name", str(v)) for v in vals])
+            return (key, [v if isinstance(v, tuple) else ("name", str(v)) for v in vals])
         return (key, vals[0] if len(vals) == 1 else vals)
 
     def rename_pair(self, ch):
