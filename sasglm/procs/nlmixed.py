@@ -10,6 +10,7 @@ import operator
 import re
 
 import numpy as np
+import pandas as pd
 from scipy import stats as st
 
 from .. import ast as A
@@ -19,15 +20,15 @@ from ..errors import SasError
 from ..ods.table import Column, Table
 from ..parser import SasSyntaxError, parse_statement_text
 from ..stats import nlmixed as NL
-from ..stats.numdiff import central_gradient, hessian_of_function
+from ..stats.numdiff import central_gradient, hessian_of_function, jacobian_of_function
 from .common import Options, dsref_from_value, input_data, warn_ignored
 
 PROC = "NLMIXED"
 KNOWN = {"data", "qpoints", "tech", "technique", "df", "alpha", "qtol", "maxiter", "gconv", "absgconv", "maxfunc",
          "noad", "method", "cov", "corr", "ecov", "hess", "start", "empirical", "itdetails", "noitprint",
          "nosortsub", "maxfu", "fconv", "xconv", "absfconv", "absxconv", "zeronomiss", "qmax", "outq", "subgradient"}
-UNSUPPORTED = ["noad", "cov", "corr", "ecov", "hess", "start", "empirical", "outq", "subgradient", "qmax"]
-IGNORED = ["itdetails", "nosortsub", "maxfunc", "maxfu", "fconv", "xconv", "absfconv", "absxconv", "zeronomiss"]
+UNSUPPORTED = ["noad", "cov", "corr", "ecov", "hess", "start", "outq", "subgradient", "qmax"]
+IGNORED = ["itdetails", "maxfunc", "maxfu", "fconv", "xconv", "absfconv", "absxconv", "zeronomiss"]
 DISTS = {"binary": 1, "binomial": 2, "poisson": 1, "normal": 2, "general": 1, "negbin": 2}
 DIST_LABEL = {"binary": "Binary", "binomial": "Binomial", "poisson": "Poisson", "normal": "Normal",
               "general": "General", "negbin": "Negative Binomial"}
@@ -241,7 +242,7 @@ class NLMixedRun:
     def _statements(self):
         parms, bounds = [], []
         model = random = replicate = None
-        estimates, predicts = [], []
+        estimates, predicts, contrasts = [], [], []
         for stm in self.proc.statements:
             kw = stm.keyword
             text = stm.text.strip()
@@ -250,11 +251,11 @@ class NLMixedRun:
                 if "/" in body:
                     raise SasError("PARMS statement options (DATA=, BEST=, ...) are not supported yet in PROC "
                                    "NLMIXED.", stm.line, stm.col)
-                for m in re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-                                     r"(?!\s*to\b)", body):
+                # name=value or name value (SAS accepts both), separated by blanks or commas
+                pair = r"([A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*|\s+)([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+                for m in re.finditer(pair + r"(?!\s*to\b)", body):
                     parms.append((m.group(1), float(m.group(2))))
-                rest = re.sub(r"([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)", "",
-                              body).replace(",", " ").strip()
+                rest = re.sub(pair, "", body).replace(",", " ").strip()
                 if rest:
                     raise SasError(f"PARMS statement: '{rest}' is not supported (name=value pairs are).",
                                    stm.line, stm.col)
@@ -328,13 +329,27 @@ class NLMixedRun:
                                        stm.line, stm.col)
                     alpha = float(am.group(1))
                 predicts.append((_expr(m.group(1), stm), m.group(2), alpha, stm))
-            elif kw in ("contrast", "id", "array", "by", "hold", "freq", "weight", "where"):
+            elif kw == "contrast":
+                m = re.match(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")\s*(.*)", body, re.S)
+                if not m:
+                    raise SasError("The CONTRAST statement needs a quoted label.", stm.line, stm.col)
+                # CONTRAST 'label' expression <, expression> <DF=d> (no slash, as in SAS's syntax)
+                expr_text, o = m.group(2).strip(), {}
+                om = re.search(r"(?:^|\s|/)df\s*=\s*([0-9.eE+-]+)\s*$", expr_text, re.I)
+                if om:
+                    o["df"] = float(om.group(1))
+                    expr_text = expr_text[:om.start()].strip().rstrip("/").strip()
+                parts = [p_ for p_ in _split_top(expr_text) if p_.strip()]
+                if not parts:
+                    raise SasError("The CONTRAST statement needs at least one expression.", stm.line, stm.col)
+                contrasts.append((m.group(1)[1:-1].replace("''", "'"), [_expr(p_, stm) for p_ in parts], o, stm))
+            elif kw in ("id", "array", "by", "hold", "freq", "weight", "where"):
                 raise SasError(f"The {kw.upper()} statement is not supported yet in PROC NLMIXED.", stm.line, stm.col)
             else:
                 raise SasError(f"Statement {kw.upper()} is not valid in PROC NLMIXED.", stm.line, stm.col)
         if model is None:
             raise SasError("PROC NLMIXED requires a MODEL statement.", self.proc.line, self.proc.col)
-        return parms, bounds, model, random, replicate, estimates, predicts
+        return parms, bounds, model, random, replicate, estimates, predicts, contrasts
 
     @staticmethod
     def _bracket(text, k, stm):
@@ -367,7 +382,7 @@ class NLMixedRun:
             raise SasError(f"METHOD={method.upper()} is not supported yet (METHOD=GAUSS, adaptive Gauss-Hermite "
                            "quadrature, is).", proc.line, proc.col)
         ds, ref = input_data(s, opts, proc)
-        parms, bounds, model, random, replicate, estimates, predicts = self._statements()
+        parms, bounds, model, random, replicate, estimates, predicts, contrasts = self._statements()
         if not parms:
             raise SasError("Parameters without a PARMS statement are not supported yet: give starting values in "
                            "a PARMS statement.", proc.line, proc.col)
@@ -409,22 +424,30 @@ class NLMixedRun:
         n = int(used.sum())
         if n == 0:
             raise SasError("No valid observations are found.", proc.line, proc.col)
-        data_u = {k: v[used] for k, v in data.items()}
-        prog = Program(prog_stmts, data_u, names, rnames)
-        yv = data_u[yname.lower()]
+        rows_used = np.nonzero(used)[0]          # input rows of the used observations, in processing order
         if random:
+            # SAS/STAT 13.1 and later: a subject is a unique value of the SUBJECT= variable, the data need not
+            # be sorted (subjects in order of first appearance); NOSORTSUB: a new subject starts whenever the
+            # value changes from the previous observation
             codes = df[ds.var(subj_var).name].to_numpy()[used]
+            if not opts.has("nosortsub"):
+                first = pd.Series(codes).groupby(codes, sort=False).ngroup().to_numpy()
+                order = np.argsort(first, kind="stable")
+                rows_used, codes = rows_used[order], codes[order]
             change = np.ones(n, dtype=bool)
             change[1:] = codes[1:] != codes[:-1]
             starts = np.nonzero(change)[0]
         else:
             starts = np.arange(n)
+        data_u = {k: v[rows_used] for k, v in data.items()}
+        prog = Program(prog_stmts, data_u, names, rnames)
+        yv = data_u[yname.lower()]
         rep = None
         if replicate:
             rv, rstm = replicate
             if rv.lower() not in data_u:
                 raise SasError(f"Variable {rv} not found.", rstm.line, rstm.col)
-            rep = data_u[rv.lower()][starts, 0]
+            rep = data_u[rv.lower()][np.append(starts[1:], n) - 1, 0]     # each subject's last observation
             if np.any(np.isnan(rep)) or np.any(rep < 0):
                 raise SasError("The REPLICATE variable must be nonnegative and not missing.", rstm.line, rstm.col)
 
@@ -437,19 +460,25 @@ class NLMixedRun:
         if random:
             means, covs = random[1], random[2]
             first = {k: v[starts] for k, v in data_u.items()}
-            prog_s = Program([], first, names, [])
+            # the RANDOM statement's mean and variance expressions may use programming-statement variables
+            # (log_sigma2 = gamma0 + gamma1*ms): the program is run on each subject's first observation
+            prog_s = Program(prog_stmts, first, names, rnames)
+            K_ = len(starts)
+
+            def subject_values(pv, exprs):
+                with np.errstate(all="ignore"):
+                    env = prog_s.run(pv, [np.zeros((K_, 1))] * q)
+                    return [np.broadcast_to(np.asarray(NL.value(prog_s.eval(e_, env)), dtype=float).reshape(-1),
+                                            (K_,)) for e_ in exprs]
 
             def mean_fn(pv):
-                env = {nm.lower(): float(v) for nm, v in zip(names, pv)}
-                return np.column_stack([np.broadcast_to(np.asarray(prog_s.eval(m_, env), dtype=float).reshape(-1),
-                                                        (len(starts),)) for m_ in means])
+                return np.column_stack(subject_values(pv, means))
 
             def cov_fn(pv):
-                env = {nm.lower(): float(v) for nm, v in zip(names, pv)}
-                vals_ = [float(np.asarray(prog_s.eval(c_, env)).reshape(-1)[0]) for c_ in covs]
-                S = np.zeros((q, q))
-                S[np.tril_indices(q)] = vals_
-                return S + np.tril(S, -1).T
+                S = np.zeros((K_, q, q))
+                il = np.tril_indices(q)
+                S[:, il[0], il[1]] = np.column_stack(subject_values(pv, covs))
+                return S + np.swapaxes(np.tril(S, -1), 1, 2)
             re_mean, re_cov = mean_fn, cov_fn
         model_ = NL.NLModel(loglik, starts, q, re_mean, re_cov, rep, n)
         qpoints = opts.get("qpoints")
@@ -524,6 +553,21 @@ class NLMixedRun:
             s.log.warning("The final Hessian matrix is singular; standard errors are not available.")
         if np.any(np.diag(C)[free] <= 0):
             s.log.warning("The final Hessian matrix is not positive definite; standard errors may be unreliable.")
+        if opts.has("empirical"):
+            # the likelihood sandwich H^-1 (sum over subjects of g_k g_k') H^-1, g_k the gradient of subject k's
+            # log likelihood. With REPLICATE r_k, SAS takes the subject's contribution r_k l_k as one cluster,
+            # r_k^2 g_k g_k' (BIOS 667 6city11.sas records SAS 9.4's output: SE(int) 1.7642 with REPLICATE,
+            # 0.2166 on the expanded data), not the r_k g_k g_k' of r_k independent subjects.
+            with np.errstate(all="ignore"):
+                Jk = jacobian_of_function(marg.subject_loglik, x)
+                marg.negloglik(x)
+            meat = (Jk * marg.rep[:, None] ** 2).T @ Jk
+            if replicate is not None and np.any(marg.rep != 1):
+                s.log.note("With REPLICATE, the empirical covariance matrix treats each subject record as one "
+                           "cluster whose log likelihood is multiplied by its replicate count, as SAS does; it is "
+                           "not the sandwich estimator of the expanded data.")
+            Cf = np.nan_to_num(C)
+            C = np.where(np.isnan(C), np.nan, Cf @ meat @ Cf)
         self.C = C
         dfe = float(opts.get("df")) if opts.has("df") else float((K - q) if random else n)
         alpha = float(opts.get("alpha", 0.05))
@@ -546,8 +590,28 @@ class NLMixedRun:
                 erows.append(dict({"Label": label}, **self._stats(est, var, d_, a_)))
             self.emit(Table(PROC, "AdditionalEstimates", "Additional Estimates",
                             self._stat_cols("Label", alpha), erows))
+        if contrasts:
+            crows = []
+            for label, exprs, o, stm in contrasts:
+                def fn(pv, exprs=exprs, stm=stm):
+                    return np.array([self._param_expr(e_, names, pv, prog_all, stm) for e_ in exprs])
+                val = fn(x)
+                J = jacobian_of_function(fn, x, rel=1e-6)
+                V = J @ np.nan_to_num(C) @ J.T
+                # the F statistic of the delta-method Wald test; the rank of V is the numerator DF
+                ev, evec = np.linalg.eigh(V)
+                keep = ev > 1e-9 * max(float(ev.max()), 1e-300)
+                r_ = int(keep.sum())
+                Vp = (evec[:, keep] / ev[keep]) @ evec[:, keep].T
+                fval = float(val @ Vp @ val) / r_ if r_ else math.nan
+                d_ = float(o.get("df", dfe))
+                crows.append({"Label": label, "NumDF": r_, "DenDF": d_, "FValue": fval,
+                              "ProbF": float(st.f.sf(fval, r_, d_)) if r_ else math.nan})
+            self.emit(Table(PROC, "Contrasts", "Contrasts",
+                            [Column("Label"), Column("NumDF", "Num\nDF", "INT"), Column("DenDF", "Den\nDF", "DFMT"),
+                             Column("FValue", "F Value", "7.2"), Column("ProbF", "Pr > F", "PVALUE6.4")], crows))
         for e, outname, a_, stm in predicts:
-            self._predict(e, outname, a_, stm, ds, used, prog, marg, x, C, dfe, names)
+            self._predict(e, outname, a_, stm, ds, rows_used, prog, marg, x, C, dfe, names)
 
     # ------------------------------------------------------------------ helpers
     def _bounds(self, bounds, names):
@@ -589,7 +653,7 @@ class NLMixedRun:
         try:
             v = prog.eval(e, env)
         except SasError:
-            raise SasError("ESTIMATE expressions may use only the parameters.", stm.line, stm.col)
+            raise SasError("ESTIMATE and CONTRAST expressions may use only the parameters.", stm.line, stm.col)
         return float(np.asarray(NL.value(v)).reshape(-1)[0])
 
     @staticmethod

@@ -143,7 +143,7 @@ class NLModel:
     starts: np.ndarray               # first observation of each subject (observations grouped by subject)
     q: int                           # number of random effects (0: no RANDOM statement)
     re_mean: Callable | None = None  # params -> K x q
-    re_cov: Callable | None = None   # params -> q x q
+    re_cov: Callable | None = None   # params -> q x q, or K x q x q when it varies by subject
     rep: np.ndarray | None = None    # subject replicate counts (REPLICATE)
     n: int = 0
 
@@ -204,13 +204,14 @@ class Marginal:
             us = [Uo[:, :, j] for j in range(q)]
         ll = self.m.loglik(params, us)
         d = U - mu[:, None, :]
-        quad = -0.5 * np.einsum("kmq,qr,kmr->km", d, Sinv, d) - 0.5 * (q * math.log(2 * math.pi) + logdet)
+        quad = (-0.5 * np.einsum("kmq,kqr,kmr->km", d, Sinv, d)
+                - 0.5 * (q * math.log(2 * math.pi) + logdet)[:, None])
         if jet:
             if not isinstance(ll, Jet):
                 ll = us[0]._lift(np.broadcast_to(ll, Uo.shape[:2]))
             v = self._sum_subjects(ll.v)
-            g = self._sum_subjects(ll.g) - np.einsum("qr,kmr->kmq", Sinv, d)
-            h = self._sum_subjects(ll.h) - Sinv
+            g = self._sum_subjects(ll.g) - np.einsum("kqr,kmr->kmq", Sinv, d)
+            h = self._sum_subjects(ll.h) - Sinv[:, None, :, :]
             return Jet(v + quad, g, h)
         ll = np.broadcast_to(ll, Uo.shape[:2])
         return self._sum_subjects(ll) + quad
@@ -224,7 +225,7 @@ class Marginal:
         for _ in range(100):
             g, H = cur.g[:, 0, :], -cur.h[:, 0, :, :]
             bad = ~np.all(np.isfinite(H.reshape(K, -1)), axis=1) | ~np.isfinite(cur.v[:, 0])
-            H = np.where(bad[:, None, None], Sinv[None], H)
+            H = np.where(bad[:, None, None], Sinv, H)
             g = np.where(bad[:, None], 0.0, g)
             # a non-concave point: fall back to the prior's curvature for that subject's step
             ev = np.linalg.eigvalsh(H)
@@ -252,12 +253,13 @@ class Marginal:
         if m.q == 0:
             ll = np.asarray(m.loglik(params, []), dtype=float).reshape(m.n, -1)[:, 0]
             return self._sum_subjects(ll)
-        S = np.atleast_2d(np.asarray(m.re_cov(params), dtype=float))
+        S = np.asarray(m.re_cov(params), dtype=float)
+        S = np.broadcast_to(S.reshape((-1, m.q, m.q)), (m.K, m.q, m.q))       # each subject's covariance
         try:
             L = np.linalg.cholesky(S)
         except np.linalg.LinAlgError:
             return np.full(m.K, -np.inf)
-        logdet = 2 * float(np.sum(np.log(np.diag(L))))
+        logdet = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)), axis=1)
         Sinv = np.linalg.inv(S)
         mu = np.broadcast_to(np.asarray(m.re_mean(params), dtype=float), (m.K, m.q)).copy()
         u, H = self._modes(params, mu, Sinv, logdet)
@@ -276,6 +278,10 @@ class Marginal:
     def negloglik(self, params) -> float:
         with np.errstate(all="ignore"):
             v = -float(np.sum(self.rep * self.subject_loglik(params)))
+            if not np.isfinite(v) and self.modes is not None:
+                # the modes kept from the previous evaluation can be a poor start: search again from the prior
+                self.modes = None
+                v = -float(np.sum(self.rep * self.subject_loglik(params)))
         return v if np.isfinite(v) else math.inf
 
 
@@ -359,9 +365,19 @@ def minimize(f, x0, lower=None, upper=None, maxiter=200, gconv=1e-8, absgconv=1e
             if first:
                 message = "The line search failed at the first iteration."
             else:
-                converged, message = True, "No further decrease of the objective function."
+                # no decrease possible: converged only when the gradient criterion holds at SAS's own level
+                gcrit = float(gp @ Hr @ gp) / max(abs(fx), 1e-6)
+                if 0 <= gcrit <= gconv or float(np.max(np.abs(gp))) < absgconv:
+                    converged, message = True, "GCONV convergence criterion satisfied."
+                else:
+                    message = (f"The line search cannot decrease the objective function any further, but the "
+                               f"largest gradient is {float(np.max(np.abs(gp))):.4g}.")
             break
         gn = central_gradient(fc, xn, fn, lower=lower, upper=upper)
+        if not np.all(np.isfinite(gn)):
+            x, fx = xn, fn
+            message = "The gradient cannot be computed at the current point (the objective is not defined around it)."
+            break
         s, y = xn - x, gn - g
         diff = fx - fn
         x, fx, g = xn, fn, gn

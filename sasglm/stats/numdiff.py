@@ -1,6 +1,8 @@
 """Finite-difference helpers shared by the likelihood engines."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -41,13 +43,32 @@ def central_gradient(f, x, f0=None, rel=1e-5, lower=None, upper=None):
         e[j] = h
         up_ok = upper is None or x[j] + h <= upper[j]
         lo_ok = lower is None or x[j] - h >= lower[j]
-        if up_ok and lo_ok:
-            g[j] = (f(x + e) - f(x - e)) / (2 * h)
-        elif up_ok:
-            g[j] = (f(x + e) - (f0 if f0 is not None else f(x))) / h
+        fu = f(x + e) if up_ok else math.nan
+        fd = f(x - e) if lo_ok or not up_ok else math.nan      # both sides out of bounds: a backward step
+        if math.isfinite(fu) and math.isfinite(fd):
+            g[j] = (fu - fd) / (2 * h)
+            continue
+        # one-sided next to a bound, or where one side leaves the region the function is defined on
+        if f0 is None:
+            f0 = f(x)
+        if math.isfinite(fu):
+            g[j] = (fu - f0) / h
+        elif math.isfinite(fd):
+            g[j] = (f0 - fd) / h
         else:
-            g[j] = ((f0 if f0 is not None else f(x)) - f(x - e)) / h
+            g[j] = math.nan
     return g
+
+
+def jacobian_of_function(f, x, rel=1e-5):
+    """The Jacobian (m x n) of a vector function of n parameters by central differences."""
+    cols = []
+    for j in range(len(x)):
+        h = rel * max(1.0, abs(x[j]))
+        e = np.zeros(len(x))
+        e[j] = h
+        cols.append((np.asarray(f(x + e), dtype=float) - np.asarray(f(x - e), dtype=float)) / (2 * h))
+    return np.column_stack(cols)
 
 
 def hessian_of_function(f, x, rel=1e-4):
