@@ -66,3 +66,30 @@ def test_covariance_parameter_limits():
     wald = run_sas(SRC.replace("cl covtest", "cl=wald covtest"))
     row = _table(wald, "CovParms").rows[0]
     assert row["Lower"] == pytest.approx(row["Estimate"] - 1.959964 * row["StdErr"], abs=1e-5)
+
+
+def test_vciry_scales_by_the_inverse_lower_cholesky_root_of_v():
+    """MODEL VCIRY (BIOS 667 tlc011.sas): OUTPM= gets ScaledDep = L^-1 y and ScaledResid = L^-1 (y - X beta),
+    L the lower Cholesky root of the subject's estimated V = Z G Z' + R, observations in the order read.
+    Rebuilt here from the printed covariance parameters; the scaled residuals of a correct model are
+    roughly uncorrelated with unit variance.  The data are read in a shuffled order within subjects."""
+    src = SRC.replace("random intercept t", "random intercept t").replace(
+        "proc mixed data=a cl covtest;", "data a; set a; key = mod(_n_ * 5, 4); run;\n"
+        "proc sort data=a; by id key; run;\nproc mixed data=a cl covtest;").replace(
+        "outpm=opm;", "outpm=opm vciry;")
+    r = run_sas(src)
+    assert not r.errors and not r.warnings, r.log
+    cp = {row["CovParm"]: row["Estimate"] for row in _table(r, "CovParms").rows}
+    G = np.array([[cp["UN(1,1)"], cp["UN(2,1)"]], [cp["UN(2,1)"], cp["UN(2,2)"]]])
+    opm = r.ds("opm").df
+    assert list(opm["t"].iloc[:4]) != [0, 1, 2, 3]                       # not in time order
+    for k in (1, 7):
+        sub = opm[opm["id"] == k]
+        Zk = np.column_stack([np.ones(len(sub)), sub["t"].to_numpy()])
+        V = Zk @ G @ Zk.T + cp["Residual"] * np.eye(len(sub))
+        L = np.linalg.cholesky(V)
+        assert sub["ScaledDep"].to_numpy() == pytest.approx(np.linalg.solve(L, sub["y"].to_numpy()), abs=1e-8)
+        assert sub["ScaledResid"].to_numpy() == pytest.approx(
+            np.linalg.solve(L, (sub["y"] - sub["Pred"]).to_numpy()), abs=1e-8)
+    assert abs(float(opm["ScaledResid"].mean())) < 0.5 and 0.3 < float(opm["ScaledResid"].std()) < 1.5
+    assert "ScaledDep" not in r.ds("op").df.columns

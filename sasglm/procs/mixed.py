@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats as st
+from scipy.linalg import solve_triangular
 
 from .. import ast as A
 from ..errors import SasError
@@ -109,7 +110,8 @@ class MixedFit:
                                         "intercept"}, "MODEL")
         warn_ignored(s, mopts, ([] if ("outp" in mopts.values or "outpm" in mopts.values or
                                        mopts.has("cl")) else ["alpha"]) +
-                     ["htype", "e", "e3", "influence", "residual", "vciry", "intercept"], "MODEL")
+                     ["htype", "e", "e3", "influence", "residual", "intercept"] +
+                     ([] if "outpm" in mopts.values else ["vciry"]), "MODEL")
         if model.response[0] != "var":
             raise SasError("PROC MIXED needs a single response variable.", model.line, model.col)
         copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "truncate"}) \
@@ -194,6 +196,7 @@ class MixedFit:
         ldata = LM.LMMData(grid(Xk), Zg, grid(y := data[yname]), mask, n,
                            rw=grid(ds.column(wvar).to_numpy().astype(float)[used]) if wvar else None)
         self._data, self._raw, self._codes_unit = data, raw, codes
+        self._pos = pos
         gs = self._g_struct(specs)
         rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
         if pops is not None and pops.has("local"):
@@ -446,7 +449,8 @@ class MixedFit:
         if blup is not None and want_sol:
             self._random_solution(blup, specs)
         if "outp" in mopts.values or "outpm" in mopts.values:
-            self._outp(mopts, ds, used, design, keep, res, covk, blup, Z, codes, data)
+            self._outp(mopts, ds, used, design, keep, res, covk, blup, Z, codes, data,
+                       lmm.V(res.theta) if mopts.has("vciry") else None)
         self._type3(beta, covb, dfs)
         rpart = None
         if gs is not None and any("|" == getattr(w, "value", None) for kw, stm in self.hyps
@@ -880,9 +884,11 @@ class MixedFit:
                 cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
             self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
 
-    def _outp(self, mopts, ds, used, design, keep, res, covk, blup, Z, codes, data):
+    def _outp(self, mopts, ds, used, design, keep, res, covk, blup, Z, codes, data, V=None):
         """MODEL OUTPM= (marginal X beta) and OUTP= (conditional X beta + Z b): the input data with Pred,
-        StdErrPred, DF, Alpha, Lower, Upper and Resid for the observations used."""
+        StdErrPred, DF, Alpha, Lower, Upper and Resid for the observations used; with VCIRY, OUTPM= also
+        gets ScaledDep and ScaledResid, the response and the marginal residual premultiplied by the inverse
+        of the lower Cholesky root of each subject's V (its observations in the order they are read)."""
         from ..data.dataset import Dataset, normalise_frame
         from .common import dsref_from_value
         a = float(mopts.get("alpha", 0.05)) if isinstance(mopts.get("alpha"), float) else 0.05
@@ -904,6 +910,17 @@ class MixedFit:
             df_out = ds.df.copy()
             cols = {"Pred": pred, "StdErrPred": se, "DF": np.full(len(pred), float(df)),
                     "Alpha": np.full(len(pred), a), "Lower": pred - q * se, "Upper": pred + q * se, "Resid": y - pred}
+            if key == "outpm" and V is not None:
+                sdep, sres = np.full(len(pred), np.nan), np.full(len(pred), np.nan)
+                for k in range(V.shape[0]):
+                    rows = np.nonzero(codes == k)[0]            # in data order
+                    if len(rows) == 0:
+                        continue
+                    slots = self._pos[rows]
+                    L = np.linalg.cholesky(V[k][np.ix_(slots, slots)])
+                    sdep[rows] = solve_triangular(L, y[rows], lower=True)
+                    sres[rows] = solve_triangular(L, y[rows] - pred[rows], lower=True)
+                cols["ScaledDep"], cols["ScaledResid"] = sdep, sres
             for c, v in cols.items():
                 full = np.full(ds.nobs, np.nan)
                 full[idx] = v
