@@ -293,3 +293,23 @@ def test_nobound_lets_a_variance_go_negative_to_the_anova_estimate():
     # (the MIVQUE0 start has the negative variance set to 0, so Newton-Raphson stops, under CONVH=1E-8, a few
     # 1e-6 from the optimum rather than at it)
     assert free == pytest.approx([(msb - msw) / n, msw], rel=1e-5)
+
+
+def test_a_variance_on_its_bound_has_no_standard_error():
+    # A variance estimated on its bound 0 is an active constraint: SAS prints "0" with no standard error, Z or
+    # p-value, and the other parameters' standard errors come from the information with it held at 0.  With
+    # the intercept variance at 0 the model is the one without RANDOM, so the residual variance and its
+    # standard error must equal that model's (an exact check; before, the full information's inverse was used)
+    vals = [[0.31, -1.20, 0.85, 0.10, -0.44], [-0.95, 1.33, 0.02, -0.61, 0.48], [0.77, -0.18, -1.05, 0.36, 0.90],
+            [-0.29, 0.64, -0.83, 1.12, -0.07], [0.55, -0.71, 0.19, -1.38, 0.83], [-0.12, 0.98, -0.49, 0.27, -0.66]]
+    lines = "\n".join(f"{i} {v}" for i, row in enumerate(vals) for v in row)
+    r = run_sas(f"data a; input id y; datalines;\n{lines}\n;\n"
+                "proc mixed data=a covtest; class id; model y = ; random intercept / subject=id; run;\n"
+                "proc mixed data=a covtest; class id; model y = ; repeated / subject=id; run;")
+    assert not r.errors, r.errors
+    bounded, plain = [t.rows for t in r.session.tables if t.name == "CovParms"]
+    assert bounded[0]["Estimate"] == 0.0
+    assert bounded[0]["StdErr"] is None and bounded[0]["ZValue"] is None and bounded[0]["ProbZ"] is None
+    assert bounded[1]["Estimate"] == pytest.approx(plain[0]["Estimate"], rel=1e-6)
+    assert bounded[1]["StdErr"] == pytest.approx(plain[0]["StdErr"], rel=1e-6)
+    assert "Estimated G matrix is not positive definite" in r.log

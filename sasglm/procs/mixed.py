@@ -337,12 +337,13 @@ class MixedFit:
             row["Estimate"] = est
             if est == 0.0:
                 row["_display"] = {"Estimate": "0"}       # SAS prints a parameter fixed on 0 as "0"
-            if held[k]:
+            if held[k] or (res.boundary is not None and res.boundary[k]):
                 se[k] = None
             if popts.has("covtest"):
-                z = est / se[k] if se[k] else math.nan
+                z = est / se[k] if se[k] else None
                 row.update({"StdErr": se[k], "ZValue": z,
-                            "ProbZ": (st.norm.sf(z) if nm in ("Residual",) or _variance_name(nm) else 2 * st.norm.sf(abs(z)))})
+                            "ProbZ": None if z is None else (st.norm.sf(z) if nm in ("Residual",) or _variance_name(nm)
+                                                             else 2 * st.norm.sf(abs(z)))})
             cp_rows.append(row)
         cols = [Column("CovParm", "Cov Parm"), Column("Subject")] + ([Column("Group")] if any(self.param_groups) else []) + \
             [Column("Estimate", None, "10.4")]

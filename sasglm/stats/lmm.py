@@ -585,6 +585,7 @@ class LMMResult:
     history: list = field(default_factory=list)
     hessian: np.ndarray | None = None
     hessian_exact: bool = False       # analytic (structures linear in their parameters), not by differences
+    boundary: np.ndarray | None = None  # parameters that ended on their lower bound (a variance of 0)
 
 
 class LMM:
@@ -832,6 +833,12 @@ class LMM:
         H = out[2] if out is not None else self.hessian(th)
         cov_theta = np.zeros((len(th), len(th)))
         use = np.ones(len(th), dtype=bool) if noiter else np.asarray(free, dtype=bool)
+        # a parameter that ended on its lower bound (a variance of 0) is an active constraint: like SAS, it gets
+        # no standard error and the covariance of the others comes from the information with it held fixed
+        lows = [b[0] if b is not None else None for b in self.bounds()]
+        boundary = np.array([lo is not None and not noiter and f and t <= lo
+                             for t, lo, f in zip(th, lows, np.asarray(free, dtype=bool))], dtype=bool)
+        use = use & ~boundary
         try:
             if use.any():
                 Hu = H[np.ix_(use, use)]
@@ -848,7 +855,7 @@ class LMM:
         except np.linalg.LinAlgError:
             cov_theta = None
         return LMMResult(th, (self.g.names() if self.g else []) + self.r.names(), beta, Phi, cov_theta,
-                         self.objective(th), converged, nit, history, H, out is not None)
+                         self.objective(th), converged, nit, history, H, out is not None, boundary)
 
     def hessian_linear(self, th):
         """The objective, its gradient and its analytic Hessian for structures linear in their parameters
