@@ -24,7 +24,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize
 
 from .glmm import cap_step
-from .numdiff import select_qpoints
+from .numdiff import jacobian_of_function, select_qpoints
 
 
 def _probs(eta):
@@ -213,17 +213,6 @@ def choose_qpoints(agq: GLogitAGQ, beta, theta, qtol=1e-4, maxpts=31) -> int:
     return n
 
 
-def _subject_jacobian(f, z, h_rel=1e-5):
-    """Central-difference Jacobian of the per-subject log likelihoods f(z) (K) w.r.t. z: K x P."""
-    cols = []
-    for j in range(len(z)):
-        h = h_rel * max(1.0, abs(z[j]))
-        e = np.zeros(len(z))
-        e[j] = h
-        cols.append((f(z + e) - f(z - e)) / (2 * h))
-    return np.column_stack(cols)
-
-
 def fit_glmm(agq: GLogitAGQ, beta0, theta0, empirical=False, maxiter=200) -> GLogitGLMM:
     """Maximise the quadrature log likelihood over (beta, variances); variances on the log scale inside."""
     p = len(beta0)
@@ -241,7 +230,7 @@ def fit_glmm(agq: GLogitAGQ, beta0, theta0, empirical=False, maxiter=200) -> GLo
         return v if np.isfinite(v) else 1e300
 
     def gx(x):
-        J = _subject_jacobian(lambda xx: f_sub(nat(xx)), x, 1e-6)
+        J = jacobian_of_function(lambda xx: f_sub(nat(xx)), x, 1e-6)
         return -J.sum(axis=0)
 
     x0 = np.concatenate([np.asarray(beta0, dtype=float), np.log(np.asarray(theta0, dtype=float))])
@@ -253,14 +242,14 @@ def fit_glmm(agq: GLogitAGQ, beta0, theta0, empirical=False, maxiter=200) -> GLo
     z = nat(res.x)
     # Hessian of -log L on the natural scale by central differences of the subject-gradient sums
     P = p + t
-    S = _subject_jacobian(f_sub, z, 1e-6)                      # K x P scores
+    S = jacobian_of_function(f_sub, z, 1e-6)                      # K x P scores
     Hm = np.zeros((P, P))
     for j in range(P):
         h = 1e-4 * max(1.0, abs(z[j]))
         e = np.zeros(P)
         e[j] = h
-        gp = _subject_jacobian(f_sub, z + e, 1e-6).sum(axis=0)
-        gm = _subject_jacobian(f_sub, z - e, 1e-6).sum(axis=0)
+        gp = jacobian_of_function(f_sub, z + e, 1e-6).sum(axis=0)
+        gm = jacobian_of_function(f_sub, z - e, 1e-6).sum(axis=0)
         Hm[:, j] = -(gp - gm) / (2 * h)
     Hm = (Hm + Hm.T) / 2
     try:
