@@ -180,10 +180,13 @@ def test_normal_model_without_random_effects_is_ml_regression():
     ("model y ~ gamma(a, b);", "GAMMA distribution is not supported"),
     ("model y ~ normal(m, s2); id a;", "ID statement is not supported"),
     ("model y ~ normal(m, s2); random u ~ normal(0, s2) subject=i out=re;", "OUT= is not supported"),
+    ("parms b = 1 to 3 by 1; model y ~ normal(m + b, s2);", "PARMS value lists"),
+    ("parms b = 1 2 3; model y ~ normal(m + b, s2);", "is not supported (name=value pairs are)"),
 ])
 def test_unsupported_parts_are_errors(stmt, msg):
+    parms = "" if stmt.startswith("parms") else "parms a=1 s2=1;"
     r = run_sas(f"""data d; do i = 1 to 10; y = i; output; end; run;
-    proc nlmixed data=d; parms a=1 s2=1; m = a; {stmt} run;
+    proc nlmixed data=d; {parms} m = 1; {stmt} run;
     data after; x = 1; run;""")
     assert any(msg in e for e in r.errors), r.errors
     assert r.ds("after").df["x"].tolist() == [1]     # the session goes on

@@ -251,6 +251,9 @@ class NLMixedRun:
                 if "/" in body:
                     raise SasError("PARMS statement options (DATA=, BEST=, ...) are not supported yet in PROC "
                                    "NLMIXED.", stm.line, stm.col)
+                if re.search(r"[-+.\d]\s+to\s+[-+.\d]", body, re.I):
+                    raise SasError("PARMS value lists (a = 1 to 5 by 1, a grid search) are not supported yet in PROC "
+                                   "NLMIXED.", stm.line, stm.col)
                 # name=value or name value (SAS accepts both), separated by blanks or commas
                 pair = r"([A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*|\s+)([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
                 for m in re.finditer(pair + r"(?!\s*to\b)", body):
