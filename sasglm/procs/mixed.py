@@ -196,7 +196,6 @@ class MixedFit:
         ldata = LM.LMMData(grid(Xk), Zg, grid(y := data[yname]), mask, n,
                            rw=grid(ds.column(wvar).to_numpy().astype(float)[used]) if wvar else None)
         self._data, self._raw, self._codes_unit = data, raw, codes
-        self._pos = pos
         gs = self._g_struct(specs)
         rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
         if pops is not None and pops.has("local"):
@@ -451,7 +450,7 @@ class MixedFit:
             self._random_solution(blup, specs)
         if "outp" in mopts.values or "outpm" in mopts.values:
             self._outp(mopts, ds, used, design, keep, res, covk, blup, Z, codes, data,
-                       lmm.V(res.theta) if mopts.has("vciry") else None)
+                       (lmm.V(res.theta), pos) if mopts.has("vciry") else None)
         self._type3(beta, covb, dfs)
         rpart = None
         if gs is not None and any("|" == getattr(w, "value", None) for kw, stm in self.hyps
@@ -885,7 +884,7 @@ class MixedFit:
                 cols += [Column("Alpha", None, "5.2"), Column("Lower", None, "10.4"), Column("Upper", None, "10.4")]
             self.emit(Table(PROC, "SolutionR", "Solution for Random Effects", cols, rows))
 
-    def _outp(self, mopts, ds, used, design, keep, res, covk, blup, Z, codes, data, V=None):
+    def _outp(self, mopts, ds, used, design, keep, res, covk, blup, Z, codes, data, vciry=None):
         """MODEL OUTPM= (marginal X beta) and OUTP= (conditional X beta + Z b): the input data with Pred,
         StdErrPred, DF, Alpha, Lower, Upper and Resid for the observations used; with VCIRY, OUTPM= also
         gets ScaledDep and ScaledResid, the response and the marginal residual premultiplied by the inverse
@@ -911,13 +910,14 @@ class MixedFit:
             df_out = ds.df.copy()
             cols = {"Pred": pred, "StdErrPred": se, "DF": np.full(len(pred), float(df)),
                     "Alpha": np.full(len(pred), a), "Lower": pred - q * se, "Upper": pred + q * se, "Resid": y - pred}
-            if key == "outpm" and V is not None:
+            if key == "outpm" and vciry is not None:
+                V, pos = vciry                                  # each subject's V and the observations' slots
                 sdep, sres = np.full(len(pred), np.nan), np.full(len(pred), np.nan)
                 for k in range(V.shape[0]):
                     rows = np.nonzero(codes == k)[0]            # in data order
                     if len(rows) == 0:
                         continue
-                    slots = self._pos[rows]
+                    slots = pos[rows]
                     L = np.linalg.cholesky(V[k][np.ix_(slots, slots)])
                     sdep[rows] = solve_triangular(L, y[rows], lower=True)
                     sres[rows] = solve_triangular(L, y[rows] - pred[rows], lower=True)

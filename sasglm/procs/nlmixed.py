@@ -20,6 +20,7 @@ from ..errors import SasError
 from ..ods.table import Column, Table
 from ..parser import SasSyntaxError, parse_statement_text
 from ..stats import nlmixed as NL
+from ..stats.glm import wald_quadratic
 from ..stats.numdiff import central_gradient, hessian_of_function, jacobian_of_function
 from .common import Options, dsref_from_value, input_data, warn_ignored
 
@@ -256,7 +257,7 @@ class NLMixedRun:
                                    "NLMIXED.", stm.line, stm.col)
                 # name=value or name value (SAS accepts both), separated by blanks or commas
                 pair = r"([A-Za-z_][A-Za-z0-9_]*)(?:\s*=\s*|\s+)([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-                for m in re.finditer(pair + r"(?!\s*to\b)", body):
+                for m in re.finditer(pair, body):
                     parms.append((m.group(1), float(m.group(2))))
                 rest = re.sub(pair, "", body).replace(",", " ").strip()
                 if rest:
@@ -600,13 +601,9 @@ class NLMixedRun:
                     return np.array([self._param_expr(e_, names, pv, prog_all, stm) for e_ in exprs])
                 val = fn(x)
                 J = jacobian_of_function(fn, x, rel=1e-6)
-                V = J @ np.nan_to_num(C) @ J.T
-                # the F statistic of the delta-method Wald test; the rank of V is the numerator DF
-                ev, evec = np.linalg.eigh(V)
-                keep = ev > 1e-9 * max(float(ev.max()), 1e-300)
-                r_ = int(keep.sum())
-                Vp = (evec[:, keep] / ev[keep]) @ evec[:, keep].T
-                fval = float(val @ Vp @ val) / r_ if r_ else math.nan
+                # the F statistic of the delta-method Wald test; the rank of the covariance is the numerator DF
+                w, r_ = wald_quadratic(val, J @ np.nan_to_num(C) @ J.T)
+                fval = w / r_ if r_ else math.nan
                 d_ = float(o.get("df", dfe))
                 crows.append({"Label": label, "NumDF": r_, "DenDF": d_, "FValue": fval,
                               "ProbF": float(st.f.sf(fval, r_, d_)) if r_ else math.nan})

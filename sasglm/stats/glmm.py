@@ -21,7 +21,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy import optimize, special as sp
 
 from .families import Beta, Binomial, Family, Gamma, InvGauss, Link, Poisson, NegBin
-from .numdiff import select_qpoints
+from .numdiff import jacobian_of_function, select_qpoints
 
 
 # ---------------------------------------------------------------------- covariance structures
@@ -837,20 +837,9 @@ class _Extra:
         def loglik_at(vv):
             self.set(vv)
             return agq.subject_loglik(beta, G)
-        out = _central_jacobian(loglik_at, v, range(self.n), 1e-5)
+        out = jacobian_of_function(loglik_at, v, 1e-5, range(self.n))
         self.set(v)
         return out
-
-
-def _central_jacobian(fun, x, idx, rel):
-    """d fun / d x_j for j in idx by central differences (step rel * max(1, |x_j|)); the derivative index last."""
-    cols = []
-    for j in idx:
-        h = rel * max(1.0, abs(x[j]))
-        e = np.zeros(len(x))
-        e[j] = h
-        cols.append((np.asarray(fun(x + e)) - np.asarray(fun(x - e))) / (2 * h))
-    return np.stack(cols, axis=-1)
 
 
 def _forward_hessian(grad, z, idx):
@@ -898,7 +887,7 @@ def fit(agq: AGQ, beta0, theta0, maxiter=200, gconv=1e-8, empirical=False, beta_
         return val, np.column_stack([gr, ext.derivative(agq, beta, theta, np.asarray(k, dtype=float))])
 
     def jac_internal(xi):
-        return _central_jacobian(cov.from_internal, xi, range(t), 1e-7)
+        return jacobian_of_function(cov.from_internal, xi, 1e-7, range(t))
 
     cache = {}
     history = []
@@ -1105,7 +1094,7 @@ def _fit_on_boundary(agq: AGQ, ext: _Extra, x, free, res, empirical, history, su
         Cw = np.linalg.inv(Hw)
     except np.linalg.LinAlgError:
         Cw = np.linalg.pinv(Hw)
-    J = _central_jacobian(natural, x, idx, 1e-7)
+    J = jacobian_of_function(natural, x, 1e-7, idx)
     cov_model = J @ Cw @ J.T
     cov_e = J @ Cw @ (S.T @ S) @ Cw @ J.T if empirical else cov_model
     beta, z = x[:p], natural(x)
@@ -1118,7 +1107,7 @@ def _fit_on_boundary(agq: AGQ, ext: _Extra, x, free, res, empirical, history, su
             ext.set(ext.from_internal(xx[p + t:]))
         Lx = internal_factor(cov, xx[p:p + t])[0]
         return agq.modes_u(xx[:p], Lx)[0] @ Lx.T
-    Dw = _central_jacobian(modes_at, x, idx, 1e-6)
+    Dw = jacobian_of_function(modes_at, x, 1e-6, idx)
     if nb:
         ext.set(kk)                     # (modes_at left the last perturbed value)
     u, H, *_ = agq.modes_u(beta, L)
@@ -1144,7 +1133,7 @@ def _mode_jacobian_all(agq: AGQ, ext: _Extra, beta, theta, extra):
     def modes_at(vv):
         ext.set(vv)
         return agq.modes(beta, G)[0]
-    Dk = _central_jacobian(modes_at, v, range(ext.n), 1e-5)
+    Dk = jacobian_of_function(modes_at, v, 1e-5, range(ext.n))
     ext.set(v)
     return np.concatenate([J, Dk], axis=2)
 

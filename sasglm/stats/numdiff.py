@@ -60,15 +60,16 @@ def central_gradient(f, x, f0=None, rel=1e-5, lower=None, upper=None):
     return g
 
 
-def jacobian_of_function(f, x, rel=1e-5):
-    """The Jacobian (m x n) of a vector function of n parameters by central differences."""
+def jacobian_of_function(f, x, rel=1e-5, idx=None):
+    """d f / d x_j for j in idx (default all) by central differences, step rel * max(1, |x_j|); the derivative
+    index last (m x n for a vector function)."""
     cols = []
-    for j in range(len(x)):
+    for j in (range(len(x)) if idx is None else idx):
         h = rel * max(1.0, abs(x[j]))
         e = np.zeros(len(x))
         e[j] = h
         cols.append((np.asarray(f(x + e), dtype=float) - np.asarray(f(x - e), dtype=float)) / (2 * h))
-    return np.column_stack(cols)
+    return np.stack(cols, axis=-1)
 
 
 def hessian_of_function(f, x, rel=1e-4):
