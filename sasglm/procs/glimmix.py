@@ -485,6 +485,12 @@ class GlimmixFit:
                            "COVTEST is not supported yet with DIST=MULTINOMIAL except with METHOD=QUAD/LAPLACE.",
                            st_.line, st_.col)
         self._check_outputs(rside, nested)
+        if self._random_coefficients() and (not gspecs or (nested and method == "laplace") or dist == "multinomial"):
+            stm = next(stm for kw, stm in self.hyps if kw in ("estimate", "contrast") and
+                       any(isinstance(w, A.Word) and w.kind == "op" and w.value == "|" for w in stm.items))
+            raise SasError("Random-effect coefficients (after '|') need G-side random effects (a RANDOM statement "
+                           "that is not _RESIDUAL_); with nested SUBJECT= effects under METHOD=LAPLACE and with "
+                           "DIST=MULTINOMIAL they are not supported yet.", stm.line, stm.col)
         xvars = {v for e in effects + r_effects for v in e.all_vars()} | set(subj_vars)
         if offset_var:
             xvars.add(offset_var)
@@ -542,7 +548,7 @@ class GlimmixFit:
             for sp in gspecs:
                 Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"])
                 off = sum(zp.shape[1] for zp in zparts)
-                sp["q"], sp["off"] = Zd.X.shape[1], off
+                sp["q"], sp["off"], sp["Zd"] = Zd.X.shape[1], off, Zd
                 sp["labels"] = [c.effect for c in Zd.columns]
                 sp["groups"] = pd.factorize(np.array(Zd.effect_of_col), sort=False)[0]
                 zparts.append(Zd.X)
@@ -553,6 +559,11 @@ class GlimmixFit:
             Z = np.hstack(zparts) if zparts else np.zeros((n, 0))
         q = Z.shape[1]
         self.design, self.classes, self.copts = design, classes, copts
+        # the random effects as ESTIMATE and CONTRAST coefficients after '|' name them (PROC MIXED's layout)
+        from types import SimpleNamespace
+        self._rspecs = mspecs if nested else [
+            SimpleNamespace(Zd=sp["Zd"], q=sp["q"], m=1, col0=sp["off"], keymap=np.arange(K)[:, None],
+                            uniq=list(uniq), effects=sp["effects"], intercept=sp["intercept"]) for sp in gspecs]
         # ---------------- tables before fitting
         from ..stats import lmm as LM
         for sp in gspecs:
@@ -685,7 +696,10 @@ class GlimmixFit:
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
         self._covtests_quad(agq, res, cov, Xk, y, w, offset, k0, Z, codes)
-        self._hypotheses(full_beta, covb, dfs, data)
+        rpart = None
+        if self._random_coefficients() and not mult and res.mode_jac is not None and not nested:
+            rpart = H.ModeRandomPart(self._rspecs, res.modes, res.mode_jac, res.mode_var, res.cov, keep)
+        self._hypotheses(full_beta, covb, dfs, data, rpart)
         if ropts.has("g") or ropts.has("gcorr"):
             self._gmatrix(res.G, rnames, ropts.has("g"), ropts.has("gcorr"))
         from .glimmix_output import Computed, Model
@@ -1072,7 +1086,10 @@ class GlimmixFit:
             self._odds_ratios(full_beta, covb, dfs, data)
         self._type3(full_beta, covb, dfs)
         self._covtests_pl(lm, res, gs, rs)
-        self._hypotheses(full_beta, covb, dfs, data)
+        rpart = None
+        if self._random_coefficients() and gs is not None and q:
+            rpart = H.RandomPart(self._rspecs, *lm.blup_parts(res.theta, res.beta), keep)
+        self._hypotheses(full_beta, covb, dfs, data, rpart)
         if ropts.has("g") or ropts.has("gcorr"):
             self._gmatrix(gs.matrix(lm.split(res.theta)[0]), rnames, ropts.has("g"), ropts.has("gcorr")) \
                 if gs is not None else None
@@ -1209,18 +1226,37 @@ class GlimmixFit:
             rows.append(CT.row(sp, full, null, df, CT.mixture_of(hold, vals, P)))
         self.emit(CT.table(rows, "ml"))
 
-    def _hypotheses(self, beta, covb, dfs, data):
+    def _random_coefficients(self) -> bool:
+        """Whether an ESTIMATE or CONTRAST statement has random-effect coefficients (after '|')."""
+        return any(isinstance(w, A.Word) and w.kind == "op" and w.value == "|"
+                   for kw, stm in getattr(self, "hyps", []) if kw in ("estimate", "contrast") for w in stm.items)
+
+    def _hypotheses(self, beta, covb, dfs, data, rpart=None):
         """CONTRAST (one table for all of them, after the Type III tests), then ESTIMATE and LSMEANS in order;
-        then STORE."""
+        then STORE.  ``rpart`` (a hypotheses.RandomPart) gives coefficients after '|' their BLUPs (modes)."""
         self._fitted = (beta, covb, dfs, data)
         hyps = getattr(self, "hyps", [])
         ct = H.contrast_table(self.s, PROC, [stm for kw, stm in hyps if kw == "contrast"], self.design, beta, covb,
-                              dfs, getattr(self, "df_adjust", None))
+                              dfs, getattr(self, "df_adjust", None), random=rpart, random_df=dfs.get(-1, math.inf))
         if ct is not None:
             self.emit(ct)
+        # at the first ESTIMATE statement: the unadjusted ones in one Estimates table, then a table for each
+        # adjusted one, as the documentation's ESTIMATE statement describes
+        est = [self._estimate(stm, beta, covb, dfs, rpart) for kw, stm in hyps if kw == "estimate"]
+        plain = [e for e in est if e[1] is None]
+        done = False
         for kw, stm in hyps:
-            if kw != "contrast":
+            if kw not in ("contrast", "estimate"):
                 self._hypothesis(kw, stm, beta, covb, dfs, data)
+            elif kw == "estimate" and not done:
+                done = True
+                if plain:
+                    flags = [any(f[k] for _, _, f in plain) for k in range(3)]
+                    cols = [Column("Label")] + H._stat_columns(math.inf, *flags, True)
+                    self.emit(Table(PROC, "Estimates", "Estimates", cols, [r for rows, _, _ in plain for r in rows]))
+                for _, table, _ in est:
+                    if table is not None:
+                        self.emit(table)
 
     def _hypothesis(self, kw, stm, beta, covb, dfs, data):
         means = H.covariate_means(self.design, self.classes, data)
@@ -1238,7 +1274,11 @@ class GlimmixFit:
             df_of = (lambda L: adj(np.atleast_2d(L), 1.0, None)[0]) if adj is not None else None
             self.emit(H.lsmestimate_table(self.s, PROC, stm, self.design, self.classes, data, means, beta, covb,
                                           self.link, df_for=lambda k: dfs.get(k, math.inf), df_of=df_of))
-            return
+
+    def _estimate(self, stm, beta, covb, dfs, rpart):
+        """One ESTIMATE statement: (its rows, its own table when ADJUST= asks for one, else None, and whether it
+        asked for CL, ILINK and EXP)."""
+        subject, stm = H.random_coefficient_options(stm, rpart)
         o = H.hypothesis_options(self.s, stm, "estimate", {"exp", "alpha", "cl", "ilink", "e", "divisor", "singular",
                                                            "adjust"}, ignored=["e", "singular"])
         alpha = float(o.get("alpha", 0.05))
@@ -1249,16 +1289,18 @@ class GlimmixFit:
                            stm.line, stm.col)
         rows = []
         Ls = []
-        for label, L in H.parse_rows(stm.items, self.design, stm):
+        for label, L, rc in H.parse_rows(stm.items, self.design, stm, random=rpart or False):
             if not H.estimable(L, self.design):
                 # SAS prints Non-est for a linear combination that is not estimable
                 self.s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
                 rows.append({"Label": label, "Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
                 continue
-            est = float(L @ beta)
-            se = math.sqrt(max(float(L @ covb @ L), 0.0))
-            d = H.row_ddf(L, self.design, dfs)
-            if getattr(self, "df_adjust", None) is not None:
+            _, _, add, V = H.random_rows([(label, L, rc)], rpart, subject, stm, covb)
+            est = float(L @ beta + add[0])
+            se = math.sqrt(max(float(V[0, 0]), 0.0))
+            # with random-effect coefficients: the DF of the fixed part, or the random solutions' without one
+            d = H.row_ddf(L, self.design, dfs) if np.any(L) or not rc else dfs.get(-1, math.inf)
+            if getattr(self, "df_adjust", None) is not None and not rc:
                 d = self.df_adjust(np.atleast_2d(L), 1.0, d)[0]
             r = {"Label": label}
             r.update(H._stat_cols(est, se, d, alpha, o.has("cl"), o.has("ilink"), self.link, o.has("exp"), True))
@@ -1269,7 +1311,8 @@ class GlimmixFit:
             # the adjustment is over the rows of this ESTIMATE statement (Scheffe with rank(L) numerator DF)
             rank = int(np.linalg.matrix_rank(np.array(Ls)))
             cols += H._adjust_rows(rows, adjust, rank + 1, alpha, o.has("cl"))
-        self.emit(Table(PROC, "Estimates", "Estimates", cols, rows))
+            return rows, Table(PROC, "Estimates", "Estimates", cols, rows), None
+        return rows, None, (o.has("cl"), o.has("ilink"), o.has("exp"))
 
     def _gmatrix(self, G, rnames, g, gcorr):
         q = G.shape[0]

@@ -66,8 +66,8 @@ def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None, r
             W, r = GL.wald_test(L, beta, covb)
             has_random = False
         else:
-            _, L, Leff, adds, E = random_rows(parsed, random, subject, stmt)
-            W, r = GL.wald_quadratic(L @ beta + adds, Leff @ covb @ Leff.T + E)
+            _, L, adds, V = random_rows(parsed, random, subject, stmt, covb)
+            W, r = GL.wald_quadratic(L @ beta + adds, V)
             has_random = any(rc for _, _, rc in parsed)
         dd = row_ddf(L, design, dfs) if np.any(L) or not has_random else (random_df or math.inf)
         F = W / r if r else math.nan
@@ -925,15 +925,37 @@ class RandomPart:
                         M[k, sp.col0 + l_ * sp.q + c] += w[s_] * v
         return M
 
-    def apply(self, Ms):
-        """For rows M_1..M_r: the BLUP part of each estimate, A (r x p over all design columns) such that the
-        fixed part of the prediction error is (L - A) beta-error, and the r x r covariance of the rest."""
+    def moments(self, Ms, L, covb):
+        """For rows M_1..M_r (with fixed coefficients L, r x p over the design, and the printed covariance covb
+        of the fixed effects): the BLUP part of each estimate and the r x r covariance of the prediction errors,
+        (L - A) covb (L - A)' + M B M' with A = sum_k M_k A_k (Henderson)."""
         adds = np.array([float(np.sum(M * self.b)) for M in Ms])
         Ak = np.array([np.einsum("kq,kqp->p", M, self.A) for M in Ms])
         A = np.zeros((len(Ms), len(self.keep)))
         A[:, self.keep] = Ak
         E = np.array([[float(np.einsum("kq,kqr,kr->", M1, self.B, M2)) for M2 in Ms] for M1 in Ms])
-        return adds, A, E
+        Leff = L - A
+        return adds, Leff @ covb @ Leff.T + E
+
+
+class ModeRandomPart(RandomPart):
+    """The random effects of a GLMM fitted by maximum likelihood (GLIMMIX QUAD/LAPLACE) after '|': the
+    predictions are the conditional modes, and their errors follow the documentation's approximate prediction
+    variance (as for RANDOM SOLUTION): g hat_k - g_k ~ J_k (psi hat - psi) + e_k, with J_k the mode's derivative
+    in all parameters psi (fixed effects, covariance parameters, scale), their printed covariance C, and e_k
+    independent with the inverse Hessian at the mode as variance."""
+
+    def __init__(self, specs, modes, jac, cond_var, cov_all, keep):
+        super().__init__(specs, modes, None, None, keep)
+        self.jac, self.cond_var, self.cov_all = jac, cond_var, cov_all
+
+    def moments(self, Ms, L, covb):
+        adds = np.array([float(np.sum(M * self.b)) for M in Ms])
+        p = int(self.keep.sum())
+        W = np.array([np.einsum("kq,kqm->m", M, self.jac) for M in Ms])
+        W[:, :p] += L[:, self.keep]
+        E = np.array([[float(np.einsum("kq,kqr,kr->", M1, self.cond_var, M2)) for M2 in Ms] for M1 in Ms])
+        return adds, W @ self.cov_all @ W.T + E
 
 
 def random_coefficient_options(stmt, random):
@@ -954,15 +976,15 @@ def random_coefficient_options(stmt, random):
     return subject, new
 
 
-def random_rows(rows, random, subject, stmt):
-    """Rows (label, L, random coefficients) -> (labels, L matrix of the effective fixed coefficients, BLUP
-    additions, extra covariance): estimate = L beta + add, Var = L_eff C L_eff' + E."""
+def random_rows(rows, random, subject, stmt, covb):
+    """Rows (label, L, random coefficients) -> (labels, L matrix of the fixed coefficients, BLUP additions,
+    covariance of the rows): estimate = L beta + add, Var = L covb L' without random coefficients."""
     labels = [lab for lab, _, _ in rows]
     L = np.array([Lr for _, Lr, _ in rows])
     if random is None or not any(rc for _, _, rc in rows):
         if subject is not None:
             raise SasError("SUBJECT coefficients need random-effect coefficients (after '|').", stmt.line, stmt.col)
-        return labels, L, L, np.zeros(len(rows)), np.zeros((len(rows), len(rows)))
+        return labels, L, np.zeros(len(rows)), L @ covb @ L.T
     Ms = [random.vectors(rc or {}, subject, stmt) for _, _, rc in rows]
-    adds, A, E = random.apply(Ms)
-    return labels, L, L - A, adds, E
+    adds, V = random.moments(Ms, L, covb)
+    return labels, L, adds, V

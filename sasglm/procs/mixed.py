@@ -509,9 +509,9 @@ class MixedFit:
                 s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
                 rows_e.append({"Label": label, "Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
                 continue
-            _, _, Leff, add, E = H.random_rows([(label, L, rc)], rpart, subject, stm)
+            _, _, add, V = H.random_rows([(label, L, rc)], rpart, subject, stm, covb)
             est = float(L @ beta + add[0])
-            se_ = math.sqrt(max(float(Leff[0] @ covb @ Leff[0] + E[0, 0]), 0.0))
+            se_ = math.sqrt(max(float(V[0, 0]), 0.0))
             if rc and not np.any(L):
                 dfe = self.df_pred
             else:
