@@ -1242,14 +1242,14 @@ class GlimmixFit:
             self.emit(ct)
         # at the first ESTIMATE statement: the unadjusted ones in one Estimates table, then a table for each
         # adjusted one, as the documentation's ESTIMATE statement describes
-        est = [self._estimate(stm, beta, covb, dfs, rpart) for kw, stm in hyps if kw == "estimate"]
-        plain = [e for e in est if e[1] is None]
         done = False
         for kw, stm in hyps:
             if kw not in ("contrast", "estimate"):
                 self._hypothesis(kw, stm, beta, covb, dfs, data)
             elif kw == "estimate" and not done:
                 done = True
+                est = [self._estimate(st_, beta, covb, dfs, rpart) for kw_, st_ in hyps if kw_ == "estimate"]
+                plain = [e for e in est if e[1] is None]
                 if plain:
                     flags = [any(f[k] for _, _, f in plain) for k in range(3)]
                     cols = [Column("Label")] + H._stat_columns(math.inf, *flags, True)

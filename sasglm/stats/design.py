@@ -180,7 +180,10 @@ def _sort_key(k):
 
 def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], intercept: bool = True,
           sweep_tol: float = 1e-9) -> Design:
-    """``data``: variable name -> numpy array (float for continuous, raw values for class)."""
+    """``data``: variable name -> numpy array (float for continuous, raw values for class).  The CLASS
+    variables of each effect are first put in CLASS statement order (the order of ``classes``), as SAS
+    renames B*A to A*B when A precedes B in the CLASS statement; the effects are changed in place."""
+    canonical_order(effects, classes)
     n = len(next(iter(data.values()))) if data else 0
     cols: list[np.ndarray] = []
     meta: list[Column] = []
@@ -227,6 +230,24 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
     X = np.column_stack(cols) if cols else np.zeros((n, 0))
     aliased = sweep_aliased(X, sweep_tol)
     return Design(X, meta, owner, effects, aliased, intercept)
+
+
+def canonical_order(effects: list[Effect], classes) -> None:
+    """Sort the CLASS variables of each effect's crossed list, and of its nested list, into CLASS statement
+    order (SAS's renaming rule for crossed and nested effects: B*A(E D) becomes A*B(D E)); continuous
+    variables keep their places.  The level combinations of the effect then run with the rightmost CLASS
+    variable fastest, as SAS orders the parameters."""
+    rank = {name: i for i, name in enumerate(classes)}
+    for eff in effects:
+        for attr in ("factors", "nested"):
+            vs = getattr(eff, attr)
+            pos = [i for i, v in enumerate(vs) if v in rank]
+            if len(pos) > 1:
+                ordered = sorted((vs[i] for i in pos), key=lambda v: rank[v])
+                new = list(vs)
+                for i, v in zip(pos, ordered):
+                    new[i] = v
+                setattr(eff, attr, new)
 
 
 def sweep_aliased(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
