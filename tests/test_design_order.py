@@ -52,3 +52,40 @@ def test_class_statement_order_decides():
     e1, e2 = (t.rows[0] for t in _rows(r, "Estimates", "MIXED"))
     assert e1["Estimate"] == pytest.approx(e2["Estimate"], abs=1e-10)
     assert e1["StdErr"] == pytest.approx(e2["StdErr"], rel=1e-10)
+
+
+EMPTY = """data d;
+  do id = 1 to 36; a = mod(id, 3) + 1; b = mod(int(id / 3), 2) + 1;
+    y = a + 0.5 * b + 0.3 * a * b + sin(id);
+    if not (a = 3 and b = 2) then output;
+  end;
+run;
+data new; do a = 1 to 3; do b = 1 to 2; output; end; end; run;
+"""
+
+
+def test_empty_cells_get_no_fixed_effect_column():
+    """The GLM parameterization "generates columns for all combinations of levels that occur in the data"
+    (Shared Concepts, Interaction Effects): the a*b cell (3, 2) without data has no parameter, so positional
+    coefficients of a*b run over the five cells that occur, and its LS-mean is not estimable."""
+    r = run_sas(EMPTY + """
+      proc mixed data=d; class a b; model y = a b a*b / s; lsmeans a*b;
+        estimate 'a2: b1 - b2' b 1 -1 a*b 0 0 1 -1 0; store ms; run;
+      proc genmod data=d; class a b; model y = a b a*b; run;
+      proc glimmix data=d; class a b; model y = a b a*b / s; output out=go pred=p; run;
+      proc plm restore=ms; score data=new out=sc predicted=p; run;""")
+    assert not r.errors, r.errors
+    for proc, table in (("MIXED", "SolutionF"), ("GLIMMIX", "ParameterEstimates"), ("GENMOD", "ParameterEstimates")):
+        rows = _rows(r, table, proc)[0].rows
+        inter = [row for row in rows if row.get("Effect", row.get("Parameter")) == "a*b"]
+        assert len(inter) == 5, proc
+    lsm = {(float(row["a"]), float(row["b"])): row for row in _rows(r, "LSMeans", "MIXED")[0].rows}
+    assert lsm[(3, 2)]["Estimate"] is None
+    # the positional estimate is the difference of the two a = 2 cell means
+    est = _rows(r, "Estimates", "MIXED")[0].rows[0]["Estimate"]
+    assert est == pytest.approx(lsm[(2, 1)]["Estimate"] - lsm[(2, 2)]["Estimate"], abs=1e-8)
+    # scoring new data uses the fit's columns: the cells that occur get the cell means
+    sc = r.ds("sc").df
+    for _, row in sc.iterrows():
+        if (row["a"], row["b"]) != (3, 2):
+            assert row["p"] == pytest.approx(lsm[(row["a"], row["b"])]["Estimate"], abs=1e-8)

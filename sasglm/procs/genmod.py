@@ -1592,7 +1592,8 @@ class Fit:
             else:
                 ok &= ~np.isnan(col.astype(float))
                 data[v] = col.astype(float)
-        X = D.build({k: v for k, v in data.items()}, self.classes, self.effects, self.design.intercept).X
+        X = D.build({k: v for k, v in data.items()}, self.classes, self.effects, self.design.intercept,
+                    template=self.design).X
         eta = X @ beta + (data[self.offset_var] if self.offset_var else 0.0)
         se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", X, cov, X), 0.0))
         z = st.norm.ppf(1 - alpha / 2)

@@ -546,7 +546,7 @@ class GlimmixFit:
         else:
             zparts, rnames, terms = [], [], []
             for sp in gspecs:
-                Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"])
+                Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"], keep_empty=True)
                 off = sum(zp.shape[1] for zp in zparts)
                 sp["q"], sp["off"], sp["Zd"] = Zd.X.shape[1], off, Zd
                 sp["labels"] = [c.effect for c in Zd.columns]
@@ -1540,11 +1540,11 @@ class GlimmixFit:
             return None
         rows = rows[ok]
         data = {k: v[ok] for k, v in data.items()}
-        X = D.build(data, self.classes, sp["effects"], intercept=sp["intercept"]).X[:, sp["keep"]]
+        X = D.build(data, self.classes, sp["effects"], intercept=sp["intercept"], template=self.design).X[:, sp["keep"]]
         off = data[sp["offset_var"]] if sp["offset_var"] else np.zeros(len(rows))
         Z = codes = None
         if model.Z is not None:
-            Z = np.hstack([D.build(data, self.classes, g["effects"], intercept=g["intercept"]).X
+            Z = np.hstack([D.build(data, self.classes, g["effects"], intercept=g["intercept"], keep_empty=True).X
                            for g in sp["gspecs"]])
             index = {tuple(k): i for i, k in enumerate(sp["uniq"])}
             keys = list(zip(*[data[v] for v in sp["subj_vars"]]))

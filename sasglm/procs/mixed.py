@@ -580,7 +580,7 @@ class MixedFit:
         the (variables, columns) of every random effect."""
         blocks, zcols, off = [], [], 0
         for sp in specs:
-            Zd = D.build(data, classes, sp.effects, intercept=sp.intercept)
+            Zd = D.build(data, classes, sp.effects, intercept=sp.intercept, keep_empty=True)
             q = Zd.X.shape[1]
             if sp.subj is None:
                 local, sc, suniq = np.zeros(n, dtype=int), np.zeros(n, dtype=int), None

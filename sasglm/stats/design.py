@@ -179,10 +179,15 @@ def _sort_key(k):
 
 
 def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], intercept: bool = True,
-          sweep_tol: float = 1e-9) -> Design:
+          sweep_tol: float = 1e-9, keep_empty: bool = False, template: Design | None = None) -> Design:
     """``data``: variable name -> numpy array (float for continuous, raw values for class).  The CLASS
     variables of each effect are first put in CLASS statement order (the order of ``classes``), as SAS
-    renames B*A to A*B when A precedes B in the CLASS statement; the effects are changed in place."""
+    renames B*A to A*B when A precedes B in the CLASS statement; the effects are changed in place.
+
+    Under the GLM coding an effect has a column for each combination of its CLASS levels that occurs in the
+    data (empty columns are not generated for fixed effects, as SAS documents); ``keep_empty`` keeps them all
+    (random effects in MIXED and GLIMMIX), and ``template`` (the fit's design) gives new data exactly the
+    fit's columns (predictions, scoring)."""
     canonical_order(effects, classes)
     n = len(next(iter(data.values()))) if data else 0
     cols: list[np.ndarray] = []
@@ -214,7 +219,18 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
                 ref = cv.ref_index if cv.ref_index is not None else nlev - 1
                 idxs = [i for i in range(nlev) if i != ref]
             level_sets.append(idxs)
+        all_glm = all(classes[v].param == "glm" or v in eff.nested for v in cls)
+        wanted = None
+        if template is not None:
+            wanted = {tuple(c.levels.get(v) for v in cls)
+                      for c, o in zip(template.columns, template.effect_of_col) if o == k}
         for combo in itertools.product(*level_sets):
+            if wanted is not None:
+                if tuple(classes[v].labels[li] for v, li in zip(cls, combo)) not in wanted:
+                    continue
+            elif all_glm and not keep_empty and n and \
+                    not np.any(np.logical_and.reduce([codes[v] == li for v, li in zip(cls, combo)])):
+                continue
             col = cont_prod.copy()
             for v, li in zip(cls, combo):
                 cv = classes[v]

@@ -90,7 +90,7 @@ class ItemStore:
     dist_label: str | None = None                    # the Distribution row when it is not family.sas
 
     def design_for(self, data: dict) -> np.ndarray:
-        dz = D.build(data, self.classes, self.effects, self.intercept)
+        dz = D.build(data, self.classes, self.effects, self.intercept, template=self.design)
         return dz.X
 
     @staticmethod
