@@ -781,6 +781,11 @@ class ToAst(Transformer):
         return A.Group(None, list(ch), raw, **self._pos(meta))
 
     @v_args(meta=True)
+    def gbracket(self, meta, ch):
+        """[coefficient, levels ...]: the nonpositional coefficient syntax of ESTIMATE, CONTRAST, LSMESTIMATE."""
+        return A.Group("[", list(ch), self._raw(meta), **self._pos(meta))
+
+    @v_args(meta=True)
     def gname(self, meta, ch):
         return A.Word("name", str(ch[0]), **self._pos(meta))
 

@@ -1237,7 +1237,8 @@ class GlimmixFit:
         self._fitted = (beta, covb, dfs, data)
         hyps = getattr(self, "hyps", [])
         ct = H.contrast_table(self.s, PROC, [stm for kw, stm in hyps if kw == "contrast"], self.design, beta, covb,
-                              dfs, getattr(self, "df_adjust", None), random=rpart, random_df=dfs.get(-1, math.inf))
+                              dfs, getattr(self, "df_adjust", None), random=rpart, random_df=dfs.get(-1, math.inf),
+                              nonpositional=True)
         if ct is not None:
             self.emit(ct)
         # at the first ESTIMATE statement: the unadjusted ones in one Estimates table, then a table for each
@@ -1289,7 +1290,7 @@ class GlimmixFit:
                            stm.line, stm.col)
         rows = []
         Ls = []
-        for label, L, rc in H.parse_rows(stm.items, self.design, stm, random=rpart or False):
+        for label, L, rc in H.parse_rows(stm.items, self.design, stm, random=rpart or False, nonpositional=True):
             if not H.estimable(L, self.design):
                 # SAS prints Non-est for a linear combination that is not estimable
                 self.s.log.note(f"The ESTIMATE row '{label}' is not estimable.")

@@ -45,7 +45,7 @@ def type3_table(proc, title, design, beta, covb, dfs, chisq, adjust=None, expand
 
 
 def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None, random=None,
-                   random_df=None) -> Table | None:
+                   random_df=None, nonpositional=False) -> Table | None:
     """One Contrasts table for all CONTRAST statements of a GLIMMIX or MIXED step: each statement is one
     (possibly multi-row) hypothesis L beta = 0 tested by F = W / rank(L) with the DF of the effects it
     involves (the smallest; DF= overrides; adjust as in type3_table).  With ``random`` (a RandomPart)
@@ -57,7 +57,7 @@ def contrast_table(session, proc, stmts, design, beta, covb, dfs, adjust=None, r
         subject, stmt = random_coefficient_options(stmt, random)
         o = hypothesis_options(session, stmt, "contrast", {"chisq", "df", "e", "singular", "divisor"},
                                ignored=["e", "singular"])
-        parsed = parse_rows(stmt.items, design, stmt, need_label=False, random=random)
+        parsed = parse_rows(stmt.items, design, stmt, need_label=False, random=random, nonpositional=nonpositional)
         if not parsed:
             raise SasError("The CONTRAST statement needs a label and coefficients.", stmt.line, stmt.col)
         label = parsed[0][0] or "Contrast"
@@ -97,11 +97,12 @@ def row_ddf(L, design, dfs) -> float:
 
 
 # ---------------------------------------------------------------------- coefficient lists
-def parse_rows(items, design, stmt, need_label=True, random=None):
+def parse_rows(items, design, stmt, need_label=True, random=None, nonpositional=False):
     """'label' effect values ... [| random-effect values ...] [, effect values ...] -> [(label, L)], or with
     ``random`` (a RandomPart of the procedure, or False for the same triples without one) [(label, L, random
     coefficients {effect: values} or None)].  Coefficients after '|' name RANDOM-statement effects; without a
-    RandomPart they are an ERROR."""
+    RandomPart they are an ERROR.  With ``nonpositional`` a fixed effect's values may instead be brackets
+    [coefficient, levels ...] (GLIMMIX, PLM)."""
     rows = []
     label = None
     i = 0
@@ -144,6 +145,16 @@ def parse_rows(items, design, stmt, need_label=True, random=None):
                 name += "*" + str(items[j + 1].value)
                 j += 2
             vals, j = _numbers(items, j)
+            brackets = []
+            while j < len(items) and isinstance(items[j], A.Group) and items[j].name == "[":
+                brackets.append(bracket_values(items[j], stmt))
+                j += 1
+            if brackets:
+                if not nonpositional or rcoefs is not None or vals:
+                    raise SasError("The nonpositional [coefficient, levels] syntax is supported for the fixed "
+                                   "effects of GLIMMIX and PLM ESTIMATE/CONTRAST statements, without positional "
+                                   "values for the same effect.", items[i].line, items[i].col)
+                vals = NonPositional(brackets)
             (rcoefs if rcoefs is not None else coefs)[name] = vals
             i = j
             continue
@@ -158,6 +169,52 @@ def parse_rows(items, design, stmt, need_label=True, random=None):
     if random is None:
         return [(lab, L) for lab, L, _ in rows]
     return rows
+
+
+class NonPositional(list):
+    """A fixed effect's coefficients in the nonpositional syntax: [(coefficient, [level values ...]), ...]."""
+
+
+def bracket_values(group, stmt) -> tuple[float, list[float]]:
+    """[coefficient <,> v1 v2 ...] -> (coefficient, [v1, v2, ...]): the levels of the effect's CLASS variables
+    as 1-based level indices, values for its continuous variables, in the effect's variable order."""
+    items = [w for w in group.items if not (isinstance(w, A.Word) and w.kind == "op" and w.value == ",")]
+    vals, j = _numbers(items, 0)
+    if j != len(items) or len(vals) < 2:
+        raise SasError("A nonpositional coefficient needs [coefficient, level values]; the values must be "
+                       "numbers.", group.line, group.col)
+    return vals[0], vals[1:]
+
+
+def _nonpositional_L(design, k, name, entries, stmt) -> np.ndarray:
+    """The L entries of effect k from nonpositional [coefficient, levels] entries."""
+    eff = design.effects[k]
+    classes = getattr(design, "classes", None)
+    if classes is None:
+        raise SasError("The nonpositional syntax needs the model's CLASS information (an item store written "
+                       "by an older version of sasglm lacks it).", stmt.line, stmt.col)
+    evars = eff.all_vars()
+    out = np.zeros(design.X.shape[1])
+    cols = design.effect_cols(k)
+    for coef, vals in entries:
+        if len(vals) != len(evars):
+            raise SasError(f"The nonpositional coefficients of {name} need {len(evars)} level value(s) "
+                           f"({' '.join(evars)}).", stmt.line, stmt.col)
+        want, mult = {}, coef
+        for v, x in zip(evars, vals):
+            if v in classes:
+                if x != int(x) or not 1 <= x <= len(classes[v].labels):
+                    raise SasError(f"Level {x:g} of {v} does not exist ({v} has {len(classes[v].labels)} levels).",
+                                   stmt.line, stmt.col)
+                want[v] = classes[v].labels[int(x) - 1]
+            else:
+                mult *= x
+        hit = [j for j in cols if all(design.columns[j].levels.get(v) == lv for v, lv in want.items())]
+        if len(hit) != 1:
+            raise SasError(f"The level combination {' '.join(f'{v}={lv}' for v, lv in want.items())} of {name} "
+                           "does not occur in the data.", stmt.line, stmt.col)
+        out[hit[0]] += mult
+    return out
 
 
 def _numbers(items, j):
@@ -237,6 +294,9 @@ def build_L(design, coefs: dict, stmt) -> np.ndarray:
         k = _effect_index(design, name)
         if k is None:
             raise SasError(f"Effect {name} is not in the model.", stmt.line, stmt.col)
+        if isinstance(vals, NonPositional):
+            L += _nonpositional_L(design, k, name, vals, stmt)
+            continue
         cols = design.effect_cols(k)
         if len(vals) > len(cols):
             raise SasError(f"Too many coefficients for effect {name} ({len(cols)} levels).", stmt.line, stmt.col)
@@ -670,8 +730,10 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
         i += 2
     k = _lsm_effect(design, classes, name, stmt, "LSMESTIMATE")
     om = o.has("om") or o.has("obsmargins") or om_default
-    Ls, _, _ = lsmeans_L(design, classes, name, data, means, om, at=at)
+    Ls, _, evars = lsmeans_L(design, classes, name, data, means, om, at=at)
     Lm = np.array(Ls)
+    dims = [len(classes[v].levels) for v in evars]
+    modes: set = set()          # 'pos' / 'nonpos' per row: the two syntaxes are not mixed in a row
     # rows: ['label'] numbers [divisor=n], separated by commas
     rows_c: list[tuple[str | None, list[float], float]] = []
     label, vals, rdiv = None, [], 1.0
@@ -681,23 +743,38 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
         if isinstance(w, A.Word) and w.kind == "string":
             if vals:
                 rows_c.append((label, vals, rdiv))
-                vals, rdiv = [], 1.0
+                vals, rdiv, modes = [], 1.0, set()
             label = str(w.value)
+        elif isinstance(w, A.Group) and w.name == "[":
+            # nonpositional [coefficient, level indices]: the LS-mean of that level combination
+            coef, lev = bracket_values(w, stmt)
+            if len(lev) != len(evars) or any(x != int(x) or not 1 <= x <= d for x, d in zip(lev, dims)):
+                raise SasError(f"The nonpositional coefficients of {name} need {len(evars)} level index(es) "
+                               f"({' '.join(evars)}) within the levels.", w.line, w.col)
+            q = int(np.ravel_multi_index([int(x) - 1 for x in lev], dims))
+            vals.extend([0.0] * (q + 1 - len(vals)))
+            vals[q] += coef
+            modes.add("nonpos")
         elif isinstance(w, A.Word) and w.kind == "number":
             vals.append(float(w.value))
+            modes.add("pos")
         elif isinstance(w, A.Word) and w.kind == "op" and w.value in ("-", "+") and j + 1 < len(items) and \
                 isinstance(items[j + 1], A.Word) and items[j + 1].kind == "number":
             vals.append((-1 if w.value == "-" else 1) * float(items[j + 1].value))
+            modes.add("pos")
             j += 1
         elif isinstance(w, A.Opt) and w.key.lower() == "divisor" and isinstance(value_of(w.value), float) \
                 and value_of(w.value) != 0:
             rdiv = float(value_of(w.value))          # a row's own divisor
         elif isinstance(w, A.Word) and w.kind == "op" and w.value == ",":
             rows_c.append((label, vals, rdiv))
-            label, vals, rdiv = None, [], 1.0
+            label, vals, rdiv, modes = None, [], 1.0, set()
         else:
-            raise SasError("LSMESTIMATE coefficients must be numbers in the order of the LS-means "
-                           "(the nonpositional [coefficient, levels] syntax is not supported yet).",
+            raise SasError("LSMESTIMATE coefficients must be numbers in the order of the LS-means or "
+                           "nonpositional [coefficient, level indices] entries.",
+                           getattr(w, "line", stmt.line), getattr(w, "col", stmt.col))
+        if len(modes) > 1:
+            raise SasError("An LSMESTIMATE row cannot mix positional and nonpositional coefficients.",
                            getattr(w, "line", stmt.line), getattr(w, "col", stmt.col))
         j += 1
     if vals or label is not None:

@@ -221,7 +221,7 @@ def _estimate(session, store, stmt, alpha, ddf):
     design = store.design
     df_of = ddf.df_of() if ddf is not None else None
     rows = []
-    for label, L in H.parse_rows(stmt.items, design, stmt):
+    for label, L in H.parse_rows(stmt.items, design, stmt, nonpositional=True):
         r = {"Label": label}
         if not H.estimable(L, design):
             r.update({"Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})

@@ -80,6 +80,7 @@ class Design:
     effects: list[Effect]
     aliased: np.ndarray               # bool per column
     intercept: bool
+    classes: dict | None = None       # the CLASS variables (level order), for nonpositional coefficients
 
     @property
     def rank(self) -> int:
@@ -245,7 +246,7 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
             owner.append(k)
     X = np.column_stack(cols) if cols else np.zeros((n, 0))
     aliased = sweep_aliased(X, sweep_tol)
-    return Design(X, meta, owner, effects, aliased, intercept)
+    return Design(X, meta, owner, effects, aliased, intercept, classes)
 
 
 def canonical_order(effects: list[Effect], classes) -> None:
