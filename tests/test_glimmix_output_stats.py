@@ -136,6 +136,24 @@ def _dense_laplace_poisson_ri(X, y, ids, K):
     return modes, loglik
 
 
+def dense_laplace_pieces(modes, loglik, beta, s2, K):
+    """From the dense evaluation: the inverse Hessian C of all parameters (beta, s2) by central differences
+    of the Laplace log likelihood, and the modes' derivatives D (K x 3) by central differences of the modes."""
+    z0 = np.concatenate([beta, [s2]])
+    h = 1e-3 * np.maximum(1.0, np.abs(z0))
+    H = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            ei, ej = np.eye(3)[i] * h[i], np.eye(3)[j] * h[j]
+            H[i, j] = -(loglik(z0 + ei + ej) - loglik(z0 + ei - ej) - loglik(z0 - ei + ej)
+                        + loglik(z0 - ei - ej)) / (4 * h[i] * h[j])
+    D = np.zeros((K, 3))
+    for j in range(3):
+        e = np.eye(3)[j] * h[j] * 0.1
+        D[:, j] = (modes((z0 + e)[:2], (z0 + e)[2])[0] - modes((z0 - e)[:2], (z0 - e)[2])[0]) / (2 * e[j])
+    return np.linalg.inv(H), D
+
+
 def test_laplace_prediction_standard_errors_follow_the_documented_prediction_variance():
     """STDERR with the BLUPs and RANDOM SOLUTION's Std Err Pred for METHOD=LAPLACE: the documentation's
     approximate prediction variance of (beta hat, gamma hat) ("Estimated Precision of Estimates", Booth and
@@ -163,22 +181,10 @@ def test_laplace_prediction_standard_errors_follow_the_documented_prediction_var
     X = np.column_stack([np.ones(n), gu["x"]])
     ids = gu["id"].to_numpy().astype(int) - 1
     modes, loglik = _dense_laplace_poisson_ri(X, gu["y"].to_numpy(), ids, 30)
-    z0 = np.concatenate([beta, [s2]])
-    h = 1e-3 * np.maximum(1.0, np.abs(z0))
-    H = np.zeros((3, 3))
-    for i in range(3):
-        for j in range(3):
-            ei, ej = np.eye(3)[i] * h[i], np.eye(3)[j] * h[j]
-            H[i, j] = -(loglik(z0 + ei + ej) - loglik(z0 + ei - ej) - loglik(z0 - ei + ej)
-                        + loglik(z0 - ei - ej)) / (4 * h[i] * h[j])
-    Cfull = np.linalg.inv(H)
+    Cfull, D = dense_laplace_pieces(modes, loglik, beta, s2, 30)
     assert Cfull[:2, :2] == pytest.approx(covb, rel=2e-3)          # the printed COVB is this block
     b0, gam, _ = modes(beta, s2)
     assert [row["Estimate"] for row in sol] == pytest.approx(b0, abs=1e-5)
-    D = np.zeros((30, 3))
-    for j in range(3):
-        e = np.eye(3)[j] * h[j] * 0.1
-        D[:, j] = (modes((z0 + e)[:2], (z0 + e)[2])[0] - modes((z0 - e)[:2], (z0 - e)[2])[0]) / (2 * e[j])
     C22 = 1 / gam + np.einsum("km,mn,kn->k", D, Cfull, D)
     assert [row["StdErrPred"] for row in sol] == pytest.approx(np.sqrt(C22), rel=1e-3)
     # the fixed effects alone (the mixed model equations) give clearly different values

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import run_sas
-from test_glimmix_output_stats import POIS, _dense_laplace_poisson_ri
+from test_glimmix_output_stats import POIS, _dense_laplace_poisson_ri, dense_laplace_pieces
 
 NORMAL = """data d;
   do id = 1 to 14; u = sin(id*1.7)*0.8; v = cos(id*2.3)*0.3;
@@ -82,20 +82,8 @@ def test_laplace_follows_the_documented_prediction_variance():
     X = np.column_stack([np.ones(n), d["x"]])
     ids = d["id"].to_numpy().astype(int) - 1
     modes, loglik = _dense_laplace_poisson_ri(X, d["y"].to_numpy(), ids, K)
-    z0 = np.concatenate([beta, [s2]])
-    h = 1e-3 * np.maximum(1.0, np.abs(z0))
-    H = np.zeros((3, 3))
-    for i in range(3):
-        for j in range(3):
-            ei, ej = np.eye(3)[i] * h[i], np.eye(3)[j] * h[j]
-            H[i, j] = -(loglik(z0 + ei + ej) - loglik(z0 + ei - ej) - loglik(z0 - ei + ej)
-                        + loglik(z0 - ei - ej)) / (4 * h[i] * h[j])
-    C = np.linalg.inv(H)
+    C, D = dense_laplace_pieces(modes, loglik, beta, s2, K)
     b, gam, _ = modes(beta, s2)
-    D = np.zeros((K, 3))
-    for j in range(3):
-        e = np.eye(3)[j] * h[j] * 0.1
-        D[:, j] = (modes((z0 + e)[:2], (z0 + e)[2])[0] - modes((z0 - e)[:2], (z0 - e)[2])[0]) / (2 * e[j])
 
     def dense(L, m):
         w = np.concatenate([L, [0.0]]) + m @ D
