@@ -4,6 +4,7 @@ Type III tests and odds ratios, and the pseudo-likelihood methods (RSPL, MSPL, R
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -560,7 +561,6 @@ class GlimmixFit:
         q = Z.shape[1]
         self.design, self.classes, self.copts = design, classes, copts
         # the random effects as ESTIMATE and CONTRAST coefficients after '|' name them (PROC MIXED's layout)
-        from types import SimpleNamespace
         self._rspecs = mspecs if nested else [
             SimpleNamespace(Zd=sp["Zd"], q=sp["q"], m=1, col0=sp["off"], keymap=np.arange(K)[:, None],
                             uniq=list(uniq), effects=sp["effects"], intercept=sp["intercept"]) for sp in gspecs]
@@ -612,7 +612,6 @@ class GlimmixFit:
             from ..stats import ordinal as O
             K_ = len(self.mult_labels)
             o_ = O.fit(Xk, y.astype(int), w, offset, K_, self.cumlink)
-            from types import SimpleNamespace
             gm = SimpleNamespace(beta=o_.theta[K_ - 1:], cov=o_.cov[K_ - 1:, K_ - 1:], negbin_k=o_.theta[:K_ - 1],
                                  phi=None)
             self.fam = M.OrdinalFamily(self.cumlink, K_)
@@ -711,7 +710,6 @@ class GlimmixFit:
             # prediction standard errors as the documentation describes ("Estimated Precision of Estimates"):
             # Var(g hat - g) adds to the inverse Hessian at the mode the uncertainty of all parameters carried
             # through the mode (with the printed covariance: the sandwich with EMPIRICAL)
-            from types import SimpleNamespace
             pvar = (comp.prediction_cov()[1] if comp is not None else
                     res.mode_var + np.einsum("kqm,mn,krn->kqr", res.mode_jac, res.cov, res.mode_jac))
             self._random_solution(SimpleNamespace(modes=res.modes, mode_var=pvar), rnames, uniq, subj_vars, dfs)
@@ -1096,7 +1094,6 @@ class GlimmixFit:
         if ropts.has("solution") or ropts.has("s"):
             # BLUPs of the final pseudo linear mixed model with their prediction variances
             b_, Cbb, _ = lm.random_effects(res.theta, res.beta, res.cov_beta)
-            from types import SimpleNamespace
             self._random_solution(SimpleNamespace(modes=b_, mode_var=Cbb), rnames, uniq, subj_vars, dfs)
         from .glimmix_output import Computed, Model
         names = list(res.names)
@@ -1301,7 +1298,7 @@ class GlimmixFit:
             se = math.sqrt(max(float(V[0, 0]), 0.0))
             # with random-effect coefficients: the DF of the fixed part, or the random solutions' without one
             d = H.row_ddf(L, self.design, dfs) if np.any(L) or not rc else dfs.get(-1, math.inf)
-            if getattr(self, "df_adjust", None) is not None and not rc:
+            if getattr(self, "df_adjust", None) is not None and np.any(L):
                 d = self.df_adjust(np.atleast_2d(L), 1.0, d)[0]
             r = {"Label": label}
             r.update(H._stat_cols(est, se, d, alpha, o.has("cl"), o.has("ilink"), self.link, o.has("exp"), True))

@@ -220,17 +220,22 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
                 ref = cv.ref_index if cv.ref_index is not None else nlev - 1
                 idxs = [i for i in range(nlev) if i != ref]
             level_sets.append(idxs)
-        all_glm = all(classes[v].param == "glm" or v in eff.nested for v in cls)
-        wanted = None
+        occurring = wanted = None
         if template is not None:
             wanted = {tuple(c.levels.get(v) for v in cls)
                       for c, o in zip(template.columns, template.effect_of_col) if o == k}
+        elif not keep_empty and len(cls) > 1 and all(classes[v].param == "glm" or v in eff.nested for v in cls):
+            # the level combinations that occur in the data (one mixed-radix code per observation)
+            cc = np.column_stack([codes[v] for v in cls])
+            ok = np.all(cc >= 0, axis=1)
+            dims = [len(classes[v].levels) for v in cls]
+            occurring = set(np.unique(np.ravel_multi_index(cc[ok].T, dims)).tolist()) if ok.any() else set()
         for combo in itertools.product(*level_sets):
             if wanted is not None:
                 if tuple(classes[v].labels[li] for v, li in zip(cls, combo)) not in wanted:
                     continue
-            elif all_glm and not keep_empty and n and \
-                    not np.any(np.logical_and.reduce([codes[v] == li for v, li in zip(cls, combo)])):
+            elif occurring is not None and \
+                    int(np.ravel_multi_index(combo, [len(classes[v].levels) for v in cls])) not in occurring:
                 continue
             col = cont_prod.copy()
             for v, li in zip(cls, combo):
