@@ -138,3 +138,23 @@ def test_random_coefficients_without_g_side_effects_are_an_error_before_any_tabl
     r = run_sas(POIS + step)
     assert any("Random-effect coefficients" in e for e in r.errors), r.log
     assert not [t for t in r.session.tables if t.proc == "GLIMMIX"]
+
+
+def test_nested_subjects_under_pseudo_likelihood_equal_mixed():
+    """Nested SUBJECT= effects (processing by the coarsest subject, MIXED's layout of the random effects): the
+    SUBJECT coefficients index the RANDOM statement's own subjects, as in MIXED."""
+    step = """ data=d; class c id; model y = x t / s;
+      random int / subject=c; random int / subject=id(c);
+      estimate 'e' intercept 1 t 1 | intercept 1 / subject 0 1; run;"""
+    r = run_sas("""data d;
+      do c = 1 to 4; uc = sin(c*2.1)*0.7;
+        do id = 1 to 5; u = cos(c*id*1.3)*0.5;
+          do t = 0 to 3; x = mod(id,2); y = 1 + 0.4*t + x + uc + u + sin(c*id*t*0.7)*0.3; output; end;
+        end;
+      end;
+    run;
+    proc mixed""" + step + "\nproc glimmix" + step)
+    assert not r.errors and not r.warnings, r.log
+    g, m = _t(r, "Estimates").rows[0], _t(r, "Estimates", "MIXED").rows[0]
+    assert g["Estimate"] == pytest.approx(m["Estimate"], abs=1e-6)
+    assert g["StdErr"] == pytest.approx(m["StdErr"], rel=1e-5)

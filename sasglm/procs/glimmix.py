@@ -486,12 +486,11 @@ class GlimmixFit:
                            "COVTEST is not supported yet with DIST=MULTINOMIAL except with METHOD=QUAD/LAPLACE.",
                            st_.line, st_.col)
         self._check_outputs(rside, nested)
-        if self._random_coefficients() and (not gspecs or (nested and method == "laplace") or dist == "multinomial"):
-            stm = next(stm for kw, stm in self.hyps if kw in ("estimate", "contrast") and
-                       any(isinstance(w, A.Word) and w.kind == "op" and w.value == "|" for w in stm.items))
+        rstm = H.random_coefficient_statement(self.hyps)
+        if rstm is not None and (not gspecs or (nested and method == "laplace") or dist == "multinomial"):
             raise SasError("Random-effect coefficients (after '|') need G-side random effects (a RANDOM statement "
                            "that is not _RESIDUAL_); with nested SUBJECT= effects under METHOD=LAPLACE and with "
-                           "DIST=MULTINOMIAL they are not supported yet.", stm.line, stm.col)
+                           "DIST=MULTINOMIAL they are not supported yet.", rstm.line, rstm.col)
         xvars = {v for e in effects + r_effects for v in e.all_vars()} | set(subj_vars)
         if offset_var:
             xvars.add(offset_var)
@@ -696,7 +695,7 @@ class GlimmixFit:
         self._type3(full_beta, covb, dfs)
         self._covtests_quad(agq, res, cov, Xk, y, w, offset, k0, Z, codes)
         rpart = None
-        if self._random_coefficients() and not mult and res.mode_jac is not None and not nested:
+        if H.random_coefficient_statement(self.hyps) is not None and not (mult or nested) and res.mode_jac is not None:
             rpart = H.ModeRandomPart(self._rspecs, res.modes, res.mode_jac, res.mode_var, res.cov, keep)
         self._hypotheses(full_beta, covb, dfs, data, rpart)
         if ropts.has("g") or ropts.has("gcorr"):
@@ -1085,7 +1084,7 @@ class GlimmixFit:
         self._type3(full_beta, covb, dfs)
         self._covtests_pl(lm, res, gs, rs)
         rpart = None
-        if self._random_coefficients() and gs is not None and q:
+        if H.random_coefficient_statement(self.hyps) is not None and gs is not None and q:
             rpart = H.RandomPart(self._rspecs, *lm.blup_parts(res.theta, res.beta), keep)
         self._hypotheses(full_beta, covb, dfs, data, rpart)
         if ropts.has("g") or ropts.has("gcorr"):
@@ -1223,11 +1222,6 @@ class GlimmixFit:
             rows.append(CT.row(sp, full, null, df, CT.mixture_of(hold, vals, P)))
         self.emit(CT.table(rows, "ml"))
 
-    def _random_coefficients(self) -> bool:
-        """Whether an ESTIMATE or CONTRAST statement has random-effect coefficients (after '|')."""
-        return any(isinstance(w, A.Word) and w.kind == "op" and w.value == "|"
-                   for kw, stm in getattr(self, "hyps", []) if kw in ("estimate", "contrast") for w in stm.items)
-
     def _hypotheses(self, beta, covb, dfs, data, rpart=None):
         """CONTRAST (one table for all of them, after the Type III tests), then ESTIMATE and LSMEANS in order;
         then STORE.  ``rpart`` (a hypotheses.RandomPart) gives coefficients after '|' their BLUPs (modes)."""
@@ -1293,9 +1287,7 @@ class GlimmixFit:
                 self.s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
                 rows.append({"Label": label, "Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
                 continue
-            _, _, add, V = H.random_rows([(label, L, rc)], rpart, subject, stm, covb)
-            est = float(L @ beta + add[0])
-            se = math.sqrt(max(float(V[0, 0]), 0.0))
+            est, se = H.estimate_row(label, L, rc, rpart, subject, stm, beta, covb)
             # with random-effect coefficients: the DF of the fixed part, or the random solutions' without one
             d = H.row_ddf(L, self.design, dfs) if np.any(L) or not rc else dfs.get(-1, math.inf)
             if getattr(self, "df_adjust", None) is not None and np.any(L):

@@ -186,6 +186,15 @@ def bracket_values(group, stmt) -> tuple[float, list[float]]:
     return vals[0], vals[1:]
 
 
+def level_index(x, v, classes, stmt) -> int:
+    """The 0-based level of CLASS variable v from a 1-based level index x of the nonpositional syntax."""
+    n = len(classes[v].labels)
+    if x != int(x) or not 1 <= x <= n:
+        raise SasError(f"Level {x:g} of {v} does not exist ({v} has {n} levels; level indices must be within "
+                       "the levels).", stmt.line, stmt.col)
+    return int(x) - 1
+
+
 def _nonpositional_L(design, k, name, entries, stmt) -> np.ndarray:
     """The L entries of effect k from nonpositional [coefficient, levels] entries."""
     eff = design.effects[k]
@@ -203,10 +212,7 @@ def _nonpositional_L(design, k, name, entries, stmt) -> np.ndarray:
         want, mult = {}, coef
         for v, x in zip(evars, vals):
             if v in classes:
-                if x != int(x) or not 1 <= x <= len(classes[v].labels):
-                    raise SasError(f"Level {x:g} of {v} does not exist ({v} has {len(classes[v].labels)} levels).",
-                                   stmt.line, stmt.col)
-                want[v] = classes[v].labels[int(x) - 1]
+                want[v] = classes[v].labels[level_index(x, v, classes, stmt)]
             else:
                 mult *= x
         hit = [j for j in cols if all(design.columns[j].levels.get(v) == lv for v, lv in want.items())]
@@ -748,10 +754,10 @@ def lsmestimate_table(session, proc, stmt, design, classes, data, means, beta, c
         elif isinstance(w, A.Group) and w.name == "[":
             # nonpositional [coefficient, level indices]: the LS-mean of that level combination
             coef, lev = bracket_values(w, stmt)
-            if len(lev) != len(evars) or any(x != int(x) or not 1 <= x <= d for x, d in zip(lev, dims)):
+            if len(lev) != len(evars):
                 raise SasError(f"The nonpositional coefficients of {name} need {len(evars)} level index(es) "
-                               f"({' '.join(evars)}) within the levels.", w.line, w.col)
-            q = int(np.ravel_multi_index([int(x) - 1 for x in lev], dims))
+                               f"({' '.join(evars)}).", w.line, w.col)
+            q = int(np.ravel_multi_index([level_index(x, v, classes, w) for x, v in zip(lev, evars)], dims))
             vals.extend([0.0] * (q + 1 - len(vals)))
             vals[q] += coef
             modes.add("nonpos")
@@ -1033,6 +1039,20 @@ class ModeRandomPart(RandomPart):
         W[:, :p] += L[:, self.keep]
         E = np.array([[float(np.einsum("kq,kqr,kr->", M1, self.cond_var, M2)) for M2 in Ms] for M1 in Ms])
         return adds, W @ self.cov_all @ W.T + E
+
+
+def random_coefficient_statement(hyps):
+    """The first ESTIMATE or CONTRAST statement of (keyword, statement) pairs with random-effect coefficients
+    (after '|'), or None."""
+    return next((stm for kw, stm in hyps if kw in ("estimate", "contrast") and
+                 any(isinstance(w, A.Word) and w.kind == "op" and w.value == "|" for w in stm.items)), None)
+
+
+def estimate_row(label, L, rc, random, subject, stmt, beta, covb) -> tuple[float, float]:
+    """The estimate L beta (+ the BLUP part of random coefficients rc) of one ESTIMATE row and its standard
+    error (its prediction standard error with random coefficients)."""
+    _, _, add, V = random_rows([(label, L, rc)], random, subject, stmt, covb)
+    return float(L @ beta + add[0]), math.sqrt(max(float(V[0, 0]), 0.0))
 
 
 def random_coefficient_options(stmt, random):

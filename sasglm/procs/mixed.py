@@ -453,8 +453,7 @@ class MixedFit:
                        (lmm.V(res.theta), pos) if mopts.has("vciry") else None)
         self._type3(beta, covb, dfs)
         rpart = None
-        if gs is not None and any("|" == getattr(w, "value", None) for kw, stm in self.hyps
-                                  if kw in ("estimate", "contrast") for w in stm.items):
+        if gs is not None and H.random_coefficient_statement(self.hyps) is not None:
             b_, A_, B_ = lmm.blup_parts(res.theta, res.beta)
             rpart = H.RandomPart(specs, b_, A_, B_, keep)
         ct = H.contrast_table(s, PROC, [stm for kw, stm in self.hyps if kw == "contrast"], design, beta, covb, dfs,
@@ -509,9 +508,7 @@ class MixedFit:
                 s.log.note(f"The ESTIMATE row '{label}' is not estimable.")
                 rows_e.append({"Label": label, "Estimate": None, "StdErr": None, "_display": {"Estimate": "Non-est"}})
                 continue
-            _, _, add, V = H.random_rows([(label, L, rc)], rpart, subject, stm, covb)
-            est = float(L @ beta + add[0])
-            se_ = math.sqrt(max(float(V[0, 0]), 0.0))
+            est, se_ = H.estimate_row(label, L, rc, rpart, subject, stm, beta, covb)
             if rc and not np.any(L):
                 dfe = self.df_pred
             else:
