@@ -65,7 +65,8 @@ GEE_REPEATED_OPTS = REPEATED_OPTS - {"printmle", "v6corr"}
 # the tables PROC GEE prints (its ODS table list): no initial GLM fit, no Type 3 tests, no convergence table
 GEE_TABLES = {"ModelInfo", "ClassLevels", "NObs", "ResponseProfile", "GEEModInfo", "LORInfo", "GEEWCorr",
               "GEEExchCorr", "GEEFitCriteria", "GEEEmpPEst", "GEEModPEst", "GEENCorr", "GEENCov", "GEERCorr",
-              "GEERCov", "ParmInfo", "LSMeans", "Diffs", "Estimates", "Coef"}
+              "GEERCov", "ParmInfo", "LSMeans", "Diffs", "Estimates", "Coef", "Slices", "SliceTests",
+              "SliceDiffs"}
 
 
 def run_genmod(session, proc, variant="GENMOD"):
@@ -104,7 +105,7 @@ def run_genmod(session, proc, variant="GENMOD"):
             output = stm
         elif kw == "by":
             by = stm
-        elif kw in ("estimate", "contrast", "lsmeans", "lsmestimate"):
+        elif kw in ("estimate", "contrast", "lsmeans", "lsmestimate", "slice"):
             hyps.append((kw, stm))
         elif kw in ("weight", "freq", "scwgt", "frequency"):
             names = [str(w.value) for w in stm.items if isinstance(w, A.Word) and w.kind == "name"]
@@ -113,9 +114,6 @@ def run_genmod(session, proc, variant="GENMOD"):
             wf["weight" if kw in ("weight", "scwgt") else "freq"] = (names[0], stm)
         elif kw == "effectplot":
             hyps.append((kw, stm))
-        elif kw == "slice":
-            raise SasError(f"The {kw.upper()} statement of PROC {variant} is not supported yet.", stm.line, stm.col,
-                           code="180-322")
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     if gee:
@@ -1463,9 +1461,9 @@ class Fit:
         else:
             beta, cov = final[1], final[2]
         means = H.covariate_means(self.design, self.classes, self.data_used)
-        if kw == "lsmeans":
+        if kw in ("lsmeans", "slice"):
             for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, self.data_used, means, beta, cov,
-                                      self.link):
+                                      self.link, statement=kw):
                 self.emit(t)
             return
         if kw == "lsmestimate":

@@ -57,7 +57,7 @@ def run_glimmix(session, proc):
             randoms.append(stm)
         elif kw == "nloptions":
             nlopts = _nloptions(session, stm)
-        elif kw in ("lsmeans", "estimate", "contrast", "lsmestimate"):
+        elif kw in ("lsmeans", "estimate", "contrast", "lsmestimate", "slice"):
             hyps.append((kw, stm))
         elif kw == "output":
             from .glimmix_output import parse_output
@@ -1252,12 +1252,12 @@ class GlimmixFit:
 
     def _hypothesis(self, kw, stm, beta, covb, dfs, data):
         means = H.covariate_means(self.design, self.classes, data)
-        if kw == "lsmeans":
+        if kw in ("lsmeans", "slice"):
             adj = getattr(self, "df_adjust", None)
             df_of = (lambda L: adj(np.atleast_2d(L), 1.0, None)[0]) if adj is not None else None
             for t in H.lsmeans_tables(self.s, PROC, stm, self.design, self.classes, data, means, beta, covb, self.link,
                                       df_for=lambda k: dfs.get(k, math.inf), df_of=df_of, slice_adjust=adj,
-                                      slices="glimmix", glimmix=True,
+                                      slices="glimmix", glimmix=True, statement=kw,
                                       exact_dunnett=self.glm_mode and self.dist == "normal"):
                 self.emit(t)
             return

@@ -544,24 +544,144 @@ def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_
     return tables
 
 
+def _slice_specs(rest, stmt):
+    """The SLICE statement's SLICEBY=/SIMPLE= partitioning rules, taken out of its options: a list of
+    (variables, formatted value or None) and the remaining options.  Forms: SLICEBY=b, SLICEBY=a*b,
+    SLICEBY(b='2' a='1'), SLICEBY(b, a); several options add up."""
+    specs, left = [], []
+    items = list(rest or [])
+    i = 0
+
+    def star_chain(first, j, seq):
+        names = [first]
+        while j + 1 < len(seq) and isinstance(seq[j], A.Word) and seq[j].value == "*" and \
+                isinstance(seq[j + 1], A.Word) and seq[j + 1].kind == "name":
+            names.append(str(seq[j + 1].value))
+            j += 2
+        return names, j
+
+    def bad(node):
+        raise SasError("Invalid SLICEBY= specification (an effect of the SLICE effect's variables, optionally "
+                       "with one formatted value: SLICEBY=b, SLICEBY=a*b, SLICEBY(b='2' a='1')).",
+                       getattr(node, "line", stmt.line), getattr(node, "col", stmt.col))
+
+    while i < len(items):
+        it = items[i]
+        if isinstance(it, A.Opt) and it.key.lower() in ("sliceby", "simple"):
+            v = it.value
+            if isinstance(v, A.Word) and v.kind == "name":
+                names, i = star_chain(str(v.value), i + 1, items)
+                specs.append((names, None))
+                continue
+            if isinstance(v, A.Group) and v.name is None:
+                seq = list(v.items)
+            else:
+                bad(it)
+        elif isinstance(it, A.Group) and it.name and it.name.lower() in ("sliceby", "simple"):
+            seq = list(it.items)
+        else:
+            left.append(it)
+            i += 1
+            continue
+        j = 0
+        while j < len(seq):
+            w = seq[j]
+            if isinstance(w, A.Word) and w.kind == "op" and w.value == ",":
+                j += 1
+            elif isinstance(w, A.Opt) and isinstance(w.value, A.Word) and w.value.kind in ("string", "number", "name"):
+                specs.append(([w.key], str(w.value.value)))
+                j += 1
+            elif isinstance(w, A.Word) and w.kind == "name":
+                names, j = star_chain(str(w.value), j + 1, seq)
+                specs.append((names, None))
+            else:
+                bad(w)
+        i += 1
+    return specs, left
+
+
+def _slice_partitions(specs, evars, labels, eff_name, stmt):
+    """The SLICE statement's partitions: (Slice text, indices of the LS-means in it).  Without SLICEBY=
+    the effect is partitioned by each of its variables in turn."""
+    lower = [v.lower() for v in evars]
+    if not specs:
+        specs = [([v], None) for v in evars]
+    parts = []
+    for names, value in specs:
+        vs = []
+        for n in names:
+            if n.lower() not in lower:
+                raise SasError(f"The SLICEBY= variable {n} is not in the SLICE effect {eff_name}.", stmt.line, stmt.col)
+            vs.append(evars[lower.index(n.lower())])
+        if len(set(vs)) == len(evars):
+            raise SasError(f"SLICEBY={'*'.join(names)} leaves no variable of {eff_name} to compare.",
+                           stmt.line, stmt.col)
+        levels = dict.fromkeys(tuple(lab[v] for v in vs) for lab in labels)
+        if value is not None:
+            want = [lv for lv in levels if str(lv[0]).strip() == value.strip()]
+            if not want:
+                raise SasError(f"{value} is not a level of {vs[0]} (SLICEBY=).", stmt.line, stmt.col)
+            levels = want
+        for lv in levels:
+            idx = [i for i in range(len(labels)) if tuple(labels[i][v] for v in vs) == lv]
+            parts.append((f"{'*'.join(vs)} {' '.join(str(x).strip() for x in lv)}", idx, vs))
+    return parts
+
+
+def _slice_test(proc, eff_name, text, Ls, beta, cov, df, slice_adjust, chisq):
+    """Table SliceTests of a SLICE statement: the test that the LS-means of one partition are equal
+    (F, or a Wald chi-square where the procedure has no denominator DF)."""
+    K = np.array([L - Ls[0] for L in Ls[1:]]) if len(Ls) > 1 else np.zeros((0, len(beta)))
+    W, r = GL.wald_test(K, beta, cov) if len(K) else (0.0, 0)
+    row = {"Slice": text, "NumDF": r}
+    if chisq:
+        row.update({"ChiSq": W if r else None, "ProbChiSq": st.chi2.sf(W, r) if r else None})
+        cols = [Column("Slice"), Column("NumDF", "Num DF", "INT"), Column("ChiSq", "Chi-Square", "10.2"),
+                Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
+        return Table(proc, "SliceTests", f"Chi-Square Test for {eff_name} Least Squares Means Slice", cols, [row])
+    if r:
+        F, dd = W / r, df
+        if slice_adjust is not None:
+            dd, F = slice_adjust(K, F, dd)
+        row.update({"DenDF": dd, "FValue": F, "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)})
+    else:
+        row.update({"DenDF": None, "FValue": None, "ProbF": None})
+    cols = [Column("Slice"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
+            Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
+    return Table(proc, "SliceTests", f"F Test for {eff_name} Least Squares Means Slice", cols, [row])
+
+
 def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov, link, df_for=None,
                    om_default=False, df_of=None, slice_adjust=None, slices=None, glimmix=False,
-                   exact_dunnett=False):
+                   exact_dunnett=False, statement="lsmeans"):
     """Emit the LS-means (and differences) tables for one LSMEANS statement; returns the tables.
     slices: None when the procedure has no SLICE=/SLICEDIFF= here (an ERROR), else "mixed" or "glimmix"
     (the title style of the Tests of Effect Slices table).  glimmix: PROC GLIMMIX's print style (no
     Effect column; a multiple-comparison adjustment named in a subtitle).  exact_dunnett: the fit is a
     linear model without random effects, where SAS names ADJUST=DUNNETT "Dunnett" (else "Dunnett-Hsu",
-    its factor-analytic method)."""
-    at, rest = parse_at(stmt, design, classes, "LSMEANS")
+    its factor-analytic method).  statement="slice": a SLICE statement (the LSMEANS options on the
+    partitions that SLICEBY= names: per partition the LS-means with MEANS, the test of their equality
+    unless NOF, and their differences with DIFF, ADJUST= or NOF)."""
+    is_slice = statement == "slice"
+    kwname = statement.upper()
+    at, rest = parse_at(stmt, design, classes, kwname)
+    specs = []
+    if is_slice:
+        specs, rest = _slice_specs(rest, stmt)
     o = Options(rest, {"diff", "pdiff", "cl", "ilink", "om", "obsmargins", "alpha", "e", "exp",
                        "oddsratio", "or", "adjust", "bylevel", "means", "cov", "corr",
-                       "lines", "plots", "slice", "slicediff", "slicedifftype", "stepdown", "adjdfe"}, "LSMEANS")
+                       "lines", "plots", "slice", "slicediff", "slicedifftype", "stepdown", "adjdfe"} |
+                ({"nof", "nomeans"} if is_slice else set()), kwname)
+    if is_slice:
+        for bad in ("slice", "slicediff", "slicedifftype"):
+            if o.has(bad):
+                raise SasError(f"The option {bad.upper()}= does not apply to the SLICE statement (use SLICEBY=).",
+                               stmt.line, stmt.col)
     for bad in ("bylevel", "slice", "slicediff", "lines", "stepdown"):
         if (bad == "slice" and slices is not None) or (bad == "slicediff" and glimmix):
             continue
         if o.has(bad):
-            raise SasError(f"The LSMEANS option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
+            raise SasError(f"The {kwname} option {bad.upper()} is not supported yet.", stmt.line, stmt.col)
     adjust = str(o.get("adjust", "t")).lower()
     adjust = {"bon": "bonferroni", "tukey-kramer": "tukey", "sid": "sidak", "sch": "scheffe"}.get(adjust, adjust)
     adjust = {"gt2": "smm"}.get(adjust, adjust)
@@ -593,11 +713,16 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             names.append(name)
             i = j
         else:
-            raise SasError("Invalid LSMEANS effect.", stmt.line, stmt.col)
+            raise SasError(f"Invalid {kwname} effect.", stmt.line, stmt.col)
+    if is_slice and len(names) != 1:
+        raise SasError("The SLICE statement needs exactly one model effect.", stmt.line, stmt.col)
     out = []
     for name in names:
-        k = _lsm_effect(design, classes, name, stmt, "LSMEANS")
+        k = _lsm_effect(design, classes, name, stmt, kwname)
         Ls, labels, evars = lsmeans_L(design, classes, name, data, means, om, at=at)
+        if is_slice and len(evars) < 2:
+            raise SasError(f"The SLICE effect must be an interaction of CLASS variables ({design.effects[k].name} "
+                           "is a main effect).", stmt.line, stmt.col)
         eff_name = design.effects[k].name
         at_cols = [Column(v, None, "10.2") for v in (at or {})]   # AT covariates are shown at their values
         df = df_for(k) if df_for else math.inf
@@ -619,7 +744,8 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
         cols = [Column("Effect", hidden=glimmix)] + [Column(v) for v in evars] + at_cols + \
             _stat_columns(df, o.has("cl"), o.has("ilink"), o.has("exp"), tstyle)
         t = Table(proc, "LSMeans", f"{eff_name} Least Squares Means", cols, rows)
-        out.append(t)
+        if not is_slice:
+            out.append(t)
         oddsratio = o.has("oddsratio") or o.has("or")
 
         def diff_row(a, b, extra):
@@ -660,7 +786,7 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
                                             df=src_df if adjdfe == "source" else None, corr=corr,
                                             dunnett_name="Dunnett" if exact_dunnett else "Dunnett-Hsu")
                 drows.extend(grows)
-            dcols = lead + [Column("Effect", hidden=glimmix)] + [Column(v) for v in shown] + \
+            dcols = lead + [Column("Effect", hidden=glimmix or is_slice)] + [Column(v) for v in shown] + \
                 [Column("_" + v, "_" + v) for v in shown] + at_cols + \
                 _stat_columns(df, o.has("cl"), False, o.has("exp"), tstyle)
             subtitle = None
@@ -679,6 +805,28 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
         def all_pairs(idx):
             return [(a, b) for i, a in enumerate(idx) for b in idx[i + 1:]]
 
+        if is_slice:
+            if o.has("diff") or o.has("pdiff"):
+                if _diff_kind(o, stmt, adjust)[0] != "all" or adjust == "dunnett":
+                    raise SasError("DIFF=CONTROL and ADJUST=DUNNETT are not supported in the SLICE statement yet.",
+                                   stmt.line, stmt.col)
+            show_means = o.has("means") and not o.has("nomeans")
+            show_diffs = o.has("diff") or o.has("pdiff") or oddsratio or o.has("adjust") or o.has("nof")
+            chisq = df == math.inf and not tstyle          # GENMOD: Wald chi-square tests
+            for text, part, vs in _slice_partitions(specs, evars, labels, eff_name, stmt):
+                idx = [i for i in part if ests[i] is not None]
+                if show_means:
+                    out.append(Table(proc, "Slices", f"{eff_name} Least Squares Means",
+                                     [Column("Slice")] + [Column("Effect", hidden=True)] + cols[1:],
+                                     [{"Slice": text, **rows[i]} for i in part]))
+                if not o.has("nof"):
+                    out.append(_slice_test(proc, eff_name, text, [ests[i][0] for i in idx], beta, cov, df,
+                                           slice_adjust, chisq))
+                if show_diffs:
+                    out.append(diff_table("SliceDiffs", f"Simple Differences of {eff_name} Least Squares Means",
+                                          [Column("Slice")], [w for w in evars if w not in vs],
+                                          [({"Slice": text}, all_pairs(idx), len(idx))]))
+            continue
         # ADJUST= modifies the differences, so it implies DIFF (as SAS's LSMEANS documentation says)
         if o.has("diff") or o.has("pdiff") or oddsratio or o.has("adjust"):
             if diff_kind == "control":

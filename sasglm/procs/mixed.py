@@ -35,7 +35,7 @@ def run_mixed(session, proc):
     randoms, repeated, hyps, others = [], None, [], []
     for kw, stm in statements(proc, {"class", "model", "random", "repeated", "where", "lsmeans", "estimate",
                                      "contrast", "parms", "by", "id", "weight", "freq", "ods", "lsmestimate",
-                                     "store"}):
+                                     "store", "slice"}):
         if kw == "class":
             class_stmt = stm
         elif kw == "model":
@@ -44,7 +44,7 @@ def run_mixed(session, proc):
             randoms.append(stm)
         elif kw == "repeated":
             repeated = stm
-        elif kw in ("lsmeans", "estimate", "contrast", "lsmestimate"):
+        elif kw in ("lsmeans", "estimate", "contrast", "lsmestimate", "slice"):
             hyps.append((kw, stm))
         elif kw == "parms":
             if any(k == "parms" for k, _ in others):
@@ -479,10 +479,10 @@ class MixedFit:
         for kw, stm in self.hyps:
             if kw == "contrast":
                 continue
-            if kw == "lsmeans":
+            if kw in ("lsmeans", "slice"):
                 for t in H.lsmeans_tables(s, PROC, stm, design, classes, data, means, beta, covb, ident,
                                           df_for=lambda k: dfs.get(k, math.inf), df_of=df_of,
-                                          slice_adjust=self.ddf.adjust(), slices="mixed",
+                                          slice_adjust=self.ddf.adjust(), slices="mixed", statement=kw,
                                           exact_dunnett=not self.randoms and self.repeated is None):
                     self.emit(t)
             elif kw == "lsmestimate":

@@ -37,7 +37,8 @@ def run_plm(session, proc):
     name = str(src.value) if isinstance(src, A.Word) else str(src)
     store = session.get_store(name, (proc.line, proc.col))
     ddf = _ddf(store, opts, proc)
-    stmts = list(statements(proc, {"score", "show", "estimate", "lsmeans", "effectplot", "test", "lsmestimate"}))
+    stmts = list(statements(proc, {"score", "show", "estimate", "lsmeans", "effectplot", "test", "lsmestimate",
+                                            "slice"}))
     alpha = float(opts.get("alpha", 0.05))
     if not opts.has("noinfo"):
         rows = [("Item Store", name.upper() if "." in name else f"WORK.{name.upper()}")]
@@ -81,7 +82,7 @@ def run_plm(session, proc):
         else:
             for t in H.lsmeans_tables(session, "PLM", _with_alpha(st_, alpha), store.design, store.classes,
                                       store.class_data, store.means, store.beta, store.cov, store.link,
-                                      df_for=df_for, df_of=df_of, slice_adjust=adjust,
+                                      df_for=df_for, df_of=df_of, slice_adjust=adjust, statement=kw,
                                       slices="glimmix" if ddf is not None else None):
                 session.emit_table(type_level_columns(t, store.classes))
 
