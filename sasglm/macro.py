@@ -385,8 +385,9 @@ class MacroProcessor:
             for pn, _, _ in mdef.params:
                 self.log.write(f"MLOGIC({mdef.name.upper()}):  Parameter {pn.upper()} has value {frame.scope[pn]}")
         self.frames.append(frame)
-        out = emit
-        if self.opt("mprint"):
+        if not self.opt("mprint"):
+            out = emit
+        else:
             buf = []
 
             def out(s, _emit=emit, _buf=buf, _name=mdef.name.upper()):
@@ -412,7 +413,6 @@ class MacroProcessor:
 
     # ------------------------------------------------------------------ %IF / %DO
     def _if(self, text, after, emit, line, open_code):
-        m = re.compile(r"%then\b", re.I)
         th = _find_keyword(text, after, "then")
         if th is None:
             raise MacroError("Expecting %THEN after the %IF condition.", line)
@@ -451,7 +451,7 @@ class MacroProcessor:
         body_start = semi + 1
         try:
             body_end, end = _matching_end(text, body_start, line)
-        except MacroError as e:
+        except MacroError:
             where = f" in macro {self.frames[-1].name.upper()}" if self.frames else ""
             raise MacroError(f"There were unclosed %DO statements{where} (a %DO at line {line} has no matching "
                              "%END).", line) from None
@@ -616,7 +616,7 @@ class MacroProcessor:
             p = self._int(args[1], line, evaluate=True)
             ln = self._int(args[2], line, evaluate=True) if len(args) > 2 else None
             if p < 1 or p > len(s) + 1:
-                self.log.warning(f"Argument 2 to macro function %SUBSTR is out of range.")
+                self.log.warning("Argument 2 to macro function %SUBSTR is out of range.")
                 return ""
             return s[p - 1:] if ln is None else s[p - 1:p - 1 + ln]
         if name in ("upcase", "qupcase"):

@@ -579,7 +579,6 @@ class ToAst(Transformer):
         if not ch:
             return None
         nums = [int(float(c)) for c in ch]
-        text = None
         # a single number n means 1..n; pairs lo:hi are given as consecutive numbers
         return [(1, nums[0])] if len(nums) == 1 else [(nums[0], nums[1])]
 

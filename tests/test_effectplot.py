@@ -3,7 +3,6 @@ variables at SAS's default AT settings (continuous at their mean, CLASS at the l
 reference values are computed here from the GENMOD parameter estimates printed in the same run."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np

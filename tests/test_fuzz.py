@@ -4,7 +4,6 @@ error: every failure must be an ordinary SAS-style ERROR line."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

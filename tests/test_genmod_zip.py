@@ -4,7 +4,6 @@ level 1 as the reference, matching GLM coding's last level).  glmmTMB reports th
 theta = 1/k and the SE of log theta (equal to the SE of log k); k's delta-method SE is k times it."""
 from __future__ import annotations
 
-import math
 
 import pytest
 

@@ -10,7 +10,6 @@ Estimates table without SOLUTION; with GROUP=type the Residual (VC) estimates 17
 ChiSq 1.90, Pr > ChiSq 0.5942, note DF."""
 from __future__ import annotations
 
-import math
 
 import pytest
 from scipy import stats

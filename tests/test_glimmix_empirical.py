@@ -5,7 +5,6 @@ Estimator) is c * classical + delta_m * phi * model-based, checked on an interce
 matrices are scalars and every piece is read off the printed standard errors."""
 from __future__ import annotations
 
-import math
 
 import pytest
 

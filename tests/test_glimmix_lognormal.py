@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_sas
-from glmm_checks import rows
 
 DATA = """
 data d;

@@ -10,7 +10,6 @@ restricted likelihood with scipy, and compares: an implementation independent of
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

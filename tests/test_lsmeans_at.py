@@ -41,7 +41,7 @@ def means_of(r):
 
 
 def test_mixed_lsmeans_default_mean_of_product_and_at_values():
-    tb, tt, ab = 1.5, 3.5, None
+    tb, tt = 1.5, 3.5
     r = run_sas(DATA + """
 proc mixed data=d;
   class id trt;

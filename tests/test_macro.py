@@ -1,7 +1,6 @@
 """The macro facility, one behaviour per test, with the log text SAS writes."""
 from __future__ import annotations
 
-import pytest
 
 from conftest import run_sas
 

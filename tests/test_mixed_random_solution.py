@@ -4,7 +4,6 @@ estimates, whose diagonal gives SAS's prediction standard errors), run by hand o
 below."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -81,7 +80,7 @@ def test_ods_output_from_genmod_and_glimmix():
 @needs_shared
 def test_course_program_html_report_renders(tmp_path):
     out = tmp_path / "report.html"
-    res = subprocess.run([sys.executable, "-m", "sasglm", "run", str(SHARED / "seed" / "course_program.sas"),
+    subprocess.run([sys.executable, "-m", "sasglm", "run", str(SHARED / "seed" / "course_program.sas"),
                           "--libname", f"s857={SHARED_DATA}", "--html", str(out)], cwd=tmp_path,
                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     html = out.read_text()

@@ -49,7 +49,6 @@ def build_blocks(stmts: list) -> list:
 
     def expand(st):
         """Fill the body of DO blocks (also when they follow THEN / ELSE / WHEN)."""
-        nonlocal pos
         if isinstance(st, A.DoBlock):
             st.body = block(True, st)
             return st

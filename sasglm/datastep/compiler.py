@@ -382,9 +382,9 @@ class Compiler:
         if name in self.pdv:
             raise SasError(f"Array name {st.name} is also a variable name.", st.line, st.col, code="124-185")
         if name in ("sum", "mean", "min", "max", "log", "exp"):
-            self.session.log.warning(f"An array is being defined with the same name as a SAS-supplied or "
-                                     f"user-defined function.  Parenthesized references involving this name "
-                                     f"will be treated as array references and not function references.")
+            self.session.log.warning("An array is being defined with the same name as a SAS-supplied or "
+                                     "user-defined function.  Parenthesized references involving this name "
+                                     "will be treated as array references and not function references.")
         if st.temporary:
             n = st.dims[0][1] - st.dims[0][0] + 1 if st.dims else len(st.init or [])
             self.arrays[name] = ArrayInfo(st.name, [], st.dims[0][0] if st.dims else 1, n, st.is_char, True,
@@ -399,7 +399,7 @@ class Compiler:
         if not st.is_char and existing and all(v is not None and v.type == "C" for v in existing):
             st.is_char = True
         elif st.is_char is False and any(v is not None and v.type == "C" for v in existing):
-            raise SasError(f"All variables in array list must be the same type, i.e., all numeric or character.",
+            raise SasError("All variables in array list must be the same type, i.e., all numeric or character.",
                            st.line, st.col, code="")
         if st.dims:
             n = st.dims[0][1] - st.dims[0][0] + 1

@@ -256,14 +256,12 @@ class DataStepRunner:
         for k, src in enumerate(comp.sources):
             st: A.SetStmt = src["stmt"]
             frames = []
-            labels = []
             src["read_notes"] = []
             for ref in st.datasets:
                 ds = session.get_dataset(ref, where=(ref.line, ref.col))
                 ds, nread, where_txt = session.apply_input_options(ds, ref, comp.where)
                 frames.append((ref, ds))
                 src["read_notes"].append((ref.display if not ref.path else ref.path, nread, where_txt))
-            pdv_cols = [v for v in comp.pdv.values() if v.from_input_ds]
             # column union in PDV order
             names = []
             for ref, ds in frames:
@@ -340,11 +338,8 @@ class DataStepRunner:
             for c in d.columns:
                 if c not in allcols:
                     allcols.append(c)
-        rows = []
         inflags = {str(ref.options["in"]).lower(): [] for ref, _ in dfs if ref.options.get("in")}
         if not by:
-            n = max((len(d) for _, d in dfs), default=0)
-            groups = [[(0, len(d)) for _, d in dfs]]
             group_lists = [[list(range(len(d))) for _, d in dfs]]
         else:
             bycols = [b.lower() for b, _ in by]
@@ -384,7 +379,6 @@ class DataStepRunner:
                     m[nk].append(i)
                 index.append(m)
             group_lists = [[index[j].get(nk, []) for j in range(len(dfs))] for nk, _ in all_keys]
-        pdv = {c: (math.nan if comp.pdv.get(c) is None or comp.pdv[c].type == "N" else "") for c in allcols}
         values = {c: [] for c in allcols}
         many = False
         for lists in group_lists:

@@ -1240,7 +1240,6 @@ class Fit:
                 if logor:
                     raise SasError("Score statistics for Type 3 analysis with LOGOR= are not supported yet; "
                                    "add the WALD option.", self.model.line, self.model.col)
-                corr = G.make_corr(self.repeated_kind(), data.L.T)
                 chi, df = G.score_test(data, res.corr.__class__(data.L.T) if not isinstance(res.corr, G.MDep)
                                        else G.MDep(data.L.T, res.corr.m), beta[keep], L[:, keep])
             rows.append({"Source": eff.name, "DF": df, "ChiSq": chi, "ProbChiSq": st.chi2.sf(chi, df) if df else None})
@@ -1352,7 +1351,6 @@ class Fit:
             s.log.note("Algorithm converged." if res.converged else "The maximum number of iterations was reached.")
         z = st.norm.ppf(0.975)
         m = k - 1
-        names = [(f"Intercept{j + 1}", {}) for j in range(m)]
         cols_full = list(range(1, design.X.shape[1]))
         kidx = np.cumsum(keep) - 1
 
@@ -1582,7 +1580,7 @@ class Fit:
         ok = np.ones(n_all, dtype=bool)
         data = {}
         for v in needed:
-            m = ds.var(v)
+            ds.var(v)           # an unknown variable is an ERROR here
             col = ds.column(v).to_numpy()
             if v in self.classes:
                 ok &= self.classes[v].codes(col) >= 0

@@ -232,7 +232,6 @@ def _run(session, proc, name):
     for byline, sub in by_groups(ds, by, session, name):
         df = sub.df
         if classes:
-            keys = df[classes]
             if not opts.has("missing"):
                 mask = np.ones(len(df), dtype=bool)
                 for c in classes:
@@ -274,7 +273,6 @@ def _run(session, proc, name):
             if len(varlist) == 1 and not classes:
                 cols = [c for c in cols if c.name != "Variable"]
                 title = ""
-                sub_title = None
                 tbl = Table(name, "Summary", title, cols, rows, byline=byline)
                 tbl.subtitle = f"Analysis Variable : {varlist[0]}" + (
                     f" {sub.var(varlist[0]).label}" if sub.var(varlist[0]).label else "")

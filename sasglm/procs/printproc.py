@@ -53,7 +53,6 @@ def run_print(session, proc):
             header = labels.get(v.lower()) or (m.label if use_label and m.label else v)
             cols.append(Column(v, header, None, "l" if m.is_char else "r"))
         rows = []
-        start = sub.df.index[0] if len(sub.df) else 0
         for i, rec in enumerate(sub.df.itertuples(index=False, name=None)):
             row = {}
             if not opts.has("noobs") and not ids:

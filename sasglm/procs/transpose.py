@@ -44,7 +44,7 @@ def run_transpose(session, proc):
                    for v in sub.df[idv]]
             names = [prefix + str(i).replace(" ", "_") for i in ids]
             if len(set(n.lower() for n in names)) != len(names) and not opts.has("let"):
-                raise SasError(f"The ID value occurs twice in the same BY group.", proc.line, proc.col)
+                raise SasError("The ID value occurs twice in the same BY group.", proc.line, proc.col)
         else:
             names = [f"{prefix}{i + 1}" for i in range(sub.nobs)]
         rows = []

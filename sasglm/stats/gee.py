@@ -325,7 +325,6 @@ def _qic(data: GEEData, res: GEEResult, beta, cov_emp):
 # ---------------------------------------------------------------------- generalized score test
 def score_test(data: GEEData, corr: WorkingCorr, beta_full0, C: np.ndarray, maxiter=50):
     """Generalized score statistic for H0: C beta = 0 (SAS GENMOD Type 3 GEE default)."""
-    p = len(beta_full0)
     # null-space parameterisation beta = Nm gamma
     U_, s, Vt = np.linalg.svd(C)
     rank = int((s > 1e-10 * (s.max() if s.size else 1)).sum())
@@ -544,8 +543,6 @@ def alr_fit(data: GEEData, model: LogOR, beta0, maxiter=100, tol=1e-8) -> GEERes
     Ainv = np.linalg.inv(A)
     full = Ainv @ B @ Ainv.T
     mu, d1, V, e, r = data.pieces(beta)
-    N = int(pres.sum())
-    phi = float(np.sum(r ** 2)) / (N - p)
     res = GEEResult(beta, full[:p, :p], np.linalg.inv(M0), 1.0, None, np.eye(T), it, converged, mu[pres],
                     alpha=alpha, alpha_cov=full[p:, p:], full_cov=full)
     _qic(data, res, beta, full[:p, :p])

@@ -71,7 +71,6 @@ def fit_beta(X, y, w, offset, fam: Family, link: Link, beta0=None, maxiter=100, 
         beta = beta0.copy()
     converged = False
     it = 0
-    obj_prev = None
     for it in range(1, maxiter + 1):
         eta = X @ beta + offset
         mu = fam.clip(link.inv(eta))
@@ -289,13 +288,11 @@ def type3_L(design, k: int) -> np.ndarray:
     L = np.array(rows) if rows else np.zeros((0, p))
     if L.shape[0] == 0:
         return L
-    cls = set(design.columns[cols[0]].levels) if len(cols) else set()
     # GLM coding: differences between levels (rows e_j - e_last) and equal-weight spread into the
     # columns of containing effects
     glm_coded = any(not design.aliased[j] for j in cols) and any(design.aliased[j] for j in cols)
     if not glm_coded:
         return L
-    lev_cols = [j for j in cols]
     base = [j for j in cols if design.aliased[j]]
     out = []
     for j in keep:

@@ -57,7 +57,6 @@ def _pieces(theta, X, y, w, off, k, link: CumLink):
     a = theta[:k - 1]
     b = theta[k - 1:]
     eta = X @ b + off
-    n = len(y)
     upper = np.where(y < k - 1, np.concatenate([a, [0.0]])[np.minimum(y, k - 2 if k > 1 else 0)], np.inf)
     lower = np.where(y > 0, a[np.maximum(y - 1, 0)], -np.inf)
     tu = upper + eta

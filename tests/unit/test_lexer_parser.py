@@ -1,7 +1,6 @@
 """Lexer and parser: SAS lexical rules and the typed AST with positions."""
 from __future__ import annotations
 
-import math
 
 import pytest
 
