@@ -7,7 +7,7 @@ _MODULES = {
     "SORT": "sort", "PRINT": "printproc", "CONTENTS": "contents", "MEANS": "means", "SUMMARY": "means",
     "FREQ": "freq", "TRANSPOSE": "transpose", "DATASETS": "datasets", "IMPORT": "importexport",
     "EXPORT": "importexport", "FORMAT": "formatproc", "DELETE": "datasets", "GENMOD": "genmod", "PLM": "plm",
-    "SGPLOT": "sgplot", "GLIMMIX": "glimmix", "MIXED": "mixed", "GEE": "gee", "CORR": "corr",
+    "SGPLOT": "sgplot", "SGPANEL": "sgpanel", "GLIMMIX": "glimmix", "MIXED": "mixed", "GEE": "gee", "CORR": "corr",
     "COMPARE": "compare", "NLMIXED": "nlmixed",
 }
 
