@@ -145,8 +145,9 @@ def run_sgpanel(session, proc):
                 group_levels[gv] = list(dict.fromkeys(formatted(ds, gv, session)))
     for page in pages:
         rows_used = nrow if layout != "panel" else math.ceil(len(page) / ncol)
-        share_x = {"all": "all", "row": False, "column": "col"}[uniscale]
-        share_y = {"all": "all", "row": "row", "column": False}[uniscale]
+        # UNISCALE=COLUMN: only the column (x) axes are identical across the cells; ROW: only the row (y) axes
+        share_x = "all" if uniscale in ("all", "column") else False
+        share_y = "all" if uniscale in ("all", "row") else False
         fig, axes = plt.subplots(rows_used, ncol, figsize=(min(3.2 * ncol + 1, 14), min(2.8 * rows_used + 1, 14)),
                                  dpi=100, squeeze=False, sharex=share_x, sharey=share_y)
         state = PlotState()
