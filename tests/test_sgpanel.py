@@ -102,3 +102,21 @@ def test_sgpanel_errors():
                   ["PANELBY statement must come before"])
     assert_errors(run_sas(DATA + "proc sgpanel data=d; panelby nope; series x=t y=y; run;\n"),
                   ["Variable NOPE not found"])
+
+
+def test_sgplot_vbar_variable_not_taken_for_an_option_numeric_order_and_histogram(monkeypatch):
+    """Regressions found while building SGPANEL: `vbar t / ...` read T as an option (an ERROR), numeric
+    categories were sorted as text (10 before 2), and HISTOGRAM without NBINS= failed inside numpy."""
+    from sasglm.procs import sgplot
+    got = []
+    real = sgplot.save_figure
+    monkeypatch.setattr(sgplot, "save_figure", lambda s, fig, base: (got.append(fig), real(s, fig, base)))
+    r = run_sas("""data d; do t = 1 to 12; do r = 1 to 3; y = t + r; output; end; end; run;
+proc sgplot data=d; vbar t / response=y stat=mean; run;
+proc sgplot data=d; histogram y; run;
+""")
+    assert not r.errors and not r.warnings, r.log
+    bars = got[0].axes[0].patches
+    assert [b.get_height() for b in bars] == pytest.approx([t + 2 for t in range(1, 13)])
+    assert [tk.get_text() for tk in got[0].axes[0].get_xticklabels()] == [str(t) for t in range(1, 13)]
+    assert sum(b.get_height() for b in got[1].axes[0].patches) == pytest.approx(100.0)   # percents

@@ -34,6 +34,18 @@ def _values_spec(node):
     return nums
 
 
+def _category_order(ds, cv, labels):
+    """The categories of VBAR/VBOX in ascending order of their raw values (numeric variables by number,
+    so 10 follows 9), each shown by its formatted value."""
+    raw = ds.column(cv).to_numpy()
+    first = {}
+    for r, f in zip(raw, labels):
+        first.setdefault(f, r)
+    if ds.var(cv).is_char:
+        return sorted(first, key=lambda f: str(first[f]))
+    return sorted(first, key=lambda f: (not np.isnan(float(first[f])), float(np.nan_to_num(first[f]))))
+
+
 class PlotState:
     """What the plot statements of one graph have decided so far: axis labels, whether a legend is
     needed (and its title), how many plot statements drew something."""
@@ -95,7 +107,9 @@ def draw_statement(session, ds, ax, kw, st, state, proc_name="SGPLOT"):
                 else:
                     ax.axhline(it.value, color="#888888", lw=1)
         return
-    items = list(st.items) + list(st.options or [])
+    # VBOX, VBAR and HISTOGRAM name their variable first; the rest are options
+    lead = 1 if kw in ("vbox", "vbar", "histogram") and st.items else 0
+    items = list(st.items[lead:]) + list(st.options or [])
     known = {"x", "y", "group", "markers", "lineattrs", "markerattrs", "legendlabel", "name", "category",
              "response", "stat", "datalabel", "transparency", "binwidth", "nbins", "scale", "clm", "cli",
              "degree", "nomarkers", "break", "curvelabel", "fillattrs", "barwidth", "colorresponse",
@@ -180,7 +194,7 @@ def draw_statement(session, ds, ax, kw, st, state, proc_name="SGPLOT"):
         if cat is not None:
             cv = _var(ds, cat, st)
             cl = np.asarray(formatted(ds, cv, session), dtype=object)
-            levels = sorted(set(cl))
+            levels = _category_order(ds, cv, cl)
             data = [y[(cl == lv) & ~np.isnan(y)] for lv in levels]
             ax.boxplot(data, tick_labels=levels)
             state.xlabel = state.xlabel or cv
@@ -190,7 +204,7 @@ def draw_statement(session, ds, ax, kw, st, state, proc_name="SGPLOT"):
     elif kw == "vbar":
         cv = _var(ds, st.items[0].value if st.items else None, st)
         cl = np.asarray(formatted(ds, cv, session), dtype=object)
-        levels = sorted(set(cl))
+        levels = _category_order(ds, cv, cl)
         if "response" in o.values:
             rv = _var(ds, o.get("response"), st)
             r = ds.column(rv).to_numpy(dtype=float)
@@ -206,7 +220,7 @@ def draw_statement(session, ds, ax, kw, st, state, proc_name="SGPLOT"):
         xv = _var(ds, st.items[0].value if st.items else None, st)
         x = ds.column(xv).to_numpy(dtype=float)
         x = x[~np.isnan(x)]
-        nb = int(o.get("nbins", 0)) or "auto"
+        nb = int(o.get("nbins", 0)) or (np.histogram_bin_edges(x, "auto") if len(x) else 10)
         weights = np.full(len(x), 100.0 / max(len(x), 1))
         ax.hist(x, bins=nb, weights=weights, color=COLORS[0], edgecolor="white")
         state.xlabel = state.xlabel or (ds.var(xv).label or xv)
