@@ -686,13 +686,13 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
     adjust = {"bon": "bonferroni", "tukey-kramer": "tukey", "sid": "sidak", "sch": "scheffe"}.get(adjust, adjust)
     adjust = {"gt2": "smm"}.get(adjust, adjust)
     if adjust not in ("t", "none", "bonferroni", "tukey", "sidak", "scheffe", "dunnett", "smm"):
-        raise SasError(f"LSMEANS ADJUST={adjust.upper()} is not supported yet (BON, DUNNETT, SMM, TUKEY, SIDAK, "
+        raise SasError(f"{kwname} ADJUST={adjust.upper()} is not supported yet (BON, DUNNETT, SMM, TUKEY, SIDAK, "
                        "SCHEFFE and T are).", stmt.line, stmt.col)
     adjdfe = str(o.get("adjdfe", "source")).lower()
     if adjdfe not in ("source", "row"):
         raise SasError(f"ADJDFE={adjdfe.upper()} is not valid (SOURCE or ROW).", stmt.line, stmt.col)
     diff_kind, control = _diff_kind(o, stmt, adjust)
-    warn_ignored(session, o, ["cov", "corr", "e", "plots"], "LSMEANS")
+    warn_ignored(session, o, ["cov", "corr", "e", "plots"], kwname)
     sdtype = str(o.get("slicedifftype", "simple")).lower()
     if sdtype != "simple":
         raise SasError(f"LSMEANS SLICEDIFFTYPE={sdtype.upper()} is not supported yet (SIMPLE is).", stmt.line, stmt.col)
