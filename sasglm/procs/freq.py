@@ -59,6 +59,7 @@ def run_freq(session, proc):
     tables = []
     by = []
     weight = None
+    zeros = False
     for kw, stm in statements(proc, {"tables", "table", "by", "where", "weight", "exact", "test"}):
         if kw in ("tables", "table"):
             tables.append(stm)
@@ -69,20 +70,28 @@ def run_freq(session, proc):
             if ds.colname(weight) is None:
                 raise SasError(f"Variable {weight.upper()} not found.", stm.line, stm.col)
             weight = ds.colname(weight)
+            zeros = Options(stm.options or [], {"zeros"}, "WEIGHT").has("zeros")
         elif kw in ("exact", "test"):
             raise SasError(f"The {kw.upper()} statement of PROC FREQ is not supported yet.", stm.line, stm.col)
     if not tables:
         tables = [A.GenStmt("tables", [A.Word("name", m.name) for m in ds.ordered_meta()], None)]
     order = str(opts.get("order", "internal")).lower()
+    if weight is not None:
+        # observations with a missing or negative weight are not used, nor zero weights without ZEROS
+        w = ds.column(weight).to_numpy(dtype=float)
+        keep = (w >= 0) if zeros else (w > 0)
+        if not keep.all():
+            ds = Dataset(ds.df[keep].reset_index(drop=True), ds.meta, ds.label, ds.sorted_by)
     for byline, sub in by_groups(ds, by, session, "FREQ"):
         for stm in tables:
             topts = Options(stm.options, {"chisq", "nocum", "nopercent", "norow", "nocol", "nofreq", "missing",
                                           "out", "list", "expected", "deviation", "cellchi2", "fisher", "nocol",
                                           "sparse", "outpct", "measures", "cmh", "agree", "relrisk", "riskdiff",
                                           "trend", "alpha", "binomial", "plots", "totpct", "nowarn"}, "TABLES")
-            warn_ignored(session, topts, ["list", "expected", "deviation", "cellchi2", "sparse", "outpct", "alpha",
-                                          "plots", "totpct", "nowarn"], "TABLES")
-            for unsupported in ("measures", "cmh", "agree", "relrisk", "riskdiff", "trend", "binomial"):
+            warn_ignored(session, topts, ["list", "expected", "deviation", "cellchi2", "sparse", "outpct",
+                                          "plots", "totpct", "nowarn"] + ([] if topts.has("relrisk") else ["alpha"]),
+                         "TABLES")
+            for unsupported in ("measures", "cmh", "agree", "riskdiff", "trend", "binomial"):
                 if topts.has(unsupported):
                     raise SasError(f"The TABLES option {unsupported.upper()} is not supported yet.", stm.line, stm.col)
             for req in _requests(stm.items):
@@ -191,6 +200,8 @@ def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint):
         _chisq(session, tab, rcol, ccol, byline)
     if (topts.has("fisher") or (topts.has("chisq") and tab.shape == (2, 2))) and not noprint:
         _fisher(session, tab, rcol, ccol, byline)
+    if topts.has("relrisk") and not noprint:
+        _relrisk(session, tab, rcol, ccol, byline, float(topts.get("alpha", 0.05)))
     if "out" in topts.nodes:
         rr, cc, cnt, pct = [], [], [], []
         for i, r in enumerate(ru):
@@ -258,3 +269,36 @@ def _fisher(session, tab, rcol, ccol, byline):
     session.emit_table(Table("FREQ", "FishersExact", "Fisher's Exact Test",
                              [Column("Label1", ""), Column("nValue1", "", "8.4")], rows, kind="kv",
                              byline=byline))
+
+
+def _relrisk(session, tab, rcol, ccol, byline, alpha):
+    """RELRISK (2 x 2 tables): table RelativeRisks, "Odds Ratio and Relative Risks": the odds ratio
+    (n11 n22) / (n12 n21) and the column-1 and column-2 risks of row 1 over row 2, with Wald limits on the
+    log scale (log OR +/- z sqrt(1/n11 + 1/n12 + 1/n21 + 1/n22); log RR1 +/- z sqrt((1 - p1)/n11 + (1 - p2)/n21)
+    with p the row proportions).  An estimate or limit that a zero count makes undefined is missing."""
+    if tab.shape != (2, 2):
+        session.log.note(f"RELRISK statistics are computed only for 2 x 2 tables; the table of {rcol} by {ccol} "
+                         f"is {tab.shape[0]} x {tab.shape[1]}.")
+        return
+    (a, b), (c, d) = tab
+    z = st.norm.ppf(1 - alpha / 2)
+
+    def row(label, est, var):
+        lo = hi = None
+        if est is not None and var is not None and est > 0:
+            h = z * math.sqrt(var)
+            lo, hi = est * math.exp(-h), est * math.exp(h)
+        return {"Statistic": label, "Value": est, "LowerCL": lo, "UpperCL": hi}
+
+    ratio = (lambda x, y: x / y if y > 0 else None)
+    odds = ratio(a * d, b * c)
+    rows = [row("Odds Ratio", odds, (1 / a + 1 / b + 1 / c + 1 / d) if min(a, b, c, d) > 0 else None)]
+    for k, (x1, x2) in enumerate(((a, c), (b, d)), start=1):
+        n1, n2 = a + b, c + d
+        rr = ratio(x1 / n1, x2 / n2) if n1 > 0 and n2 > 0 else None
+        var = (1 / x1 - 1 / n1 + 1 / x2 - 1 / n2) if x1 > 0 and x2 > 0 else None
+        rows.append(row(f"Relative Risk (Column {k})", rr, var))
+    pct = f"{100 * (1 - alpha):g}%"
+    cols = [Column("Statistic"), Column("Value", None, "10.4"), Column("LowerCL", f"{pct} Confidence", "10.4"),
+            Column("UpperCL", "Limits", "10.4")]
+    session.emit_table(Table("FREQ", "RelativeRisks", "Odds Ratio and Relative Risks", cols, rows, byline=byline))
