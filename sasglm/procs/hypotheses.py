@@ -523,19 +523,7 @@ def slice_table(proc, stmt, eff_name, evars, labels, ests, beta, cov, df, slice_
         rows = []
         for lev in dict.fromkeys(lab[v] for lab in labels):
             Ls = [e[0] for lab, e in zip(labels, ests) if lab[v] == lev and e is not None]
-            row = {"Effect": eff_name, v: lev}
-            K = np.array([L - Ls[0] for L in Ls[1:]]) if len(Ls) > 1 else np.zeros((0, len(beta)))
-            W, r = GL.wald_test(K, beta, cov) if len(K) else (0.0, 0)
-            if r == 0:
-                row.update({"NumDF": 0, "DenDF": None, "FValue": None, "ProbF": None})
-                rows.append(row)
-                continue
-            F, dd = W / r, df
-            if slice_adjust is not None:
-                dd, F = slice_adjust(K, F, dd)
-            row.update({"NumDF": r, "DenDF": dd, "FValue": F,
-                        "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)})
-            rows.append(row)
+            rows.append({"Effect": eff_name, v: lev, **_equal_means_test(Ls, beta, cov, df, slice_adjust)})
         cols = [Column("Effect", hidden=hide_effect), Column(v), Column("NumDF", "Num DF", "INT"),
                 Column("DenDF", "Den DF", "DFMT"),
                 Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
@@ -628,24 +616,30 @@ def _slice_partitions(specs, evars, labels, eff_name, stmt):
     return parts
 
 
+def _equal_means_test(Ls, beta, cov, df, slice_adjust, chisq=False):
+    """The test that the LS-means with coefficient rows Ls are equal (rows: differences from the first; the
+    test does not depend on that choice): NumDF, DenDF, FValue, ProbF with DenDF adjusted as in CONTRAST
+    (KR, SATTERTH), or with chisq NumDF, ChiSq, ProbChiSq (Wald); missing when nothing is testable."""
+    K = np.array([L - Ls[0] for L in Ls[1:]]) if len(Ls) > 1 else np.zeros((0, len(beta)))
+    W, r = GL.wald_test(K, beta, cov) if len(K) else (0.0, 0)
+    if chisq:
+        return {"NumDF": r, "ChiSq": W if r else None, "ProbChiSq": st.chi2.sf(W, r) if r else None}
+    if r == 0:
+        return {"NumDF": 0, "DenDF": None, "FValue": None, "ProbF": None}
+    F, dd = W / r, df
+    if slice_adjust is not None:
+        dd, F = slice_adjust(K, F, dd)
+    return {"NumDF": r, "DenDF": dd, "FValue": F, "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)}
+
+
 def _slice_test(proc, eff_name, text, Ls, beta, cov, df, slice_adjust, chisq):
     """Table SliceTests of a SLICE statement: the test that the LS-means of one partition are equal
     (F, or a Wald chi-square where the procedure has no denominator DF)."""
-    K = np.array([L - Ls[0] for L in Ls[1:]]) if len(Ls) > 1 else np.zeros((0, len(beta)))
-    W, r = GL.wald_test(K, beta, cov) if len(K) else (0.0, 0)
-    row = {"Slice": text, "NumDF": r}
+    row = {"Slice": text, **_equal_means_test(Ls, beta, cov, df, slice_adjust, chisq)}
     if chisq:
-        row.update({"ChiSq": W if r else None, "ProbChiSq": st.chi2.sf(W, r) if r else None})
         cols = [Column("Slice"), Column("NumDF", "Num DF", "INT"), Column("ChiSq", "Chi-Square", "10.2"),
                 Column("ProbChiSq", "Pr > ChiSq", "PVALUE6.4")]
         return Table(proc, "SliceTests", f"Chi-Square Test for {eff_name} Least Squares Means Slice", cols, [row])
-    if r:
-        F, dd = W / r, df
-        if slice_adjust is not None:
-            dd, F = slice_adjust(K, F, dd)
-        row.update({"DenDF": dd, "FValue": F, "ProbF": st.f.sf(F, r, dd) if dd != math.inf else st.chi2.sf(W, r)})
-    else:
-        row.update({"DenDF": None, "FValue": None, "ProbF": None})
     cols = [Column("Slice"), Column("NumDF", "Num DF", "INT"), Column("DenDF", "Den DF", "DFMT"),
             Column("FValue", "F Value", "8.2"), Column("ProbF", "Pr > F", "PVALUE6.4")]
     return Table(proc, "SliceTests", f"F Test for {eff_name} Least Squares Means Slice", cols, [row])

@@ -12,7 +12,8 @@ from ..data.dataset import Dataset
 from ..errors import SasError
 from .common import Options, input_data, statements, warn_ignored, where_statements
 from .modeling import formatted
-from .sgplot import PLOT_STMTS, PlotState, _var, axis_statement, draw_statement, finish_axes, save_figure
+from .sgplot import (PLOT_STMTS, PlotState, _var, axis_statement, draw_statement, finish_axes, save_figure,
+                     value_order)
 
 PANEL_PLOTS = PLOT_STMTS - {"xaxis", "yaxis"}
 PANELBY_OPTS = {"columns", "rows", "layout", "novarname", "missing", "onepanel", "uniscale", "spacing",
@@ -39,6 +40,9 @@ def _panelby(session, st, ds):
     need = {"lattice": 2, "columnlattice": 1, "rowlattice": 1}.get(layout)
     if need is not None and len(names) != need:
         raise SasError(f"LAYOUT={layout.upper()} needs exactly {need} PANELBY variable(s).", st.line, st.col)
+    if need is not None:
+        # the lattice layouts take their rows and columns from the levels
+        warn_ignored(session, o, ["columns", "rows", "onepanel"], f"PANELBY (LAYOUT={layout.upper()})")
     uniscale = str(o.get("uniscale", "all")).lower()
     if uniscale not in ("all", "row", "column"):
         raise SasError(f"UNISCALE={uniscale.upper()} is not valid (ALL, ROW, COLUMN).", st.line, st.col)
@@ -47,21 +51,14 @@ def _panelby(session, st, ds):
 
 
 def _levels(ds, v, session, keep_missing):
-    """(raw value, formatted value) of each level of v in ascending order of the raw values, and the row
-    labels; missing values form a level only with MISSING."""
+    """(formatted levels of v in ascending order of the raw values, the row labels, the missing rows);
+    missing values form a level only with MISSING."""
     m = ds.var(v)
     raw = ds.column(v).to_numpy()
     lab = np.asarray(formatted(ds, v, session), dtype=object)
     miss = np.array([str(x).strip() == "" for x in raw]) if m.is_char else np.isnan(raw.astype(float))
-    seen = {}
-    for r, f, mi in zip(raw, lab, miss):
-        if mi and not keep_missing:
-            continue
-        seen.setdefault(f, r)
-    key = (lambda f: str(seen[f])) if m.is_char else (lambda f: (not math.isnan(seen[f]), float(seen[f])
-                                                               if not math.isnan(seen[f]) else 0.0))
-    order = sorted(seen, key=key)
-    return order, lab, miss
+    use = np.ones(len(raw), dtype=bool) if keep_missing else ~miss
+    return value_order(raw[use], lab[use], m.is_char), lab, miss
 
 
 def run_sgpanel(session, proc):

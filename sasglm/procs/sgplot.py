@@ -37,11 +37,16 @@ def _values_spec(node):
 def _category_order(ds, cv, labels):
     """The categories of VBAR/VBOX in ascending order of their raw values (numeric variables by number,
     so 10 follows 9), each shown by its formatted value."""
-    raw = ds.column(cv).to_numpy()
+    return value_order(ds.column(cv).to_numpy(), labels, ds.var(cv).is_char)
+
+
+def value_order(raw, labels, is_char):
+    """The distinct formatted labels in ascending order of the raw value each first stands for (a
+    missing number first, as SAS sorts it)."""
     first = {}
     for r, f in zip(raw, labels):
         first.setdefault(f, r)
-    if ds.var(cv).is_char:
+    if is_char:
         return sorted(first, key=lambda f: str(first[f]))
     return sorted(first, key=lambda f: (not np.isnan(float(first[f])), float(np.nan_to_num(first[f]))))
 
