@@ -737,9 +737,8 @@ def lsmeans_tables(session, proc, stmt, design, classes, data, means, beta, cov,
             ests.append((L, est, se))
         cols = [Column("Effect", hidden=glimmix)] + [Column(v) for v in evars] + at_cols + \
             _stat_columns(df, o.has("cl"), o.has("ilink"), o.has("exp"), tstyle)
-        t = Table(proc, "LSMeans", f"{eff_name} Least Squares Means", cols, rows)
-        if not is_slice:
-            out.append(t)
+        if not is_slice:        # SLICE prints the LS-means per partition (MEANS), below
+            out.append(Table(proc, "LSMeans", f"{eff_name} Least Squares Means", cols, rows))
         oddsratio = o.has("oddsratio") or o.has("or")
 
         def diff_row(a, b, extra):

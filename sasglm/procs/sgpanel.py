@@ -158,7 +158,7 @@ def run_sgpanel(session, proc):
                 idx = np.asarray(combos[c])
                 sub = Dataset(ds.df.iloc[idx].reset_index(drop=True), ds.meta, ds.label)
                 for kw, st in plots:
-                    draw_statement(session, sub, ax, kw, st, state, "SGPANEL")
+                    draw_statement(session, sub, ax, kw, st, state)
                 finish_axes(ax, state_axes)
                 if layout == "lattice":
                     if r == 0:

@@ -97,7 +97,7 @@ def finish_axes(ax, state):
         ax.yaxis.grid(True, color="#dddddd")
 
 
-def draw_statement(session, ds, ax, kw, st, state, proc_name="SGPLOT"):
+def draw_statement(session, ds, ax, kw, st, state):
     """One plot statement (SERIES, SCATTER, REG, VBOX, VBAR, HISTOGRAM, REFLINE, KEYLEGEND) drawn on ax
     from the data set ds (a whole data set, or one panel's rows)."""
     if kw == "keylegend":
