@@ -772,7 +772,10 @@ class ToAst(Transformer):
 
     @v_args(meta=True)
     def gcall(self, meta, ch):
-        return A.Group(str(ch[0]), list(ch[1:]), self._raw(meta), **self._pos(meta))
+        # name(items / options), as in EFFECT spl = spline(x / details): the slash is kept as an operator word
+        items = [A.Word("op", "/", line=c.line, col=c.column) if isinstance(c, Token) and c.type == "SLASHTOK" else c
+                 for c in ch[1:]]
+        return A.Group(str(ch[0]), items, self._raw(meta), **self._pos(meta))
 
     @v_args(meta=True)
     def ggroup(self, meta, ch):

@@ -383,8 +383,8 @@ class DataStepRunner:
         many = False
         for lists in group_lists:
             size = max((len(l) for l in lists), default=0)
-            if sum(1 for l in lists if len(l) > 1) > 1:
-                many = True
+            if by and sum(1 for l in lists if len(l) > 1) > 1:
+                many = True         # (a one-to-one merge without BY has no BY values to repeat)
             cur = {c: (math.nan if comp.pdv.get(c) is None or comp.pdv[c].type == "N" else "") for c in allcols}
             for j in range(size):
                 for (ref, d), l in zip(dfs, lists):

@@ -53,11 +53,8 @@ def effect_plot(session, proc_name: str, stmt, store) -> None:
             raise SasError(f"The EFFECTPLOT plot-definition option {k.upper()}= is not supported yet.", stmt.line,
                            stmt.col)
     classes = store.classes
-    model_vars = []
-    for e in store.effects:
-        for v in e.all_vars():
-            if v not in model_vars:
-                model_vars.append(v)
+    model_vars = store.data_vars()
+    cons = getattr(store.design, "constructed", None) or {}
     cont = [v for v in model_vars if v not in classes]
     cls = [v for v in model_vars if v in classes]
 
@@ -113,6 +110,9 @@ def effect_plot(session, proc_name: str, stmt, store) -> None:
         design = store.design
 
         def factor(v, level):
+            if v in cons:
+                vals = cons[v].row({u: setting[u] for u in cons[v].vars})
+                return float(vals[cons[v].labels.index(level)])
             if v in classes:
                 return 1.0 if level == setting[v] else 0.0
             return float(setting[v])

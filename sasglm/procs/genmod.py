@@ -15,6 +15,7 @@ from ..stats import design as D
 from ..stats import gee as G
 from ..stats import glm as GL
 from ..stats.families import FAMILIES, Binomial, NegBin, make_link
+from . import effects as EF
 from .common import Options, positive_option, input_data, statements, value_of, warn_ignored, \
     where_statements
 from .modeling import (type_level_columns, complete_cases, class_level_table, formatted, make_classvars, nobs_table,
@@ -66,7 +67,7 @@ GEE_REPEATED_OPTS = REPEATED_OPTS - {"printmle", "v6corr"}
 GEE_TABLES = {"ModelInfo", "ClassLevels", "NObs", "ResponseProfile", "GEEModInfo", "LORInfo", "GEEWCorr",
               "GEEExchCorr", "GEEFitCriteria", "GEEEmpPEst", "GEEModPEst", "GEENCorr", "GEENCov", "GEERCorr",
               "GEERCov", "ParmInfo", "LSMeans", "Diffs", "Estimates", "Coef", "Slices", "SliceTests",
-              "SliceDiffs"}
+              "SliceDiffs", "SplineKnotInfo"}
 
 
 def run_genmod(session, proc, variant="GENMOD"):
@@ -84,7 +85,8 @@ def run_genmod(session, proc, variant="GENMOD"):
     wf = {}
     known = {"class", "model", "repeated", "store", "output", "by", "where", "weight", "freq", "estimate",
              "contrast", "lsmeans", "title", "ods", "effectplot", "slice", "lsmestimate", "scwgt", "frequency",
-             "zeromodel"}
+             "zeromodel", "effect"}
+    effect_stmts = []
     if gee:
         known = (known - {"contrast", "scwgt", "zeromodel", "lsmestimate"}) | {"missmodel"}
     for kw, stm in statements(proc, known):
@@ -114,6 +116,10 @@ def run_genmod(session, proc, variant="GENMOD"):
             wf["weight" if kw in ("weight", "scwgt") else "freq"] = (names[0], stm)
         elif kw == "effectplot":
             hyps.append((kw, stm))
+        elif kw == "effect":
+            if model is not None:
+                raise SasError("EFFECT statements must precede the MODEL statement.", stm.line, stm.col)
+            effect_stmts.append(stm)
     if model is None:
         raise SasError("No MODEL statement was specified.", proc.line, proc.col)
     if gee:
@@ -129,6 +135,7 @@ def run_genmod(session, proc, variant="GENMOD"):
     f.variant = variant
     f.hyps = hyps
     f.zeromodel = zeromodel
+    f.effect_stmts = effect_stmts
     f.weight_freq = {}
     for key, (name, stm) in wf.items():
         col = ds.colname(name)
@@ -147,6 +154,7 @@ class Fit:
         self.store_stmt, self.output_stmt = store, output
         self.weight_freq = {}
         self.freq = None
+        self.effect_stmts, self.especs, self.constructed = [], {}, {}
 
     variant = "GENMOD"
 
@@ -207,7 +215,8 @@ class Fit:
         class_names = {c.name for c in copts}
         # CLASS / MISSING: a missing value of a CLASS variable is a level of its own
         miss_ok = class_names if cglob.get("missing") else set()
-        effects = parse_model_effects(model, ds, class_names)
+        self.especs = especs = EF.parse_effects(self.effect_stmts, ds, class_names)
+        effects = parse_model_effects(model, ds, class_names, especs)
         zeffects = self._zero_effects(ds, class_names) if zi else None
         # response
         offset_var = mopts.get("offset")
@@ -217,9 +226,8 @@ class Fit:
                 raise SasError(f"Variable {str(offset_var).upper()} not found.", model.line, model.col)
             offset_var = c
         rep = self._repeated_spec(class_names) if self.repeated is not None else None
-        needed, yname = set(), None
-        for e in effects + (zeffects or []):
-            needed |= set(e.all_vars())
+        yname = None
+        needed = EF.data_vars(effects + (zeffects or []), especs)
         if resp[0] == "events":
             if zi:
                 raise SasError("DIST=ZIP/ZINB needs a single count response, not events/trials.", model.line,
@@ -268,7 +276,10 @@ class Fit:
                 data[v] = col.astype(float)
         if not self.model.options or True:
             noint = mopts.has("noint")
-        design = D.build(data, classes, effects, intercept=not noint)
+        self.constructed = EF.bind(especs, data, {v.lower() for e in effects for v in e.factors})
+        for t in EF.knot_tables(PROC, self.constructed, especs):
+            self.emit(t)
+        design = D.build(data, classes, effects, intercept=not noint, constructed=self.constructed)
         n = len(rows)
         # response vector
         w = np.ones(n)
@@ -309,7 +320,7 @@ class Fit:
         # ---------------- tables before the fit
         if zi:
             self.zero_link = self._zero_link()
-            self.zdesign = D.build(data, classes, zeffects, intercept=True)
+            self.zdesign = D.build(data, classes, zeffects, intercept=True, constructed=self.constructed)
             dist = zi
         self._model_info(dist, link)
         if copts:
@@ -415,6 +426,9 @@ class Fit:
         for e in eff:
             for lst in (e.factors, e.nested):
                 for i, v in enumerate(lst):
+                    if lst is e.factors and v.lower() in self.especs:
+                        lst[i] = self.especs[v.lower()].name
+                        continue
                     c = ds.colname(v)
                     if c is None:
                         raise SasError(f"Variable {v.upper()} not found.", z.line, z.col)
@@ -1287,14 +1301,13 @@ class Fit:
                                                           "truncate"}) \
             if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
-        effects = parse_model_effects(model, ds, class_names)
+        self.especs = especs = EF.parse_effects(self.effect_stmts, ds, class_names)
+        effects = parse_model_effects(model, ds, class_names, especs)
         yname = ds.colname(resp[1])
         if yname is None:
             raise SasError(f"Variable {resp[1].upper()} not found.", model.line, model.col)
         rep = self._repeated_spec(class_names) if self.repeated is not None else None
-        needed = set(class_names) | {yname}
-        for e in effects:
-            needed |= set(e.all_vars())
+        needed = set(class_names) | {yname} | EF.data_vars(effects, especs)
         if rep:
             needed |= set(rep["subject_vars"]) | ({rep["within"]} if rep["within"] else set())
         used = complete_cases(ds, needed, model.line, model.col)
@@ -1304,7 +1317,10 @@ class Fit:
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names else ds.column(v).to_numpy()[used].astype(float))
                 for v in needed}
         # aliasing is decided with an intercept column (the cutpoints play its role), which is then dropped
-        design = D.build(data, classes, effects, intercept=True)
+        self.constructed = EF.bind(especs, data, {v.lower() for e in effects for v in e.factors})
+        for t in EF.knot_tables(PROC, self.constructed, especs):
+            self.emit(t)
+        design = D.build(data, classes, effects, intercept=True, constructed=self.constructed)
         raw = ds.column(yname).to_numpy()[used]
         fmt = np.asarray(formatted(ds, yname, s), dtype=object)[used]
         desc = self.popts.has("descending") or self.popts.has("desc") or self.popts.has("descend")
@@ -1572,9 +1588,7 @@ class Fit:
             beta, cov, phi = final[1], final[2], 1.0
         ds = self.ds
         n_all = ds.nobs
-        needed = set()
-        for e in self.effects:
-            needed |= set(e.all_vars())
+        needed = EF.data_vars(self.effects, self.especs)
         if self.offset_var:
             needed.add(self.offset_var)
         ok = np.ones(n_all, dtype=bool)

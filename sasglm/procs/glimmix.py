@@ -46,6 +46,7 @@ def run_glimmix(session, proc):
     covtests = []
     id_stmts = []
     stores = []
+    effect_stmts = []
     for kw, stm in statements(proc, {"class", "model", "random", "where", "lsmeans", "estimate", "contrast",
                                      "output", "nloptions", "parms", "by", "freq", "weight", "covtest", "store",
                                      "id", "ods", "effect", "slice", "lsmestimate"}):
@@ -77,6 +78,10 @@ def run_glimmix(session, proc):
             covtests.append(Spec(stm))
         elif kw == "store":
             stores.append(stm)
+        elif kw == "effect":
+            if model is not None:
+                raise SasError("EFFECT statements must precede the MODEL statement.", stm.line, stm.col)
+            effect_stmts.append(stm)
         elif kw != "where":
             raise SasError(f"The {kw.upper()} statement of PROC GLIMMIX is not supported yet.", stm.line, stm.col,
                            code="180-322")
@@ -98,6 +103,7 @@ def run_glimmix(session, proc):
     f.id_vars = _id_vars(id_stmts, ds)
     f.parms = parms[0] if parms else None
     f.covtests = covtests
+    f.effect_stmts = effect_stmts
     f.run()
     for stm in stores:
         f.write_store(stm)
@@ -142,6 +148,7 @@ class GlimmixFit:
     weight_var = None       # the WEIGHT statement's variable
     covtests: list = []     # glimmix_covtest.Spec per COVTEST statement
     nlopts: dict = {}       # NLOPTIONS that take effect (MAXITER=)
+    effect_stmts: list = []  # EFFECT statements (constructed effects)
     no_subject = False      # a G-side RANDOM statement without SUBJECT= (V is one block)
 
     def __init__(self, session, proc, popts, ds, ref, class_stmt, model, randoms):
@@ -276,7 +283,9 @@ class GlimmixFit:
         copts, cglob = parse_class(self.class_stmt, ds, {"ref", "order", "descending", "desc", "param", "truncate"}) \
             if self.class_stmt else ([], {})
         class_names = {c.name for c in copts}
-        effects = parse_model_effects(model, ds, class_names)
+        from . import effects as EF
+        self.effect_specs = especs = EF.parse_effects(self.effect_stmts, ds, class_names)
+        effects = parse_model_effects(model, ds, class_names, especs)
         # random effects and subject
         subj = g_opts[0].nodes.get("subject", g_opts[0].nodes.get("sub")) if g_opts else None
         stmt_subj = []
@@ -329,9 +338,9 @@ class GlimmixFit:
             rest = [it for it in r_.items if not is_int(it)]
             effs = D.parse_effects(effect_tokens(rest), class_names) if rest else []
             for e in effs:
-                e.factors = [ds.colname(v) or v for v in e.factors]
+                e.factors = [especs[v.lower()].name if v.lower() in especs else ds.colname(v) or v for v in e.factors]
                 for v in e.factors:
-                    if ds.colname(v) is None:
+                    if ds.colname(v) is None and v.lower() not in especs:
                         raise SasError(f"Variable {v.upper()} not found.", r_.line, r_.col)
             kind = str(o.get("type", "vc")).lower()
             if isinstance(o.get("type"), A.Group):
@@ -343,7 +352,8 @@ class GlimmixFit:
         r_effects = [e for sp in gspecs for e in sp["effects"]]
         needed = set(class_names)
         for e in effects + r_effects:
-            needed |= set(e.all_vars())
+            needed |= {v for v in e.all_vars() if v.lower() not in especs}
+        needed |= EF.underlying(effects + r_effects, especs)
         needed |= set(subj_vars)
         if rside is not None and rside["effect"]:
             needed.add(rside["effect"])
@@ -384,11 +394,14 @@ class GlimmixFit:
         # (the response is coded below from its raw values: a character response need not be a CLASS variable)
         data = {v: (ds.column(v).to_numpy()[used] if v in class_names or v == yname
                     else ds.column(v).to_numpy()[used].astype(float)) for v in needed}
-        design = D.build(data, classes, effects, intercept=not mopts.has("noint"))
+        self.constructed = cons = EF.bind(especs, data, {v.lower() for e in effects + r_effects for v in e.factors})
+        for t in EF.knot_tables(PROC, cons, especs):
+            self.emit(t)
+        design = D.build(data, classes, effects, intercept=not mopts.has("noint"), constructed=cons)
         if dist == "multinomial" and not getattr(self, "glogit", False):
             # the cutpoints play the intercept: redundant columns are found with it (GLM coding), then it goes
             aliased = design.aliased.copy()
-            design = D.build(data, classes, effects, intercept=False)
+            design = D.build(data, classes, effects, intercept=False, constructed=cons)
             design.aliased = aliased[1:] if len(aliased) == design.X.shape[1] + 1 else design.aliased
         # response
         w = np.ones(n)
@@ -491,7 +504,8 @@ class GlimmixFit:
             raise SasError("Random-effect coefficients (after '|') need G-side random effects (a RANDOM statement "
                            "that is not _RESIDUAL_); with nested SUBJECT= effects under METHOD=LAPLACE and with "
                            "DIST=MULTINOMIAL they are not supported yet.", rstm.line, rstm.col)
-        xvars = {v for e in effects + r_effects for v in e.all_vars()} | set(subj_vars)
+        xvars = {v for e in effects + r_effects for v in e.all_vars() if v not in cons} | set(subj_vars) | \
+            EF.underlying(effects + r_effects, especs)
         if offset_var:
             xvars.add(offset_var)
         # (with nested SUBJECT= effects the random-effects design is the coarsest subject's: observations with
@@ -533,7 +547,7 @@ class GlimmixFit:
         if self._pred_spec is not None:
             self._pred_spec["uniq"] = list(uniq)
         if nested:
-            Z, zcols = MixedFit._z_matrix(mspecs, data, classes, raw, codes, n)
+            Z, zcols = MixedFit._z_matrix(mspecs, data, classes, raw, codes, n, self.constructed)
             terms = [(tv, cols) for tv, cols in zcols]
             rnames = [c.effect if not c.levels else c.effect + " " + " ".join(c.levels.values())
                       for sp in mspecs for c in sp.Zd.columns]
@@ -546,7 +560,8 @@ class GlimmixFit:
         else:
             zparts, rnames, terms = [], [], []
             for sp in gspecs:
-                Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"], keep_empty=True)
+                Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"], keep_empty=True,
+                             constructed=self.constructed)
                 off = sum(zp.shape[1] for zp in zparts)
                 sp["q"], sp["off"], sp["Zd"] = Zd.X.shape[1], off, Zd
                 sp["labels"] = [c.effect for c in Zd.columns]
@@ -1534,7 +1549,8 @@ class GlimmixFit:
         off = data[sp["offset_var"]] if sp["offset_var"] else np.zeros(len(rows))
         Z = codes = None
         if model.Z is not None:
-            Z = np.hstack([D.build(data, self.classes, g["effects"], intercept=g["intercept"], keep_empty=True).X
+            Z = np.hstack([D.build(data, self.classes, g["effects"], intercept=g["intercept"], keep_empty=True,
+                                   constructed=self.constructed).X
                            for g in sp["gspecs"]])
             index = {tuple(k): i for i, k in enumerate(sp["uniq"])}
             keys = list(zip(*[data[v] for v in sp["subj_vars"]]))
@@ -1718,9 +1734,13 @@ class GlimmixFit:
     def _labels(self, j):
         c = self.design.columns[j]
         out = {"Effect": c.effect}
-        for v in [co.name for co in self.copts]:
+        for v in self._level_vars():
             out[v] = c.levels.get(v, "")
         return out
+
+    def _level_vars(self):
+        """The CLASS variables, then the constructed effects (whose columns are numbered like levels)."""
+        return [co.name for co in self.copts] + list(getattr(self, "constructed", None) or {})
 
     def _class_cols(self):
         used = []
@@ -1728,7 +1748,7 @@ class GlimmixFit:
             for v in c.levels:
                 if v not in used:
                     used.append(v)
-        return [Column(v, v) for v in [co.name for co in self.copts] if v in used]
+        return [Column(v, v) for v in self._level_vars() if v in used]
 
     def t_row(self, b, se, df, alpha):
         """Estimate, StdErr, DF, t and its p-value (normal when DF is infinite), and with MODEL CL the limits."""

@@ -143,7 +143,8 @@ def run_glogit(self, ctx):
                            sp["stmt"].col)
     groups = ropts.has("group")
     data, classes, subj_vars, used = ctx["data"], ctx["classes"], ctx["subj_vars"], ctx["used"]
-    Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"], keep_empty=True)
+    Zd = D.build(data, classes, sp["effects"], intercept=sp["intercept"], keep_empty=True,
+                 constructed=getattr(self, "constructed", None))
     Z0 = Zd.X
     q0 = Z0.shape[1]
     keys = list(zip(*[self.ds.column(v).to_numpy()[used] for v in subj_vars]))

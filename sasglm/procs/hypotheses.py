@@ -202,24 +202,34 @@ def _nonpositional_L(design, k, name, entries, stmt) -> np.ndarray:
     if classes is None:
         raise SasError("The nonpositional syntax needs the model's CLASS information (an item store written "
                        "by an older version of sasglm lacks it).", stmt.line, stmt.col)
-    evars = eff.all_vars()
+    cons = getattr(design, "constructed", None) or {}
+    # the values follow the effect's variables (CLASS variables in CLASS statement order), a constructed effect
+    # last: the GLIMMIX documentation's spline example writes group*spl [1, 1 20] for the model effect spl*group
+    evars = [v for v in eff.all_vars() if v not in cons] + [v for v in eff.all_vars() if v in cons]
     out = np.zeros(design.X.shape[1])
     cols = design.effect_cols(k)
     for coef, vals in entries:
         if len(vals) != len(evars):
             raise SasError(f"The nonpositional coefficients of {name} need {len(evars)} level value(s) "
                            f"({' '.join(evars)}).", stmt.line, stmt.col)
-        want, mult = {}, coef
+        want, mult, at = {}, coef, {}
         for v, x in zip(evars, vals):
             if v in classes:
                 want[v] = classes[v].labels[level_index(x, v, classes, stmt)]
+            elif v in cons:
+                # a constructed effect takes the value of its variable: its columns there
+                at[v] = dict(zip(cons[v].labels, cons[v].row_at(x)))
             else:
                 mult *= x
         hit = [j for j in cols if all(design.columns[j].levels.get(v) == lv for v, lv in want.items())]
-        if len(hit) != 1:
+        if not hit or (not at and len(hit) != 1):
             raise SasError(f"The level combination {' '.join(f'{v}={lv}' for v, lv in want.items())} of {name} "
                            "does not occur in the data.", stmt.line, stmt.col)
-        out[hit[0]] += mult
+        for j in hit:
+            m = mult
+            for v, vals_at in at.items():
+                m *= vals_at[design.columns[j].levels[v]]
+            out[j] += m
     return out
 
 
@@ -381,7 +391,9 @@ def parse_at(stmt, design, classes, kw):
     (at, other options): at is None (not given), {} (AT MEANS) or {variable: value}."""
     opts = list(stmt.options or [])
     at, rest, i = None, [], 0
-    model_vars = {v.lower(): v for e in design.effects for v in e.all_vars() if v not in classes}
+    cons = getattr(design, "constructed", None) or {}
+    model_vars = {v.lower(): v for e in design.effects for v in e.all_vars() if v not in classes and v not in cons}
+    model_vars.update({u.lower(): u for c in cons.values() for u in c.vars})
     class_vars = {v.lower() for v in classes}
 
     def check(name, w):
@@ -456,25 +468,33 @@ def lsm_row(design, classes, setting, means, freq=None, at=None, product=False):
     the individual values, AT values replacing means.  product=True takes that product rule with the
     continuous values of `setting` (odds ratios at covariate settings)."""
     cont_cache: dict = {}
+    cons = getattr(design, "constructed", None) or {}
+
+    def value(v):
+        if product and v in setting:
+            return setting[v]
+        if at and v in at:
+            return at[v]
+        return means.get(v, 0.0)
 
     def cont(k):
         if k not in cont_cache:
-            cv = [v for v in design.effects[k].all_vars() if v not in classes]
+            cv = [v for v in design.effects[k].all_vars() if v not in classes and v not in cons]
             if at is None and not product and len(cv) > 1 and tuple(cv) in means:
                 val = means[tuple(cv)]
             else:
                 val = 1.0
                 for v in cv:
-                    if product and v in setting:
-                        val *= setting[v]
-                    elif at and v in at:
-                        val *= at[v]
-                    else:
-                        val *= means.get(v, 0.0)
+                    val *= value(v)
             cont_cache[k] = val
         return cont_cache[k]
 
     def factor(v, lab):
+        if v in cons:
+            # a constructed effect's columns at its variables' values (their means, or AT values)
+            if v not in cont_cache:
+                cont_cache[v] = dict(zip(cons[v].labels, cons[v].row({u: value(u) for u in cons[v].vars})))
+            return cont_cache[v][lab]
         if v in setting:
             return 1.0 if lab == setting[v] else 0.0
         cvar = classes[v]

@@ -571,13 +571,13 @@ class MixedFit:
                        specs[0].stmt.line, specs[0].stmt.col)
 
     @staticmethod
-    def _z_matrix(specs, data, classes, raw, codes, n):
+    def _z_matrix(specs, data, classes, raw, codes, n, constructed=None):
         """Z of all RANDOM statements on the processing unit: statement j contributes m_j copies of its
         columns (one per subject of that statement inside the unit).  Returns Z and, for the containment DF,
         the (variables, columns) of every random effect."""
         blocks, zcols, off = [], [], 0
         for sp in specs:
-            Zd = D.build(data, classes, sp.effects, intercept=sp.intercept, keep_empty=True)
+            Zd = D.build(data, classes, sp.effects, intercept=sp.intercept, keep_empty=True, constructed=constructed)
             q = Zd.X.shape[1]
             if sp.subj is None:
                 local, sc, suniq = np.zeros(n, dtype=int), np.zeros(n, dtype=int), None

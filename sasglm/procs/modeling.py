@@ -96,13 +96,18 @@ def effect_tokens(items) -> list:
     return toks
 
 
-def parse_model_effects(stmt: A.ModelStmt, ds: Dataset, class_names: set[str]) -> list[D.Effect]:
+def parse_model_effects(stmt: A.ModelStmt, ds: Dataset, class_names: set[str], constructed=None) -> list[D.Effect]:
+    """The MODEL statement's effects, variables spelled as in the data set; ``constructed`` (EFFECT statement
+    specs by lower-case name) names constructed effects that may appear in them."""
     try:
         effects = D.parse_effects(effect_tokens(stmt.effects), class_names)
     except ValueError as e:
         raise SasError(f"Invalid effect specification: {e}.", stmt.line, stmt.col, code="22-322")
     for eff in effects:
         for i, v in enumerate(eff.factors):
+            if constructed and v.lower() in constructed:
+                eff.factors[i] = constructed[v.lower()].name
+                continue
             c = ds.colname(v)
             if c is None:
                 raise SasError(f"Variable {v.upper()} not found.", stmt.line, stmt.col)

@@ -207,7 +207,13 @@ def _show(session, store, stmt):
         elif w == "program":
             session.log.warning("SHOW PROGRAM: sasglm item stores do not keep the source program; nothing shown.")
         elif w == "effects":
-            session.log.note("The model has no constructed effects (EFFECT statement); SHOW EFFECTS shows nothing.")
+            cons = getattr(store.design, "constructed", None) or {}
+            if not cons:
+                session.log.note("The model has no constructed effects (EFFECT statement); SHOW EFFECTS shows "
+                                 "nothing.")
+            from .effects import knot_tables
+            for t in knot_tables("PLM", cons):
+                session.emit_table(t)
         elif w == "by":
             session.log.note("The item store was created without a BY statement.")
 
@@ -251,9 +257,7 @@ def _score(session, store, stmt):
     ds = session.get_dataset(ref, (stmt.line, stmt.col))
     ds, _, _ = session.apply_input_options(ds, ref)
     n = ds.nobs
-    needed = set()
-    for e in store.effects:
-        needed |= set(e.all_vars())
+    needed = set(store.data_vars())
     if store.offset_var and not o.has("nooffset"):
         needed.add(store.offset_var)
     ok = np.ones(n, dtype=bool)

@@ -81,6 +81,7 @@ class Design:
     aliased: np.ndarray               # bool per column
     intercept: bool
     classes: dict | None = None       # the CLASS variables (level order), for nonpositional coefficients
+    constructed: dict = field(default_factory=dict)   # constructed effects (EFFECT statement) by name
 
     @property
     def rank(self) -> int:
@@ -180,7 +181,8 @@ def _sort_key(k):
 
 
 def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], intercept: bool = True,
-          sweep_tol: float = 1e-9, keep_empty: bool = False, template: Design | None = None) -> Design:
+          sweep_tol: float = 1e-9, keep_empty: bool = False, template: Design | None = None,
+          constructed: dict | None = None) -> Design:
     """``data``: variable name -> numpy array (float for continuous, raw values for class).  The CLASS
     variables of each effect are first put in CLASS statement order (the order of ``classes``), as SAS
     renames B*A to A*B when A precedes B in the CLASS statement; the effects are changed in place.
@@ -188,8 +190,13 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
     Under the GLM coding an effect has a column for each combination of its CLASS levels that occurs in the
     data (empty columns are not generated for fixed effects, as SAS documents); ``keep_empty`` keeps them all
     (random effects in MIXED and GLIMMIX), and ``template`` (the fit's design) gives new data exactly the
-    fit's columns (predictions, scoring)."""
+    fit's columns (predictions, scoring).  ``constructed`` maps the names of constructed effects (EFFECT
+    statement) to objects with ``labels`` (one per column) and ``columns(data)`` (n x columns); in an effect
+    they behave like a CLASS variable whose level columns are those columns (a template brings its own)."""
     canonical_order(effects, classes)
+    if constructed is None and template is not None:
+        constructed = getattr(template, "constructed", None)
+    constructed = constructed or {}
     n = len(next(iter(data.values()))) if data else 0
     cols: list[np.ndarray] = []
     meta: list[Column] = []
@@ -199,19 +206,30 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
         meta.append(Column("Intercept", {}, []))
         owner.append(-1)
     codes = {name: cv.codes(data[name]) for name, cv in classes.items() if name in data}
+    bases = {}
     for k, eff in enumerate(effects):
         cls = [v for v in eff.all_vars() if v in classes]
-        cont = [v for v in eff.factors if v not in classes]
+        cons = [v for v in eff.factors if v in constructed]
+        cont = [v for v in eff.factors if v not in classes and v not in constructed]
         cont_prod = np.ones(n)
         for v in cont:
             cont_prod = cont_prod * np.asarray(data[v], dtype=float)
-        if not cls:
+        if not cls and not cons:
             cols.append(cont_prod)
             meta.append(Column(eff.name, {}, cont))
             owner.append(k)
             continue
+        for v in cons:
+            if v not in bases:
+                bases[v] = constructed[v].columns(data)
+        # the effect's CLASS and constructed variables, in effect order (the rightmost runs fastest); a
+        # constructed effect's "levels" are its columns, numbered from 1
+        lvars = [v for v in eff.all_vars() if v in classes or v in constructed]
         level_sets = []
-        for v in cls:
+        for v in lvars:
+            if v in constructed:
+                level_sets.append(list(range(len(constructed[v].labels))))
+                continue
             cv = classes[v]
             nlev = len(cv.levels)
             if cv.param == "glm" or v in eff.nested:
@@ -220,9 +238,13 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
                 ref = cv.ref_index if cv.ref_index is not None else nlev - 1
                 idxs = [i for i in range(nlev) if i != ref]
             level_sets.append(idxs)
+
+        def label(v, li):
+            return constructed[v].labels[li] if v in constructed else classes[v].labels[li]
+
         occurring = wanted = None
         if template is not None:
-            wanted = {tuple(c.levels.get(v) for v in cls)
+            wanted = {tuple(c.levels.get(v) for v in lvars)
                       for c, o in zip(template.columns, template.effect_of_col) if o == k}
         elif not keep_empty and len(cls) > 1 and all(classes[v].param == "glm" or v in eff.nested for v in cls):
             # the level combinations that occur in the data (one mixed-radix code per observation)
@@ -232,13 +254,17 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
             occurring = set(np.unique(np.ravel_multi_index(cc[ok].T, dims)).tolist()) if ok.any() else set()
         for combo in itertools.product(*level_sets):
             if wanted is not None:
-                if tuple(classes[v].labels[li] for v, li in zip(cls, combo)) not in wanted:
+                if tuple(label(v, li) for v, li in zip(lvars, combo)) not in wanted:
                     continue
-            elif occurring is not None and \
-                    int(np.ravel_multi_index(combo, [len(classes[v].levels) for v in cls])) not in occurring:
-                continue
+            elif occurring is not None:
+                ccombo = [li for v, li in zip(lvars, combo) if v in classes]
+                if int(np.ravel_multi_index(ccombo, [len(classes[v].levels) for v in cls])) not in occurring:
+                    continue
             col = cont_prod.copy()
-            for v, li in zip(cls, combo):
+            for v, li in zip(lvars, combo):
+                if v in constructed:
+                    col = col * bases[v][:, li]
+                    continue
                 cv = classes[v]
                 c = codes[v]
                 if cv.param == "effect" and v not in eff.nested:
@@ -247,11 +273,11 @@ def build(data: dict, classes: dict[str, ClassVar], effects: list[Effect], inter
                 else:
                     col = col * (c == li).astype(float)
             cols.append(col)
-            meta.append(Column(eff.name, {v: classes[v].labels[li] for v, li in zip(cls, combo)}, cont))
+            meta.append(Column(eff.name, {v: label(v, li) for v, li in zip(lvars, combo)}, cont + cons))
             owner.append(k)
     X = np.column_stack(cols) if cols else np.zeros((n, 0))
     aliased = sweep_aliased(X, sweep_tol)
-    return Design(X, meta, owner, effects, aliased, intercept, classes)
+    return Design(X, meta, owner, effects, aliased, intercept, classes, dict(constructed))
 
 
 def canonical_order(effects: list[Effect], classes) -> None:

@@ -89,6 +89,18 @@ class ItemStore:
     info: list = field(default_factory=list)         # further Store Information rows (label, value)
     dist_label: str | None = None                    # the Distribution row when it is not family.sas
 
+    def data_vars(self) -> list:
+        """The data set variables the model needs, in model order: the effects' variables, a constructed
+        effect (EFFECT statement) replaced by the variables it is built from."""
+        cons = getattr(self.design, "constructed", None) or {}
+        out = []
+        for e in self.effects:
+            for v in e.all_vars():
+                for u in (cons[v].vars if v in cons else [v]):
+                    if u not in out:
+                        out.append(u)
+        return out
+
     def design_for(self, data: dict) -> np.ndarray:
         dz = D.build(data, self.classes, self.effects, self.intercept, template=self.design)
         return dz.X
