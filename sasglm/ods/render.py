@@ -83,7 +83,10 @@ class ListingRenderer:
             width_v = max([len(r[1]) for r in body] + [0])
             total = width_l + width_v + 4
             if table.title:
-                w(" " * max((self.linesize - len(table.title)) // 2, 0) + table.title + "\n\n")
+                w(" " * max((self.linesize - len(table.title)) // 2, 0) + table.title + "\n")
+                for line in (table.subtitle.split("\n") if table.subtitle else []):
+                    w(self._center(line) + "\n")
+                w("\n")
             pad = " " * max((self.linesize - total) // 2, 0)
             for r in body:
                 extra = "    ".join(r[2:]) if len(r) > 2 else ""

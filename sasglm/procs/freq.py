@@ -1,5 +1,5 @@
-"""PROC FREQ: one-way and two-way TABLES with percentages, / CHISQ (and Fisher's exact for 2x2),
-NOCUM, NOPERCENT, NOROW, NOCOL, MISSING, OUT=; BY; ORDER=."""
+"""PROC FREQ: one-way, two-way and multiway TABLES with percentages, / CHISQ (and Fisher's exact for 2x2),
+CMH, RELRISK, NOCUM, NOPERCENT, NOROW, NOCOL, MISSING, NOPRINT, OUT=; WEIGHT; BY; ORDER=."""
 from __future__ import annotations
 
 import math
@@ -87,13 +87,18 @@ def run_freq(session, proc):
             topts = Options(stm.options, {"chisq", "nocum", "nopercent", "norow", "nocol", "nofreq", "missing",
                                           "out", "list", "expected", "deviation", "cellchi2", "fisher", "nocol",
                                           "sparse", "outpct", "measures", "cmh", "agree", "relrisk", "riskdiff",
-                                          "trend", "alpha", "binomial", "plots", "totpct", "nowarn"}, "TABLES")
+                                          "trend", "alpha", "binomial", "plots", "totpct", "nowarn", "bdt",
+                                          "cmh1", "cmh2", "noprint", "scores"}, "TABLES")
             warn_ignored(session, topts, ["list", "expected", "deviation", "cellchi2", "sparse", "outpct",
-                                          "plots", "totpct", "nowarn"] + ([] if topts.has("relrisk") else ["alpha"]),
+                                          "plots", "totpct", "nowarn"] +
+                         ([] if topts.has("relrisk") or _cmh_kind(topts) else ["alpha"]),
                          "TABLES")
-            for unsupported in ("measures", "cmh", "agree", "riskdiff", "trend", "binomial"):
+            for unsupported in ("measures", "agree", "riskdiff", "trend", "binomial"):
                 if topts.has(unsupported):
                     raise SasError(f"The TABLES option {unsupported.upper()} is not supported yet.", stm.line, stm.col)
+            if "scores" in topts.nodes and str(topts.get("scores")).lower() != "table":
+                raise SasError("SCORES= other than TABLE is not supported yet.", stm.line, stm.col)
+            noprint = opts.has("noprint")
             for req in _requests(stm.items):
                 cols = []
                 for v in req:
@@ -102,11 +107,16 @@ def run_freq(session, proc):
                         raise SasError(f"Variable {v.upper()} not found.", stm.line, stm.col)
                     cols.append(c)
                 if len(cols) == 1:
-                    _oneway(session, sub, cols[0], topts, order, weight, byline, opts.has("noprint"))
+                    _oneway(session, sub, cols[0], topts, order, weight, byline, noprint or topts.has("noprint"))
                 elif len(cols) == 2:
-                    _twoway(session, sub, cols[0], cols[1], topts, order, weight, byline, opts.has("noprint"))
+                    _twoway(session, sub, cols[0], cols[1], topts, order, weight, byline, noprint,
+                            crosstab=not topts.has("noprint"))
+                    if _cmh_kind(topts) and not noprint:
+                        _cmh(session, sub, [], cols[0], cols[1], topts, order, weight, byline)
                 else:
-                    raise SasError("Tables of three or more dimensions are not supported yet.", stm.line, stm.col)
+                    _multiway(session, sub, cols, topts, order, weight, byline, noprint)
+                    if _cmh_kind(topts) and not noprint:
+                        _cmh(session, sub, cols[:-2], cols[-2], cols[-1], topts, order, weight, byline)
 
 
 def _levels(sub: Dataset, col: str, order: str, session, missing: bool):
@@ -157,7 +167,33 @@ def _oneway(session, sub, col, topts, order, weight, byline, noprint):
         session.put_dataset(dsref_from_value(topts.nodes["out"]), Dataset(normalise_frame(out)))
 
 
-def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint):
+def _multiway(session, sub, cols, topts, order, weight, byline, noprint):
+    """A*B*...*R*C: one R by C table (and its statistics) per combination of the strata variables that occurs,
+    "Table k of R by C" controlling for the strata values, in level order."""
+    strata = cols[:-2]
+    missing = topts.has("missing")
+    codes, labels = [], []
+    for v in strata:
+        _, lab, code, _ = _levels(sub, v, order, session, missing)
+        codes.append(code)
+        labels.append(lab)
+    ok = np.all(np.column_stack(codes) >= 0, axis=1)
+    combos = sorted({tuple(int(c[i]) for c in codes) for i in np.nonzero(ok)[0]})
+    for k, combo in enumerate(combos, 1):
+        mask = ok.copy()
+        for c, li in zip(codes, combo):
+            mask &= c == li
+        part = Dataset(sub.df[mask].reset_index(drop=True), sub.meta, sub.label, sub.sorted_by)
+        ctl = "Controlling for " + " ".join(f"{v}={lab[li]}" for v, lab, li in zip(strata, labels, combo))
+        _twoway(session, part, cols[-2], cols[-1], topts, order, weight, byline, noprint,
+                title=f"Table {k} of {cols[-2]} by {cols[-1]}", subtitle=ctl, out=False,
+                crosstab=not topts.has("noprint"))
+    if "out" in topts.nodes:
+        raise SasError("OUT= for tables of three or more dimensions is not supported yet.")
+
+
+def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint, title=None, subtitle=None, out=True,
+            crosstab=True):
     missing = topts.has("missing")
     ru, rlab, rcode, rmiss = _levels(sub, rcol, order, session, missing)
     cu, clab, ccode, cmiss = _levels(sub, ccol, order, session, missing)
@@ -193,16 +229,19 @@ def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint):
         cols.append(Column("ColPercent", "Col Pct", "8.2"))
     nm = int((~valid).sum())
     foot = [f"Frequency Missing = {nm}"] if nm else []
-    if not noprint:
-        session.emit_table(Table("FREQ", "CrossTabFreqs", f"Table of {rcol} by {ccol}", cols, rows,
-                                 footnotes=foot, byline=byline))
+    if not noprint and crosstab:
+        session.emit_table(Table("FREQ", "CrossTabFreqs", title or f"Table of {rcol} by {ccol}", cols, rows,
+                                 subtitle=subtitle, footnotes=foot, byline=byline))
+    stat_title = (f"Statistics for {title}" if title else f"Statistics for Table of {rcol} by {ccol}")
     if topts.has("chisq") and not noprint:
-        _chisq(session, tab, rcol, ccol, byline)
+        rs_ = _table_scores(ru, tab.sum(axis=1) > 0)
+        cs_ = _table_scores(cu, tab.sum(axis=0) > 0)
+        _chisq(session, tab, rcol, ccol, byline, stat_title, subtitle, rs_, cs_)
     if (topts.has("fisher") or (topts.has("chisq") and tab.shape == (2, 2))) and not noprint:
-        _fisher(session, tab, rcol, ccol, byline)
+        _fisher(session, tab, rcol, ccol, byline, subtitle)
     if topts.has("relrisk") and not noprint:
-        _relrisk(session, tab, rcol, ccol, byline, float(topts.get("alpha", 0.05)))
-    if "out" in topts.nodes:
+        _relrisk(session, tab, rcol, ccol, byline, float(topts.get("alpha", 0.05)), subtitle)
+    if "out" in topts.nodes and out:
         rr, cc, cnt, pct = [], [], [], []
         for i, r in enumerate(ru):
             for j, c in enumerate(cu):
@@ -215,7 +254,19 @@ def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint):
         session.put_dataset(dsref_from_value(topts.nodes["out"]), Dataset(normalise_frame(out)))
 
 
-def _chisq(session, tab, rcol, ccol, byline):
+def _table_scores(levels, keep=None) -> np.ndarray:
+    """SCORES=TABLE: a numeric variable's (unformatted) values, else the level numbers 1, 2, ..."""
+    vals = list(levels)
+    try:
+        sc = np.array([float(v) for v in vals])
+        if np.isnan(sc).any():
+            raise ValueError
+    except (TypeError, ValueError):
+        sc = np.arange(1, len(vals) + 1, dtype=float)
+    return sc if keep is None else sc[np.asarray(keep)]
+
+
+def _chisq(session, tab, rcol, ccol, byline, title=None, subtitle=None, rscores=None, cscores=None):
     tab = tab[tab.sum(axis=1) > 0][:, tab.sum(axis=0) > 0]
     n = tab.sum()
     r, c = tab.shape
@@ -231,9 +282,9 @@ def _chisq(session, tab, rcol, ccol, byline):
         a = np.maximum(a, 0)
         xc = float((a ** 2 / exp).sum())
         rows.append({"Statistic": "Continuity Adj. Chi-Square", "DF": 1, "Value": xc, "Prob": st.chi2.sf(xc, 1)})
-    # Mantel-Haenszel (scores = column/row index)
-    rs = np.arange(1, r + 1, dtype=float)
-    cs_ = np.arange(1, c + 1, dtype=float)
+    # Mantel-Haenszel: (n - 1) times the squared Pearson correlation of the table scores
+    rs = rscores if rscores is not None else np.arange(1, r + 1, dtype=float)
+    cs_ = cscores if cscores is not None else np.arange(1, c + 1, dtype=float)
     pr, pc = tab.sum(axis=1) / n, tab.sum(axis=0) / n
     mr, mc = (rs * pr).sum(), (cs_ * pc).sum()
     cov = ((np.outer(rs - mr, cs_ - mc)) * tab).sum() / n
@@ -251,11 +302,11 @@ def _chisq(session, tab, rcol, ccol, byline):
     rows.append({"Statistic": "Cramer's V", "DF": None, "Value": cv, "Prob": None})
     cols = [Column("Statistic"), Column("DF", "DF", "INT"), Column("Value", "Value", "8.4"),
             Column("Prob", "Prob", "PVALUE6.4")]
-    session.emit_table(Table("FREQ", "ChiSq", f"Statistics for Table of {rcol} by {ccol}", cols, rows,
-                             byline=byline))
+    session.emit_table(Table("FREQ", "ChiSq", title or f"Statistics for Table of {rcol} by {ccol}", cols, rows,
+                             subtitle=subtitle, byline=byline))
 
 
-def _fisher(session, tab, rcol, ccol, byline):
+def _fisher(session, tab, rcol, ccol, byline, subtitle=None):
     if tab.shape != (2, 2):
         raise SasError("Fisher's exact test is only supported for 2x2 tables.")
     a = tab.astype(int)
@@ -268,10 +319,10 @@ def _fisher(session, tab, rcol, ccol, byline):
             {"Label1": "Two-sided Pr <= P", "nValue1": p_two}]
     session.emit_table(Table("FREQ", "FishersExact", "Fisher's Exact Test",
                              [Column("Label1", ""), Column("nValue1", "", "8.4")], rows, kind="kv",
-                             byline=byline))
+                             subtitle=subtitle, byline=byline))
 
 
-def _relrisk(session, tab, rcol, ccol, byline, alpha):
+def _relrisk(session, tab, rcol, ccol, byline, alpha, subtitle=None):
     """RELRISK (2 x 2 tables): table RelativeRisks, "Odds Ratio and Relative Risks": the odds ratio
     (n11 n22) / (n12 n21) and the column-1 and column-2 risks of row 1 over row 2, with Wald limits on the
     log scale (log OR +/- z sqrt(1/n11 + 1/n12 + 1/n21 + 1/n22); log RR1 +/- z sqrt((1 - p1)/n11 + (1 - p2)/n21)
@@ -301,4 +352,171 @@ def _relrisk(session, tab, rcol, ccol, byline, alpha):
     pct = f"{100 * (1 - alpha):g}%"
     cols = [Column("Statistic"), Column("Value", None, "10.4"), Column("LowerCL", f"{pct} Confidence", "10.4"),
             Column("UpperCL", "Limits", "10.4")]
-    session.emit_table(Table("FREQ", "RelativeRisks", "Odds Ratio and Relative Risks", cols, rows, byline=byline))
+    session.emit_table(Table("FREQ", "RelativeRisks", "Odds Ratio and Relative Risks", cols, rows, subtitle=subtitle,
+                             byline=byline))
+
+
+# ---------------------------------------------------------------------- CMH (stratified) statistics
+def _cmh_kind(topts) -> int:
+    """CMH1 (correlation only), CMH2 (and row mean scores), CMH (all three): 1, 2, 3; 0 without."""
+    return 3 if topts.has("cmh") else 2 if topts.has("cmh2") else 1 if topts.has("cmh1") else 0
+
+
+def _strata_tables(session, sub, strata, rcol, ccol, order, weight, missing):
+    """The R x C count tables of every stratum (an array q x R x C on the levels of the whole data), and the
+    row and column levels."""
+    ru, rlab, rcode, _ = _levels(sub, rcol, order, session, missing)
+    cu, clab, ccode, _ = _levels(sub, ccol, order, session, missing)
+    w = sub.df[weight].to_numpy(dtype=float) if weight else np.ones(len(rcode))
+    ok = (rcode >= 0) & (ccode >= 0)
+    scode = np.zeros(len(rcode), dtype=int)
+    for v in strata:
+        _, _, code, _ = _levels(sub, v, order, session, missing)
+        ok &= code >= 0
+        scode = scode * (int(code.max()) + 2) + np.maximum(code, 0)
+    _, sidx = np.unique(scode[ok], return_inverse=True)
+    q = int(sidx.max()) + 1 if ok.any() else 0
+    R, C = len(ru), len(cu)
+    flat = np.bincount((sidx * R + rcode[ok]) * C + ccode[ok], weights=w[ok], minlength=q * R * C)
+    return flat.reshape(q, R, C), ru, rlab, cu, clab
+
+
+def _cmh(session, sub, strata, rcol, ccol, topts, order, weight, byline):
+    """Cochran-Mantel-Haenszel statistics (FREQ documentation, "Cochran-Mantel-Haenszel Statistics"): with
+    the table scores, Q = (n - m)' A' (A V A')^- A (n - m) summed over strata, where m and V are each stratum's
+    expected counts and their covariance under independence given the margins, and A picks the correlation
+    (row and column scores), the row mean scores (column scores, R - 1 rows) or general association
+    ((R - 1)(C - 1) cells).  For 2 x 2 strata also the Mantel-Haenszel and logit common odds ratio and relative
+    risks, and the Breslow-Day test for homogeneity of the odds ratios (BDT: with Tarone's correction)."""
+    tabs, ru, rlab, cu, clab = _strata_tables(session, sub, strata, rcol, ccol, order, weight, topts.has("missing"))
+    q, R, C = tabs.shape
+    a = _table_scores(ru)
+    b = _table_scores(cu)
+    diff = np.zeros(R * C)
+    V = np.zeros((R * C, R * C))
+    for t in tabs:
+        n = t.sum()
+        if n <= 1:
+            continue
+        pr, pc = t.sum(axis=1) / n, t.sum(axis=0) / n
+        diff += (t - n * np.outer(pr, pc)).ravel()
+        V += n * n / (n - 1) * np.kron(np.diag(pr) - np.outer(pr, pr), np.diag(pc) - np.outer(pc, pc))
+    kind = _cmh_kind(topts)
+    er, ec = np.eye(R)[:-1], np.eye(C)[:-1]
+    specs = [("Nonzero Correlation", np.kron(a[None, :], b[None, :]))]
+    if kind >= 2:
+        specs.append(("Row Mean Scores Differ", np.kron(er, b[None, :])))
+    if kind >= 3:
+        specs.append(("General Association", np.kron(er, ec)))
+    rows = []
+    for k, (label, A_) in enumerate(specs, 1):
+        M = A_ @ V @ A_.T
+        u, sv, vt = np.linalg.svd(M)
+        tol = sv.max() * 1e-10 * max(M.shape) if sv.size else 0
+        r = int((sv > tol).sum())
+        z = A_ @ diff
+        val = float(z @ (vt[:r].T / sv[:r]) @ u[:, :r].T @ z) if r else math.nan
+        rows.append({"Statistic": k, "AltHyp": label, "DF": r, "Value": val,
+                     "Prob": st.chi2.sf(val, r) if r else None})
+    ctl = f"Summary Statistics for {rcol} by {ccol}" + (f"\nControlling for {'*'.join(strata)}" if strata else "")
+    session.emit_table(Table("FREQ", "CMH", "Cochran-Mantel-Haenszel Statistics (Based on Table Scores)",
+                             [Column("Statistic", "Statistic", "INT"), Column("AltHyp", "Alternative Hypothesis"),
+                              Column("DF", "DF", "INT"), Column("Value", "Value", "8.4"),
+                              Column("Prob", "Prob", "PVALUE6.4")], rows, subtitle=ctl, byline=byline))
+    if (R, C) == (2, 2):
+        _common_relrisks(session, tabs, float(topts.get("alpha", 0.05)), byline)
+        _breslow_day(session, tabs, topts.has("bdt"), byline)
+
+
+def _common_relrisks(session, tabs, alpha, byline):
+    """Mantel-Haenszel estimates of the common odds ratio (Robins-Breslow-Greenland variance) and relative
+    risks (Greenland-Robins variance), and logit (inverse-variance weighted) estimates, which add 0.5 to every
+    cell of a stratum with a zero cell."""
+    z = st.norm.ppf(1 - alpha / 2)
+    a, b, c, d = tabs[:, 0, 0], tabs[:, 0, 1], tabs[:, 1, 0], tabs[:, 1, 1]
+    n = a + b + c + d
+    use = n > 0
+    a, b, c, d, n = a[use], b[use], c[use], d[use], n[use]
+
+    def limits(est, var):
+        if est is None or var is None or not est > 0 or not var >= 0:
+            return None, None
+        h = z * math.sqrt(var)
+        return est * math.exp(-h), est * math.exp(h)
+
+    rows = []
+    # odds ratio, Mantel-Haenszel
+    Rs, Ss = (a * d / n).sum(), (b * c / n).sum()
+    P, Q = (a + d) / n, (b + c) / n
+    if Rs > 0 and Ss > 0:
+        mh = Rs / Ss
+        var = ((P * a * d / n).sum() / (2 * Rs ** 2) + ((P * b * c + Q * a * d) / n).sum() / (2 * Rs * Ss)
+               + (Q * b * c / n).sum() / (2 * Ss ** 2))
+    else:
+        mh = var = None
+    rows.append(("Odds Ratio", "Mantel-Haenszel", mh, *limits(mh, var)))
+    za, zb, zc, zd = (np.where((a * b * c * d) == 0, x + 0.5, x) for x in (a, b, c, d))
+    wts = 1 / (1 / za + 1 / zb + 1 / zc + 1 / zd)
+    lo = float((wts * np.log(za * zd / (zb * zc))).sum() / wts.sum())
+    rows.append(("", "Logit", math.exp(lo), *limits(math.exp(lo), 1 / wts.sum())))
+    n1, n2 = a + b, c + d
+    for k, (x1, x2) in enumerate(((a, c), (b, d)), 1):
+        m = x1 + x2
+        num, den = (x1 * n2 / n).sum(), (x2 * n1 / n).sum()
+        if num > 0 and den > 0:
+            rr = num / den
+            var = ((m * n1 * n2 / n - x1 * x2) / n).sum() / (num * den)
+        else:
+            rr = var = None
+        rows.append((f"Relative Risk (Column {k})", "Mantel-Haenszel", rr, *limits(rr, var)))
+        zero = (x1 == 0) | (x2 == 0) | (n1 - x1 == 0) | (n2 - x2 == 0)
+        y1, y2 = np.where(zero, x1 + 0.5, x1), np.where(zero, x2 + 0.5, x2)
+        m1, m2 = np.where(zero, n1 + 1.0, n1), np.where(zero, n2 + 1.0, n2)
+        v = (m1 - y1) / (y1 * m1) + (m2 - y2) / (y2 * m2)
+        w = 1 / v
+        lr = float((w * np.log((y1 / m1) / (y2 / m2))).sum() / w.sum())
+        rows.append(("", "Logit", math.exp(lr), *limits(math.exp(lr), 1 / w.sum())))
+    pct = f"{100 * (1 - alpha):g}%"
+    session.emit_table(Table(
+        "FREQ", "CommonRelRisks", "Common Odds Ratio and Relative Risks",
+        [Column("Statistic"), Column("Method"), Column("Value", None, "10.4"),
+         Column("LowerCL", f"{pct} Confidence", "10.4"), Column("UpperCL", "Limits", "10.4")],
+        [{"Statistic": s_, "Method": m_, "Value": v_, "LowerCL": l_, "UpperCL": u_} for s_, m_, v_, l_, u_ in rows],
+        byline=byline))
+
+
+def _breslow_day(session, tabs, tarone, byline):
+    """Breslow-Day statistic: sum over strata of (n11 - E)^2 / Var, E and Var those of n11 given the margins
+    when the odds ratio is the Mantel-Haenszel estimate; DF = strata - 1.  Tarone's correction subtracts
+    (sum (n11 - E))^2 / sum Var."""
+    from scipy import optimize
+    a, b, c, d = tabs[:, 0, 0], tabs[:, 0, 1], tabs[:, 1, 0], tabs[:, 1, 1]
+    n = a + b + c + d
+    Rs = (a * d / np.where(n > 0, n, 1)).sum()
+    Ss = (b * c / np.where(n > 0, n, 1)).sum()
+    if not (Rs > 0 and Ss > 0):
+        return
+    psi = Rs / Ss
+    stat = dsum = vsum = 0.0
+    used = 0
+    for ai, bi, ci, di in zip(a, b, c, d):
+        n1, n2, m1 = ai + bi, ci + di, ai + ci
+        lo, hi = max(0.0, m1 - n2), min(n1, m1)
+        if hi <= lo:
+            continue                # a margin is zero: the stratum carries no information
+        f = lambda x: x * (n2 - m1 + x) - psi * (n1 - x) * (m1 - x)     # noqa: E731
+        E = optimize.brentq(f, lo, hi)
+        Var = 1 / (1 / E + 1 / (n1 - E) + 1 / (m1 - E) + 1 / (n2 - m1 + E))
+        stat += (ai - E) ** 2 / Var
+        dsum += ai - E
+        vsum += Var
+        used += 1
+    if tarone:
+        stat -= dsum ** 2 / vsum
+    df = used - 1
+    title = ("Breslow-Day-Tarone Test for Homogeneity of the Odds Ratios" if tarone else
+             "Breslow-Day Test for Homogeneity of the Odds Ratios")
+    rows = [{"Label1": "Chi-Square", "nValue1": stat}, {"Label1": "DF", "nValue1": float(df), "_display": {"nValue1": str(df)}},
+            {"Label1": "Pr > ChiSq", "nValue1": st.chi2.sf(stat, df) if df > 0 else None}]
+    session.emit_table(Table("FREQ", "BreslowDayTest", title, [Column("Label1", ""), Column("nValue1", "", "8.4")],
+                             rows, kind="kv", byline=byline))
