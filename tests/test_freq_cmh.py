@@ -149,3 +149,13 @@ proc freq data=t; tables dose*resp / chisq; weight n; run;
     want = (len(dose) - 1) * np.corrcoef(dose, resp)[0, 1] ** 2      # SCORES=TABLE: the dose values 0, 1, 5
     mh = [row for row in _tables(r, "ChiSq")[0].rows if row["Statistic"] == "Mantel-Haenszel Chi-Square"][0]
     assert mh["Value"] == pytest.approx(want, rel=1e-10)
+
+
+def test_multiway_out_is_rejected_before_printing():
+    r = run_sas(MIGRAINE + """proc freq data=Migraine;
+   tables Gender*Treatment*Response / out=o;
+   weight Count;
+run;
+""")
+    assert len(r.errors) == 1 and "OUT= for tables of three or more dimensions" in r.errors[0]
+    assert not _tables(r, "CrossTabFreqs")

@@ -114,6 +114,9 @@ def run_freq(session, proc):
                     if _cmh_kind(topts) and not noprint:
                         _cmh(session, sub, [], cols[0], cols[1], topts, order, weight, byline)
                 else:
+                    if "out" in topts.nodes:
+                        raise SasError("OUT= for tables of three or more dimensions is not supported yet.",
+                                       stm.line, stm.col)
                     _multiway(session, sub, cols, topts, order, weight, byline, noprint)
                     if _cmh_kind(topts) and not noprint:
                         _cmh(session, sub, cols[:-2], cols[-2], cols[-1], topts, order, weight, byline)
@@ -186,13 +189,11 @@ def _multiway(session, sub, cols, topts, order, weight, byline, noprint):
         part = Dataset(sub.df[mask].reset_index(drop=True), sub.meta, sub.label, sub.sorted_by)
         ctl = "Controlling for " + " ".join(f"{v}={lab[li]}" for v, lab, li in zip(strata, labels, combo))
         _twoway(session, part, cols[-2], cols[-1], topts, order, weight, byline, noprint,
-                title=f"Table {k} of {cols[-2]} by {cols[-1]}", subtitle=ctl, out=False,
+                title=f"Table {k} of {cols[-2]} by {cols[-1]}", subtitle=ctl,
                 crosstab=not topts.has("noprint"))
-    if "out" in topts.nodes:
-        raise SasError("OUT= for tables of three or more dimensions is not supported yet.")
 
 
-def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint, title=None, subtitle=None, out=True,
+def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint, title=None, subtitle=None,
             crosstab=True):
     missing = topts.has("missing")
     ru, rlab, rcode, rmiss = _levels(sub, rcol, order, session, missing)
@@ -241,7 +242,7 @@ def _twoway(session, sub, rcol, ccol, topts, order, weight, byline, noprint, tit
         _fisher(session, tab, rcol, ccol, byline, subtitle)
     if topts.has("relrisk") and not noprint:
         _relrisk(session, tab, rcol, ccol, byline, float(topts.get("alpha", 0.05)), subtitle)
-    if "out" in topts.nodes and out:
+    if "out" in topts.nodes:
         rr, cc, cnt, pct = [], [], [], []
         for i, r in enumerate(ru):
             for j, c in enumerate(cu):
