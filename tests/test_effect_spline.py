@@ -219,3 +219,13 @@ data b; input y; datalines;
 data c; merge a b; run;
 """)
     assert not r.errors and "repeats of BY values" not in r.log
+
+
+def test_knot_lists_take_signed_values_and_a_constant_variable_is_an_error():
+    r = run_sas("""data d; do i = 1 to 40; x = (i - 20) / 4; y = sin(x) + mod(i, 3) / 10; c = 1; output; end; run;
+proc glimmix data=d; effect s = spline(x / knotmethod=list(-2, 0 2) details); model y = s; run;
+proc glimmix data=d; effect s = spline(c / basis=tpf); model y = s; run;
+""")
+    assert len(r.errors) == 1 and "constant" in r.errors[0], r.log
+    knots = [row["x"] for row in _table(r, "SplineKnotInfo").rows if not row["Boundary"]]
+    assert knots == pytest.approx([-2.0, 0.0, 2.0])

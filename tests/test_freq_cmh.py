@@ -159,3 +159,8 @@ run;
 """)
     assert len(r.errors) == 1 and "OUT= for tables of three or more dimensions" in r.errors[0]
     assert not _tables(r, "CrossTabFreqs")
+
+
+def test_bdt_without_cmh_warns():
+    r = run_sas(MIGRAINE + "proc freq data=Migraine; tables Gender*Treatment*Response / bdt noprint; weight Count; run;\n")
+    assert not r.errors and len(r.warnings) == 1 and "BDT" in r.warnings[0]

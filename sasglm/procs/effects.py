@@ -58,20 +58,17 @@ _KNOT_METHODS = {"equal", "list", "listwithboundary", "percentiles", "percentile
 
 
 def _numbers(items, what, node) -> list[float]:
-    out = []
+    """The signed numbers of a KNOTMETHOD=( ) list (commas optional)."""
+    out, sign = [], 1.0
     for w in items:
-        if isinstance(w, A.Word) and w.kind == "op" and w.value == ",":
-            continue
-        if isinstance(w, A.Word) and w.kind == "op" and w.value == "-":
-            out.append(None)
-            continue
-        if not (isinstance(w, A.Word) and w.kind == "number"):
-            raise SasError(f"{what} needs numbers.", getattr(w, "line", node.line), getattr(w, "col", node.col))
-        if out and out[-1] is None:
-            out[-1] = -float(w.value)
+        if isinstance(w, A.Word) and w.kind == "op" and w.value in (",", "-") and sign == 1.0:
+            sign = -1.0 if w.value == "-" else 1.0
+        elif isinstance(w, A.Word) and w.kind == "number":
+            out.append(sign * float(w.value))
+            sign = 1.0
         else:
-            out.append(float(w.value))
-    if any(v is None for v in out):
+            raise SasError(f"{what} needs numbers.", getattr(w, "line", node.line), getattr(w, "col", node.col))
+    if sign != 1.0:
         raise SasError(f"{what} needs numbers.", node.line, node.col)
     return out
 

@@ -96,6 +96,8 @@ def run_freq(session, proc):
             for unsupported in ("measures", "agree", "riskdiff", "trend", "binomial"):
                 if topts.has(unsupported):
                     raise SasError(f"The TABLES option {unsupported.upper()} is not supported yet.", stm.line, stm.col)
+            if topts.has("bdt") and not _cmh_kind(topts):
+                session.log.warning("The TABLES option BDT needs the CMH option and was ignored.")
             if "scores" in topts.nodes and str(topts.get("scores")).lower() != "table":
                 raise SasError("SCORES= other than TABLE is not supported yet.", stm.line, stm.col)
             noprint = opts.has("noprint")

@@ -351,9 +351,7 @@ class GlimmixFit:
                            "subj_text": stmt_subj[len(gspecs)][1]})
         r_effects = [e for sp in gspecs for e in sp["effects"]]
         needed = set(class_names)
-        for e in effects + r_effects:
-            needed |= {v for v in e.all_vars() if v.lower() not in especs}
-        needed |= EF.underlying(effects + r_effects, especs)
+        needed |= EF.data_vars(effects + r_effects, especs)
         needed |= set(subj_vars)
         if rside is not None and rside["effect"]:
             needed.add(rside["effect"])
@@ -504,8 +502,7 @@ class GlimmixFit:
             raise SasError("Random-effect coefficients (after '|') need G-side random effects (a RANDOM statement "
                            "that is not _RESIDUAL_); with nested SUBJECT= effects under METHOD=LAPLACE and with "
                            "DIST=MULTINOMIAL they are not supported yet.", rstm.line, rstm.col)
-        xvars = {v for e in effects + r_effects for v in e.all_vars() if v not in cons} | set(subj_vars) | \
-            EF.underlying(effects + r_effects, especs)
+        xvars = EF.data_vars(effects + r_effects, especs) | set(subj_vars)
         if offset_var:
             xvars.add(offset_var)
         # (with nested SUBJECT= effects the random-effects design is the coarsest subject's: observations with

@@ -12,6 +12,7 @@ from .. import ast as A
 from ..data.dataset import Dataset
 from ..errors import SasError
 from ..ods.table import Column, Table
+from ..stats.quantile import sas_percentile
 from .common import Options, by_groups, by_items, dsref_from_value, expand_by_freq, input_data, numeric_var, \
     statements, var_names, where_statements
 
@@ -34,18 +35,7 @@ DEFAULT = ["n", "mean", "std", "min", "max"]
 
 def _pctl(x: np.ndarray, p: float) -> float:
     """SAS default percentile definition (PCTLDEF=5: empirical distribution with averaging)."""
-    n = len(x)
-    if n == 0:
-        return math.nan
-    xs = np.sort(x)
-    np_ = n * p / 100.0
-    j = int(math.floor(np_))
-    g = np_ - j
-    if g > 1e-12:
-        return float(xs[min(j, n - 1)])
-    if j == 0:
-        return float(xs[0])
-    return float((xs[j - 1] + xs[min(j, n - 1)]) / 2)
+    return sas_percentile(x, p)
 
 
 WEIGHTED_NOT_YET = {"median", "p50", "q1", "p25", "q3", "p75", "p1", "p5", "p10", "p90", "p95", "p99", "qrange",

@@ -21,11 +21,12 @@ coefficients do.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.interpolate import BSpline
+
+from .quantile import sas_percentile
 
 
 @dataclass
@@ -41,19 +42,6 @@ class SplineSpec:
     natural: bool = False
     noint: bool = False
     nopowers: bool = False
-
-
-def percentile(x: np.ndarray, p: float) -> float:
-    """The p-th percentile (0 < p < 100) by SAS's default definition (empirical distribution with averaging)."""
-    xs = np.sort(np.asarray(x, dtype=float))
-    n = len(xs)
-    np_ = n * p / 100.0
-    j = int(math.floor(np_ + 1e-12))
-    if np_ - j > 1e-12:
-        return float(xs[min(j, n - 1)])
-    if j == 0:
-        return float(xs[0])
-    return float((xs[j - 1] + xs[min(j, n - 1)]) / 2)
 
 
 @dataclass
@@ -140,6 +128,8 @@ def fit_basis(spec: SplineSpec, x) -> SplineBasis:
     if x.size == 0:
         raise SplineError("no nonmissing values")
     lo, hi = float(x.min()), float(x.max())
+    if hi <= lo:
+        raise SplineError("the variable is constant")
     d, m = spec.degree, spec.knot_method
     if d < 0:
         raise SplineError("DEGREE= must be a nonnegative integer")
@@ -155,9 +145,9 @@ def fit_basis(spec: SplineSpec, x) -> SplineBasis:
         internal = np.array(sorted(float(v) for v in spec.knot_values))
     elif m == "percentiles":
         n = spec.knot_count
-        internal = np.array([percentile(x, 100.0 * i / (n + 1)) for i in range(1, n + 1)])
+        internal = np.array([sas_percentile(x, 100.0 * i / (n + 1)) for i in range(1, n + 1)])
     elif m == "percentilelist":
-        internal = np.array([percentile(x, float(p)) for p in spec.knot_values])
+        internal = np.array([sas_percentile(x, float(p)) for p in spec.knot_values])
     elif m == "rangefractions":
         internal = np.array(sorted(lo + float(f) * (hi - lo) for f in spec.knot_values))
     else:
@@ -194,6 +184,4 @@ def fit_basis(spec: SplineSpec, x) -> SplineBasis:
         bnd = np.array([True] * (len(left) + 1) + [False] * len(inner) + [True] * (len(right) + 1))
     if np.any(np.diff(t) < 0):
         raise SplineError("the knots must be nondecreasing (internal knots within the range of the data)")
-    if hi <= lo:
-        raise SplineError("the variable is constant")
     return SplineBasis(spec, internal, t, bnd, lo, hi)
