@@ -468,7 +468,7 @@ def _value_list(g, stm) -> list[float]:
 def type_text(g) -> str:
     """TYPE=AR(1) / UN(1) / FA0(2) / SP(POW) as lower-case text, integer arguments printed as integers."""
     args = [str(int(x.value)) if isinstance(x.value, float) and float(x.value).is_integer() else str(x.value)
-            for x in g.items if isinstance(x, A.Word)]
+            for x in g.items if isinstance(x, A.Word) and str(x.value) != ","]
     return f"{g.name.lower()}({','.join(args)})"
 
 

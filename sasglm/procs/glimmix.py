@@ -579,10 +579,10 @@ class GlimmixFit:
         from ..stats import lmm as LM
         for sp in gspecs:
             if sp["kind"] not in ("un", "vc", "chol", "cs", "un(1)", "simple", "ar(1)", "csh", "arh(1)") \
-                    and not LM.is_toep(sp["kind"]):
+                    and not LM.is_toep(sp["kind"]) and not LM.is_extra_kind(sp["kind"]):
                 raise SasError(f"TYPE={sp['kind'].upper()} is not supported yet on the RANDOM statement of PROC "
-                               "GLIMMIX (VC, UN, UN(1), CHOL, CS, AR(1), TOEP, TOEP(n), CSH, ARH(1) are).",
-                               sp["stmt"].line, sp["stmt"].col)
+                               "GLIMMIX (VC, UN, UN(1), CHOL, CS, AR(1), TOEP, TOEP(n), CSH, ARH(1), ANTE(1), TOEPH, "
+                               "TOEPH(n), UNR, ARMA(1,1) are).", sp["stmt"].line, sp["stmt"].col)
         if not q:
             cov = gs_pl = None
         else:
@@ -1411,9 +1411,11 @@ class GlimmixFit:
             g = o.get("type")
             kind = type_text(g)
         coords = sp_coords(o, stm, ds, kind) if sp_kind(kind) else []
-        if kind not in ("vc", "simple", "cs", "ar(1)", "toep", "un", "csh", "arh(1)") and not sp_kind(kind):
+        from ..stats import lmm as LM
+        if kind not in ("vc", "simple", "cs", "ar(1)", "toep", "un", "csh", "arh(1)") and not sp_kind(kind) \
+                and not LM.is_extra_kind(kind):
             raise SasError(f"R-side TYPE={kind.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, CSH, ARH(1), "
-                           "SP(POW|EXP|GAU|SPH|LIN) are).", stm.line, stm.col)
+                           "ANTE(1), TOEPH, TOEPH(n), UNR, ARMA(1,1), SP(POW|EXP|GAU|SPH|LIN) are).", stm.line, stm.col)
         words = [str(it.value).lower() for it in stm.items if isinstance(it, A.Word)]
         effect = None
         rest = [w for w in words if w not in _RESID_WORDS]

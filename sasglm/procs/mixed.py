@@ -225,7 +225,7 @@ class MixedFit:
                 # SAS profiles the residual variance unless NOPROFILE: the PARMS values fix the ratios and
                 # the scale is re-estimated (documented with the PARMS ... / NOITER example)
                 c = lmm.profiled_scale(th0)
-                th0 = np.array([t * (1.0 if nm in _CORR_NAMES else math.sqrt(c) if nm.startswith("FA(") else c)
+                th0 = np.array([t * (1.0 if LM.is_correlation(nm) else math.sqrt(c) if nm.startswith("FA(") else c)
                                 for t, nm in zip(th0, (gs.names() if gs else []) + rs.names())])
         self.noiter, self.hold = noiter, hold
         names_all = (gs.names() if gs else []) + rs.names()
@@ -623,7 +623,7 @@ class MixedFit:
                 sp.struct = LM.make_gside(sp.kind, sp.q, names, groups)
             except ValueError:
                 raise SasError(f"RANDOM TYPE={sp.kind.upper()} is not supported yet (VC, UN, CS, AR(1), TOEP, UN(1), "
-                               "CSH, ARH(1), FA0(n) are).", sp.stmt.line, sp.stmt.col)
+                               "CSH, ARH(1), ANTE(1), TOEPH, UNR, ARMA(1,1), FA0(n) are).", sp.stmt.line, sp.stmt.col)
             self.param_subjects += [sp.subj_text or ""] * sp.struct.npar
             self.param_groups += [""] * sp.struct.npar
         if any(sp.group for sp in specs):
@@ -669,7 +669,8 @@ class MixedFit:
                 rs = LM.make_struct(rk, T)
             except ValueError:
                 raise SasError(f"REPEATED TYPE={rk.upper()} is not supported yet (VC, CS, AR(1), TOEP, UN, UN(1), "
-                               "CSH, ARH(1), SP(POW|EXP|GAU|SPH|LIN) are).", rep.line, rep.col)
+                               "CSH, ARH(1), ANTE(1), TOEPH, UNR, ARMA(1,1), SP(POW|EXP|GAU|SPH|LIN) are).",
+                               rep.line, rep.col)
         if group_var:
             gcodes, glabels = self._group_levels(group_var, data, raw)
             if isinstance(rs, LM.ScalarResid):
@@ -712,7 +713,7 @@ class MixedFit:
                 th = None
         if th is None:
             th = np.concatenate([gs.start(var0) if gs is not None else [], rs.start(var0)])
-        expo = [0.0 if nm in _CORR_NAMES else 0.5 if nm.startswith(("FA(", "CHOL(")) else 1.0 for nm in names]
+        expo = [0.0 if LM.is_correlation(nm) else 0.5 if nm.startswith(("FA(", "CHOL(")) else 1.0 for nm in names]
         nr = newton_raphson(lmm, th, resid, expo, maxiter=positive_option(self.popts, "maxiter", 50, self.proc, True),
                             convh=positive_option(self.popts, "convh", 1e-8, self.proc),
                             nobound=self.popts.has("nobound"))
@@ -1048,9 +1049,6 @@ class _RandomSpec:
         self.group = None
 
 
-_CORR_NAMES = {"AR(1)", "CSH", "ARH(1)"} | {f"SP({k.upper()})" for k in LM.SP_KINDS}
-
-
 def _on_bound(theta, lmm) -> bool:
     bounds = lmm.bounds()
     return any(lo is not None and t <= lo + 1e-8 * max(1.0, abs(lo)) for t, (lo, _) in zip(theta, bounds))
@@ -1073,11 +1071,13 @@ def _struct_label(s, stmt):
         return "Banded"                 # UN(1), SAS's name for the banded unstructured family
     return {"VC": "Variance Components", "UN": "Unstructured", "CS": "Compound Symmetry",
             "AR(1)": "Autoregressive", "TOEP": "Toeplitz", "CSH": "Heterogeneous Compound Symmetry",
-            "ARH(1)": "Heterogeneous Autoregressive"}.get(s.sas, s.sas)
+            "ARH(1)": "Heterogeneous Autoregressive", "ANTE(1)": "Ante-dependence",
+            "TOEPH": "Heterogeneous Toeplitz", "UNR": "Unstructured using Correlations",
+            "ARMA(1,1)": "Autoregressive Moving Average"}.get(s.sas, s.sas)
 
 
 def _variance_name(nm):
     if nm.startswith("UN("):
         i, j = nm[3:-1].split(",")
         return i == j
-    return nm not in ("CS", "AR(1)", "CSH", "ARH(1)") and not nm.startswith("TOEP(")
+    return nm != "CS" and not LM.is_correlation(nm) and not nm.startswith("TOEP(")

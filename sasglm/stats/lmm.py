@@ -180,6 +180,105 @@ class HeteroCorr(Struct):
         return [(1e-10, None)] * self.d + [(lo, 0.999999)]
 
 
+class _HeteroVar(Struct):
+    """Heterogeneous variances Var(1..d) times a correlation matrix with its own parameters (listed after the
+    variances): Sigma_ij = sigma_i sigma_j C_ij.  Subclasses give the correlation names and C."""
+    corr_lo = -0.999999
+
+    def corr_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def corr(self, rho) -> np.ndarray:
+        raise NotImplementedError
+
+    def names(self):
+        return [f"Var({i + 1})" for i in range(self.d)] + self.corr_names()
+
+    def matrix(self, th):
+        th = np.asarray(th, dtype=float)
+        sd = np.sqrt(np.maximum(th[:self.d], 0.0))
+        return np.outer(sd, sd) * self.corr(th[self.d:])
+
+    def start(self, var):
+        return np.concatenate([np.full(self.d, var), np.full(len(self.corr_names()), 0.3)])
+
+    def bounds(self):
+        return [(1e-10, None)] * self.d + [(self.corr_lo, 0.999999)] * len(self.corr_names())
+
+
+class ANTE1s(_HeteroVar):
+    """ANTE(1), first-order ante-dependence: C_ij = rho_i rho_(i+1) ... rho_(j-1) (Var(k), Rho(k))."""
+    sas = "ANTE(1)"
+
+    def corr_names(self):
+        return [f"Rho({k + 1})" for k in range(self.d - 1)]
+
+    def corr(self, rho):
+        C = np.eye(self.d)
+        for i in range(self.d):
+            c = 1.0
+            for j in range(i + 1, self.d):
+                c *= rho[j - 1]
+                C[i, j] = C[j, i] = c
+        return C
+
+
+class TOEPHs(_HeteroVar):
+    """TOEPH and the banded TOEPH(q), heterogeneous Toeplitz: C_ij = rho_|i-j| for lags below q, 0 beyond
+    (Var(k), TOEPH(k))."""
+    sas = "TOEPH"
+
+    def __init__(self, d, bands=None):
+        super().__init__(d)
+        self.bands = d if bands is None else max(1, min(int(bands), d))
+
+    def corr_names(self):
+        return [f"TOEPH({k})" for k in range(1, self.bands)]
+
+    def corr(self, rho):
+        t = np.arange(self.d)
+        lag = np.abs(t[:, None] - t[None, :])
+        vals = np.concatenate([[1.0], np.asarray(rho, dtype=float), np.zeros(self.d - self.bands)])
+        return vals[lag]
+
+
+class UNRs(_HeteroVar):
+    """UNR, unstructured with its variances and correlations as parameters (Var(k), Corr(i,j))."""
+    sas = "UNR"
+
+    def corr_names(self):
+        return [f"Corr({i + 1},{j + 1})" for i in range(self.d) for j in range(i)]
+
+    def corr(self, rho):
+        C = np.eye(self.d)
+        C[np.tril_indices(self.d, -1)] = rho
+        return C + np.tril(C, -1).T
+
+    def start(self, var):
+        return np.concatenate([np.full(self.d, var), np.zeros(len(self.corr_names()))])
+
+
+class ARMA11s(Struct):
+    """ARMA(1,1): sigma^2 on the diagonal, sigma^2 gamma rho^(|i-j|-1) off it (Rho, Gamma, Residual)."""
+    sas = "ARMA(1,1)"
+
+    def names(self):
+        return ["Rho", "Gamma", "Residual"]
+
+    def matrix(self, th):
+        rho, gamma, s2 = (float(v) for v in th)
+        t = np.arange(self.d)
+        lag = np.abs(t[:, None] - t[None, :])
+        C = np.where(lag == 0, 1.0, gamma * rho ** np.maximum(lag - 1, 0))
+        return s2 * C
+
+    def start(self, var):
+        return np.array([0.3, 0.3, var])
+
+    def bounds(self):
+        return [(-0.999999, 0.999999), (-0.999999, 0.999999), (0.0, None)]
+
+
 class FA0s(Struct):
     """FA0(q): G = L L' with L lower triangular d x q (no diagonal term); reported as FA(i,j), the diagonal
     of L made positive."""
@@ -450,15 +549,27 @@ class BlockDiag(Struct):
         return np.concatenate([s.canonical(t) for (s, _), t in zip(self.blocks, self._split(th))])
 
 
+def is_correlation(name: str) -> bool:
+    """Whether a covariance parameter (by its SAS name) is a correlation-type parameter: it does not scale
+    with the residual variance, and its confidence limits are Wald limits."""
+    return name in ("AR(1)", "CSH", "ARH(1)", "Rho", "Gamma") or \
+        re.fullmatch(r"SP\([A-Z]+\)|Rho\(\d+\)|TOEPH\(\d+\)|Corr\(\d+,\d+\)", name) is not None
+
+
 def is_toep(kind: str) -> bool:
     """TYPE=TOEP or the banded TYPE=TOEP(n)."""
     return re.fullmatch(r"toep(\(\d+\))?", kind.lower()) is not None
 
 
+def is_extra_kind(kind: str) -> bool:
+    """TYPE=ANTE(1), TOEPH, TOEPH(n), UNR or ARMA(1,1)."""
+    return re.fullmatch(r"ante\(1\)|toeph(\(\d+\))?|unr|arma\(1,1\)", kind.lower()) is not None
+
+
 def make_gside(kind: str, d: int, labels=None, groups=None) -> Struct:
     """A structure for a RANDOM statement: CS, AR(1) and TOEP name their overall variance Variance."""
     s = make_struct(kind, d, labels, groups)
-    return GSide(s) if isinstance(s, (CSs, AR1s, TOEPs)) else s
+    return GSide(s) if isinstance(s, (CSs, AR1s, TOEPs, ARMA11s)) else s
 
 
 def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
@@ -481,6 +592,15 @@ def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
         return HeteroCorr(d, False)
     if kind in ("arh(1)", "arh1"):
         return HeteroCorr(d, True)
+    if kind in ("ante(1)", "ante1"):
+        return ANTE1s(d)
+    m = re.fullmatch(r"toeph(?:\((\d+)\))?", kind)
+    if m:
+        return TOEPHs(d, int(m.group(1)) if m.group(1) else None)
+    if kind == "unr":
+        return UNRs(d)
+    if kind in ("arma(1,1)", "arma(1, 1)"):
+        return ARMA11s(d)
     raise ValueError(kind)
 
 
@@ -902,7 +1022,7 @@ class LMM:
         structures the best of a few ranges (profiled objective); None for other models."""
         if self.g is None and isinstance(self.r, SPs):
             return self.spatial_start()
-        if self.g is not None or not isinstance(self.r, (AR1s, HeteroCorr)):
+        if self.g is not None or not isinstance(self.r, (AR1s, HeteroCorr, _HeteroVar, ARMA11s)):
             return None
         d = self.d
         m = d.mask.astype(float)
@@ -918,6 +1038,8 @@ class LMM:
         with np.errstate(invalid="ignore", divide="ignore"):
             C = S / np.sqrt(np.outer(var, var))
         T = len(var)
+        if isinstance(self.r, (_HeteroVar, ARMA11s)):
+            return self._moment_start_more(C, cnt, var, r)
         if isinstance(self.r, AR1s) or self.r.ar:
             vals = [C[a, a + 1] for a in range(T - 1) if cnt[a, a + 1] > 0]
         else:
@@ -929,6 +1051,32 @@ class LMM:
         if not self.r.ar:
             rho = max(rho, -0.9 / max(T - 1, 1))
         return np.concatenate([var, [rho]])
+
+    def _moment_start_more(self, C, cnt, var, r):
+        """Moment starting values of ANTE(1), TOEPH, UNR and ARMA(1,1) from the residual correlations C
+        (cnt: the number of subjects behind each entry): adjacent correlations, the mean correlation at each
+        lag, all of them, or the lag-one and lag-two means (rho = lag 2 / lag 1, gamma = lag 1)."""
+        T = len(var)
+
+        def lag_mean(k):
+            vals = [C[a, a + k] for a in range(T - k) if cnt[a, a + k] > 0 and np.isfinite(C[a, a + k])]
+            return float(np.clip(np.mean(vals), -0.9, 0.9)) if vals else 0.0
+        if isinstance(self.r, ARMA11s):
+            g1, g2 = lag_mean(1), lag_mean(2) if T > 2 else 0.0
+            rho = float(np.clip(g2 / g1, -0.9, 0.9)) if abs(g1) > 1e-8 else 0.0
+            return np.array([rho, g1, float(np.sum(np.diag(r.T @ r)) / np.sum(np.diag(cnt)))])
+        if isinstance(self.r, ANTE1s):
+            rho = [float(np.clip(C[a, a + 1], -0.9, 0.9)) if cnt[a, a + 1] > 0 and np.isfinite(C[a, a + 1])
+                   else 0.0 for a in range(T - 1)]
+        elif isinstance(self.r, TOEPHs):
+            rho = [lag_mean(k) for k in range(1, self.r.bands)]
+        else:
+            rho = [float(np.clip(C[a, b], -0.9, 0.9)) if cnt[a, b] > 0 and np.isfinite(C[a, b]) else 0.0
+                   for a in range(T) for b in range(a)]
+        th = np.concatenate([var, rho])
+        if not self.objective(th) < 1e9:        # correlations that do not make a positive definite matrix
+            th = np.concatenate([var, np.zeros(len(rho))])
+        return th
 
     def mivque0(self, project: bool = True) -> np.ndarray:
         """MIVQUE0 estimates for structures linear in their parameters (V = sum_k theta_k V_k): solve
