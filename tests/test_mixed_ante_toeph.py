@@ -164,3 +164,13 @@ def test_random_arma_is_gside_and_unknown_types_are_errors():
     r = run_sas(READ + "proc mixed data=a; class time id; model y = time; "
                 "repeated time / subject=id type=hf; run;")
     assert_errors(r, ["REPEATED TYPE=HF is not supported"])
+
+
+def test_local_nugget_with_ante_and_error_with_vc():
+    r = run_sas(READ + "proc mixed data=a; class time id; model y = time; "
+                "repeated time / subject=id type=ante(1) local; run;")
+    assert not r.errors, r.log
+    assert list(cov(r)) == [f"Var({k})" for k in range(1, 5)] + ["Rho(1)", "Rho(2)", "Rho(3)", "Residual"]
+    r = run_sas(READ + "proc mixed data=a; class time id; model y = time; "
+                "repeated time / subject=id type=vc local; run;")
+    assert_errors(r, ["REPEATED LOCAL is not supported with TYPE=VC"])

@@ -200,8 +200,8 @@ class MixedFit:
         rs = self._r_struct(rep, rk, T, sp_vars, group_var, grid, data, raw, codes, pos, mask, subj_text_p)
         if pops is not None and pops.has("local"):
             if rk in ("vc", "simple") or group_var or isinstance(rs, LM.VCs):
-                raise SasError("REPEATED LOCAL is supported with TYPE=SP(...), AR(1), CS, TOEP, UN, CSH and ARH(1) "
-                               "without GROUP=.", rep.line, rep.col)
+                raise SasError("REPEATED LOCAL is not supported with TYPE=VC, TYPE=UN(1) or GROUP= (it is with the "
+                               "correlated structures).", rep.line, rep.col)
             rs = LM.Local(rs)
             self.param_subjects = self.param_subjects[:len(self.param_subjects) - (rs.npar - 1)] + \
                 [(subj_text_p or "") if nm not in ("Residual",) else "" for nm in rs.names()]
