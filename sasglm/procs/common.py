@@ -301,8 +301,8 @@ def by_items(items, ds: Dataset | None = None) -> list[tuple[str, bool]]:
     return out
 
 
-# procedures whose FORMAT statement input_data applies (PRINT and SGPLOT read theirs themselves)
-FORMAT_STMT_PROCS = {"GENMOD", "GLIMMIX", "MIXED", "FREQ", "MEANS", "SUMMARY"}
+# procedures whose FORMAT statement input_data applies (PRINT reads its own)
+FORMAT_STMT_PROCS = {"GENMOD", "GLIMMIX", "MIXED", "FREQ", "MEANS", "SUMMARY", "SGPLOT", "SGPANEL"}
 
 
 def format_assignments(st: A.GenStmt) -> dict[str, str | None]:

@@ -12,10 +12,11 @@ from ..data.dataset import Dataset
 from ..errors import SasError
 from .common import Options, input_data, statements, warn_ignored, where_statements
 from .modeling import formatted
-from .sgplot import (PLOT_STMTS, PlotState, _var, axis_statement, draw_statement, finish_axes, save_figure,
-                     value_order)
+from .sgdraw import value_order
+from .sgplot import (PLOT_STMTS, PlotState, _var, apply_labels, axis_statement, draw_statement, finish_axes,
+                     save_figure)
 
-PANEL_PLOTS = PLOT_STMTS - {"xaxis", "yaxis"}
+PANEL_PLOTS = PLOT_STMTS - {"xaxis", "yaxis", "x2axis", "y2axis"}
 PANELBY_OPTS = {"columns", "rows", "layout", "novarname", "missing", "onepanel", "uniscale", "spacing",
                 "border", "noborder", "colheaderpos", "rowheaderpos", "start", "sparse", "headerattrs",
                 "noheader", "noheaderborder", "headerbackcolor"}
@@ -67,7 +68,8 @@ def run_sgpanel(session, proc):
     ds, ref = input_data(session, opts, proc, where_statements(proc))
     warn_ignored(session, opts, ["description", "des", "pad", "nocycleattrs", "cycleattrs", "subpixel",
                                  "nosubpixel"], "PROC SGPANEL")
-    stmts = list(statements(proc, PANEL_PLOTS | {"panelby", "colaxis", "rowaxis", "where", "format", "label"}))
+    ds = apply_labels(ds, proc)
+    stmts = list(statements(proc, PANEL_PLOTS | {"panelby", "colaxis", "rowaxis", "where", "label"}))
     panel = [st for kw, st in stmts if kw == "panelby"]
     if len(panel) != 1:
         raise SasError("PROC SGPANEL needs exactly one PANELBY statement.", proc.line, proc.col)
@@ -127,10 +129,9 @@ def run_sgpanel(session, proc):
     axis_stmts = [(kw, st) for kw, st in stmts if kw in ("colaxis", "rowaxis")]
     for kw, st in axis_stmts:
         axis_statement(session, kw, st, state_axes, names=("colaxis", "rowaxis"))
-    for kw, st in stmts:
-        if kw in ("format", "label"):
-            session.log.warning(f"The {kw.upper()} statement of PROC SGPANEL is not supported yet and was ignored.")
     plots = [(kw, st) for kw, st in stmts if kw in PANEL_PLOTS]
+    from .sgdraw import check_overlay
+    check_overlay(plots, proc)
     if not [1 for kw, _ in plots if kw not in ("keylegend", "refline")]:
         raise SasError("No plot statement was specified for PROC SGPANEL.", proc.line, proc.col)
     # a GROUP= variable keeps one colour per level across the cells
