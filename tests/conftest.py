@@ -50,6 +50,19 @@ def run_sas(source: str, cwd: Path | None = None, **kw) -> Run:
     return r
 
 
+def capture_figures(monkeypatch, module, with_base: bool = False) -> list:
+    """Collect the matplotlib figures a graphics procedure module saves (still written to disk), so tests
+    read the data behind the lines and bars rather than pixels."""
+    got = []
+    real = module.save_figure
+
+    def capture(session, fig, base):
+        got.append((base, fig) if with_base else fig)
+        real(session, fig, base)
+    monkeypatch.setattr(module, "save_figure", capture)
+    return got
+
+
 def assert_errors(r: Run, fragments: list[str]) -> None:
     """Exactly one ERROR per fragment, in order, each naming its fragment."""
     assert len(r.errors) == len(fragments), r.log

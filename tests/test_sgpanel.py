@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import assert_errors, run_sas
+from conftest import assert_errors, capture_figures, run_sas
 
 DATA = """data d;
   do id = 1 to 12;
@@ -24,14 +24,7 @@ run;
 @pytest.fixture
 def figures(monkeypatch):
     from sasglm.procs import sgpanel
-    got = []
-    real = sgpanel.save_figure
-
-    def capture(session, fig, base):
-        got.append((base, fig))
-        real(session, fig, base)
-    monkeypatch.setattr(sgpanel, "save_figure", capture)
-    return got
+    return capture_figures(monkeypatch, sgpanel, with_base=True)
 
 
 def _visible(fig):

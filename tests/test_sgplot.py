@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import run_sas
+from conftest import capture_figures, run_sas
 
 DATA = """data d;
   do id = 1 to 12;
@@ -27,14 +27,7 @@ run;
 @pytest.fixture
 def figures(monkeypatch):
     from sasglm.procs import sgplot
-    got = []
-    real = sgplot.save_figure
-
-    def capture(session, fig, base):
-        got.append(fig)
-        real(session, fig, base)
-    monkeypatch.setattr(sgplot, "save_figure", capture)
-    return got
+    return capture_figures(monkeypatch, sgplot)
 
 
 def _y(g, t):

@@ -657,13 +657,7 @@ def _summary_line(session, ds, ax, kw, st, state):
             for p_, v_ in zip(pos[ok], vals[ok]):
                 xy = (v_, p_) if horiz else (p_, v_)
                 ax.annotate(f"{v_:.4g}", xy, xytext=(2, 3), textcoords="offset points", fontsize=7, color=color)
-    _category_axis(ax, state, "y" if horiz else "x", pos, levels)
-    if horiz:
-        state.ylabel = state.ylabel or _label(ds, cv)
-        state.xlabel = state.xlabel or title
-    else:
-        state.xlabel = state.xlabel or _label(ds, cv)
-        state.ylabel = state.ylabel or title
+    _category_axis(ax, state, "y" if horiz else "x", pos, levels, _label(ds, cv), title)
     _next_series(state, grouped)
 
 
@@ -709,13 +703,7 @@ def _bar(session, ds, ax, kw, st, state):
                 ax.annotate(f"{v_:.4g}", xy, ha="center", va="bottom", fontsize=7)
         if not (cluster and grouped):
             bottom = bottom + v
-    _category_axis(ax, state, "y" if horiz else "x", pos, levels)
-    if horiz:
-        state.ylabel = state.ylabel or _label(ds, cv)
-        state.xlabel = state.xlabel or title
-    else:
-        state.xlabel = state.xlabel or _label(ds, cv)
-        state.ylabel = state.ylabel or title
+    _category_axis(ax, state, "y" if horiz else "x", pos, levels, _label(ds, cv), title)
     _next_series(state, grouped)
 
 
@@ -756,22 +744,22 @@ def _box(session, ds, ax, kw, st, state):
             b.set_alpha(0.6 * style.fill_alpha if not o.has("nofill") else 1.0)
         if grouped:
             ax.plot([], [], color=color, lw=6, label=g)
-    _category_axis(ax, state, "x" if vert else "y", pos, levels)
-    if vert:
-        state.ylabel = state.ylabel or _label(ds, yv)
-        state.xlabel = state.xlabel or (_label(ds, cv) if cv else "")
-    else:
-        state.xlabel = state.xlabel or _label(ds, yv)
-        state.ylabel = state.ylabel or (_label(ds, cv) if cv else "")
+    _category_axis(ax, state, "x" if vert else "y", pos, levels, _label(ds, cv) if cv else "", _label(ds, yv))
     _next_series(state, grouped)
 
 
-def _category_axis(ax, state, axis, pos, levels):
-    """A discrete (category) axis: the levels at positions pos; XAXIS/YAXIS VALUES= then pick categories."""
+def _category_axis(ax, state, axis, pos, levels, cat_label=None, value_label=None):
+    """A discrete (category) axis: the levels at positions pos (XAXIS/YAXIS VALUES= then pick categories);
+    the axis labels by default: the category variable's, and the statistic's on the other axis."""
     (ax.set_xticks if axis == "x" else ax.set_yticks)(pos, levels)
     cats = getattr(state, axis + "cats") or {}
     cats.update({lv: p for lv, p in zip(levels, pos)})
     setattr(state, axis + "cats", cats)
+    other = "y" if axis == "x" else "x"
+    if cat_label is not None:
+        setattr(state, axis + "label", getattr(state, axis + "label") or cat_label)
+    if value_label is not None:
+        setattr(state, other + "label", getattr(state, other + "label") or value_label)
 
 
 def _histogram(session, ds, ax, kw, st, state):
