@@ -153,3 +153,12 @@ def test_overlay_rules_and_unknown_attributes(tmp_path):
     assert "WARNING: The LINEATTRS attribute SMOOTHNESS of the SERIES statement is not supported yet and was " \
            "ignored." in r.warnings
     assert "WARNING: The color nosuchcolor is not known; the default color is used." in r.warnings
+
+
+def test_options_accepted_but_not_drawn_are_named(tmp_path):
+    r = run_sas(DATA + "proc sgplot data=d; vbar t / categoryorder=respdesc outline; run;\n"
+                       "proc sgplot data=d; vline t / response=y curvelabel; run;", outdir=str(tmp_path))
+    assert not r.errors, r.log
+    assert r.warnings == ["WARNING: The VBAR option CATEGORYORDER is not supported yet and was ignored.",
+                          "WARNING: The VBAR option OUTLINE is not supported yet and was ignored.",
+                          "WARNING: The VLINE option CURVELABEL is not supported yet and was ignored."]

@@ -188,10 +188,12 @@ def _size(v, default):
 
 
 # ---------------------------------------------------------------------- helpers
-def _options(session, st, kw, lead, extra):
+def _options(session, st, kw, lead, extra, unused=()):
+    """The statement's options (after its leading variable when lead is 1); the cosmetic ones and the
+    statement's own options we accept without drawing (unused) each get a WARNING."""
     items = list(st.items[lead:]) + list(st.options or [])
-    o = Options(items, _COMMON | _COSMETIC | extra, kw.upper())
-    for k in sorted(_COSMETIC):
+    o = Options(items, _COMMON | _COSMETIC | set(extra) | set(unused), kw.upper())
+    for k in sorted(_COSMETIC | set(unused)):
         if o.has(k):
             session.log.warning(f"The {kw.upper()} option {k.upper()} is not supported yet and was ignored.")
     return o
@@ -279,8 +281,8 @@ def draw_statement(session, ds, ax, kw, st, state):
 def _xy_plot(session, ds, ax, kw, st, state):
     """SERIES, SCATTER, NEEDLE, STEP: X= Y= with GROUP=."""
     extra = {"x", "y", "markers", "nomarkers", "datalabel", "curvelabel", "break", "markerchar", "yerrorupper",
-             "yerrorlower", "xerrorupper", "xerrorlower", "baseline", "justify", "groupdisplay"}
-    o = _options(session, st, kw, 0, extra)
+             "yerrorlower", "xerrorupper", "xerrorlower", "baseline", "justify"}
+    o = _options(session, st, kw, 0, extra, ("groupdisplay",))
     for key in ("yerrorupper", "yerrorlower", "xerrorupper", "xerrorlower", "markerchar"):
         if key in o.values and kw != "scatter":
             raise SasError(f"The option {key.upper()} is not supported on the {kw.upper()} statement.", st.line, st.col)
@@ -446,9 +448,8 @@ def pspline_fit(x, y, grid, nknots=100, degree=3, lam=None):
 def _fit_plot(session, ds, ax, kw, st, state):
     """REG (polynomial fit, CLM/CLI bands), LOESS (local regression, SMOOTH= by AICC when not given) and
     PBSPLINE (a smoothing spline, its penalty by generalised cross-validation): the points and the curve."""
-    extra = {"x", "y", "degree", "clm", "cli", "alpha", "nomarkers", "smooth", "nknots", "curvelabel",
-             "datalabel", "markers"}
-    o = _options(session, st, kw, 0, extra)
+    extra = {"x", "y", "degree", "clm", "cli", "alpha", "nomarkers", "smooth", "nknots", "curvelabel"}
+    o = _options(session, st, kw, 0, extra, ("datalabel", "markers"))
     xv, yv = _xy(ds, o, st)
     x, y = _num(ds, xv), _num(ds, yv)
     state.xlabel = state.xlabel or _label(ds, xv)
@@ -524,8 +525,8 @@ def _fit_plot(session, ds, ax, kw, st, state):
 
 def _band(session, ds, ax, kw, st, state):
     """BAND X= UPPER= LOWER= (or Y= with the limits on the x axis): a filled band."""
-    o = _options(session, st, kw, 0, {"x", "y", "upper", "lower", "nofill", "outline", "curvelabelupper",
-                                      "curvelabellower", "modelname", "type", "fill"})
+    o = _options(session, st, kw, 0, {"x", "y", "upper", "lower", "nofill", "outline", "fill"},
+                 ("curvelabelupper", "curvelabellower", "modelname", "type"))
     style = Style(session, o, "BAND")
     vertical = "x" in o.values
     if not vertical and "y" not in o.values or "upper" not in o.values or "lower" not in o.values:
@@ -632,7 +633,7 @@ def _category_stats(session, ds, o, st, kw, state):
 def _summary_line(session, ds, ax, kw, st, state):
     """VLINE, HLINE (a line through the statistic of each category) and DOT (markers, horizontal)."""
     o = _options(session, st, kw, 1, {"response", "stat", "limits", "limitstat", "numstd", "alpha", "markers",
-                                      "datalabel", "curvelabel", "break", "groupdisplay", "categoryorder"})
+                                      "datalabel"}, ("curvelabel", "break", "groupdisplay", "categoryorder"))
     style = Style(session, o, kw.upper())
     cv, levels, res, title, has_lim = _category_stats(session, ds, o, st, kw, state)
     pos = np.arange(len(levels))
@@ -665,11 +666,8 @@ def _bar(session, ds, ax, kw, st, state):
     """VBAR, HBAR: the statistic of each category; GROUP= bars stacked (GROUPDISPLAY=STACK, the default)
     or side by side (CLUSTER); LIMITS= for STAT=MEAN."""
     o = _options(session, st, kw, 1, {"response", "stat", "limits", "limitstat", "numstd", "alpha", "barwidth",
-                                      "datalabel", "groupdisplay", "categoryorder", "nofill", "missing",
-                                      "nostatlabel", "fill", "outline"})
-    for k in ("missing", "nostatlabel", "categoryorder"):
-        if o.has(k):
-            session.log.warning(f"The {kw.upper()} option {k.upper()} is not supported yet and was ignored.")
+                                      "datalabel", "groupdisplay", "nofill", "fill"},
+                 ("missing", "nostatlabel", "categoryorder", "outline"))
     style = Style(session, o, kw.upper())
     cv, levels, res, title, has_lim = _category_stats(session, ds, o, st, kw, state)
     pos = np.arange(len(levels), dtype=float)
@@ -710,8 +708,8 @@ def _bar(session, ds, ax, kw, st, state):
 def _box(session, ds, ax, kw, st, state):
     """VBOX, HBOX: box and whiskers (1.5 IQR), outliers, the mean marked by a diamond; CATEGORY= and GROUP=
     (boxes side by side within a category)."""
-    o = _options(session, st, kw, 1, {"category", "nooutliers", "nomean", "nofill", "nocaps",
-                                      "notches", "groupdisplay", "categoryorder", "fill"})
+    o = _options(session, st, kw, 1, {"category", "nooutliers", "nomean", "nofill", "notches", "fill"},
+                 ("nocaps", "groupdisplay", "categoryorder"))
     style = Style(session, o, kw.upper())
     yv = var(ds, st.items[0].value if st.items else None, st)
     y = _num(ds, yv)
@@ -765,10 +763,8 @@ def _category_axis(ax, state, axis, pos, levels, cat_label=None, value_label=Non
 def _histogram(session, ds, ax, kw, st, state):
     """HISTOGRAM: BINWIDTH=, NBINS=, BINSTART=, SCALE=PERCENT (default) | COUNT | PROPORTION; GROUP= overlays
     semi-transparent histograms."""
-    o = _options(session, st, kw, 1, {"binwidth", "nbins", "binstart", "scale", "showbins", "nofill", "fill",
-                                      "boundary"})
-    if o.has("boundary"):
-        session.log.warning("The HISTOGRAM option BOUNDARY is not supported yet and was ignored.")
+    o = _options(session, st, kw, 1, {"binwidth", "nbins", "binstart", "scale", "showbins", "nofill", "fill"},
+                 ("boundary",))
     style = Style(session, o, "HISTOGRAM")
     xv = var(ds, st.items[0].value if st.items else None, st)
     x = _num(ds, xv)
@@ -846,8 +842,8 @@ def _density(session, ds, ax, kw, st, state):
 
 def _highlow(session, ds, ax, kw, st, state):
     """HIGHLOW X= HIGH= LOW= (or Y= for horizontal): a line (TYPE=LINE) or bar (TYPE=BAR) from low to high."""
-    o = _options(session, st, kw, 0, {"x", "y", "high", "low", "type", "open", "close", "highcap", "lowcap",
-                                      "barwidth"})
+    o = _options(session, st, kw, 0, {"x", "y", "high", "low", "type"},
+                 ("open", "close", "highcap", "lowcap", "barwidth"))
     style = Style(session, o, "HIGHLOW")
     vertical = "x" in o.values
     pv = var(ds, o.get("x" if vertical else "y"), st)
@@ -874,7 +870,7 @@ def _highlow(session, ds, ax, kw, st, state):
 
 def _lineparm(session, ds, ax, kw, st, state):
     """LINEPARM X= Y= SLOPE=: the line through (x, y) with that slope (numbers or variables, one line per row)."""
-    o = _options(session, st, kw, 0, {"x", "y", "slope", "curvelabel", "clip"})
+    o = _options(session, st, kw, 0, {"x", "y", "slope"}, ("curvelabel", "clip"))
     style = Style(session, o, "LINEPARM")
 
     def vals(key):
@@ -894,10 +890,7 @@ def _lineparm(session, ds, ax, kw, st, state):
 
 def _text(session, ds, ax, kw, st, state):
     """TEXT X= Y= TEXT=: the formatted value of TEXT= at each point."""
-    o = _options(session, st, kw, 0, {"x", "y", "text", "position", "rotate", "backlight", "strip", "splitchar"})
-    for k in ("position", "rotate", "backlight", "strip", "splitchar"):
-        if o.has(k):
-            session.log.warning(f"The TEXT option {k.upper()} is not supported yet and was ignored.")
+    o = _options(session, st, kw, 0, {"x", "y", "text"}, ("position", "rotate", "backlight", "strip", "splitchar"))
     xv, yv, tv = _xy(ds, o, st, ("x", "y", "text"))
     x, y = _num(ds, xv), _num(ds, yv)
     t = np.asarray(formatted(ds, tv, session), dtype=object)
