@@ -1,6 +1,7 @@
 """PROC MIXED benchmarks (issue: MIXED).
 
-1. Unstructured-covariance MMRM: 800 subjects x 4 visits, treatment x visit, REPEATED TYPE=UN, DDFM=KR.
+1. Unstructured-covariance MMRM: 800 subjects x 4 visits, treatment x visit, REPEATED TYPE=UN, DDFM=KR;
+   the same model with TYPE=ANTE(1) and TYPE=ARMA(1,1) (nonlinear structures, numerical Hessian).
 2. Random intercept + slope (TYPE=UN) on 50,000 subjects x 4 visits.
 3. Geostatistical model: 400 points in one block, REPEATED / SUBJECT=INTERCEPT TYPE=SP(EXP)(x y) LOCAL.
 
@@ -37,6 +38,10 @@ def main():
                   "repeated visit / subject=id type=un; run;")
     b1 = timed(s, "proc genmod data=mmrm; class trt visit; model y = trt visit trt*visit; run;")
     print(f"MMRM, UN, {K} subjects x {T} visits, DDFM=KR: {t1:.2f}s (OLS baseline {b1:.3f}s, ratio {t1 / b1:.0f})")
+    for kind in ("ante(1)", "arma(1,1)"):
+        tk = timed(s, "proc mixed data=mmrm; class id trt visit; model y = trt visit trt*visit / s ddfm=kr;"
+                      f"repeated visit / subject=id type={kind}; run;")
+        print(f"MMRM, {kind.upper()}, {K} subjects x {T} visits, DDFM=KR: {tk:.2f}s (ratio {tk / b1:.0f})")
     K = args.subjects
     G = np.array([[1.0, 0.2], [0.2, 0.3]])
     b = rng.multivariate_normal([0, 0], G, size=K)
