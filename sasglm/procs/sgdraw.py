@@ -230,10 +230,8 @@ def _label(ds, v):
 
 
 def _color(k, state, grouped):
-    if grouped:
-        return COLORS[k % len(COLORS)]
-    c = COLORS[state.n_series % len(COLORS)]
-    return c
+    """The k-th group's colour, or for an ungrouped statement the next colour in the graph."""
+    return COLORS[(k if grouped else state.n_series) % len(COLORS)]
 
 
 def _next_series(state, grouped):
@@ -297,14 +295,11 @@ def _xy_plot(session, ds, ax, kw, st, state):
     grouped = groups[0][0] is not None
     extras = {}
     for key in ("yerrorupper", "yerrorlower", "xerrorupper", "xerrorlower", "markerchar", "datalabel"):
-        if key in o.values and not (key == "datalabel" and o.get(key) is None):
-            v = o.get(key)
-            if key == "datalabel" and not isinstance(v, str):
-                continue
-            vv = var(ds, v, st)
+        if key in o.values:
+            vv = var(ds, o.get(key), st)
             extras[key] = np.asarray(formatted(ds, vv, session), dtype=object) \
                 if key in ("markerchar", "datalabel") else _num(ds, vv)
-    if o.has("datalabel") and "datalabel" not in extras:
+    if o.has("datalabel") and "datalabel" not in extras:      # DATALABEL alone: the Y values
         extras["datalabel"] = np.asarray(formatted(ds, yv, session), dtype=object)
     for k, (g, m) in enumerate(groups):
         xs, ys = x[m], y[m]

@@ -12,9 +12,8 @@ from ..data.dataset import Dataset
 from ..errors import SasError
 from .common import Options, input_data, statements, warn_ignored, where_statements
 from .modeling import formatted
-from .sgdraw import value_order
-from .sgplot import (PLOT_STMTS, PlotState, _var, apply_labels, axis_statement, draw_statement, finish_axes,
-                     save_figure)
+from .sgdraw import PlotState, draw_statement, value_order, var
+from .sgplot import PLOT_STMTS, apply_labels, axis_statement, finish_axes, save_figure
 
 PANEL_PLOTS = PLOT_STMTS - {"xaxis", "yaxis", "x2axis", "y2axis"}
 PANELBY_OPTS = {"columns", "rows", "layout", "novarname", "missing", "onepanel", "uniscale", "spacing",
@@ -47,7 +46,7 @@ def _panelby(session, st, ds):
     uniscale = str(o.get("uniscale", "all")).lower()
     if uniscale not in ("all", "row", "column"):
         raise SasError(f"UNISCALE={uniscale.upper()} is not valid (ALL, ROW, COLUMN).", st.line, st.col)
-    cols = [_var(ds, n, st) for n in names]
+    cols = [var(ds, n, st) for n in names]
     return cols, o, layout, uniscale
 
 
@@ -139,7 +138,7 @@ def run_sgpanel(session, proc):
     for kw, st in plots:
         for it in list(st.items) + list(st.options or []):
             if isinstance(it, A.Opt) and it.key.lower() == "group" and isinstance(it.value, A.Word):
-                gv = _var(ds, it.value.value, st)
+                gv = var(ds, it.value.value, st)
                 group_levels[gv] = list(dict.fromkeys(formatted(ds, gv, session)))
     for page in pages:
         rows_used = nrow if layout != "panel" else math.ceil(len(page) / ncol)

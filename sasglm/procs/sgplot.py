@@ -9,11 +9,9 @@ import numpy as np
 from .. import ast as A
 from ..errors import SasError
 from .common import Options, input_data, statements, value_of, warn_ignored, where_statements
-from .sgdraw import DRAW_STMTS, PlotState, category_order, check_overlay, draw_statement, var
+from .sgdraw import DRAW_STMTS, PlotState, check_overlay, draw_statement
 
 PLOT_STMTS = DRAW_STMTS | {"xaxis", "yaxis", "x2axis", "y2axis"}
-_var = var
-_category_order = category_order
 
 _AXIS_IGNORED = ["offsetmin", "offsetmax", "labelattrs", "valueattrs", "fitpolicy", "discreteorder",
                  "tickvalueformat", "valuesformat", "logstyle", "logbase", "thresholdmin", "thresholdmax",

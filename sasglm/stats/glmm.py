@@ -261,7 +261,7 @@ def make_cov(kind: str, q: int, labels=None, groups=None) -> CovStruct:
     if kind in ("un(1)", "un1"):
         return VC(q, labels)
     from . import lmm as LM
-    return FromLMM(LM.make_gside(kind, q, labels, groups))     # CS, AR(1), TOEP, TOEP(n), CSH, ARH(1)
+    return FromLMM(LM.make_gside(kind, q, labels, groups))     # CS, AR(1), TOEP(n), CSH, ARH(1), ANTE(1), ...
 
 
 # ---------------------------------------------------------------------- data on a subject grid

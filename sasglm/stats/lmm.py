@@ -153,33 +153,6 @@ class TOEPs(Struct):
         return [(None, None)] * (self.bands - 1) + [(0.0, None)]
 
 
-class HeteroCorr(Struct):
-    """CSH and ARH(1): heterogeneous variances Var(1..d) with a common correlation rho
-    (CSH: rho off the diagonal; ARH(1): rho^|i-j|).  Sigma_ij = sigma_i sigma_j corr_ij."""
-
-    def __init__(self, d, ar: bool):
-        super().__init__(d)
-        self.ar = ar
-        self.sas = "ARH(1)" if ar else "CSH"
-
-    def names(self):
-        return [f"Var({i + 1})" for i in range(self.d)] + [self.sas]
-
-    def matrix(self, th):
-        sd = np.sqrt(np.maximum(np.asarray(th[:self.d], dtype=float), 0.0))
-        t = np.arange(self.d)
-        lag = np.abs(t[:, None] - t[None, :])
-        C = th[-1] ** lag if self.ar else np.where(lag == 0, 1.0, th[-1])
-        return np.outer(sd, sd) * C
-
-    def start(self, var):
-        return np.concatenate([np.full(self.d, var), [0.3]])
-
-    def bounds(self):
-        lo = -0.999999 if self.ar else -1.0 / max(self.d - 1, 1) + 1e-6
-        return [(1e-10, None)] * self.d + [(lo, 0.999999)]
-
-
 class _HeteroVar(Struct):
     """Heterogeneous variances Var(1..d) times a correlation matrix with its own parameters (listed after the
     variances): Sigma_ij = sigma_i sigma_j C_ij.  Subclasses give the correlation names and C."""
@@ -204,6 +177,25 @@ class _HeteroVar(Struct):
 
     def bounds(self):
         return [(1e-10, None)] * self.d + [(self.corr_lo, 0.999999)] * len(self.corr_names())
+
+
+class HeteroCorr(_HeteroVar):
+    """CSH and ARH(1): heterogeneous variances Var(1..d) with a common correlation rho
+    (CSH: rho off the diagonal; ARH(1): rho^|i-j|)."""
+
+    def __init__(self, d, ar: bool):
+        super().__init__(d)
+        self.ar = ar
+        self.sas = "ARH(1)" if ar else "CSH"
+        self.corr_lo = -0.999999 if ar else -1.0 / max(d - 1, 1) + 1e-6
+
+    def corr_names(self):
+        return [self.sas]
+
+    def corr(self, rho):
+        t = np.arange(self.d)
+        lag = np.abs(t[:, None] - t[None, :])
+        return rho[0] ** lag if self.ar else np.where(lag == 0, 1.0, rho[0])
 
 
 class ANTE1s(_HeteroVar):
@@ -567,7 +559,7 @@ def is_extra_kind(kind: str) -> bool:
 
 
 def make_gside(kind: str, d: int, labels=None, groups=None) -> Struct:
-    """A structure for a RANDOM statement: CS, AR(1) and TOEP name their overall variance Variance."""
+    """A structure for a RANDOM statement: CS, AR(1), TOEP and ARMA(1,1) name their overall variance Variance."""
     s = make_struct(kind, d, labels, groups)
     return GSide(s) if isinstance(s, (CSs, AR1s, TOEPs, ARMA11s)) else s
 
@@ -592,14 +584,14 @@ def make_struct(kind: str, d: int, labels=None, groups=None) -> Struct:
         return HeteroCorr(d, False)
     if kind in ("arh(1)", "arh1"):
         return HeteroCorr(d, True)
-    if kind in ("ante(1)", "ante1"):
+    if kind == "ante(1)":
         return ANTE1s(d)
     m = re.fullmatch(r"toeph(?:\((\d+)\))?", kind)
     if m:
         return TOEPHs(d, int(m.group(1)) if m.group(1) else None)
     if kind == "unr":
         return UNRs(d)
-    if kind in ("arma(1,1)", "arma(1, 1)"):
+    if kind == "arma(1,1)":
         return ARMA11s(d)
     raise ValueError(kind)
 
@@ -1022,7 +1014,7 @@ class LMM:
         structures the best of a few ranges (profiled objective); None for other models."""
         if self.g is None and isinstance(self.r, SPs):
             return self.spatial_start()
-        if self.g is not None or not isinstance(self.r, (AR1s, HeteroCorr, _HeteroVar, ARMA11s)):
+        if self.g is not None or not isinstance(self.r, (AR1s, _HeteroVar, ARMA11s)):
             return None
         d = self.d
         m = d.mask.astype(float)
@@ -1038,7 +1030,7 @@ class LMM:
         with np.errstate(invalid="ignore", divide="ignore"):
             C = S / np.sqrt(np.outer(var, var))
         T = len(var)
-        if isinstance(self.r, (_HeteroVar, ARMA11s)):
+        if isinstance(self.r, (ANTE1s, TOEPHs, UNRs, ARMA11s)):
             return self._moment_start_more(C, cnt, var, r)
         if isinstance(self.r, AR1s) or self.r.ar:
             vals = [C[a, a + 1] for a in range(T - 1) if cnt[a, a + 1] > 0]
